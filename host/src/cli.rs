@@ -1,0 +1,252 @@
+//! The command line: what the user asked for, checked before anything runs.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::output::LogFormat;
+use crate::policy::chain::OnPolicyError;
+
+/// Syscall fault injection for real programs, driven by strace-style rules
+/// and sandboxed WebAssembly policies.
+#[derive(Debug, Parser)]
+#[command(
+    name = "fi",
+    version,
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  \
+        fi -e fault=openat:error=EACCES -P /etc/hostname -- cat /etc/hostname\n  \
+        fi -e inject=fsync:error=EIO:when=2+ -- ./db\n  \
+        fi --plugin short-write:mode=torn -- ./go-prog\n  \
+        fi --plugin ./my_policy.wasm:path=/data/* -- python3 app.py"
+)]
+pub struct Cli {
+    /// Inspect plugins instead of running a program.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// What to run and how.
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the built-in plugins and their config keys, or export them.
+    Plugins {
+        /// What to do (default: list).
+        #[command(subcommand)]
+        action: Option<PluginsAction>,
+    },
+    /// Work with one plugin file.
+    Plugin {
+        /// What to do.
+        #[command(subcommand)]
+        action: PluginAction,
+    },
+}
+
+/// `fi plugins ...`
+#[derive(Debug, Subcommand)]
+pub enum PluginsAction {
+    /// Write every built-in plugin as DIR/NAME.wasm, to share or modify.
+    Export {
+        /// The directory to write into (created if missing).
+        dir: PathBuf,
+    },
+}
+
+/// `fi plugin ...`
+#[derive(Debug, Subcommand)]
+pub enum PluginAction {
+    /// Check a plugin against fi's contract: world, version, description and
+    /// the subscription it returns for a config.
+    Check {
+        /// A built-in name, or a .wasm or .wat file, optionally followed by
+        /// :key=value pairs.
+        spec: String,
+    },
+}
+
+/// Options for tracing a program.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A strace-style rule: inject=SET:error=E|retval=V[:signal=S][:syscall=S]
+    /// [:delay_enter=T][:delay_exit=T][:when=EXPR] or fault=SET[:error=E][:when=EXPR].
+    #[arg(short = 'e', value_name = "EXPR")]
+    pub rules: Vec<String>,
+
+    /// Limit -e rules to calls that touch PATH through a path argument or an fd.
+    #[arg(short = 'P', value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// A policy plugin: a built-in name or a .wasm/.wat file, optionally
+    /// followed by :key=value pairs. Repeats; runs in command-line order with -e rules.
+    #[arg(long = "plugin", value_name = "SPEC")]
+    pub plugins: Vec<String>,
+
+    /// Attach to a running process and all its threads (repeatable).
+    #[arg(short = 'p', value_name = "PID", conflicts_with = "command")]
+    pub pids: Vec<i32>,
+
+    /// Write the log to FILE instead of standard error.
+    #[arg(short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// The log's format.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Log every call fi stops, not only the tampered ones.
+    #[arg(long)]
+    pub trace: bool,
+
+    /// Print a per-syscall table of stops, tamperings and errors at the end.
+    #[arg(short = 'c', long = "summary")]
+    pub summary: bool,
+
+    /// Seed for the plugins' random numbers (printed when not given).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+
+    /// Longest time one plugin call may run (e.g. 1s, 200ms).
+    #[arg(long, value_name = "TIME", default_value = "1s", value_parser = parse_duration)]
+    pub plugin_timeout: Duration,
+
+    /// Most memory one plugin may use, in MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 64)]
+    pub plugin_memory: u64,
+
+    /// Let plugins read (only read) the files under DIR (repeatable).
+    #[arg(long = "plugin-dir", value_name = "DIR")]
+    pub plugin_dirs: Vec<PathBuf>,
+
+    /// What a plugin error (trap, timeout, memory) does: kill the run, or let the call pass.
+    #[arg(long, value_enum, default_value_t = OnPolicyError::Abort)]
+    pub on_plugin_error: OnPolicyError,
+
+    /// Stop every call with PTRACE_SYSCALL instead of a seccomp filter (slow; for comparison).
+    #[arg(long)]
+    pub no_seccomp: bool,
+
+    /// The program to run and its arguments.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+/// One stage of the chain as the user wrote it, in command-line order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StageSpec {
+    /// `-e EXPR`
+    Rule(String),
+    /// `--plugin SPEC`
+    Plugin(String),
+}
+
+impl Cli {
+    /// Parse the process's arguments (exits with status 2 on a usage error)
+    /// and the order of `-e` and `--plugin` among them.
+    pub fn parse_with_order() -> (Cli, Vec<StageSpec>) {
+        let matches = Cli::command().get_matches();
+        let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        let order = stage_order(&matches, &cli.run);
+        (cli, order)
+    }
+}
+
+/// `-e` and `--plugin` values merged by their position on the command line.
+fn stage_order(matches: &ArgMatches, run: &RunArgs) -> Vec<StageSpec> {
+    let indices = |id: &str| -> Vec<usize> {
+        matches
+            .indices_of(id)
+            .map(|i| i.collect())
+            .unwrap_or_default()
+    };
+    let mut stages: Vec<(usize, StageSpec)> = indices("rules")
+        .into_iter()
+        .zip(&run.rules)
+        .map(|(i, rule)| (i, StageSpec::Rule(rule.clone())))
+        .chain(
+            indices("plugins")
+                .into_iter()
+                .zip(&run.plugins)
+                .map(|(i, spec)| (i, StageSpec::Plugin(spec.clone()))),
+        )
+        .collect();
+    stages.sort_by_key(|(i, _)| *i);
+    stages.into_iter().map(|(_, stage)| stage).collect()
+}
+
+/// Parse `1s`, `200ms`, `50us`, `10ns`; a bare number is microseconds, as in
+/// strace's `delay_enter=`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: u64 = number.parse().map_err(|_| {
+        format!("invalid duration '{text}': expected a number with s, ms, us or ns")
+    })?;
+    let nanos_per_unit = match unit {
+        "s" => 1_000_000_000,
+        "ms" => 1_000_000,
+        "" | "us" => 1_000,
+        "ns" => 1,
+        _ => {
+            return Err(format!(
+                "invalid duration '{text}': unknown unit '{unit}' (use s, ms, us or ns)"
+            ))
+        }
+    };
+    value
+        .checked_mul(nanos_per_unit)
+        .map(Duration::from_nanos)
+        .ok_or_else(|| format!("invalid duration '{text}': too long"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn order(args: &[&str]) -> Vec<StageSpec> {
+        let matches = Cli::command().try_get_matches_from(args).unwrap();
+        let cli = Cli::from_arg_matches(&matches).unwrap();
+        stage_order(&matches, &cli.run)
+    }
+
+    #[test]
+    fn rules_and_plugins_keep_command_line_order() {
+        let stages = order(&[
+            "fi",
+            "--plugin",
+            "a",
+            "-e",
+            "fault=write",
+            "--plugin",
+            "b",
+            "--",
+            "true",
+        ]);
+        assert_eq!(
+            stages,
+            vec![
+                StageSpec::Plugin("a".into()),
+                StageSpec::Rule("fault=write".into()),
+                StageSpec::Plugin("b".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn durations_take_strace_units() {
+        assert_eq!(parse_duration("1s"), Ok(Duration::from_secs(1)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("7"), Ok(Duration::from_micros(7)));
+        assert!(parse_duration("3h")
+            .unwrap_err()
+            .contains("unknown unit 'h'"));
+        assert!(parse_duration("").is_err());
+    }
+}

@@ -1,0 +1,171 @@
+//! What fi tells the user: one line per tampered call (every stopped call
+//! with `--trace`), in strace's style or as JSON, and the `-c` table.
+
+mod decode;
+mod summary;
+
+use std::cell::RefCell;
+use std::io::{self, Write};
+use std::rc::Rc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::json;
+
+use crate::policy::{Action, Call};
+use crate::tracee::Tracee;
+pub use summary::Summary;
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// strace-style text lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything fi knows about one decided call once it is done.
+pub struct CallRecord<'a> {
+    /// The thread that made it.
+    pub tracee: Tracee,
+    /// The call as it ran (after rewrites).
+    pub call: &'a Call,
+    /// The call as the program made it.
+    pub original: &'a Call,
+    /// The entry action the policies chose.
+    pub action: Action,
+    /// The result the caller saw, if fi saw it.
+    pub result: Option<i64>,
+    /// Whether fi set or changed the result.
+    pub injected: bool,
+    /// Total time the thread was held, in nanoseconds.
+    pub delay_ns: u128,
+    /// Signals fi delivered.
+    pub signals: &'a [i32],
+    /// The policies that changed something, by name.
+    pub policies: &'a [&'a str],
+}
+
+impl CallRecord<'_> {
+    /// Whether any policy changed anything about this call.
+    pub fn tampered(&self) -> bool {
+        self.injected || self.call != self.original || self.delay_ns > 0 || !self.signals.is_empty()
+    }
+}
+
+/// The log sink and the `-c` counters: a cheap handle, shared by the tracer
+/// and the plugins that log through it.
+#[derive(Clone)]
+pub struct Log {
+    inner: Rc<RefCell<Sink>>,
+    trace_all: bool,
+}
+
+struct Sink {
+    out: Box<dyn Write>,
+    format: LogFormat,
+    summary: Option<Summary>,
+}
+
+impl Log {
+    /// A log writing to `out` in `format`; `trace_all` logs untampered calls
+    /// too; `summary` keeps counters for `-c`.
+    pub fn new(out: Box<dyn Write>, format: LogFormat, trace_all: bool, summary: bool) -> Log {
+        let sink = Sink {
+            out,
+            format,
+            summary: summary.then(Summary::default),
+        };
+        Log {
+            inner: Rc::new(RefCell::new(sink)),
+            trace_all,
+        }
+    }
+
+    /// Whether untampered calls are logged too (they then need their result).
+    pub fn traces_all(&self) -> bool {
+        self.trace_all
+    }
+
+    /// Record one finished call.
+    pub fn call(&self, record: &CallRecord) {
+        let mut sink = self.inner.borrow_mut();
+        if let Some(summary) = &mut sink.summary {
+            summary.count(record);
+        }
+        if !(self.trace_all || record.tampered()) {
+            return;
+        }
+        let line = match sink.format {
+            LogFormat::Text => decode::text_line(record),
+            LogFormat::Json => json_line(record).to_string(),
+        };
+        report_write_error(writeln!(sink.out, "{line}"));
+    }
+
+    /// A message from fi or a plugin, attributed to `source`.
+    pub fn note(&self, source: &str, message: &str) {
+        let mut sink = self.inner.borrow_mut();
+        let line = match sink.format {
+            LogFormat::Text => format!("[{source}] {message}"),
+            LogFormat::Json => {
+                json!({"time": now(), "source": source, "message": message}).to_string()
+            }
+        };
+        report_write_error(writeln!(sink.out, "{line}"));
+    }
+
+    /// Write the `-c` table, if asked for, and flush.
+    pub fn finish(&self) {
+        let mut sink = self.inner.borrow_mut();
+        if let Some(summary) = sink.summary.take() {
+            report_write_error(write!(sink.out, "{summary}"));
+        }
+        report_write_error(sink.out.flush());
+    }
+}
+
+fn report_write_error(result: io::Result<()>) {
+    if let Err(error) = result {
+        eprintln!("fi: writing the log: {error}");
+    }
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn json_line(record: &CallRecord) -> serde_json::Value {
+    let call = record.call;
+    let verdict = match record.action {
+        Action::Fail(_) => "fail",
+        Action::Return(_) => "return",
+        Action::Pass if call != record.original => "rewrite",
+        Action::Pass if record.injected => "override",
+        Action::Pass => "pass",
+    };
+    let errno = record
+        .result
+        .filter(|r| (-4095..0).contains(r))
+        .and_then(|r| syscalls::Errno::new(-r as i32).name());
+    json!({
+        "time": now(),
+        "pid": record.tracee.pid,
+        "tid": record.tracee.tid,
+        "syscall": call.name(),
+        "nr": call.nr,
+        "args": call.args,
+        "original_args": (call != record.original).then_some(record.original.args),
+        "paths": record.tracee.call_paths(call),
+        "verdict": verdict,
+        "injected": record.injected,
+        "result": record.result,
+        "errno": errno,
+        "delay_ns": record.delay_ns as u64,
+        "signals": record.signals,
+        "policies": record.policies,
+    })
+}

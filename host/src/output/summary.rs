@@ -1,0 +1,58 @@
+//! The `-c` table: per syscall, how many calls fi stopped, tampered with, and
+//! saw fail.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::CallRecord;
+
+#[derive(Default)]
+struct Counts {
+    stops: u64,
+    tampered: u64,
+    errors: u64,
+}
+
+/// Counters for every syscall fi stopped.
+#[derive(Default)]
+pub struct Summary {
+    by_syscall: BTreeMap<String, Counts>,
+}
+
+impl Summary {
+    /// Count one finished call.
+    pub fn count(&mut self, record: &CallRecord) {
+        let counts = self.by_syscall.entry(record.original.name()).or_default();
+        counts.stops += 1;
+        counts.tampered += u64::from(record.tampered());
+        counts.errors += u64::from(record.result.is_some_and(|r| (-4095..0).contains(&r)));
+    }
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{:<20} {:>10} {:>10} {:>10}",
+            "syscall", "stops", "tampered", "errors"
+        )?;
+        writeln!(f, "{:-<20} {:->10} {:->10} {:->10}", "", "", "", "")?;
+        let mut total = Counts::default();
+        for (name, counts) in &self.by_syscall {
+            writeln!(
+                f,
+                "{name:<20} {:>10} {:>10} {:>10}",
+                counts.stops, counts.tampered, counts.errors
+            )?;
+            total.stops += counts.stops;
+            total.tampered += counts.tampered;
+            total.errors += counts.errors;
+        }
+        writeln!(f, "{:-<20} {:->10} {:->10} {:->10}", "", "", "", "")?;
+        writeln!(
+            f,
+            "{:<20} {:>10} {:>10} {:>10}",
+            "total", total.stops, total.tampered, total.errors
+        )
+    }
+}

@@ -1,0 +1,163 @@
+//! Several policies in command-line order, like middleware.
+//!
+//! On entry each stage that subscribed to the call sees it as the stages
+//! before it rewrote it; the first stage that fails the call or returns a
+//! value ends the entry phase. On exit, the stages that saw the entry and
+//! asked for the result run in reverse order, each seeing the result as the
+//! stages inside it left it. Delays add up and every signal is delivered.
+
+use std::time::Duration;
+
+use syscalls::SysnoSet;
+
+use super::{Action, Call, Policy, PolicyError, Verdict};
+use crate::tracee::Tracee;
+
+/// What to do when a policy fails to decide (a plugin trapped or timed out).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnPolicyError {
+    /// Report the error, kill the traced program and stop.
+    #[default]
+    Abort,
+    /// Report the error and let the call pass as if the policy had said so.
+    Pass,
+}
+
+/// The chain's combined answer for one call at entry.
+#[derive(Debug, Default)]
+pub struct Decision {
+    /// What happens to the call.
+    pub action: Action,
+    /// The stages that changed something (action, arguments, delay,
+    /// signal), in order; the last one set `action` if it is not a pass.
+    pub changed_by: Vec<usize>,
+    /// Total time to hold the thread before the call runs.
+    pub delay_enter: Duration,
+    /// Total time to hold the thread after the call ran.
+    pub delay_exit: Duration,
+    /// Signals to deliver to the thread, in stage order.
+    pub signals: Vec<i32>,
+    /// Stages to call on exit, in entry order (run in reverse).
+    pub exit_stages: Vec<usize>,
+    /// Policies that failed and were passed over (`--on-plugin-error=pass`).
+    pub errors: Vec<PolicyError>,
+}
+
+impl Decision {
+    /// Whether any stage changed what happens to the call.
+    pub fn tampers(&self) -> bool {
+        self.action != Action::Pass
+            || !self.signals.is_empty()
+            || !self.delay_enter.is_zero()
+            || !self.delay_exit.is_zero()
+    }
+}
+
+struct Stage {
+    policy: Box<dyn Policy>,
+    subscription: SysnoSet,
+}
+
+/// Policies in command-line order.
+pub struct Chain {
+    stages: Vec<Stage>,
+    on_error: OnPolicyError,
+}
+
+impl Chain {
+    /// A chain of `policies`, first on the command line first.
+    pub fn new(policies: Vec<Box<dyn Policy>>, on_error: OnPolicyError) -> Chain {
+        let stages = policies
+            .into_iter()
+            .map(|policy| Stage {
+                subscription: policy.subscription(),
+                policy,
+            })
+            .collect();
+        Chain { stages, on_error }
+    }
+
+    /// Every syscall some stage subscribed to.
+    pub fn subscription(&self) -> SysnoSet {
+        self.stages.iter().fold(SysnoSet::empty(), |all, stage| {
+            all.union(&stage.subscription)
+        })
+    }
+
+    /// The name of stage `index`.
+    pub fn stage_name(&self, index: usize) -> &str {
+        self.stages[index].policy.name()
+    }
+
+    /// Run the entry phase for `call`, rewriting it in place.
+    pub fn enter(&mut self, call: &mut Call, tracee: &Tracee) -> Result<Decision, PolicyError> {
+        let mut decision = Decision::default();
+        for (index, stage) in self.stages.iter_mut().enumerate() {
+            if !call.sysno().is_some_and(|s| stage.subscription.contains(s)) {
+                continue;
+            }
+            let before = *call;
+            let verdict = match stage.policy.on_enter(call, tracee) {
+                Ok(verdict) => verdict,
+                Err(error) if self.on_error == OnPolicyError::Pass => {
+                    decision.errors.push(error);
+                    continue;
+                }
+                Err(error) => return Err(error),
+            };
+            decision.delay_enter += verdict.delay_enter;
+            decision.delay_exit += verdict.delay_exit;
+            decision.signals.extend(verdict.signal);
+            let unchanged = Verdict {
+                want_exit: false,
+                ..verdict
+            } == Verdict::PASS;
+            if !unchanged || *call != before {
+                decision.changed_by.push(index);
+            }
+            if verdict.action != Action::Pass {
+                decision.action = verdict.action;
+                break;
+            }
+            if verdict.want_exit {
+                decision.exit_stages.push(index);
+            }
+        }
+        Ok(decision)
+    }
+
+    /// Run the exit phase: the decision's exit stages see `result` in
+    /// reverse order and may change it; those that do join `changed_by`.
+    pub fn exit(
+        &mut self,
+        decision: &mut Decision,
+        call: &Call,
+        result: &mut i64,
+        tracee: &Tracee,
+    ) -> Result<(), PolicyError> {
+        for &index in decision.exit_stages.iter().rev() {
+            let before = *result;
+            match self.stages[index].policy.on_exit(call, result, tracee) {
+                Ok(()) if *result != before => decision.changed_by.push(index),
+                Ok(()) => {}
+                Err(error) if self.on_error == OnPolicyError::Pass => decision.errors.push(error),
+                Err(error) => return Err(error),
+            }
+        }
+        Ok(())
+    }
+
+    /// Tell every stage that thread `tid` is gone.
+    pub fn thread_exited(&mut self, tid: i32) {
+        for stage in &mut self.stages {
+            stage.policy.thread_exited(tid);
+        }
+    }
+
+    /// Tell every stage that the run has ended.
+    pub fn finish(&mut self) {
+        for stage in &mut self.stages {
+            stage.policy.finish();
+        }
+    }
+}

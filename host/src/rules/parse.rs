@@ -1,0 +1,999 @@
+//! strace's tampering expressions: `-e inject=SET:OPTION...` and
+//! `-e fault=SET:OPTION...`, as strace(1) describes them under "Tampering"
+//! and as strace's `filter_qualify.c` accepts them.
+//!
+//! Options of `inject=`: `error=ERRNO` or `retval=VALUE` (not both),
+//! `signal=SIG`, `syscall=NAME` (a `%pure` syscall run instead),
+//! `delay_enter=TIME`, `delay_exit=TIME` and `when=EXPR`. At least one of
+//! error, retval, signal, delay_enter and delay_exit is required.
+//! `fault=` takes `error=` (default `ENOSYS`), `when=` and `syscall=`.
+//! Each option may be given once, except `when=` where the last one wins.
+
+use std::time::Duration;
+
+use nix::sys::signal::Signal;
+use syscalls::{Errno, Sysno, SysnoSet};
+use thiserror::Error;
+
+use crate::arch::classes::{classes_of, Classes};
+use crate::rules::syscall_set::{parse_syscall_set, SetError};
+
+/// One parsed `-e inject=` or `-e fault=` rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// The expression as typed, qualifier included (`inject=write:error=EIO`).
+    pub text: String,
+    /// The syscalls the rule applies to; never empty.
+    pub syscalls: SysnoSet,
+    /// The result the caller sees instead of the real one.
+    pub fault: Option<Fault>,
+    /// A signal delivered to the thread on entering the call.
+    pub signal: Option<Signal>,
+    /// `syscall=`: the `%pure` syscall run instead of the original (otherwise
+    /// a faulted call is skipped). Without a fault, its own result is returned.
+    pub replace: Option<Sysno>,
+    /// How long to hold the thread on entering the call.
+    pub delay_enter: Option<Duration>,
+    /// How long to hold the thread on leaving the call.
+    pub delay_exit: Option<Duration>,
+    /// Which invocations of each syscall, per thread, the rule applies to.
+    pub when: When,
+}
+
+/// The result forced on a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// `error=`: the call fails with this errno (1..4095).
+    Error(Errno),
+    /// `retval=`: the call succeeds with this return value.
+    Retval(i64),
+}
+
+/// strace's `when=FIRST[..LAST][+[STEP]]`: which invocations (counted from 1)
+/// are tampered with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct When {
+    /// The first invocation tampered with (1..65535).
+    pub first: u32,
+    /// The last invocation that may be tampered with (`first`..65534);
+    /// `None`: no upper bound.
+    pub last: Option<u32>,
+    /// The distance between tampered invocations (1..65535); 0 means only
+    /// `first` is tampered with (`when=F`).
+    pub step: u32,
+}
+
+impl Default for When {
+    /// Every invocation, as when `when=` is not given (`1+`).
+    fn default() -> When {
+        When {
+            first: 1,
+            last: None,
+            step: 1,
+        }
+    }
+}
+
+impl When {
+    /// Whether the `n`th invocation (1-based) is tampered with.
+    pub fn matches(&self, n: u32) -> bool {
+        if n < self.first || self.last.is_some_and(|last| n > last) {
+            return false;
+        }
+        // Only 0 is a multiple of 0, so a step of 0 leaves only `first`.
+        (n - self.first).is_multiple_of(self.step)
+    }
+}
+
+/// A rejected `-e` argument; displays as `-e EXPR: what is wrong`.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+#[error("-e {expr}: {kind}")]
+pub struct RuleError {
+    /// The whole `-e` argument as typed (`inject=write:error=EFOO`).
+    pub expr: String,
+    /// What is wrong with it.
+    pub kind: RuleErrorKind,
+}
+
+/// What is wrong with a `-e` argument; each names the offending part.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub enum RuleErrorKind {
+    /// A qualifier other than `inject=` and `fault=` (`trace=`, `signal=`, ...).
+    #[error("fi supports only -e inject= and -e fault=")]
+    UnsupportedQualifier,
+    /// The syscall set before the first `:`.
+    #[error(transparent)]
+    Set(#[from] SetError),
+    /// An option without `=` or with a name strace does not know.
+    #[error("unknown option '{0}'")]
+    UnknownOption(String),
+    /// A strace option fi does not implement (`poke_enter=`, `poke_exit=`).
+    #[error("{0}= is not supported by fi")]
+    UnsupportedOption(String),
+    /// An `inject=` option used in `fault=`.
+    #[error("{0}= is not allowed in -e fault= (use -e inject=)")]
+    NotForFault(String),
+    /// `OPTION=` with nothing after the `=`.
+    #[error("{0}= needs a value")]
+    MissingValue(String),
+    /// An option given twice.
+    #[error("{0}= given more than once")]
+    Repeated(String),
+    /// Both `error=` and `retval=`.
+    #[error("error= and retval= are mutually exclusive")]
+    ErrorAndRetval,
+    /// An errno name not known on Linux.
+    #[error("unknown errno '{0}'")]
+    UnknownErrno(String),
+    /// An errno number outside 1..4095.
+    #[error("errno {0} is out of range 1..4095")]
+    ErrnoOutOfRange(String),
+    /// A `retval=` that is not a number or that the caller would take for
+    /// an error.
+    #[error("invalid retval= '{value}': {reason}")]
+    InvalidRetval {
+        /// The value as typed.
+        value: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// A signal name not known on Linux.
+    #[error("unknown signal '{0}'")]
+    UnknownSignal(String),
+    /// A signal number outside 1..64.
+    #[error("signal {0} is out of range 1..64")]
+    SignalOutOfRange(String),
+    /// A real-time signal (32..64), which fi cannot deliver.
+    #[error("real-time signal {0} is not supported")]
+    RealtimeSignal(String),
+    /// `syscall=` naming no x86_64 syscall.
+    #[error("unknown syscall '{0}' in syscall=")]
+    UnknownReplacement(String),
+    /// `syscall=` naming a syscall outside `%pure`.
+    #[error("syscall={0}: only %pure syscalls (getpid, getuid, ...) can be injected")]
+    ImpureReplacement(String),
+    /// A malformed or out-of-range `when=`.
+    #[error("invalid when= '{value}': {reason}")]
+    InvalidWhen {
+        /// The value as typed.
+        value: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// A malformed `delay_enter=` or `delay_exit=`.
+    #[error("invalid {option}= '{value}': {reason}")]
+    InvalidDelay {
+        /// `delay_enter` or `delay_exit`.
+        option: &'static str,
+        /// The value as typed.
+        value: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// An `inject=` without anything to do.
+    #[error("inject needs error=, retval=, signal=, delay_enter= or delay_exit=")]
+    NoAction,
+}
+
+/// Parse the part of `-e inject=...` after `inject=`.
+pub fn parse_inject(text: &str) -> Result<Rule, RuleError> {
+    parse_rule(Mode::Inject, text)
+}
+
+/// Parse the part of `-e fault=...` after `fault=`; without `error=` the
+/// calls fail with `ENOSYS`.
+pub fn parse_fault(text: &str) -> Result<Rule, RuleError> {
+    parse_rule(Mode::Fault, text)
+}
+
+/// Parse a whole `-e` argument: `inject=...` or `fault=...`. Any other
+/// strace qualifier (`trace=...`, or a bare set, which strace reads as
+/// `trace=`) is an error.
+pub fn parse_expr(arg: &str) -> Result<Rule, RuleError> {
+    match arg.split_once('=') {
+        Some(("inject", text)) => parse_inject(text),
+        Some(("fault", text)) => parse_fault(text),
+        _ => Err(RuleError {
+            expr: arg.to_owned(),
+            kind: RuleErrorKind::UnsupportedQualifier,
+        }),
+    }
+}
+
+/// The largest errno a syscall can return.
+const MAX_ERRNO: i32 = 4095;
+
+/// The highest signal number on x86_64 Linux (`SIGRTMAX`).
+const SIGRTMAX: i32 = 64;
+
+/// Bounds of `when=`: strace keeps the counters in 16 bits and uses 65535
+/// for "no last".
+const WHEN_MAX: u32 = 65535;
+const WHEN_LAST_MAX: u32 = 65534;
+
+/// Errno spellings from libc headers that strace's table lacks.
+const ERRNO_ALIASES: [(&str, &str); 3] = [
+    ("EWOULDBLOCK", "EAGAIN"),
+    ("EDEADLOCK", "EDEADLK"),
+    ("ENOTSUP", "EOPNOTSUPP"),
+];
+
+/// Time suffixes of delays, in nanoseconds; without one a delay is in
+/// microseconds. `s` comes last so that it does not shadow `ns`/`us`/`ms`.
+const TIME_UNITS: [(&str, u64); 4] = [
+    ("ns", 1),
+    ("us", 1_000),
+    ("ms", 1_000_000),
+    ("s", 1_000_000_000),
+];
+const DEFAULT_TIME_UNIT: u64 = 1_000;
+const NANOS_PER_SEC: u64 = 1_000_000_000;
+
+/// Which expression is being parsed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Inject,
+    Fault,
+}
+
+impl Mode {
+    fn qualifier(self) -> &'static str {
+        match self {
+            Mode::Inject => "inject",
+            Mode::Fault => "fault",
+        }
+    }
+
+    /// Whether `key` names an option this mode takes.
+    fn allows(self, key: &str) -> bool {
+        self == Mode::Inject || matches!(key, "error" | "when" | "syscall")
+    }
+}
+
+fn parse_rule(mode: Mode, text: &str) -> Result<Rule, RuleError> {
+    let expr = format!("{}={text}", mode.qualifier());
+    build_rule(mode, text, &expr).map_err(|kind| RuleError { expr, kind })
+}
+
+fn build_rule(mode: Mode, text: &str, expr: &str) -> Result<Rule, RuleErrorKind> {
+    let mut parts = text.split(':');
+    let syscalls = parse_syscall_set(parts.next().unwrap_or_default())?;
+    let mut options = Options::default();
+    // strace skips empty options (`write:error=EIO:`), so do we.
+    for token in parts.filter(|token| !token.is_empty()) {
+        options.apply(mode, token)?;
+    }
+    options.finish(mode)?;
+    Ok(Rule {
+        text: expr.to_owned(),
+        syscalls,
+        fault: options.fault,
+        signal: options.signal,
+        replace: options.replace,
+        delay_enter: options.delay_enter,
+        delay_exit: options.delay_exit,
+        when: options.when,
+    })
+}
+
+/// The options of one expression, as they are read.
+#[derive(Default)]
+struct Options {
+    fault: Option<Fault>,
+    signal: Option<Signal>,
+    replace: Option<Sysno>,
+    delay_enter: Option<Duration>,
+    delay_exit: Option<Duration>,
+    when: When,
+}
+
+impl Options {
+    fn apply(&mut self, mode: Mode, token: &str) -> Result<(), RuleErrorKind> {
+        let unknown = || RuleErrorKind::UnknownOption(token.to_owned());
+        let (key, value) = token.split_once('=').ok_or_else(unknown)?;
+        if !is_known_option(key) {
+            return Err(unknown());
+        }
+        if !mode.allows(key) {
+            return Err(RuleErrorKind::NotForFault(key.to_owned()));
+        }
+        if value.is_empty() {
+            return Err(RuleErrorKind::MissingValue(key.to_owned()));
+        }
+        match key {
+            "when" => self.when = parse_when(value)?,
+            "error" => self.set_fault(key, || parse_errno(value).map(Fault::Error))?,
+            "retval" => self.set_fault(key, || parse_retval(value).map(Fault::Retval))?,
+            "signal" => set_once(&mut self.signal, key, || parse_signal(value))?,
+            "syscall" => set_once(&mut self.replace, key, || parse_replacement(value))?,
+            "delay_enter" => set_once(&mut self.delay_enter, key, || {
+                parse_delay("delay_enter", value)
+            })?,
+            "delay_exit" => set_once(&mut self.delay_exit, key, || {
+                parse_delay("delay_exit", value)
+            })?,
+            _ => return Err(RuleErrorKind::UnsupportedOption(key.to_owned())),
+        }
+        Ok(())
+    }
+
+    /// Set `error=` or `retval=` (named `key`), which exclude each other.
+    fn set_fault(
+        &mut self,
+        key: &str,
+        parse: impl FnOnce() -> Result<Fault, RuleErrorKind>,
+    ) -> Result<(), RuleErrorKind> {
+        match (self.fault, key) {
+            (None, _) => {}
+            (Some(Fault::Error(_)), "error") | (Some(Fault::Retval(_)), "retval") => {
+                return Err(RuleErrorKind::Repeated(key.to_owned()))
+            }
+            (Some(_), _) => return Err(RuleErrorKind::ErrorAndRetval),
+        }
+        self.fault = Some(parse()?);
+        Ok(())
+    }
+
+    /// Check that an inject has an action; give a fault its default errno.
+    fn finish(&mut self, mode: Mode) -> Result<(), RuleErrorKind> {
+        match mode {
+            Mode::Fault => {
+                self.fault.get_or_insert(Fault::Error(Errno::ENOSYS));
+            }
+            Mode::Inject => {
+                let acts = self.fault.is_some()
+                    || self.signal.is_some()
+                    || self.delay_enter.is_some()
+                    || self.delay_exit.is_some();
+                if !acts {
+                    return Err(RuleErrorKind::NoAction);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_known_option(key: &str) -> bool {
+    matches!(
+        key,
+        "when"
+            | "error"
+            | "retval"
+            | "signal"
+            | "syscall"
+            | "delay_enter"
+            | "delay_exit"
+            | "poke_enter"
+            | "poke_exit"
+    )
+}
+
+/// Fill `slot` with the parsed value unless option `key` was already given.
+fn set_once<T>(
+    slot: &mut Option<T>,
+    key: &str,
+    parse: impl FnOnce() -> Result<T, RuleErrorKind>,
+) -> Result<(), RuleErrorKind> {
+    if slot.is_some() {
+        return Err(RuleErrorKind::Repeated(key.to_owned()));
+    }
+    *slot = Some(parse()?);
+    Ok(())
+}
+
+fn is_decimal(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `error=`: a number in 1..4095 or a case-insensitive errno name.
+fn parse_errno(value: &str) -> Result<Errno, RuleErrorKind> {
+    if is_decimal(value) {
+        return match value.parse::<i32>() {
+            Ok(n @ 1..=MAX_ERRNO) => Ok(Errno::new(n)),
+            _ => Err(RuleErrorKind::ErrnoOutOfRange(value.to_owned())),
+        };
+    }
+    errno_by_name(value).ok_or_else(|| RuleErrorKind::UnknownErrno(value.to_owned()))
+}
+
+fn errno_by_name(name: &str) -> Option<Errno> {
+    let upper = name.to_ascii_uppercase();
+    let canonical = ERRNO_ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == upper)
+        .map_or(upper.as_str(), |(_, canonical)| canonical);
+    (1..=MAX_ERRNO)
+        .map(Errno::new)
+        .find(|errno| errno.name() == Some(canonical))
+}
+
+/// `retval=`: an integer as C's `strtoull(value, NULL, 0)` reads it
+/// (decimal, `0x` hex, `0` octal, optional sign). Values -4095..-1 are
+/// refused: the caller would see them as an error.
+fn parse_retval(value: &str) -> Result<i64, RuleErrorKind> {
+    let invalid = |reason| RuleErrorKind::InvalidRetval {
+        value: value.to_owned(),
+        reason,
+    };
+    let (negative, unsigned) = match value.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, value.strip_prefix('+').unwrap_or(value)),
+    };
+    let magnitude = parse_c_integer(unsigned).ok_or_else(|| invalid("not an integer"))?;
+    // Two's complement, as strtoull wraps a negated value.
+    let retval = if negative {
+        magnitude.wrapping_neg()
+    } else {
+        magnitude
+    } as i64;
+    if (-i64::from(MAX_ERRNO)..0).contains(&retval) {
+        return Err(invalid("the caller would see an error; use error= instead"));
+    }
+    Ok(retval)
+}
+
+/// An unsigned integer in C notation: `0x1f`, `017`, `15`.
+fn parse_c_integer(text: &str) -> Option<u64> {
+    let (radix, digits) = if let Some(hex) = text.strip_prefix("0x").or(text.strip_prefix("0X")) {
+        (16, hex)
+    } else if text.len() > 1 && text.starts_with('0') {
+        (8, &text[1..])
+    } else {
+        (10, text)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    u64::from_str_radix(digits, radix).ok()
+}
+
+/// `signal=`: a number in 1..64 or a case-insensitive name with or without
+/// `SIG` (`SIGKILL`, `kill`).
+fn parse_signal(value: &str) -> Result<Signal, RuleErrorKind> {
+    if is_decimal(value) {
+        return match value.parse::<i32>() {
+            Ok(n @ 1..=SIGRTMAX) => {
+                Signal::try_from(n).map_err(|_| RuleErrorKind::RealtimeSignal(value.to_owned()))
+            }
+            _ => Err(RuleErrorKind::SignalOutOfRange(value.to_owned())),
+        };
+    }
+    let bare = strip_sig_prefix(value);
+    Signal::iterator()
+        .find(|signal| strip_sig_prefix(signal.as_str()).eq_ignore_ascii_case(bare))
+        .ok_or_else(|| RuleErrorKind::UnknownSignal(value.to_owned()))
+}
+
+fn strip_sig_prefix(name: &str) -> &str {
+    match name.get(..3) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("SIG") => &name[3..],
+        _ => name,
+    }
+}
+
+/// `syscall=`: a syscall name (not a number) from `%pure`.
+fn parse_replacement(value: &str) -> Result<Sysno, RuleErrorKind> {
+    let sysno: Sysno = value
+        .parse()
+        .map_err(|()| RuleErrorKind::UnknownReplacement(value.to_owned()))?;
+    if !classes_of(sysno).contains(Classes::PURE) {
+        return Err(RuleErrorKind::ImpureReplacement(value.to_owned()));
+    }
+    Ok(sysno)
+}
+
+/// `delay_enter=`/`delay_exit=`: a non-negative decimal number (fractions
+/// and exponents allowed) with an optional unit `s`, `ms`, `us` or `ns`;
+/// microseconds without one.
+fn parse_delay(option: &'static str, value: &str) -> Result<Duration, RuleErrorKind> {
+    let invalid = |reason| RuleErrorKind::InvalidDelay {
+        option,
+        value: value.to_owned(),
+        reason,
+    };
+    let (number, unit) = split_time_unit(value);
+    let integer = number.strip_prefix('+').unwrap_or(number);
+    if is_decimal(integer) {
+        let count: u64 = integer.parse().map_err(|_| invalid("too large"))?;
+        return Ok(nanos_to_duration(u128::from(count) * u128::from(unit)));
+    }
+    if !number
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
+    {
+        return Err(invalid("expected NUMBER[s|ms|us|ns]"));
+    }
+    let count: f64 = number.parse().map_err(|_| invalid("not a number"))?;
+    if count < 0.0 {
+        return Err(invalid("negative"));
+    }
+    let seconds = count * unit as f64 / NANOS_PER_SEC as f64;
+    Duration::try_from_secs_f64(seconds).map_err(|_| invalid("too large"))
+}
+
+/// Split a time into its number and its unit in nanoseconds.
+fn split_time_unit(value: &str) -> (&str, u64) {
+    TIME_UNITS
+        .iter()
+        .find_map(|&(suffix, nanos)| value.strip_suffix(suffix).map(|number| (number, nanos)))
+        .unwrap_or((value, DEFAULT_TIME_UNIT))
+}
+
+/// A duration of `nanos` nanoseconds, saturating past `u64::MAX` seconds.
+fn nanos_to_duration(nanos: u128) -> Duration {
+    let per_sec = u128::from(NANOS_PER_SEC);
+    let secs = u64::try_from(nanos / per_sec).unwrap_or(u64::MAX);
+    Duration::new(secs, (nanos % per_sec) as u32)
+}
+
+/// `when=FIRST[..LAST][+[STEP]]`.
+fn parse_when(value: &str) -> Result<When, RuleErrorKind> {
+    let invalid = |reason| RuleErrorKind::InvalidWhen {
+        value: value.to_owned(),
+        reason,
+    };
+    let (first, rest) = split_decimal(value);
+    let first =
+        when_number(first, 1, WHEN_MAX).ok_or_else(|| invalid("FIRST must be in 1..65535"))?;
+    let (last, rest) = match rest.strip_prefix("..") {
+        Some(range) => {
+            let (last, rest) = split_decimal(range);
+            let last = when_number(last, first, WHEN_LAST_MAX)
+                .ok_or_else(|| invalid("LAST must be in FIRST..65534"))?;
+            (Some(last), rest)
+        }
+        None => (None, rest),
+    };
+    let step = match rest.strip_prefix('+') {
+        Some("") => 1,
+        Some(step) => {
+            when_number(step, 1, WHEN_MAX).ok_or_else(|| invalid("STEP must be in 1..65535"))?
+        }
+        None if !rest.is_empty() => return Err(invalid("expected FIRST[..LAST][+[STEP]]")),
+        // `F` is only invocation F; `F..L` is every one from F to L.
+        None if last.is_some() => 1,
+        None => 0,
+    };
+    Ok(When { first, last, step })
+}
+
+/// Split off the leading decimal digits.
+fn split_decimal(text: &str) -> (&str, &str) {
+    let end = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    text.split_at(end)
+}
+
+fn when_number(digits: &str, min: u32, max: u32) -> Option<u32> {
+    if !is_decimal(digits) {
+        return None;
+    }
+    digits.parse().ok().filter(|n| (min..=max).contains(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inject(text: &str) -> Rule {
+        parse_inject(text).unwrap_or_else(|err| panic!("{text}: {err}"))
+    }
+
+    fn when(first: u32, last: Option<u32>, step: u32) -> When {
+        When { first, last, step }
+    }
+
+    #[test]
+    fn inject_error_on_one_syscall() {
+        let rule = inject("write:error=ENOSPC");
+        assert_eq!(rule.text, "inject=write:error=ENOSPC");
+        assert_eq!(rule.syscalls, SysnoSet::new(&[Sysno::write]));
+        assert_eq!(rule.fault, Some(Fault::Error(Errno::ENOSPC)));
+        assert_eq!(rule.signal, None);
+        assert_eq!(rule.replace, None);
+        assert_eq!(rule.delay_enter, None);
+        assert_eq!(rule.delay_exit, None);
+        assert_eq!(rule.when, When::default());
+    }
+
+    #[test]
+    fn accepted_option_values() {
+        type Check = fn(&Rule) -> bool;
+        let cases: &[(&str, Check)] = &[
+            ("write:error=EIO", |r| {
+                r.fault == Some(Fault::Error(Errno::EIO))
+            }),
+            ("write:error=eio", |r| {
+                r.fault == Some(Fault::Error(Errno::EIO))
+            }),
+            ("write:error=5", |r| {
+                r.fault == Some(Fault::Error(Errno::EIO))
+            }),
+            ("write:error=4095", |r| {
+                r.fault == Some(Fault::Error(Errno::new(4095)))
+            }),
+            ("write:error=ERESTARTSYS", |r| {
+                r.fault == Some(Fault::Error(Errno::ERESTARTSYS))
+            }),
+            ("write:error=EWOULDBLOCK", |r| {
+                r.fault == Some(Fault::Error(Errno::EAGAIN))
+            }),
+            ("write:retval=0", |r| r.fault == Some(Fault::Retval(0))),
+            ("write:retval=42", |r| r.fault == Some(Fault::Retval(42))),
+            ("write:retval=0x10", |r| r.fault == Some(Fault::Retval(16))),
+            ("write:retval=010", |r| r.fault == Some(Fault::Retval(8))),
+            ("write:retval=-4096", |r| {
+                r.fault == Some(Fault::Retval(-4096))
+            }),
+            ("mmap:retval=0x7f0000000000", |r| {
+                r.fault == Some(Fault::Retval(0x7f00_0000_0000))
+            }),
+            ("write:signal=SIGKILL", |r| {
+                r.signal == Some(Signal::SIGKILL)
+            }),
+            ("write:signal=kill", |r| r.signal == Some(Signal::SIGKILL)),
+            ("write:signal=9", |r| r.signal == Some(Signal::SIGKILL)),
+            ("write:signal=sigSTOP", |r| {
+                r.signal == Some(Signal::SIGSTOP)
+            }),
+            ("write:signal=31", |r| r.signal == Some(Signal::SIGSYS)),
+            ("write:delay_enter=10", |r| {
+                r.delay_enter == Some(Duration::from_micros(10))
+            }),
+            ("write:delay_enter=2s", |r| {
+                r.delay_enter == Some(Duration::from_secs(2))
+            }),
+            ("write:delay_enter=5ms", |r| {
+                r.delay_enter == Some(Duration::from_millis(5))
+            }),
+            ("write:delay_enter=7us", |r| {
+                r.delay_enter == Some(Duration::from_micros(7))
+            }),
+            ("write:delay_enter=9ns", |r| {
+                r.delay_enter == Some(Duration::from_nanos(9))
+            }),
+            ("write:delay_exit=1.5s", |r| {
+                r.delay_exit == Some(Duration::from_millis(1500))
+            }),
+            ("write:delay_exit=1e3", |r| {
+                r.delay_exit == Some(Duration::from_millis(1))
+            }),
+            ("write:delay_exit=0", |r| {
+                r.delay_exit == Some(Duration::ZERO)
+            }),
+            ("write:error=EIO:syscall=getpid", |r| {
+                r.replace == Some(Sysno::getpid)
+            }),
+            ("write:error=EIO:syscall=geteuid", |r| {
+                r.replace == Some(Sysno::geteuid)
+            }),
+            ("write:error=EIO:signal=SIGUSR1", |r| {
+                r.fault == Some(Fault::Error(Errno::EIO)) && r.signal == Some(Signal::SIGUSR1)
+            }),
+            ("write:delay_enter=1:delay_exit=2", |r| {
+                r.delay_enter.is_some() && r.delay_exit.is_some() && r.fault.is_none()
+            }),
+            // strace skips empty options.
+            ("write:error=EIO:", |r| r.fault.is_some()),
+            ("write::error=EIO", |r| r.fault.is_some()),
+            // Repeated when=: the last one wins (strace(1)).
+            ("write:error=EIO:when=3:when=5", |r| {
+                r.when == when(5, None, 0)
+            }),
+        ];
+        for (text, check) in cases {
+            assert!(check(&inject(text)), "{text}: {:?}", inject(text));
+        }
+    }
+
+    #[test]
+    fn when_forms() {
+        let cases = [
+            ("3", when(3, None, 0)),
+            ("3+", when(3, None, 1)),
+            ("3+2", when(3, None, 2)),
+            ("2..5", when(2, Some(5), 1)),
+            ("2..5+", when(2, Some(5), 1)),
+            ("2..9+3", when(2, Some(9), 3)),
+            ("4..4", when(4, Some(4), 1)),
+            ("65535", when(65535, None, 0)),
+            ("1..65534+65535", when(1, Some(65534), 65535)),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(parse_when(text), Ok(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn when_matches_invocations() {
+        let matching = |w: When| (1..=12).filter(|&n| w.matches(n)).collect::<Vec<_>>();
+        assert_eq!(matching(When::default()), (1..=12).collect::<Vec<_>>());
+        assert_eq!(matching(when(3, None, 0)), [3]);
+        assert_eq!(matching(when(3, None, 1)), (3..=12).collect::<Vec<_>>());
+        assert_eq!(matching(when(3, None, 4)), [3, 7, 11]);
+        assert_eq!(matching(when(2, Some(5), 1)), [2, 3, 4, 5]);
+        assert_eq!(matching(when(2, Some(9), 3)), [2, 5, 8]);
+        assert!(when(1, None, 1).matches(u32::MAX));
+    }
+
+    #[test]
+    fn fault_defaults_to_enosys() {
+        let rule = parse_fault("chdir").unwrap();
+        assert_eq!(rule.text, "fault=chdir");
+        assert_eq!(rule.fault, Some(Fault::Error(Errno::ENOSYS)));
+        let rule = parse_fault("chdir:error=ENOENT:when=3+").unwrap();
+        assert_eq!(rule.fault, Some(Fault::Error(Errno::ENOENT)));
+        assert_eq!(rule.when, when(3, None, 1));
+        let rule = parse_fault("chdir:syscall=getpid").unwrap();
+        assert_eq!(rule.replace, Some(Sysno::getpid));
+        assert_eq!(rule.fault, Some(Fault::Error(Errno::ENOSYS)));
+    }
+
+    #[test]
+    fn sets_use_the_full_grammar() {
+        let rule = inject("%file,write:error=EACCES");
+        assert!(rule.syscalls.contains(Sysno::openat) && rule.syscalls.contains(Sysno::write));
+        let rule = inject("!write:error=EIO");
+        assert!(!rule.syscalls.contains(Sysno::write));
+        assert!(rule.syscalls.contains(Sysno::read));
+        let rule = inject("/^fsync$,1:error=EIO");
+        assert_eq!(rule.syscalls, SysnoSet::new(&[Sysno::fsync, Sysno::write]));
+    }
+
+    #[test]
+    fn parse_expr_dispatches_on_the_qualifier() {
+        let rule = parse_expr("inject=write:error=EIO").unwrap();
+        assert_eq!(rule.text, "inject=write:error=EIO");
+        let rule = parse_expr("fault=write").unwrap();
+        assert_eq!(rule.fault, Some(Fault::Error(Errno::ENOSYS)));
+        for arg in [
+            "trace=open",
+            "open",
+            "signal=none",
+            "inject",
+            "injection=write:error=EIO",
+        ] {
+            let err = parse_expr(arg).unwrap_err();
+            assert_eq!(err.kind, RuleErrorKind::UnsupportedQualifier, "{arg}");
+            assert_eq!(
+                err.to_string(),
+                format!("-e {arg}: fi supports only -e inject= and -e fault=")
+            );
+        }
+        let err = parse_expr("inject=write:error=EFOO").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "-e inject=write:error=EFOO: unknown errno 'EFOO'"
+        );
+    }
+
+    /// Rejected by both `inject=` and `fault=`: the cases of strace's
+    /// tests/qual_inject-syntax.test and qual_fault-syntax.test, plus fi's.
+    const REJECTED_BY_BOTH: &[(&str, &str)] = &[
+        ("chdir:42", "unknown option '42'"),
+        ("!chdir:42", "unknown option '42'"),
+        ("chdir:42:when=7", "unknown option '42'"),
+        ("chdir:invalid", "unknown option 'invalid'"),
+        ("chdir:invalid:when=8", "unknown option 'invalid'"),
+        ("chdir:error=", "error= needs a value"),
+        ("chdir:error=:when=10", "error= needs a value"),
+        (
+            "chdir:error=invalid_error_name",
+            "unknown errno 'invalid_error_name'",
+        ),
+        (
+            "chdir:error=invalid_error_name:when=11",
+            "unknown errno 'invalid_error_name'",
+        ),
+        ("chdir:error=-1", "unknown errno '-1'"),
+        ("chdir:error=-2:when=13", "unknown errno '-2'"),
+        ("chdir:error=3+", "unknown errno '3+'"),
+        ("chdir:error=0", "errno 0 is out of range 1..4095"),
+        ("chdir:error=4096", "errno 4096 is out of range 1..4095"),
+        (
+            "chdir:error=4096:when=15",
+            "errno 4096 is out of range 1..4095",
+        ),
+        (
+            "chdir:error=99999999999",
+            "errno 99999999999 is out of range 1..4095",
+        ),
+        (
+            "chdir:when=7:error=invalid_error_name",
+            "unknown errno 'invalid_error_name'",
+        ),
+        ("chdir:when=", "when= needs a value"),
+        ("chdir:when=:error=19", "when= needs a value"),
+        (
+            "chdir:when=0",
+            "invalid when= '0': FIRST must be in 1..65535",
+        ),
+        (
+            "chdir:when=0:error=20",
+            "invalid when= '0': FIRST must be in 1..65535",
+        ),
+        (
+            "chdir:when=-1",
+            "invalid when= '-1': FIRST must be in 1..65535",
+        ),
+        (
+            "chdir:when=-2+:error=22",
+            "invalid when= '-2+': FIRST must be in 1..65535",
+        ),
+        (
+            "chdir:when=-3+0",
+            "invalid when= '-3+0': FIRST must be in 1..65535",
+        ),
+        (
+            "chdir:when=x",
+            "invalid when= 'x': FIRST must be in 1..65535",
+        ),
+        (
+            "chdir:when=4-",
+            "invalid when= '4-': expected FIRST[..LAST][+[STEP]]",
+        ),
+        (
+            "chdir:when=4-:error=24",
+            "invalid when= '4-': expected FIRST[..LAST][+[STEP]]",
+        ),
+        (
+            "chdir:when=1.",
+            "invalid when= '1.': expected FIRST[..LAST][+[STEP]]",
+        ),
+        (
+            "chdir:when=5+-",
+            "invalid when= '5+-': STEP must be in 1..65535",
+        ),
+        (
+            "chdir:when=6++",
+            "invalid when= '6++': STEP must be in 1..65535",
+        ),
+        (
+            "chdir:when=7+0",
+            "invalid when= '7+0': STEP must be in 1..65535",
+        ),
+        (
+            "chdir:when=1+0",
+            "invalid when= '1+0': STEP must be in 1..65535",
+        ),
+        (
+            "chdir:when=8+-1",
+            "invalid when= '8+-1': STEP must be in 1..65535",
+        ),
+        (
+            "chdir:when=9+1+",
+            "invalid when= '9+1+': STEP must be in 1..65535",
+        ),
+        (
+            "chdir:when=65536",
+            "invalid when= '65536': FIRST must be in 1..65535",
+        ),
+        (
+            "chdir:when=1+65536",
+            "invalid when= '1+65536': STEP must be in 1..65535",
+        ),
+        (
+            "chdir:when=2..1",
+            "invalid when= '2..1': LAST must be in FIRST..65534",
+        ),
+        (
+            "chdir:when=1..65535",
+            "invalid when= '1..65535': LAST must be in FIRST..65534",
+        ),
+        (
+            "chdir:when=1..",
+            "invalid when= '1..': LAST must be in FIRST..65534",
+        ),
+        ("chdir:error=1:error=2", "error= given more than once"),
+        ("chdir:error=EIO:error=EPERM", "error= given more than once"),
+        (":error=EIO", "empty syscall set"),
+        ("", "empty syscall set"),
+        ("fsycn:error=EIO", "unknown syscall 'fsycn'"),
+        ("%fiel:error=EIO", "unknown class '%fiel'"),
+        (
+            "/[:error=EIO",
+            "invalid regex '/[': unclosed character class",
+        ),
+        ("!all:error=EIO", "syscall set '!all' selects no syscalls"),
+        ("999:error=EIO", "invalid syscall number '999'"),
+        ("%file,!write:error=EIO", "unknown syscall '!write'"),
+        ("chdir:syscall=fsycn", "unknown syscall 'fsycn' in syscall="),
+        (
+            "chdir:syscall=write",
+            "syscall=write: only %pure syscalls (getpid, getuid, ...) can be injected",
+        ),
+        ("chdir:syscall=39", "unknown syscall '39' in syscall="),
+        (
+            "chdir:syscall=getpid:syscall=gettid",
+            "syscall= given more than once",
+        ),
+    ];
+
+    const REJECTED_BY_INJECT: &[(&str, &str)] = &[
+        ("42", "inject needs error=, retval=, signal=, delay_enter= or delay_exit="),
+        ("chdir", "inject needs error=, retval=, signal=, delay_enter= or delay_exit="),
+        ("write", "inject needs error=, retval=, signal=, delay_enter= or delay_exit="),
+        ("write:when=3", "inject needs error=, retval=, signal=, delay_enter= or delay_exit="),
+        (
+            "write:syscall=getpid",
+            "inject needs error=, retval=, signal=, delay_enter= or delay_exit=",
+        ),
+        (
+            "chdir:retval=-1",
+            "invalid retval= '-1': the caller would see an error; use error= instead",
+        ),
+        (
+            "chdir:retval=-4095",
+            "invalid retval= '-4095': the caller would see an error; use error= instead",
+        ),
+        (
+            "chdir:retval=0xfffffffffffffffe",
+            "invalid retval= '0xfffffffffffffffe': the caller would see an error; use error= instead",
+        ),
+        ("chdir:retval=x", "invalid retval= 'x': not an integer"),
+        ("chdir:retval=0x", "invalid retval= '0x': not an integer"),
+        ("chdir:retval=09", "invalid retval= '09': not an integer"),
+        ("chdir:retval=18446744073709551616", "invalid retval= '18446744073709551616': not an integer"),
+        ("chdir:poke_enter=@arg1=00", "poke_enter= is not supported by fi"),
+        ("chdir:signal=0", "signal 0 is out of range 1..64"),
+        ("chdir:signal=129", "signal 129 is out of range 1..64"),
+        ("chdir:signal=34", "real-time signal 34 is not supported"),
+        ("chdir:signal=SIGFOO", "unknown signal 'SIGFOO'"),
+        ("chdir:signal=1:signal=2", "signal= given more than once"),
+        ("chdir:signal=1:retval=0:signal=2", "signal= given more than once"),
+        ("chdir:retval=0:retval=1", "retval= given more than once"),
+        ("chdir:retval=0:error=1", "error= and retval= are mutually exclusive"),
+        ("chdir:error=1:retval=0", "error= and retval= are mutually exclusive"),
+        ("chdir:retval=0:signal=1:error=1", "error= and retval= are mutually exclusive"),
+        ("chdir:delay_enter=", "delay_enter= needs a value"),
+        ("chdir:delay_enter=x", "invalid delay_enter= 'x': expected NUMBER[s|ms|us|ns]"),
+        ("chdir:delay_enter=-1", "invalid delay_enter= '-1': negative"),
+        ("chdir:delay_enter=1h", "invalid delay_enter= '1h': expected NUMBER[s|ms|us|ns]"),
+        ("chdir:delay_exit=1..2", "invalid delay_exit= '1..2': not a number"),
+        ("chdir:delay_exit=inf", "invalid delay_exit= 'inf': expected NUMBER[s|ms|us|ns]"),
+        ("chdir:delay_exit=1e400", "invalid delay_exit= '1e400': too large"),
+        ("chdir:delay_exit=1:delay_exit=2", "delay_exit= given more than once"),
+    ];
+
+    const REJECTED_BY_FAULT: &[(&str, &str)] = &[
+        (
+            "chdir:retval=0",
+            "retval= is not allowed in -e fault= (use -e inject=)",
+        ),
+        (
+            "chdir:signal=1",
+            "signal= is not allowed in -e fault= (use -e inject=)",
+        ),
+        (
+            "chdir:delay_enter=1",
+            "delay_enter= is not allowed in -e fault= (use -e inject=)",
+        ),
+        (
+            "chdir:delay_exit=1",
+            "delay_exit= is not allowed in -e fault= (use -e inject=)",
+        ),
+        (
+            "chdir:poke_exit=@arg1=00",
+            "poke_exit= is not allowed in -e fault= (use -e inject=)",
+        ),
+    ];
+
+    #[test]
+    fn rejected_injects() {
+        for (text, message) in REJECTED_BY_BOTH.iter().chain(REJECTED_BY_INJECT) {
+            let err = parse_inject(text).expect_err(text);
+            assert_eq!(err.expr, format!("inject={text}"));
+            assert_eq!(err.to_string(), format!("-e inject={text}: {message}"));
+        }
+    }
+
+    #[test]
+    fn rejected_faults() {
+        for (text, message) in REJECTED_BY_BOTH.iter().chain(REJECTED_BY_FAULT) {
+            let err = parse_fault(text).expect_err(text);
+            assert_eq!(err.to_string(), format!("-e fault={text}: {message}"));
+        }
+    }
+}

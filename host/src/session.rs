@@ -1,0 +1,182 @@
+//! One run of fi: build the policy chain from the command line, start or
+//! attach the program, trace it to the end, report.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::sync::Arc;
+
+use crate::cli::{RunArgs, StageSpec};
+use crate::output::Log;
+use crate::policy::chain::Chain;
+use crate::policy::Policy;
+use crate::rules::{parse, PathFilter, RulePolicy};
+use crate::tracer::{self, seccomp, Ending, Mode, Tracer};
+
+/// Why fi stopped before or while tracing, and which exit status that gives.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The command line asks for something impossible: nothing was started.
+    #[error("{0}")]
+    Usage(String),
+    /// fi itself failed while tracing.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl SessionError {
+    /// The exit status fi ends with: 2 for usage errors (like clap), 125 for
+    /// its own failures (like `env` and `timeout`), so that neither is
+    /// mistaken for the traced program's status.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            SessionError::Usage(_) => 2,
+            SessionError::Failed(_) => 125,
+        }
+    }
+}
+
+fn usage(message: impl ToString) -> SessionError {
+    SessionError::Usage(message.to_string())
+}
+
+/// Run the program (or attach to the processes) the arguments name and
+/// return the exit status fi should end with.
+pub fn run(args: &RunArgs, stages: &[StageSpec]) -> Result<i32, SessionError> {
+    if args.command.is_empty() && args.pids.is_empty() {
+        return Err(usage(
+            "nothing to trace: give a command after --, or -p PID",
+        ));
+    }
+    let log = open_log(args)?;
+    let policies = build_policies(args, stages, &log)?;
+    let mut chain = Chain::new(policies, args.on_plugin_error);
+    let result = if args.pids.is_empty() {
+        run_spawned(args, &mut chain, log.clone())
+    } else {
+        run_attached(args, &mut chain, log.clone())
+    };
+    chain.finish();
+    log.finish();
+    result
+}
+
+fn open_log(args: &RunArgs) -> Result<Log, SessionError> {
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => {
+            let file =
+                File::create(path).map_err(|e| usage(format!("-o {}: {e}", path.display())))?;
+            Box::new(BufWriter::new(file))
+        }
+        None => Box::new(io::stderr()),
+    };
+    Ok(Log::new(out, args.log_format, args.trace, args.summary))
+}
+
+fn build_policies(
+    args: &RunArgs,
+    stages: &[StageSpec],
+    log: &Log,
+) -> Result<Vec<Box<dyn Policy>>, SessionError> {
+    let paths = if args.paths.is_empty() {
+        None
+    } else {
+        let filter = PathFilter::new(&args.paths).map_err(|e| usage(format!("-P: {e}")))?;
+        Some(Arc::new(filter))
+    };
+    let mut plugins =
+        crate::wasm::Loader::new(args, log.clone()).map_err(|e| usage(format!("{e:#}")))?;
+    let mut policies: Vec<Box<dyn Policy>> = Vec::new();
+    for stage in stages {
+        match stage {
+            StageSpec::Rule(text) => {
+                let rule = parse::parse_expr(text).map_err(usage)?;
+                policies.push(Box::new(RulePolicy::new(rule, paths.clone())));
+            }
+            StageSpec::Plugin(spec) => {
+                let plugin = plugins
+                    .load(spec)
+                    .map_err(|e| usage(format!("--plugin {spec}: {e:#}")))?;
+                policies.push(Box::new(plugin));
+            }
+        }
+    }
+    if !args.paths.is_empty() && !stages.iter().any(|s| matches!(s, StageSpec::Rule(_))) {
+        return Err(usage("-P limits -e rules, but no -e rule was given"));
+    }
+    Ok(policies)
+}
+
+fn run_spawned(args: &RunArgs, chain: &mut Chain, log: Log) -> Result<i32, SessionError> {
+    let program = tracer::find_program(&args.command[0]).map_err(usage)?;
+    let (mode, filter) = if args.no_seccomp {
+        (Mode::Syscall, None)
+    } else {
+        let filter = seccomp::filter_for(&chain.subscription())
+            .map_err(|e| SessionError::Failed(format!("{e:#}")))?;
+        (Mode::Seccomp, Some(filter))
+    };
+    let spawned = tracer::spawn(&program, &args.command, filter.as_ref())
+        .map_err(|e| SessionError::Failed(e.to_string()))?;
+    let mut tracer = Tracer::new(
+        chain,
+        log,
+        mode,
+        spawned.pid,
+        &[(spawned.pid, spawned.pid)],
+        false,
+    );
+    let ending = tracer.run().map_err(|e| {
+        kill_process_group_of(spawned.pid);
+        SessionError::Failed(e.to_string())
+    })?;
+    match ending {
+        Ending::Exited(Some(127)) if spawned.exec_error().is_some() => {
+            let error = spawned
+                .exec_error()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            Err(SessionError::Failed(format!(
+                "cannot run {}: {error}",
+                program.display()
+            )))
+        }
+        Ending::Exited(status) => Ok(status.unwrap_or(0)),
+        Ending::Detached(signal) => Ok(128 + signal),
+    }
+}
+
+/// A failed run must not leave the program behind: PTRACE_O_EXITKILL kills
+/// the tracees when fi exits; this kills them now.
+fn kill_process_group_of(pid: i32) {
+    // SAFETY: plain kill of our own child.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+}
+
+fn run_attached(args: &RunArgs, chain: &mut Chain, log: Log) -> Result<i32, SessionError> {
+    let mut threads = Vec::new();
+    for &pid in &args.pids {
+        let tids = tracer::attach(pid).map_err(usage)?;
+        threads.extend(tids.into_iter().map(|tid| (pid, tid)));
+    }
+    let mut tracer = Tracer::new(
+        chain,
+        log.clone(),
+        Mode::Syscall,
+        args.pids[0],
+        &threads,
+        true,
+    );
+    match tracer
+        .run()
+        .map_err(|e| SessionError::Failed(e.to_string()))?
+    {
+        Ending::Exited(status) => Ok(status.unwrap_or(0)),
+        Ending::Detached(signal) => {
+            log.note(
+                "fi",
+                &format!("detached from {:?} on signal {signal}", args.pids),
+            );
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Reading and writing a tracee's memory.
+
+use std::fs::OpenOptions;
+use std::io::{self, IoSlice, IoSliceMut};
+use std::os::unix::fs::FileExt;
+
+use nix::sys::uio::{process_vm_readv, process_vm_writev, RemoteIoVec};
+use nix::unistd::Pid;
+
+use super::Tracee;
+
+/// The most bytes [`Tracee::read_c_string`] reads at a time: up to the end of
+/// the page, so a string that ends just before an unmapped page still reads.
+const PAGE_SIZE: u64 = 4096;
+
+impl Tracee {
+    /// Read `len` bytes at `addr` in the tracee's address space.
+    pub fn read_memory(&self, addr: u64, len: usize) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; len];
+        let remote = [RemoteIoVec {
+            base: addr as usize,
+            len,
+        }];
+        let read = process_vm_readv(
+            Pid::from_raw(self.tid),
+            &mut [IoSliceMut::new(&mut buf)],
+            &remote,
+        );
+        match read {
+            Ok(n) if n == len => Ok(buf),
+            // Partial or refused (e.g. a page without read permission that
+            // /proc/PID/mem can still read): try the slow path.
+            _ => {
+                self.mem_file(false)?.read_exact_at(&mut buf, addr)?;
+                Ok(buf)
+            }
+        }
+    }
+
+    /// Write `data` at `addr` in the tracee's address space, read-only pages
+    /// included (as a debugger does, through `/proc/PID/mem`).
+    pub fn write_memory(&self, addr: u64, data: &[u8]) -> io::Result<()> {
+        let remote = [RemoteIoVec {
+            base: addr as usize,
+            len: data.len(),
+        }];
+        match process_vm_writev(Pid::from_raw(self.tid), &[IoSlice::new(data)], &remote) {
+            Ok(n) if n == data.len() => Ok(()),
+            _ => self.mem_file(true)?.write_all_at(data, addr),
+        }
+    }
+
+    /// Read the NUL-terminated string at `addr`, at most `max` bytes (without
+    /// the NUL).
+    pub fn read_c_string(&self, addr: u64, max: usize) -> io::Result<Vec<u8>> {
+        if addr == 0 {
+            return Err(io::Error::from_raw_os_error(libc::EFAULT));
+        }
+        let mut out = Vec::new();
+        let mut at = addr;
+        while out.len() < max {
+            let to_page_end = (PAGE_SIZE - at % PAGE_SIZE) as usize;
+            let chunk = self.read_memory(at, to_page_end.min(max - out.len()))?;
+            if let Some(nul) = chunk.iter().position(|&b| b == 0) {
+                out.extend_from_slice(&chunk[..nul]);
+                return Ok(out);
+            }
+            out.extend_from_slice(&chunk);
+            at += chunk.len() as u64;
+        }
+        Ok(out)
+    }
+
+    fn mem_file(&self, write: bool) -> io::Result<std::fs::File> {
+        OpenOptions::new()
+            .read(true)
+            .write(write)
+            .open(format!("/proc/{}/mem", self.tid))
+    }
+}

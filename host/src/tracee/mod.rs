@@ -1,0 +1,19 @@
+//! Access to one traced thread: its memory and the files its calls touch.
+//!
+//! Everything here works on the thread whose call is being decided, through
+//! `process_vm_readv`/`process_vm_writev` (falling back to `/proc/PID/mem`)
+//! and `/proc/PID/{fd,cwd,maps}` — the same sources strace uses for `-y`.
+
+mod memory;
+mod paths;
+
+pub use paths::resolve_path_at;
+
+/// The thread whose call is being decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Tracee {
+    /// Process (thread group) id.
+    pub pid: i32,
+    /// Thread id.
+    pub tid: i32,
+}

@@ -1,0 +1,139 @@
+//! Which files a tracee's call touches: fds, path arguments and mappings.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+use super::Tracee;
+use crate::arch::classes::{fd_args, path_args, PathArg};
+use crate::policy::Call;
+
+/// `AT_FDCWD`: a dirfd meaning "the working directory".
+const AT_FDCWD: i32 = -100;
+
+/// The longest path the kernel accepts, NUL included.
+const PATH_MAX: usize = 4096;
+
+impl Tracee {
+    /// The path an open file descriptor refers to, as `/proc/PID/fd` shows it
+    /// (`/data/db.log`, `pipe:[123]`, `socket:[456]`).
+    pub fn fd_path(&self, fd: i32) -> Option<PathBuf> {
+        if fd < 0 {
+            return None;
+        }
+        fs::read_link(format!("/proc/{}/fd/{fd}", self.tid)).ok()
+    }
+
+    /// The absolute path of the C string at `addr`, resolved against the
+    /// directory `dirfd` refers to (`AT_FDCWD`: the working directory).
+    pub fn resolve_path(&self, dirfd: i32, addr: u64) -> Option<PathBuf> {
+        let raw = self.read_c_string(addr, PATH_MAX).ok()?;
+        let path = Path::new(OsStr::from_bytes(&raw));
+        if path.is_absolute() {
+            return Some(normalize(path));
+        }
+        let base = if dirfd == AT_FDCWD {
+            fs::read_link(format!("/proc/{}/cwd", self.tid)).ok()?
+        } else {
+            self.fd_path(dirfd)?
+        };
+        Some(resolve_path_at(&base, path))
+    }
+
+    /// Every path `call` touches: its path arguments (made absolute) and the
+    /// paths of its fd arguments, in argument order.
+    pub fn call_paths(&self, call: &Call) -> Vec<PathBuf> {
+        let Some(sysno) = call.sysno() else {
+            return Vec::new();
+        };
+        let mut paths = Vec::new();
+        for arg in path_args(sysno) {
+            let resolved = match *arg {
+                PathArg::Path(i) => self.resolve_path(AT_FDCWD, call.args[i]),
+                PathArg::At { dirfd, path } => {
+                    self.resolve_path(call.args[dirfd] as i32, call.args[path])
+                }
+            };
+            paths.extend(resolved);
+        }
+        for &i in fd_args(sysno) {
+            paths.extend(self.fd_path(call.args[i] as i32));
+        }
+        paths
+    }
+
+    /// The file mapped at `addr`, from `/proc/PID/maps` (what `msync` on
+    /// that address flushes). `None` for anonymous memory.
+    pub fn mapped_file(&self, addr: u64) -> Option<PathBuf> {
+        let maps = fs::read_to_string(format!("/proc/{}/maps", self.tid)).ok()?;
+        maps.lines().find_map(|line| mapping_at(line, addr))
+    }
+}
+
+/// The file of one `/proc/PID/maps` line if its range holds `addr`.
+fn mapping_at(line: &str, addr: u64) -> Option<PathBuf> {
+    let mut fields = line.splitn(6, ' ');
+    let (start, end) = fields.next()?.split_once('-')?;
+    let start = u64::from_str_radix(start, 16).ok()?;
+    let end = u64::from_str_radix(end, 16).ok()?;
+    if !(start..end).contains(&addr) {
+        return None;
+    }
+    let path = fields.nth(4)?.trim_start();
+    path.starts_with('/').then(|| PathBuf::from(path))
+}
+
+/// Join a relative `path` onto the absolute `base` and fold `.` and `..`
+/// lexically, as the kernel would if no component were a symlink.
+pub fn resolve_path_at(base: &Path, path: &Path) -> PathBuf {
+    normalize(&base.join(path))
+}
+
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::from("/");
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(name) => out.push(name),
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_resolve_against_the_base() {
+        let base = Path::new("/srv/data");
+        assert_eq!(
+            resolve_path_at(base, Path::new("a.log")),
+            Path::new("/srv/data/a.log")
+        );
+        assert_eq!(
+            resolve_path_at(base, Path::new("../x/./y")),
+            Path::new("/srv/x/y")
+        );
+        assert_eq!(
+            resolve_path_at(base, Path::new("/etc//hostname")),
+            Path::new("/etc/hostname")
+        );
+    }
+
+    #[test]
+    fn maps_lines_name_the_file_holding_an_address() {
+        let line = "7f0000000000-7f0000002000 rw-s 00000000 fd:01 1234     /data/db.map";
+        assert_eq!(
+            mapping_at(line, 0x7f0000001000),
+            Some(PathBuf::from("/data/db.map"))
+        );
+        assert_eq!(mapping_at(line, 0x7f0000002000), None);
+        let anon = "7f0000000000-7f0000002000 rw-p 00000000 00:00 0 ";
+        assert_eq!(mapping_at(anon, 0x7f0000000000), None);
+    }
+}

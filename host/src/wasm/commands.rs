@@ -1,0 +1,88 @@
+//! `fi plugins` and `fi plugin check`: looking at plugins without tracing.
+
+use std::io::{self, Write};
+
+use anyhow::{Context, Result};
+
+use super::loader::{Limits, Loader};
+use super::{builtins, PluginSpec};
+use crate::cli::{PluginAction, PluginsAction};
+use crate::output::{Log, LogFormat};
+use crate::session::SessionError;
+
+fn loader(log: &Log) -> Result<Loader> {
+    Loader::with_limits(Limits::default(), 0, log.clone())
+}
+
+fn stderr_log() -> Log {
+    Log::new(Box::new(io::stderr()), LogFormat::Text, false, false)
+}
+
+/// `fi plugins [export DIR]`.
+pub fn plugins(action: Option<&PluginsAction>) -> Result<i32, SessionError> {
+    let result = match action {
+        None => list(),
+        Some(PluginsAction::Export { dir }) => export(dir),
+    };
+    result
+        .map(|()| 0)
+        .map_err(|e| SessionError::Failed(format!("{e:#}")))
+}
+
+fn list() -> Result<()> {
+    let log = stderr_log();
+    let mut loader = loader(&log)?;
+    let mut out = io::stdout().lock();
+    for name in builtins::names() {
+        let description = loader.open(name, false)?.describe()?;
+        writeln!(out, "{name}: {}", description.summary)?;
+        for key in &description.config {
+            writeln!(out, "    {:<14} {}", key.name, key.help)?;
+        }
+    }
+    Ok(())
+}
+
+fn export(dir: &std::path::Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    for name in builtins::names() {
+        let path = dir.join(format!("{name}.wasm"));
+        let bytes = builtins::find(name).unwrap_or_default();
+        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
+        println!("{}", path.display());
+    }
+    Ok(())
+}
+
+/// `fi plugin check SPEC`: load, describe and configure a plugin, and say
+/// what it would subscribe to. A bad plugin is a usage error (status 2).
+pub fn plugin(action: &PluginAction) -> Result<i32, SessionError> {
+    let PluginAction::Check { spec } = action;
+    check(spec)
+        .map(|()| 0)
+        .map_err(|e| SessionError::Usage(format!("{spec}: {e:#}")))
+}
+
+fn check(text: &str) -> Result<()> {
+    let spec = PluginSpec::parse(text)?;
+    let log = stderr_log();
+    let mut loader = loader(&log)?;
+    let mut instance = loader.open(&spec.source, spec.is_file())?;
+    let description = instance.describe()?;
+    println!("{}: implements fi:policy/plugin@0.1.0", spec.source);
+    println!("name: {}", description.name);
+    println!("summary: {}", description.summary);
+    println!("config keys:");
+    for key in &description.config {
+        println!("    {:<14} {}", key.name, key.help);
+    }
+    let policy = instance.configure(&spec.config, log)?;
+    let subscription = crate::policy::Policy::subscription(&policy);
+    let names: Vec<&str> = subscription.iter().map(|s| s.name()).collect();
+    println!(
+        "subscribes to {} syscalls: {}",
+        names.len(),
+        names.join(", ")
+    );
+    Ok(())
+}

@@ -1,0 +1,213 @@
+//! What fi gives a plugin: the `tracee` and `host` imports of the WIT world,
+//! plus a sandboxed WASI context.
+
+use std::time::Duration;
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::fi::policy::{host, tracee, types};
+use super::stdio::Captured;
+use crate::policy::Call;
+use crate::tracee::Tracee;
+
+/// The most bytes one `read-memory` may ask for.
+const MAX_READ: u32 = 1 << 20;
+
+/// Everything a plugin's store holds.
+pub struct PluginState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    /// The memory limit.
+    pub limits: StoreLimits,
+    /// The call being decided; the `tracee` imports work only while it is set.
+    pub current: Option<(Call, Tracee)>,
+    /// Lines from `host.log`, waiting to go to fi's log.
+    pub messages: Vec<String>,
+    /// The plugin's stdout and stderr.
+    pub output: Captured,
+    rng: SplitMix64,
+}
+
+/// How a plugin is sandboxed.
+pub struct Sandbox<'a> {
+    /// Most bytes of linear memory.
+    pub memory_bytes: usize,
+    /// Directories the plugin may read, mounted at the same path.
+    pub dirs: &'a [std::path::PathBuf],
+    /// Seed of the plugin's random numbers (WASI random and `host.random`).
+    pub seed: u64,
+}
+
+impl PluginState {
+    /// A fresh state: no files but the granted dirs, no network, no
+    /// environment, a clock frozen at zero, seeded randomness.
+    pub fn new(sandbox: &Sandbox) -> anyhow::Result<PluginState> {
+        let output = Captured::default();
+        let mut wasi = WasiCtx::builder();
+        wasi.stdout(output.clone())
+            .stderr(output.clone())
+            .wall_clock(FrozenClock)
+            .monotonic_clock(FrozenClock)
+            .secure_random(SplitMix64(sandbox.seed ^ 0x5eed))
+            .insecure_random(SplitMix64(sandbox.seed ^ 0xfeed))
+            .insecure_random_seed(u128::from(sandbox.seed));
+        for dir in sandbox.dirs {
+            let guest = dir.to_string_lossy();
+            wasi.preopened_dir(dir, &guest, FsPerms::ReadOnly)
+                .map_err(|e| anyhow::anyhow!("--plugin-dir {}: {e}", dir.display()))?;
+        }
+        Ok(PluginState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            limits: StoreLimitsBuilder::new()
+                .memory_size(sandbox.memory_bytes)
+                .trap_on_grow_failure(true)
+                .build(),
+            current: None,
+            messages: Vec::new(),
+            output,
+            rng: SplitMix64(sandbox.seed),
+        })
+    }
+
+    fn tracee(&self) -> Result<(Call, Tracee), String> {
+        self.current.ok_or_else(|| {
+            "no call is being decided: tracee access works only in on-enter and on-exit".into()
+        })
+    }
+}
+
+impl WasiView for PluginState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl types::Host for PluginState {}
+
+impl tracee::Host for PluginState {
+    fn read_memory(&mut self, addr: u64, len: u32) -> Result<Vec<u8>, String> {
+        if len > MAX_READ {
+            return Err(format!(
+                "read of {len} bytes is over the limit of {MAX_READ}"
+            ));
+        }
+        let (_, tracee) = self.tracee()?;
+        tracee
+            .read_memory(addr, len as usize)
+            .map_err(|e| format!("reading {len} bytes at {addr:#x}: {e}"))
+    }
+
+    fn write_memory(&mut self, addr: u64, data: Vec<u8>) -> Result<(), String> {
+        let (_, tracee) = self.tracee()?;
+        tracee
+            .write_memory(addr, &data)
+            .map_err(|e| format!("writing {} bytes at {addr:#x}: {e}", data.len()))
+    }
+
+    fn read_c_string(&mut self, addr: u64, max: u32) -> Result<String, String> {
+        let (_, tracee) = self.tracee()?;
+        let bytes = tracee
+            .read_c_string(addr, max.min(MAX_READ) as usize)
+            .map_err(|e| format!("reading a string at {addr:#x}: {e}"))?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn fd_path(&mut self, fd: i32) -> Option<String> {
+        let (_, tracee) = self.tracee().ok()?;
+        tracee.fd_path(fd).map(|p| p.to_string_lossy().into_owned())
+    }
+
+    fn resolve_path(&mut self, dirfd: i32, addr: u64) -> Option<String> {
+        let (_, tracee) = self.tracee().ok()?;
+        tracee
+            .resolve_path(dirfd, addr)
+            .map(|p| p.to_string_lossy().into_owned())
+    }
+
+    fn call_paths(&mut self) -> Vec<String> {
+        let Ok((call, tracee)) = self.tracee() else {
+            return Vec::new();
+        };
+        tracee
+            .call_paths(&call)
+            .into_iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    fn mapped_file(&mut self, addr: u64) -> Option<String> {
+        let (_, tracee) = self.tracee().ok()?;
+        tracee
+            .mapped_file(addr)
+            .map(|p| p.to_string_lossy().into_owned())
+    }
+}
+
+impl host::Host for PluginState {
+    fn random(&mut self) -> u64 {
+        self.rng.next()
+    }
+
+    fn log(&mut self, message: String) {
+        self.messages.push(message);
+    }
+}
+
+/// A clock that always reads zero: plugins decide from what the program
+/// does, not from when, so a run replays the same with the same seed.
+struct FrozenClock;
+
+impl wasmtime_wasi::HostWallClock for FrozenClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_secs(1)
+    }
+    fn now(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+impl wasmtime_wasi::HostMonotonicClock for FrozenClock {
+    fn resolution(&self) -> u64 {
+        1_000_000_000
+    }
+    fn now(&self) -> u64 {
+        0
+    }
+}
+
+/// A small, fast, seedable generator (SplitMix64): the same seed gives the
+/// same sequence on every machine.
+pub struct SplitMix64(pub u64);
+
+impl SplitMix64 {
+    /// The next number of the sequence.
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+impl rand::TryRng for SplitMix64 {
+    type Error = std::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        Ok(self.next() as u32)
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        Ok(self.next())
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        for chunk in dst.chunks_mut(8) {
+            chunk.copy_from_slice(&self.next().to_le_bytes()[..chunk.len()]);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,194 @@
+//! A configured plugin as a [`Policy`]: converts calls and verdicts between
+//! the engine's types and the WIT's, and turns traps into policy errors.
+
+use std::time::Duration;
+
+use syscalls::{Errno, SysnoSet};
+use wasmtime::Trap;
+
+use super::bindings::fi::policy::types;
+use super::loader::Instance;
+use crate::output::Log;
+use crate::policy::{Action, Call, Policy, PolicyError, Verdict};
+use crate::tracee::Tracee;
+
+/// One `--plugin` occurrence, configured and subscribed.
+pub struct WasmPolicy {
+    instance: Instance,
+    subscription: SysnoSet,
+    log: Log,
+    /// Set once the plugin has failed; it decides nothing more.
+    failed: bool,
+}
+
+impl WasmPolicy {
+    pub(super) fn new(instance: Instance, subscription: SysnoSet, log: Log) -> WasmPolicy {
+        WasmPolicy {
+            instance,
+            subscription,
+            log,
+            failed: false,
+        }
+    }
+
+    /// Run one export with the call's thread made available to the imports,
+    /// the time limit armed, and the plugin's output passed to the log.
+    fn with_call<R>(
+        &mut self,
+        call: &Call,
+        tracee: &Tracee,
+        run: impl FnOnce(&mut Instance, types::Syscall) -> wasmtime::Result<R>,
+    ) -> Result<R, PolicyError> {
+        let instance = &mut self.instance;
+        instance.store.data_mut().current = Some((*call, *tracee));
+        instance.store.set_epoch_deadline(ticks_for(instance));
+        let result = run(instance, to_wit(call));
+        instance.store.data_mut().current = None;
+        self.flush_output();
+        result.map_err(|error| {
+            self.failed = true;
+            self.error(call, &error)
+        })
+    }
+
+    fn error(&self, call: &Call, error: &wasmtime::Error) -> PolicyError {
+        let cause = match error.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => format!(
+                "ran longer than {:?} (--plugin-timeout) and was stopped",
+                self.instance.limits.timeout
+            ),
+            _ => format!("{error:#}"),
+        };
+        PolicyError {
+            policy: self.instance.name.clone(),
+            syscall: call.name(),
+            cause,
+        }
+    }
+
+    fn flush_output(&mut self) {
+        let state = self.instance.store.data_mut();
+        let messages = std::mem::take(&mut state.messages);
+        let lines = state.output.take_lines();
+        for line in messages.iter().chain(&lines) {
+            self.log.note(&self.instance.name, line);
+        }
+    }
+}
+
+fn ticks_for(instance: &Instance) -> u64 {
+    super::loader::ticks(instance.limits.timeout)
+}
+
+fn to_wit(call: &Call) -> types::Syscall {
+    let [a, b, c, d, e, f] = call.args;
+    types::Syscall {
+        nr: call.nr as u32,
+        args: (a, b, c, d, e, f),
+        pid: call.pid,
+        tid: call.tid,
+    }
+}
+
+fn errno(value: u16) -> Errno {
+    Errno::new(i32::from(value))
+}
+
+/// Apply a plugin's verdict to the call; a rewrite of a seventh argument is
+/// the plugin's error.
+fn from_wit(verdict: types::Verdict, call: &mut Call) -> Result<Verdict, String> {
+    let action = match verdict.action {
+        types::Action::Pass => Action::Pass,
+        types::Action::Fail(e) => Action::Fail(errno(e)),
+        types::Action::Return(value) => Action::Return(value),
+        types::Action::Rewrite(changes) => {
+            for change in changes {
+                let slot = call
+                    .args
+                    .get_mut(usize::from(change.index))
+                    .ok_or_else(|| {
+                        format!("rewrite of argument {}: there are 6 (0 to 5)", change.index)
+                    })?;
+                *slot = change.value;
+            }
+            Action::Pass
+        }
+    };
+    Ok(Verdict {
+        action,
+        delay_enter: Duration::from_nanos(verdict.delay_enter_ns),
+        delay_exit: Duration::from_nanos(verdict.delay_exit_ns),
+        signal: (verdict.signal != 0).then_some(i32::from(verdict.signal)),
+        want_exit: verdict.want_exit,
+    })
+}
+
+impl Policy for WasmPolicy {
+    fn name(&self) -> &str {
+        &self.instance.name
+    }
+
+    fn subscription(&self) -> SysnoSet {
+        self.subscription.clone()
+    }
+
+    fn on_enter(&mut self, call: &mut Call, tracee: &Tracee) -> Result<Verdict, PolicyError> {
+        if self.failed {
+            return Ok(Verdict::PASS);
+        }
+        let verdict = self.with_call(call, tracee, |instance, wit_call| {
+            instance
+                .plugin
+                .fi_policy_policy()
+                .call_on_enter(&mut instance.store, wit_call)
+        })?;
+        from_wit(verdict, call).map_err(|cause| PolicyError {
+            policy: self.instance.name.clone(),
+            syscall: call.name(),
+            cause,
+        })
+    }
+
+    fn on_exit(
+        &mut self,
+        call: &Call,
+        result: &mut i64,
+        tracee: &Tracee,
+    ) -> Result<(), PolicyError> {
+        if self.failed {
+            return Ok(());
+        }
+        let seen = *result;
+        let action = self.with_call(call, tracee, |instance, wit_call| {
+            instance
+                .plugin
+                .fi_policy_policy()
+                .call_on_exit(&mut instance.store, wit_call, seen)
+        })?;
+        match action {
+            types::ExitAction::Keep => {}
+            types::ExitAction::Fail(e) => *result = -i64::from(e),
+            types::ExitAction::Return(value) => *result = value,
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self) {
+        if self.failed {
+            return;
+        }
+        self.instance
+            .store
+            .set_epoch_deadline(ticks_for(&self.instance));
+        let finished = self
+            .instance
+            .plugin
+            .fi_policy_policy()
+            .call_finish(&mut self.instance.store);
+        self.flush_output();
+        if let Err(error) = finished {
+            self.log
+                .note("fi", &format!("{}: finish: {error:#}", self.instance.name));
+        }
+    }
+}
