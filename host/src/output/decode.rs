@@ -103,11 +103,20 @@ pub fn result_text(result: i64) -> String {
     if (-4095..0).contains(&result) {
         let errno = -result as i32;
         match syscalls::Errno::new(errno).name() {
-            Some(name) => format!("-1 {name} ({})", nix::errno::Errno::from_raw(errno).desc()),
+            Some(name) => format!("-1 {name} ({})", strerror(errno)),
             None => format!("-1 errno {errno}"),
         }
     } else {
         result.to_string()
+    }
+}
+
+/// The C library's message for `errno` (what strace prints).
+fn strerror(errno: i32) -> String {
+    let message = std::io::Error::from_raw_os_error(errno).to_string();
+    match message.split_once(" (os error") {
+        Some((text, _)) => text.to_string(),
+        None => message,
     }
 }
 

@@ -138,7 +138,9 @@ impl Chain {
         for &index in decision.exit_stages.iter().rev() {
             let before = *result;
             match self.stages[index].policy.on_exit(call, result, tracee) {
-                Ok(()) if *result != before => decision.changed_by.push(index),
+                Ok(()) if *result != before && !decision.changed_by.contains(&index) => {
+                    decision.changed_by.push(index)
+                }
                 Ok(()) => {}
                 Err(error) if self.on_error == OnPolicyError::Pass => decision.errors.push(error),
                 Err(error) => return Err(error),
