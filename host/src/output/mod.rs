@@ -120,7 +120,11 @@ impl Log {
     pub fn finish(&self) {
         let mut sink = self.inner.borrow_mut();
         if let Some(summary) = sink.summary.take() {
-            report_write_error(write!(sink.out, "{summary}"));
+            let written = match sink.format {
+                LogFormat::Text => write!(sink.out, "{summary}"),
+                LogFormat::Json => writeln!(sink.out, "{}", summary.to_json()),
+            };
+            report_write_error(written);
         }
         report_write_error(sink.out.flush());
     }

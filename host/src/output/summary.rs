@@ -29,6 +29,21 @@ impl Summary {
     }
 }
 
+impl Summary {
+    /// The table as one JSON object: `{"summary": [{"syscall": ..., "stops":
+    /// ..., "tampered": ..., "errors": ...}, ...]}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let rows: Vec<_> = self
+            .by_syscall
+            .iter()
+            .map(|(name, c)| {
+                serde_json::json!({"syscall": name, "stops": c.stops, "tampered": c.tampered, "errors": c.errors})
+            })
+            .collect();
+        serde_json::json!({ "summary": rows })
+    }
+}
+
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(

@@ -302,7 +302,8 @@ impl<'a> Tracer<'a> {
         if let Some(mut result) = forced {
             // The call does not run: the stages before the decider see the
             // forced result right away.
-            self.chain.exit(&mut pending.decision, &call, &mut result, &tracee)?;
+            self.chain
+                .exit(&mut pending.decision, &call, &mut result, &tracee)?;
             self.report_policy_errors(&mut pending.decision.errors);
             arch::skip_call(&mut regs);
             pending.forced = Some(result);
@@ -363,7 +364,8 @@ impl<'a> Tracer<'a> {
         let mut result = pending.forced.unwrap_or(real);
         let tracee = Tracee { pid, tid };
         let call = pending.call;
-        self.chain.exit(&mut pending.decision, &call, &mut result, &tracee)?;
+        self.chain
+            .exit(&mut pending.decision, &call, &mut result, &tracee)?;
         self.report_policy_errors(&mut pending.decision.errors);
         if result != real {
             arch::set_result(&mut regs, result);

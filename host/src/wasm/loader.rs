@@ -106,6 +106,7 @@ impl Loader {
                 ),
             }
         };
+        let bytes = text_to_binary(bytes)?;
         check_is_component(&bytes)?;
         let component = cache::load(&self.engine, &bytes).context("not a valid component")?;
         let state = PluginState::new(&Sandbox {
@@ -163,6 +164,17 @@ impl Instance {
     }
 }
 
+/// A plugin written in the WebAssembly text format, assembled; binary
+/// plugins as they are.
+fn text_to_binary(bytes: Vec<u8>) -> Result<Vec<u8>> {
+    if !bytes.trim_ascii_start().starts_with(b"(") {
+        return Ok(bytes);
+    }
+    wat::parse_bytes(&bytes)
+        .map(|binary| binary.into_owned())
+        .context("not valid WebAssembly text")
+}
+
 /// Recognise a core module (or anything else) before wasmtime does, to say
 /// in plain words what the file is.
 fn check_is_component(bytes: &[u8]) -> Result<()> {
@@ -172,7 +184,6 @@ fn check_is_component(bytes: &[u8]) -> Result<()> {
         Some(header) if header.starts_with(MAGIC) => bail!(
             "not a component: this is a core WebAssembly module; make it a component with `wasm-tools component new`"
         ),
-        _ if bytes.trim_ascii_start().starts_with(b"(") => Ok(()), // WebAssembly text
         _ => bail!("not a component: not a WebAssembly file"),
     }
 }
@@ -226,6 +237,9 @@ mod tests {
             .to_string()
             .contains("not a WebAssembly file"));
         assert!(check_is_component(b"\0asm\x0d\0\x01\0").is_ok());
-        assert!(check_is_component(b" (component)").is_ok());
+        let text = text_to_binary(b" (component)".to_vec()).unwrap();
+        assert!(check_is_component(&text).is_ok());
+        let core = text_to_binary(b"(module)".to_vec()).unwrap();
+        assert!(check_is_component(&core).is_err());
     }
 }

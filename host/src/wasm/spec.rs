@@ -21,7 +21,7 @@ impl PluginSpec {
         }
         let config = parts
             .map(|pair| match pair.split_once('=') {
-                Some((key, _)) if key.is_empty() => bail!("empty key in '{pair}'"),
+                Some(("", _)) => bail!("empty key in '{pair}'"),
                 Some((key, value)) => Ok((key.to_string(), value.to_string())),
                 None => bail!("'{pair}' is not key=value"),
             })

@@ -1,0 +1,135 @@
+//! The system call being decided, and access to the thread that made it.
+
+use std::cell::OnceCell;
+use std::fmt;
+
+use crate::bindings::fi::policy::{tracee, types};
+use crate::Sysno;
+
+/// One system call as the traced thread made it.
+///
+/// Besides the registers, a `Call` reaches into the calling process: the
+/// paths it touches, its memory and its open files. That works only while fi
+/// is asking about this call, which is why these methods live here.
+#[derive(Debug)]
+pub struct Call {
+    nr: u32,
+    args: [u64; 6],
+    pid: i32,
+    tid: i32,
+    paths: OnceCell<Vec<String>>,
+}
+
+/// A failed access to the traced process, such as unreadable memory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TraceeError(String);
+
+impl fmt::Display for TraceeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TraceeError {}
+
+impl Call {
+    pub(crate) fn new(raw: types::Syscall) -> Call {
+        let (a, b, c, d, e, f) = raw.args;
+        Call {
+            nr: raw.nr,
+            args: [a, b, c, d, e, f],
+            pid: raw.pid,
+            tid: raw.tid,
+            paths: OnceCell::new(),
+        }
+    }
+
+    /// Which call this is: compare with constants such as [`Sysno::fsync`].
+    pub fn sysno(&self) -> Sysno {
+        Sysno::new(self.nr)
+    }
+
+    /// The call's name (`fsync`), or `syscall_N` for an unknown number.
+    pub fn name(&self) -> String {
+        self.sysno().to_string()
+    }
+
+    /// The raw argument register `n` (0 to 5: rdi, rsi, rdx, r10, r8, r9).
+    ///
+    /// # Panics
+    ///
+    /// If `n` is above 5.
+    pub fn arg(&self, n: usize) -> u64 {
+        self.args[n]
+    }
+
+    /// The process (thread group) id of the caller.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The thread id of the caller.
+    pub fn tid(&self) -> i32 {
+        self.tid
+    }
+
+    /// Every path the call touches, in argument order: its path arguments
+    /// (made absolute) and the paths of its file descriptor arguments.
+    /// Empty for calls that touch no path. Asked of fi once, then kept.
+    pub fn paths(&self) -> &[String] {
+        self.paths.get_or_init(tracee::call_paths)
+    }
+
+    /// The first path the call touches (see [`Call::paths`]).
+    pub fn path(&self) -> Option<&str> {
+        self.paths().first().map(String::as_str)
+    }
+
+    /// The path of the file descriptor in argument `n` (`/data/db.log`,
+    /// `pipe:[123]`), or `None` if it is not an open descriptor.
+    pub fn fd_path(&self, n: usize) -> Option<String> {
+        // File descriptors are C ints: the low half of the register.
+        tracee::fd_path(self.arg(n) as i32)
+    }
+
+    /// The absolute path of the C string at `addr`, resolved against the
+    /// directory `dirfd` refers to (`-100`, `AT_FDCWD`, for the working
+    /// directory).
+    pub fn resolve_path(&self, dirfd: i32, addr: u64) -> Option<String> {
+        tracee::resolve_path(dirfd, addr)
+    }
+
+    /// The file mapped at `addr` in the caller's address space (the file an
+    /// `msync` of `addr` flushes).
+    pub fn mapped_file(&self, addr: u64) -> Option<String> {
+        tracee::mapped_file(addr)
+    }
+
+    /// `len` bytes of the caller's memory at `addr`.
+    pub fn read_memory(&self, addr: u64, len: u32) -> Result<Vec<u8>, TraceeError> {
+        tracee::read_memory(addr, len).map_err(TraceeError)
+    }
+
+    /// Write `data` into the caller's memory at `addr` (read-only pages too).
+    pub fn write_memory(&self, addr: u64, data: &[u8]) -> Result<(), TraceeError> {
+        tracee::write_memory(addr, data).map_err(TraceeError)
+    }
+
+    /// The NUL-terminated string at `addr`, at most `max` bytes; bytes that
+    /// are not UTF-8 are replaced.
+    pub fn read_c_string(&self, addr: u64, max: u32) -> Result<String, TraceeError> {
+        tracee::read_c_string(addr, max).map_err(TraceeError)
+    }
+
+    /// A call made by hand, for testing code that looks only at registers.
+    #[cfg(test)]
+    pub(crate) fn fake(sysno: Sysno, tid: i32, paths: &[&str]) -> Call {
+        Call {
+            nr: sysno.nr(),
+            args: [0; 6],
+            pid: tid,
+            tid,
+            paths: OnceCell::from(paths.iter().map(|p| p.to_string()).collect::<Vec<_>>()),
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! What a policy decides about a call.
+
+use std::time::Duration;
+
+use crate::bindings::fi::policy::types;
+use crate::Errno;
+
+/// The answer to [`Policy::on_enter`](crate::Policy::on_enter): what happens
+/// to the call, plus modifiers.
+///
+/// Start from [`Verdict::pass`], [`Verdict::fail`], [`Verdict::ret`] or
+/// [`Verdict::rewrite_arg`], then chain modifiers:
+///
+/// ```
+/// use std::time::Duration;
+/// use fi_sdk::{Errno, Verdict};
+///
+/// let slow_failure = Verdict::fail(Errno::EIO).delay_enter(Duration::from_millis(50));
+/// let short_write = Verdict::rewrite_arg(2, 10).want_exit();
+/// # let _ = (slow_failure, short_write);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Verdict {
+    action: Action,
+    delay_enter: Duration,
+    delay_exit: Duration,
+    signal: u8,
+    want_exit: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+enum Action {
+    #[default]
+    Pass,
+    Fail(Errno),
+    Return(i64),
+    Rewrite(Vec<(u8, u64)>),
+}
+
+impl Verdict {
+    /// Run the call as it stands.
+    pub fn pass() -> Verdict {
+        Verdict::default()
+    }
+
+    /// Do not run the call; it fails with `errno`.
+    pub fn fail(errno: Errno) -> Verdict {
+        Verdict::with(Action::Fail(errno))
+    }
+
+    /// Do not run the call; it returns `value`.
+    pub fn ret(value: i64) -> Verdict {
+        Verdict::with(Action::Return(value))
+    }
+
+    /// Set argument register `index` (0 to 5) to `value`, then run the call:
+    /// for example shrink a `write` count so the kernel writes fewer bytes.
+    pub fn rewrite_arg(index: u8, value: u64) -> Verdict {
+        Verdict::pass().and_rewrite_arg(index, value)
+    }
+
+    /// Also set argument register `index` to `value`. Turns a pass into a
+    /// rewrite; a call that fails or returns without running keeps its
+    /// registers, so on those verdicts this does nothing.
+    pub fn and_rewrite_arg(mut self, index: u8, value: u64) -> Verdict {
+        assert!(index < 6, "a system call has arguments 0 to 5");
+        match &mut self.action {
+            Action::Pass => self.action = Action::Rewrite(vec![(index, value)]),
+            Action::Rewrite(changes) => changes.push((index, value)),
+            Action::Fail(_) | Action::Return(_) => {}
+        }
+        self
+    }
+
+    /// Keep the calling thread stopped this long before the call runs.
+    pub fn delay_enter(mut self, delay: Duration) -> Verdict {
+        self.delay_enter = delay;
+        self
+    }
+
+    /// Keep the calling thread stopped this long after the call ran.
+    pub fn delay_exit(mut self, delay: Duration) -> Verdict {
+        self.delay_exit = delay;
+        self
+    }
+
+    /// Deliver signal number `signal` (such as 9 for `SIGKILL`) to the
+    /// calling thread.
+    pub fn signal(mut self, signal: u8) -> Verdict {
+        self.signal = signal;
+        self
+    }
+
+    /// Call [`Policy::on_exit`](crate::Policy::on_exit) once the call has
+    /// run. Costs one more stop of the thread, so ask only when the result
+    /// matters.
+    pub fn want_exit(mut self) -> Verdict {
+        self.want_exit = true;
+        self
+    }
+
+    fn with(action: Action) -> Verdict {
+        Verdict {
+            action,
+            ..Verdict::default()
+        }
+    }
+}
+
+/// What the caller sees once a call ran: the answer to
+/// [`Policy::on_exit`](crate::Policy::on_exit).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ExitAction {
+    /// The real result.
+    #[default]
+    Keep,
+    /// This errno instead. The call's effects remain: a write that reached
+    /// the file but reports `EIO` is a torn write.
+    Fail(Errno),
+    /// This value instead.
+    Return(i64),
+}
+
+fn nanos(duration: Duration) -> u64 {
+    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl From<Verdict> for types::Verdict {
+    fn from(verdict: Verdict) -> types::Verdict {
+        let action = match verdict.action {
+            Action::Pass => types::Action::Pass,
+            Action::Fail(errno) => types::Action::Fail(errno.code()),
+            Action::Return(value) => types::Action::Return(value),
+            Action::Rewrite(changes) => types::Action::Rewrite(
+                changes
+                    .into_iter()
+                    .map(|(index, value)| types::ArgChange { index, value })
+                    .collect(),
+            ),
+        };
+        types::Verdict {
+            action,
+            delay_enter_ns: nanos(verdict.delay_enter),
+            delay_exit_ns: nanos(verdict.delay_exit),
+            signal: verdict.signal,
+            want_exit: verdict.want_exit,
+        }
+    }
+}
+
+impl From<ExitAction> for types::ExitAction {
+    fn from(action: ExitAction) -> types::ExitAction {
+        match action {
+            ExitAction::Keep => types::ExitAction::Keep,
+            ExitAction::Fail(errno) => types::ExitAction::Fail(errno.code()),
+            ExitAction::Return(value) => types::ExitAction::Return(value),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_the_wire_verdict() {
+        let v: types::Verdict = Verdict::rewrite_arg(2, 7)
+            .and_rewrite_arg(3, 1)
+            .delay_exit(Duration::from_millis(2))
+            .signal(9)
+            .want_exit()
+            .into();
+        let types::Action::Rewrite(changes) = &v.action else {
+            panic!("not a rewrite: {:?}", v.action);
+        };
+        assert_eq!(changes.len(), 2);
+        assert_eq!((changes[1].index, changes[1].value), (3, 1));
+        assert_eq!((v.delay_enter_ns, v.delay_exit_ns), (0, 2_000_000));
+        assert_eq!((v.signal, v.want_exit), (9, true));
+    }
+
+    #[test]
+    fn rewrite_does_not_undo_a_failure() {
+        let v = Verdict::fail(Errno::EIO).and_rewrite_arg(2, 1);
+        assert_eq!(v, Verdict::fail(Errno::EIO));
+        assert!(matches!(
+            types::Verdict::from(Verdict::ret(3)).action,
+            types::Action::Return(3)
+        ));
+    }
+}

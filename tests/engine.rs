@@ -1,0 +1,1477 @@
+//! fi's engine as a user sees it: strace-style rules applied to real
+//! programs (C, Go, Python, Java, shell), exit statuses, signals, attaching,
+//! and the log.
+//!
+//! Every run has a deadline: a hung fi fails its test instead of hanging it.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+/// A rule on a syscall the program makes, limited to a path it never
+/// touches: it must change nothing.
+const NO_MATCH: [&str; 4] = [
+    "-e",
+    "inject=fsync,write:error=EIO",
+    "-P",
+    "/nonexistent/fi-test",
+];
+
+/// The 1-based numbers of the calls a program reported as failed in lines
+/// `PREFIX N: RESULT`, where RESULT is `ok` or an errno name; each failure
+/// must carry `errno`.
+#[track_caller]
+fn failed_calls(out: &Outcome, prefix: &str, errno: &str) -> BTreeSet<u32> {
+    let mut failed = BTreeSet::new();
+    for line in out.stdout.lines().filter(|l| l.starts_with(prefix)) {
+        let rest = &line[prefix.len()..];
+        let (number, result) = rest
+            .split_once(": ")
+            .unwrap_or_else(|| panic!("bad line {line:?}\n{}", out.describe()));
+        let number: u32 = number.trim().parse().unwrap();
+        let result = result.split_whitespace().next().unwrap_or("");
+        if result != "ok" {
+            assert_eq!(
+                result,
+                errno,
+                "call {number} failed with the wrong errno\n{}",
+                out.describe()
+            );
+            failed.insert(number);
+        }
+    }
+    failed
+}
+
+fn set(numbers: &[u32]) -> BTreeSet<u32> {
+    numbers.iter().copied().collect()
+}
+
+// ---------------------------------------------------------------------------
+// 1. The first thing the README shows
+
+fn hostname_fault(extra: &[&str]) {
+    let out = Cmd::fi()
+        .args(extra)
+        .args([
+            "-e",
+            "fault=openat:error=EACCES",
+            "-P",
+            "/etc/hostname",
+            "--",
+            "cat",
+            "/etc/hostname",
+        ])
+        .run();
+    out.assert_code(1);
+    assert!(
+        out.stdout.is_empty(),
+        "cat printed the file\n{}",
+        out.describe()
+    );
+    assert!(
+        out.stderr.contains("cat: /etc/hostname: Permission denied"),
+        "cat did not report the error\n{}",
+        out.describe()
+    );
+    let logged: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("openat(") && l.contains("\"/etc/hostname\""))
+        .collect();
+    assert_eq!(
+        logged.len(),
+        1,
+        "expected one log line for the open\n{}",
+        out.describe()
+    );
+    assert!(log_pid(logged[0]) > 0);
+    assert!(
+        logged[0].contains("= -1 EACCES (Permission denied) (INJECTED)"),
+        "log line: {}\n{}",
+        logged[0],
+        out.describe()
+    );
+    // Only that open was tampered with: cat loaded its libraries.
+    assert_eq!(
+        lines_with(&out.stderr, "(INJECTED)").len(),
+        1,
+        "other calls were tampered with\n{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn fault_limited_to_a_path_fails_only_that_open() {
+    hostname_fault(&[]);
+}
+
+#[test]
+fn fault_limited_to_a_path_without_seccomp() {
+    hostname_fault(&["--no-seccomp"]);
+}
+
+#[test]
+fn fault_without_a_path_fails_every_open() {
+    let out = Cmd::fi()
+        .args([
+            "-e",
+            "fault=openat:error=EACCES",
+            "--",
+            "cat",
+            "/etc/hostname",
+        ])
+        .run();
+    assert!(
+        !matches!(out.code(), Some(0) | None),
+        "cat cannot even load libc, it must fail\n{}",
+        out.describe()
+    );
+    let hostname = fs::read_to_string("/etc/hostname").unwrap();
+    assert!(
+        !out.stdout.contains(hostname.trim()),
+        "cat printed the file\n{}",
+        out.describe()
+    );
+    assert!(
+        lines_with(&out.stderr, "= -1 EACCES (Permission denied) (INJECTED)").len() >= 2,
+        "every open should fail\n{}",
+        out.describe()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 2. when= counts per thread
+
+fn threads_when_3(extra: &[&str]) {
+    let out = Cmd::fi()
+        .args(extra)
+        .args([
+            "-e",
+            "inject=write:error=EIO:when=3",
+            "-P",
+            "/dev/null",
+            "--",
+        ])
+        .arg(c_program("threads"))
+        .run();
+    out.assert_code(0);
+    let expected: Vec<String> = (0..4)
+        .map(|t| format!("thread {t}: failed=3:EIO"))
+        .collect();
+    assert_eq!(
+        out.lines(),
+        expected,
+        "write #3 of each thread, and only it, must fail\n{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn when_counts_each_thread_separately() {
+    threads_when_3(&[]);
+}
+
+#[test]
+fn when_counts_each_thread_separately_without_seccomp() {
+    threads_when_3(&["--no-seccomp"]);
+}
+
+// ---------------------------------------------------------------------------
+// 3. when= forms
+
+fn when_forms(extra: &[&str]) {
+    let dir = TestDir::new("when-forms");
+    let cases: [(&str, &[u32]); 6] = [
+        ("3", &[3]),
+        ("3+", &[3, 4, 5, 6, 7, 8, 9, 10]),
+        ("2+3", &[2, 5, 8]),
+        ("2..5", &[2, 3, 4, 5]),
+        ("1..7+3", &[1, 4, 7]),
+        ("4..4", &[4]),
+    ];
+    for (when, expected) in cases {
+        let out = Cmd::fi()
+            .args(extra)
+            .args(["-e", &format!("inject=fsync:error=EIO:when={when}"), "--"])
+            .arg(c_program("fsyncs"))
+            .arg("10")
+            .arg(dir.join("file"))
+            .run();
+        out.assert_code(1);
+        assert_eq!(out.lines().len(), 10, "{}", out.describe());
+        assert_eq!(
+            failed_calls(&out, "fsync ", "EIO"),
+            set(expected),
+            "when={when} failed the wrong calls\n{}",
+            out.describe()
+        );
+        assert_eq!(
+            lines_with(&out.stderr, "(INJECTED)").len(),
+            expected.len(),
+            "when={when}: one log line per injected call\n{}",
+            out.describe()
+        );
+    }
+}
+
+#[test]
+fn when_forms_select_the_right_calls() {
+    when_forms(&[]);
+}
+
+#[test]
+fn when_forms_select_the_right_calls_without_seccomp() {
+    when_forms(&["--no-seccomp"]);
+}
+
+#[test]
+fn when_counts_each_syscall_separately() {
+    let dir = TestDir::new("when-per-syscall");
+    let out = Cmd::fi()
+        .args(["-e", "inject=fsync,fdatasync:error=EIO:when=2", "--"])
+        .arg(c_program("fsyncs"))
+        .arg("3")
+        .arg(dir.join("file"))
+        .arg("both")
+        .run();
+    out.assert_code(1);
+    assert_eq!(
+        failed_calls(&out, "fsync ", "EIO"),
+        set(&[2]),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(
+        failed_calls(&out, "fdatasync ", "EIO"),
+        set(&[2]),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn fault_fails_with_enosys_by_default() {
+    let dir = TestDir::new("fault-default");
+    let out = Cmd::fi()
+        .args(["-e", "fault=fsync:when=2", "--"])
+        .arg(c_program("fsyncs"))
+        .arg("3")
+        .arg(dir.join("file"))
+        .run();
+    out.assert_code(1);
+    assert_eq!(
+        failed_calls(&out, "fsync ", "ENOSYS"),
+        set(&[2]),
+        "{}",
+        out.describe()
+    );
+    assert_eq!(
+        lines_with(
+            &out.stderr,
+            "= -1 ENOSYS (Function not implemented) (INJECTED)"
+        )
+        .len(),
+        1,
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn without_when_every_call_is_tampered() {
+    let dir = TestDir::new("when-all");
+    let out = Cmd::fi()
+        .args(["-e", "inject=fsync:error=EIO", "--"])
+        .arg(c_program("fsyncs"))
+        .arg("5")
+        .arg(dir.join("file"))
+        .run();
+    out.assert_code(1);
+    assert_eq!(
+        failed_calls(&out, "fsync ", "EIO"),
+        set(&[1, 2, 3, 4, 5]),
+        "{}",
+        out.describe()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 4. retval= and error= by number
+
+#[test]
+fn retval_replaces_the_result() {
+    let out = Cmd::fi()
+        .args(["-e", "inject=getpid:retval=42", "--"])
+        .arg(c_program("ids"))
+        .run();
+    out.assert_code(0);
+    let line = out.lines()[0].to_owned();
+    assert!(
+        line.starts_with("getpid=42 "),
+        "getpid must return 42\n{}",
+        out.describe()
+    );
+    assert!(
+        !line.ends_with("self=42"),
+        "the real pid is not 42\n{}",
+        out.describe()
+    );
+    let logged = lines_with(&out.stderr, "getpid(");
+    assert_eq!(logged.len(), 1, "{}", out.describe());
+    assert!(logged[0].contains("= 42 (INJECTED)"), "{}", out.describe());
+}
+
+#[test]
+fn error_by_number_is_the_same_as_by_name() {
+    let dir = TestDir::new("errno-number");
+    for error in ["5", "EIO", "eio"] {
+        let out = Cmd::fi()
+            .args(["-e", &format!("inject=fsync:error={error}:when=2"), "--"])
+            .arg(c_program("fsyncs"))
+            .arg("3")
+            .arg(dir.join("file"))
+            .run();
+        out.assert_code(1);
+        assert_eq!(
+            failed_calls(&out, "fsync ", "EIO"),
+            set(&[2]),
+            "error={error}\n{}",
+            out.describe()
+        );
+        assert_eq!(
+            lines_with(&out.stderr, "= -1 EIO (Input/output error) (INJECTED)").len(),
+            1,
+            "error={error}\n{}",
+            out.describe()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 5. syscall=
+
+#[test]
+fn syscall_runs_a_pure_substitute() {
+    // getppid replaced by getpid: the program sees its own pid as its parent's.
+    let out = Cmd::fi()
+        .args(["-e", "inject=getppid:syscall=getpid:delay_enter=1ms", "--"])
+        .arg(c_program("ids"))
+        .run();
+    out.assert_code(0);
+    let line = out.lines()[0].to_owned();
+    let fields: Vec<&str> = line.split(' ').collect();
+    let pid = fields[0].strip_prefix("getpid=").unwrap();
+    assert_eq!(
+        fields[1],
+        format!("getppid={pid}"),
+        "getppid must have run getpid instead\n{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn syscall_with_an_error_does_not_run_the_original() {
+    let dir = TestDir::new("syscall-error");
+    let file = dir.join("victim");
+    fs::write(&file, "x").unwrap();
+    let out = Cmd::fi()
+        .args([
+            "-e",
+            "inject=unlink,unlinkat:syscall=getpid:error=EPERM",
+            "--",
+        ])
+        .arg(c_program("unlink"))
+        .arg(&file)
+        .run();
+    out.assert_code(0);
+    assert_eq!(
+        out.lines(),
+        ["unlink: EPERM", "exists: yes"],
+        "{}",
+        out.describe()
+    );
+    assert!(file.exists());
+}
+
+// ---------------------------------------------------------------------------
+// 6. signal=
+
+#[test]
+fn signal_is_delivered_on_the_selected_call() {
+    let dir = TestDir::new("signal");
+    let out = Cmd::fi()
+        .args(["-e", "inject=fsync:signal=SIGUSR1:when=2", "--"])
+        .arg(c_program("sigcount"))
+        .arg("4")
+        .arg(dir.join("file"))
+        .run();
+    out.assert_code(0);
+    assert_eq!(
+        out.lines(),
+        [
+            "fsync 1: ok",
+            "fsync 2: ok",
+            "fsync 3: ok",
+            "fsync 4: ok",
+            "deliveries=1"
+        ],
+        "one SIGUSR1, and no call failed\n{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn signal_sigkill_ends_the_program() {
+    let dir = TestDir::new("sigkill");
+    let out = Cmd::fi()
+        .args(["-e", "inject=fsync:signal=SIGKILL:when=2", "--"])
+        .arg(c_program("sigcount"))
+        .arg("4")
+        .arg(dir.join("file"))
+        .run();
+    out.assert_code(137);
+    assert!(
+        !out.stdout.contains("deliveries"),
+        "the program ran on\n{}",
+        out.describe()
+    );
+    assert!(
+        !out.stdout.contains("fsync 2"),
+        "fsync 2 returned\n{}",
+        out.describe()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 7. Delays
+
+fn fsync_millis(out: &Outcome, n: u32) -> f64 {
+    let prefix = format!("fsync {n}: ");
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?}\n{}", out.describe()));
+    assert!(
+        line.contains(": ok "),
+        "fsync {n} failed\n{}",
+        out.describe()
+    );
+    line.rsplit("ms=").next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn delay_enter_holds_the_call() {
+    let dir = TestDir::new("delay-enter");
+    let log = dir.join("log");
+    let out = Cmd::fi()
+        .arg("-o")
+        .arg(&log)
+        .args(["-e", "inject=fsync:delay_enter=200ms:when=1", "--"])
+        .arg(c_program("timed_fsync"))
+        .arg("2")
+        .arg(dir.join("file"))
+        .run();
+    out.assert_code(0);
+    let took = fsync_millis(&out, 1);
+    assert!(
+        took >= 150.0,
+        "fsync 1 took {took}ms, expected >= 150\n{}",
+        out.describe()
+    );
+    let log = fs::read_to_string(&log).unwrap();
+    let logged = lines_with(&log, "fsync(");
+    assert_eq!(logged.len(), 1, "log:\n{log}");
+    assert!(logged[0].contains("(DELAYED)"), "log:\n{log}");
+    assert!(
+        !out.stderr.contains("fsync("),
+        "-o must take the log off stderr\n{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn delay_exit_holds_the_return() {
+    let dir = TestDir::new("delay-exit");
+    let out = Cmd::fi()
+        .args(["-e", "inject=fsync:delay_exit=200ms:when=2", "--"])
+        .arg(c_program("timed_fsync"))
+        .arg("3")
+        .arg(dir.join("file"))
+        .run();
+    out.assert_code(0);
+    let took = fsync_millis(&out, 2);
+    assert!(
+        took >= 150.0,
+        "fsync 2 took {took}ms, expected >= 150\n{}",
+        out.describe()
+    );
+    let logged = lines_with(&out.stderr, "fsync(");
+    assert_eq!(logged.len(), 1, "{}", out.describe());
+    assert!(logged[0].contains("(DELAYED)"), "{}", out.describe());
+}
+
+// ---------------------------------------------------------------------------
+// 8. -P matches fds
+
+#[test]
+fn path_filter_matches_writes_through_an_fd() {
+    let dir = TestDir::new("path-fd");
+    let out = Cmd::fi()
+        .args(["-e", "fault=write:error=ENOSPC", "-P"])
+        .arg(dir.join("a"))
+        .arg("--")
+        .arg(c_program("two_files"))
+        .arg(dir.path())
+        .run();
+    out.assert_code(0);
+    assert_eq!(
+        out.lines(),
+        ["write a: ENOSPC", "write b: ok"],
+        "{}",
+        out.describe()
+    );
+    assert_eq!(dir.read("a"), "");
+    assert_eq!(dir.read("b"), "data for b\n");
+    let logged = lines_with(&out.stderr, "(INJECTED)");
+    assert_eq!(logged.len(), 1, "{}", out.describe());
+    assert!(
+        logged[0].contains("write(")
+            && logged[0].contains(&format!("<{}>", dir.join("a").display())),
+        "the log shows the fd's path\n{}",
+        out.describe()
+    );
+    assert!(
+        logged[0].contains("= -1 ENOSPC (No space left on device) (INJECTED)"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn relative_path_filter_is_taken_from_fis_directory() {
+    let dir = TestDir::new("path-relative");
+    let out = Cmd::fi()
+        .cwd(dir.path())
+        .args(["-e", "fault=write:error=ENOSPC", "-P", "b", "--"])
+        .arg(c_program("two_files"))
+        .arg(".")
+        .run();
+    out.assert_code(0);
+    assert_eq!(
+        out.lines(),
+        ["write a: ok", "write b: ENOSPC"],
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn path_filter_counts_only_matching_calls() {
+    // write a and two stdout writes come before write b: with when=1, b's
+    // write is tampered with only if they were not counted.
+    let dir = TestDir::new("path-when");
+    let out = Cmd::fi()
+        .args(["-e", "fault=write:error=ENOSPC:when=1", "-P"])
+        .arg(dir.join("b"))
+        .arg("--")
+        .arg(c_program("two_files"))
+        .arg(dir.path())
+        .run();
+    out.assert_code(0);
+    assert_eq!(
+        out.lines(),
+        ["write a: ok", "write b: ENOSPC"],
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn path_filter_follows_symlinks() {
+    let dir = TestDir::new("path-symlink");
+    // Like strace, fi resolves -P paths when it starts: the file exists.
+    fs::write(dir.join("a"), "").unwrap();
+    std::os::unix::fs::symlink(dir.join("a"), dir.join("link")).unwrap();
+    let out = Cmd::fi()
+        .args(["-e", "fault=write:error=ENOSPC", "-P"])
+        .arg(dir.join("link"))
+        .arg("--")
+        .arg(c_program("two_files"))
+        .arg(dir.path())
+        .run();
+    out.assert_code(0);
+    assert_eq!(
+        out.lines(),
+        ["write a: ENOSPC", "write b: ok"],
+        "{}",
+        out.describe()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 9. fork, vfork, threads, exec
+
+fn family(extra: &[&str], child_exit: i32) {
+    let dir = TestDir::new("family");
+    let out = Cmd::fi()
+        .args(extra)
+        .arg("--")
+        .arg(c_program("family"))
+        .arg(dir.path())
+        .run();
+    out.assert_code(7);
+    let mut expected: Vec<String> = (0..20)
+        .map(|i| format!("child {i}: exit={child_exit}"))
+        .collect();
+    expected.push("vfork: exit=0".into());
+    assert_eq!(out.lines(), expected, "{}", out.describe());
+    for i in 0..20 {
+        assert_eq!(dir.read(&format!("child-{i}")), "x");
+    }
+    // One log line per tampered call, each naming its own process.
+    let injected = lines_with(&out.stderr, "(INJECTED)");
+    if child_exit == 0 {
+        assert!(injected.is_empty(), "{}", out.describe());
+    } else {
+        assert_eq!(injected.len(), 20, "{}", out.describe());
+        let pids: BTreeSet<i32> = injected.iter().map(|line| log_pid(line)).collect();
+        assert_eq!(pids.len(), 20, "20 children, 20 pids\n{}", out.describe());
+        assert!(
+            injected
+                .iter()
+                .all(|l| l.contains("fsync(") && l.contains("child-")),
+            "{}",
+            out.describe()
+        );
+    }
+}
+
+/// The thread id at the start of a text log line: `[pid   1234] ...`.
+#[track_caller]
+fn log_pid(line: &str) -> i32 {
+    line.strip_prefix("[pid ")
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(pid, _)| pid.trim().parse().ok())
+        .unwrap_or_else(|| panic!("not a log line: {line:?}"))
+}
+
+#[test]
+fn children_threads_and_exec_from_a_thread() {
+    family(&NO_MATCH, 0);
+}
+
+#[test]
+fn every_forked_child_gets_the_fault() {
+    family(&["-e", "inject=fsync:error=EIO"], libc::EIO);
+}
+
+#[test]
+fn when_counts_each_child_separately() {
+    // Each child's fsync is its own first one.
+    family(&["-e", "inject=fsync:error=EIO:when=1"], libc::EIO);
+}
+
+#[test]
+fn every_forked_child_gets_the_fault_without_seccomp() {
+    family(&["--no-seccomp", "-e", "inject=fsync:error=EIO"], libc::EIO);
+}
+
+// ---------------------------------------------------------------------------
+// 10. Signals pass through
+
+#[test]
+fn sigsegv_handlers_work_under_fi() {
+    for extra in [
+        &["-e", "inject=fsync:error=EIO"][..],
+        &[
+            "-e",
+            "inject=rt_sigaction,rt_sigprocmask,rt_sigreturn:delay_enter=1ms",
+        ][..],
+        &["--no-seccomp", "-e", "inject=fsync:error=EIO"][..],
+    ] {
+        let out = Cmd::fi().args(extra).arg("--").arg(c_program("segv")).run();
+        out.assert_code(0);
+        assert_eq!(out.lines(), ["recovered 3"], "{}", out.describe());
+    }
+}
+
+#[test]
+fn realtime_and_queued_signals_pass_through() {
+    for extra in [
+        &[
+            "-e",
+            "inject=rt_sigqueueinfo,rt_sigtimedwait,kill:delay_enter=1ms",
+        ][..],
+        &["--no-seccomp", "-e", "inject=fsync:error=EIO"][..],
+    ] {
+        let out = Cmd::fi()
+            .args(extra)
+            .arg("--")
+            .arg(c_program("rtsig"))
+            .run();
+        out.assert_code(0);
+        assert_eq!(out.lines(), ["rt ok 1 2 3 usr2"], "{}", out.describe());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 11. Group stops
+
+/// The number of lines in `path` (0 if it is missing).
+fn line_count(path: &std::path::Path) -> usize {
+    fs::read_to_string(path)
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn sigstop_and_sigcont_stop_and_resume_the_program() {
+    let dir = TestDir::new("group-stop");
+    let ticks = dir.join("ticks");
+    let mut fi = Cmd::fi()
+        .args(NO_MATCH)
+        .arg("--")
+        .arg(c_program("ticker"))
+        .arg(&ticks)
+        .args(["40", "20"])
+        .arg(dir.join("pid"))
+        .spawn();
+    let pid = read_pid_file(&dir.join("pid"), Duration::from_secs(10));
+    assert!(
+        wait_until(Duration::from_secs(10), || line_count(&ticks) >= 3),
+        "the program does not tick\n{}",
+        fi.describe()
+    );
+
+    assert!(send_signal(pid, libc::SIGSTOP));
+    let stopped = wait_until(Duration::from_secs(2), || {
+        matches!(proc_state(pid), Some('T' | 't'))
+    });
+    assert!(
+        stopped,
+        "not stopped: state {:?}\n{}",
+        proc_state(pid),
+        fi.describe()
+    );
+    let state = proc_state(pid);
+    thread::sleep(Duration::from_millis(100));
+    let before = line_count(&ticks);
+    thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        line_count(&ticks),
+        before,
+        "the stopped program went on ticking"
+    );
+    assert!(
+        matches!(proc_state(pid), Some('T' | 't')),
+        "state {:?} after 300ms (was {state:?})",
+        proc_state(pid)
+    );
+    assert!(
+        fi.running(),
+        "fi ended while the program was stopped\n{}",
+        fi.describe()
+    );
+
+    assert!(send_signal(pid, libc::SIGCONT));
+    let out = fi.wait();
+    out.assert_code(0);
+    assert_eq!(out.lines().last(), Some(&"done"), "{}", out.describe());
+    assert_eq!(line_count(&ticks), 40);
+    assert!(!out.stdout.contains("EIO"), "{}", out.describe());
+}
+
+// ---------------------------------------------------------------------------
+// 12. Exit statuses, and signals sent to fi
+
+#[test]
+fn exit_status_is_the_programs() {
+    for extra in [&[][..], &["--no-seccomp"][..]] {
+        let out = Cmd::fi()
+            .args(extra)
+            .args(["--", "sh", "-c", "exit 3"])
+            .run();
+        out.assert_code(3);
+        let out = Cmd::fi()
+            .args(extra)
+            .args(["--", "sh", "-c", "kill -TERM $$"])
+            .run();
+        out.assert_code(143);
+        let out = Cmd::fi().args(extra).args(["--", "true"]).run();
+        out.assert_code(0);
+    }
+}
+
+#[test]
+fn sigint_to_fi_is_forwarded_to_the_program() {
+    let dir = TestDir::new("forward-int");
+    let mut fi = Cmd::fi()
+        .args(NO_MATCH)
+        .arg("--")
+        .arg(c_program("ticker"))
+        .arg(dir.join("ticks"))
+        .args(["200", "50"])
+        .spawn();
+    fi.wait_for_stdout("the first tick", Duration::from_secs(10), |s| {
+        s.contains("tick 1: ok")
+    });
+    fi.signal(libc::SIGINT);
+    let out = fi.wait_within(Duration::from_secs(5));
+    out.assert_code(42);
+    assert_eq!(
+        out.lines().last(),
+        Some(&"got SIGINT"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn sigterm_to_fi_is_forwarded_to_the_program() {
+    let dir = TestDir::new("forward-term");
+    let mut fi = Cmd::fi()
+        .args(NO_MATCH)
+        .arg("--")
+        .arg(c_program("ticker"))
+        .arg(dir.join("ticks"))
+        .args(["200", "50"])
+        .spawn();
+    fi.wait_for_stdout("the first tick", Duration::from_secs(10), |s| {
+        s.contains("tick 1: ok")
+    });
+    fi.signal(libc::SIGTERM);
+    // ticker does not handle SIGTERM: it dies of it.
+    let out = fi.wait_within(Duration::from_secs(5));
+    out.assert_code(143);
+    assert!(!out.stdout.contains("done"), "{}", out.describe());
+}
+
+// ---------------------------------------------------------------------------
+// 13. Attaching
+
+/// Attach fi to a running ticker, let it fail some writes, stop fi with
+/// `signal`; returns fi's outcome after checking that the program ran on
+/// unharmed.
+fn attach_and_stop_with(signal: i32, log_args: &[&str]) -> Outcome {
+    let dir = TestDir::new("attach");
+    let ticks = dir.join("ticks");
+    // The program is the test's own child, so the test can wait for it.
+    let mut program = Cmd::new(c_program("ticker"))
+        .arg(&ticks)
+        .args(["60", "50"])
+        .spawn();
+    program.wait_for_stdout("the first tick", Duration::from_secs(10), |s| {
+        s.contains("tick 1: ok")
+    });
+
+    let mut fi = Cmd::fi()
+        .args(log_args)
+        .arg("-p")
+        .arg(program.pid().to_string())
+        .args(["-e", "inject=write:error=EIO", "-P"])
+        .arg(&ticks)
+        .spawn();
+    program.wait_for_stdout("a failed tick", Duration::from_secs(5), |s| {
+        s.contains(": EIO")
+    });
+    thread::sleep(Duration::from_millis(300));
+    assert!(fi.running(), "fi ended on its own\n{}", fi.describe());
+    fi.signal(signal);
+    let detached_at = Instant::now();
+    let fi_out = fi.wait_within(Duration::from_secs(3));
+    fi_out.assert_code(0);
+    assert!(
+        detached_at.elapsed() < Duration::from_secs(2),
+        "fi took {:?} to detach",
+        detached_at.elapsed()
+    );
+
+    let out = program.wait_within(Duration::from_secs(10));
+    out.assert_code(0);
+    let lines = out.lines();
+    assert_eq!(lines.len(), 61, "{}", out.describe());
+    assert_eq!(lines.last(), Some(&"done"));
+    let failed = failed_calls(&out, "tick ", "EIO");
+    assert!(!failed.is_empty(), "{}", out.describe());
+    let first = *failed.iter().next().unwrap();
+    let last = *failed.iter().last().unwrap();
+    assert!(first > 1, "{}", out.describe());
+    assert_eq!(
+        failed,
+        (first..=last).collect(),
+        "every write while attached fails, none after\n{}",
+        out.describe()
+    );
+    assert!(
+        last < 55,
+        "the program ran on after the detach\n{}",
+        out.describe()
+    );
+    // The file holds exactly the writes that succeeded.
+    let written: BTreeSet<u32> = fs::read_to_string(&ticks)
+        .unwrap()
+        .lines()
+        .map(|l| l.strip_prefix("tick ").unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(written, (1..=60).filter(|n| !failed.contains(n)).collect());
+    fi_out
+}
+
+#[test]
+fn attach_tampers_then_detaches_on_sigint() {
+    let out = attach_and_stop_with(libc::SIGINT, &[]);
+    let logged = lines_with(&out.stderr, "(INJECTED)");
+    assert!(
+        !logged.is_empty(),
+        "the log shows the injected writes\n{}",
+        out.describe()
+    );
+    assert!(
+        logged
+            .iter()
+            .all(|l| l.contains("write(") && l.contains("= -1 EIO (Input/output error)")),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn attach_tampers_then_detaches_on_sigterm() {
+    let dir = TestDir::new("attach-json");
+    let log = dir.join("log.json");
+    let log_arg = arg(&log);
+    attach_and_stop_with(libc::SIGTERM, &["--log-format", "json", "-o", &log_arg]);
+    let text = fs::read_to_string(&log).unwrap();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line:?}: {e}\n{text}"))
+        })
+        .collect();
+    let writes: Vec<&serde_json::Value> =
+        records.iter().filter(|r| r["syscall"] == "write").collect();
+    assert!(!writes.is_empty(), "{text}");
+    for write in writes {
+        assert_eq!(write["verdict"], "fail", "{write}");
+        assert_eq!(write["errno"], "EIO", "{write}");
+        assert_eq!(write["result"], -5, "{write}");
+        assert_eq!(write["injected"], true, "{write}");
+    }
+}
+
+#[test]
+fn attach_follows_every_thread() {
+    let dir = TestDir::new("attach-threads");
+    let mut program = Cmd::new(c_program("mticker"))
+        .arg(dir.path())
+        .args(["4", "60", "50"])
+        .spawn();
+    program.wait_for_stdout("the threads", Duration::from_secs(10), |s| {
+        s.contains("started")
+    });
+    thread::sleep(Duration::from_millis(100));
+    let mut fi = Cmd::fi()
+        .arg("-p")
+        .arg(program.pid().to_string())
+        .args(["-e", "inject=write:error=EIO"]);
+    for t in 0..4 {
+        fi = fi.arg("-P").arg(dir.join(&format!("t{t}")));
+    }
+    let mut fi = fi.spawn();
+    // Every thread writes every 50ms: after 1s each has met the rule.
+    thread::sleep(Duration::from_millis(1000));
+    assert!(fi.running(), "fi ended on its own\n{}", fi.describe());
+    fi.signal(libc::SIGINT);
+    fi.wait_within(Duration::from_secs(3)).assert_code(0);
+    let out = program.wait_within(Duration::from_secs(10));
+    out.assert_code(0);
+    let lines = out.lines();
+    assert_eq!(lines.len(), 6, "{}", out.describe());
+    for t in 0..4 {
+        let line = lines[t + 1];
+        let field = |name: &str| -> u32 {
+            line.split_whitespace()
+                .find_map(|f| f.strip_prefix(&format!("{name}=")))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in {line:?}"))
+        };
+        assert!(
+            line.starts_with(&format!("thread {t}: ")),
+            "{}",
+            out.describe()
+        );
+        assert!(
+            field("failed") > 0,
+            "thread {t} was not traced\n{}",
+            out.describe()
+        );
+        assert_eq!(field("ok") + field("failed"), 60, "{}", out.describe());
+        assert!(
+            field("last_failed") < 60,
+            "thread {t} ran on after the detach\n{}",
+            out.describe()
+        );
+        let t_file = fs::read_to_string(dir.join(&format!("t{t}"))).unwrap();
+        assert_eq!(t_file.lines().count() as u32, field("ok"));
+    }
+}
+
+#[test]
+fn detaching_during_a_delay_lets_the_call_complete() {
+    let dir = TestDir::new("attach-delay");
+    let ticks = dir.join("ticks");
+    let mut program = Cmd::new(c_program("ticker"))
+        .arg(&ticks)
+        .args(["30", "50"])
+        .spawn();
+    program.wait_for_stdout("the first tick", Duration::from_secs(10), |s| {
+        s.contains("tick 1: ok")
+    });
+    let mut fi = Cmd::fi()
+        .arg("-p")
+        .arg(program.pid().to_string())
+        .args(["-e", "inject=write:delay_enter=5s", "-P"])
+        .arg(&ticks)
+        .spawn();
+    // The next tick's write is held for 5s; stop fi in the middle of it.
+    thread::sleep(Duration::from_millis(700));
+    let held = fs::read_to_string(&ticks).unwrap().lines().count();
+    assert!(fi.running(), "fi ended on its own\n{}", fi.describe());
+    fi.signal(libc::SIGINT);
+    let detached_at = Instant::now();
+    fi.wait_within(Duration::from_secs(3)).assert_code(0);
+    assert!(
+        detached_at.elapsed() < Duration::from_secs(2),
+        "fi waited {:?} for the delay before detaching",
+        detached_at.elapsed()
+    );
+    let out = program.wait_within(Duration::from_secs(10));
+    out.assert_code(0);
+    let expected: Vec<String> = (1..=30)
+        .map(|i| format!("tick {i}: ok"))
+        .chain(["done".to_string()])
+        .collect();
+    assert_eq!(
+        out.lines(),
+        expected,
+        "no write may be lost or failed\n{}",
+        out.describe()
+    );
+    assert!(held < 30, "the write was not held");
+    assert_eq!(fs::read_to_string(&ticks).unwrap().lines().count(), 30);
+}
+
+#[test]
+fn attach_to_a_missing_process_is_a_usage_error() {
+    let mut pid = 999_999;
+    while proc_state(pid).is_some() {
+        pid -= 1;
+    }
+    let out = Cmd::fi()
+        .args(["-p", &pid.to_string(), "-e", "inject=write:error=EIO"])
+        .run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("no such process"), "{}", out.describe());
+}
+
+// ---------------------------------------------------------------------------
+// 14. kill -9 of fi
+
+#[test]
+fn killing_fi_kills_the_programs_it_started() {
+    let dir = TestDir::new("exitkill");
+    let mut fi = Cmd::fi()
+        .args(["-e", "inject=write:delay_enter=1s", "--"])
+        .arg(c_program("spinwrite"))
+        .arg(dir.path())
+        .spawn();
+    let parent = read_pid_file(&dir.join("parent.pid"), Duration::from_secs(10));
+    let child = read_pid_file(&dir.join("child.pid"), Duration::from_secs(10));
+    thread::sleep(Duration::from_millis(300));
+    assert!(fi.running(), "{}", fi.describe());
+    fi.signal(libc::SIGKILL);
+    let out = fi.wait_within(Duration::from_secs(5));
+    assert_eq!(out.status.code(), None, "{}", out.describe());
+    for (name, pid) in [("program", parent), ("its child", child)] {
+        let gone = wait_until(Duration::from_secs(2), || {
+            matches!(proc_state(pid), None | Some('Z' | 'X'))
+        });
+        assert!(
+            gone,
+            "{name} (pid {pid}) outlived fi: state {:?}",
+            proc_state(pid)
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 15. The seed program (Go)
+
+#[test]
+fn go_seed_program_loses_its_write() {
+    let seed = go_program("seed");
+    let dir = TestDir::new("seed");
+    let out = Cmd::fi()
+        .cwd(dir.path())
+        .args(["-e", "inject=write:error=EIO", "-P", "test.txt", "--"])
+        .arg(&seed)
+        .run();
+    out.assert_code(0);
+    assert!(dir.join("test.txt").exists(), "{}", out.describe());
+    assert_eq!(
+        dir.read("test.txt"),
+        "",
+        "the write must have failed\n{}",
+        out.describe()
+    );
+    assert!(
+        out.stderr.contains("test.txt>")
+            && out.stderr.contains("EIO (Input/output error) (INJECTED)"),
+        "{}",
+        out.describe()
+    );
+
+    let clean = TestDir::new("seed-clean");
+    let out = Cmd::fi().cwd(clean.path()).arg("--").arg(&seed).run();
+    out.assert_code(0);
+    assert_eq!(clean.read("test.txt"), "some great stuff");
+}
+
+// ---------------------------------------------------------------------------
+// 16. Python
+
+#[test]
+fn python_sees_eio_from_fsync_on_one_file() {
+    let python = python3();
+    let dir = TestDir::new("python");
+    let (one, two) = (dir.join("one"), dir.join("two"));
+    let out = Cmd::fi()
+        .args(["-e", "inject=fsync:error=EIO", "-P"])
+        .arg(&one)
+        .arg("--")
+        .arg(&python)
+        .arg("-c")
+        .arg(program_source("python/fsync_two.py"))
+        .arg(&one)
+        .arg(&two)
+        .timeout(Duration::from_secs(60))
+        .run();
+    out.assert_code(0);
+    assert_eq!(
+        out.lines(),
+        [
+            format!("{}: OSError errno=EIO", one.display()),
+            format!("{}: ok", two.display())
+        ],
+        "{}",
+        out.describe()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 17. Bad command lines start nothing
+
+#[test]
+fn bad_command_lines_exit_2_and_start_nothing() {
+    let dir = TestDir::new("usage");
+    let cases: &[(&[&str], &str)] = &[
+        (&["-e", "inject=write:error=EFOO"], "EFOO"),
+        (&["-e", "inject=write"], "inject=write"),
+        (&["-e", "inject=nosuchsyscall:error=EIO"], "nosuchsyscall"),
+        (&["-e", "fault=write:error=EIO:when=0"], "when"),
+        (&["-e", "inject=write:error=EIO:retval=1"], "retval"),
+        (
+            &["-e", "inject=getppid:syscall=getpid"],
+            "inject=getppid:syscall=getpid",
+        ),
+        (&["-e", "inject=unlink:syscall=write:error=EPERM"], "write"),
+        (&["-e", "inject=write:signal=SIGFOO"], "SIGFOO"),
+        (&["-e", "inject=write:delay_enter=soon"], "soon"),
+        (&["-e", "trace=write"], "trace=write"),
+        (&["--plugin", "nosuch"], "nosuch"),
+    ];
+    for (args, named) in cases {
+        let out = Cmd::fi()
+            .cwd(dir.path())
+            .args(*args)
+            .args(["--", "touch", "marker"])
+            .run();
+        out.assert_code(2);
+        assert!(
+            out.stderr.contains("fi: "),
+            "the message must come from fi\n{}",
+            out.describe()
+        );
+        assert!(
+            out.stderr.contains(named),
+            "the message must name {named:?}\n{}",
+            out.describe()
+        );
+        assert!(
+            !dir.join("marker").exists(),
+            "the command ran\n{}",
+            out.describe()
+        );
+    }
+}
+
+#[test]
+fn a_missing_program_is_a_usage_error() {
+    let out = Cmd::fi()
+        .args(["-e", "inject=write:error=EIO", "--", "/nonexistent/prog"])
+        .run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("fi: "), "{}", out.describe());
+    assert!(
+        out.stderr.contains("/nonexistent/prog"),
+        "{}",
+        out.describe()
+    );
+
+    let out = Cmd::fi().args(["--", "fi-test-no-such-command"]).run();
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("fi-test-no-such-command"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn nothing_to_run_is_a_usage_error() {
+    let out = Cmd::fi().args(["-e", "inject=write:error=EIO"]).run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("fi: "), "{}", out.describe());
+}
+
+// ---------------------------------------------------------------------------
+// 18. The log: --trace, JSON, -c
+
+#[test]
+fn trace_logs_every_stopped_call() {
+    let dir = TestDir::new("trace");
+    let out = Cmd::fi()
+        .args(["--trace", "-e", "inject=fsync:error=EIO:when=2", "--"])
+        .arg(c_program("fsyncs"))
+        .arg("3")
+        .arg(dir.join("file"))
+        .run();
+    out.assert_code(1);
+    let logged = lines_with(&out.stderr, "fsync(");
+    assert_eq!(logged.len(), 3, "{}", out.describe());
+    assert!(logged[0].ends_with("= 0"), "{}", out.describe());
+    assert!(
+        logged[1].contains("= -1 EIO (Input/output error) (INJECTED)"),
+        "{}",
+        out.describe()
+    );
+    assert!(logged[2].ends_with("= 0"), "{}", out.describe());
+}
+
+#[test]
+fn json_log_describes_the_injected_call() {
+    let dir = TestDir::new("json");
+    let log = dir.join("log.json");
+    let out = Cmd::fi()
+        .args(["--log-format", "json", "-o"])
+        .arg(&log)
+        .args([
+            "-e",
+            "fault=openat:error=EACCES",
+            "-P",
+            "/etc/hostname",
+            "--",
+            "cat",
+            "/etc/hostname",
+        ])
+        .run();
+    out.assert_code(1);
+    let text = fs::read_to_string(&log).unwrap();
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON: {line:?}: {e}\n{text}"))
+        })
+        .collect();
+    for record in &records {
+        assert!(record.is_object(), "{record}");
+        assert!(record["time"].is_number(), "{record}");
+        let call = record.get("syscall").is_some();
+        let message = record.get("source").is_some() && record["message"].is_string();
+        assert!(call || message, "neither a call nor a message: {record}");
+    }
+    let opens: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| r["syscall"] == "openat")
+        .collect();
+    assert_eq!(opens.len(), 1, "{text}");
+    let open = opens[0];
+    assert!(open["pid"].as_i64().is_some_and(|p| p > 0), "{open}");
+    assert_eq!(open["tid"], open["pid"], "{open}");
+    assert_eq!(open["nr"], 257, "{open}");
+    assert_eq!(open["args"].as_array().map(Vec::len), Some(6), "{open}");
+    assert!(
+        open["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == "/etc/hostname"),
+        "{open}"
+    );
+    assert_eq!(open["verdict"], "fail", "{open}");
+    assert_eq!(open["injected"], true, "{open}");
+    assert_eq!(open["result"], -13, "{open}");
+    assert_eq!(open["errno"], "EACCES", "{open}");
+    assert_eq!(open["delay_ns"], 0, "{open}");
+    assert_eq!(open["signals"], serde_json::json!([]), "{open}");
+    assert!(
+        open["policies"].as_array().unwrap().iter().any(|p| p
+            .as_str()
+            .is_some_and(|s| s.contains("fault=openat:error=EACCES"))),
+        "{open}"
+    );
+    assert!(
+        !out.stderr.contains("openat"),
+        "-o must take the log off stderr\n{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn json_log_of_a_delayed_call() {
+    let dir = TestDir::new("json-delay");
+    let log = dir.join("log.json");
+    let out = Cmd::fi()
+        .args(["--log-format", "json", "-o"])
+        .arg(&log)
+        .args(["-e", "inject=fsync:delay_enter=50ms:when=1", "--"])
+        .arg(c_program("fsyncs"))
+        .arg("1")
+        .arg(dir.join("file"))
+        .run();
+    out.assert_code(0);
+    let text = fs::read_to_string(&log).unwrap();
+    let record: serde_json::Value = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|r| r["syscall"] == "fsync")
+        .unwrap_or_else(|| panic!("no fsync record:\n{text}"));
+    assert_eq!(record["verdict"], "pass", "{record}");
+    assert_eq!(record["injected"], false, "{record}");
+    assert_eq!(record["result"], 0, "{record}");
+    assert_eq!(record["errno"], serde_json::Value::Null, "{record}");
+    assert_eq!(record["delay_ns"], 50_000_000u64, "{record}");
+    assert_eq!(
+        record["paths"],
+        serde_json::json!([dir.join("file").to_str().unwrap()]),
+        "{record}"
+    );
+}
+
+/// The numbers of the `-c` row for `name`: stops, tampered, errors.
+fn summary_row(log: &str, name: &str) -> Option<[u64; 3]> {
+    log.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.len() != 4 || fields[0] != name {
+            return None;
+        }
+        let n = |i: usize| fields[i].parse::<u64>().ok();
+        Some([n(1)?, n(2)?, n(3)?])
+    })
+}
+
+#[test]
+fn summary_counts_the_injected_calls() {
+    let dir = TestDir::new("summary");
+    let out = Cmd::fi()
+        .args(["-c", "-e", "inject=fsync:error=EIO:when=2+", "--"])
+        .arg(c_program("fsyncs"))
+        .arg("5")
+        .arg(dir.join("file"))
+        .run();
+    out.assert_code(1);
+    let header = out.stderr.lines().find(|l| {
+        l.split_whitespace().collect::<Vec<_>>() == ["syscall", "stops", "tampered", "errors"]
+    });
+    assert!(header.is_some(), "no table header\n{}", out.describe());
+    assert_eq!(
+        summary_row(&out.stderr, "fsync"),
+        Some([5, 4, 4]),
+        "{}",
+        out.describe()
+    );
+    let last = out.stderr.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("total"),
+        "the total row ends the log\n{}",
+        out.describe()
+    );
+    let total = summary_row(&out.stderr, "total").unwrap();
+    assert!(
+        total[0] >= 5 && total[1] == 4 && total[2] >= 4,
+        "{}",
+        out.describe()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 19. Java
+
+#[test]
+fn java_runs_the_same_under_fi() {
+    let classes = java_classes();
+    let java = java();
+    let native = Cmd::new(&java)
+        .arg("-cp")
+        .arg(&classes)
+        .arg("Workers")
+        .timeout(Duration::from_secs(120))
+        .run();
+    native.assert_code(3);
+    let traced = Cmd::fi()
+        .args(NO_MATCH)
+        .arg("--")
+        .arg(&java)
+        .arg("-cp")
+        .arg(&classes)
+        .arg("Workers")
+        .timeout(Duration::from_secs(120))
+        .run();
+    traced.assert_code(3);
+    assert_eq!(traced.stdout, native.stdout, "{}", traced.describe());
+    assert!(
+        traced.stdout.contains("done 16 shared 3200"),
+        "{}",
+        traced.describe()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 20. Shell pipelines
+
+#[test]
+fn bash_pipeline_runs_the_same_under_fi() {
+    let bash = require_tool("bash", "apt-get install bash");
+    let script = program_source("shell/pipeline.sh");
+    let native = Cmd::new(&bash).arg("-c").arg(&script).run();
+    native.assert_code(0);
+    assert_eq!(native.stdout, "999\n998\n997\n"); // sort -r is lexicographic
+    for extra in [&NO_MATCH[..], &["--no-seccomp", "-e", "fault=fsync"][..]] {
+        let traced = Cmd::fi()
+            .args(extra)
+            .arg("--")
+            .arg(&bash)
+            .arg("-c")
+            .arg(&script)
+            .run();
+        traced.assert_code(0);
+        assert_eq!(traced.stdout, native.stdout, "{}", traced.describe());
+    }
+}

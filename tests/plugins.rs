@@ -1,0 +1,343 @@
+//! WebAssembly plugins against real programs: the built-ins, chaining, loading
+//! exported .wasm files by path, and plugins that misbehave.
+
+mod common;
+
+use common::*;
+
+/// fi with the test's cache directory for compiled plugins kept warm across
+/// tests (compiling a plugin in a debug build takes seconds).
+fn fi() -> Cmd {
+    Cmd::fi().env("XDG_CACHE_HOME", tmp_root().join("cache"))
+}
+
+#[test]
+fn torn_write_shortens_the_seed_programs_file() {
+    let seed = go_program("seed");
+    let dir = TestDir::new("plugin-torn");
+    let out = fi()
+        .cwd(dir.path())
+        .args(["--plugin", "short-write:mode=torn:path=*/test.txt", "--"])
+        .arg(&seed)
+        .run();
+    out.assert_code(0);
+    let written = dir.read("test.txt");
+    assert!(
+        !written.is_empty()
+            && written.len() < "some great stuff".len()
+            && "some great stuff".starts_with(&written),
+        "the file must hold a strict prefix of the text, got {written:?}\n{}",
+        out.describe()
+    );
+    assert!(
+        out.stderr
+            .contains("EIO (Input/output error) (INJECTED) [short-write]"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn short_write_is_retried_by_go() {
+    let seed = go_program("seed");
+    let dir = TestDir::new("plugin-short");
+    let out = fi()
+        .cwd(dir.path())
+        .args([
+            "--plugin",
+            "short-write:mode=short:keep=4:path=*/test.txt",
+            "--",
+        ])
+        .arg(&seed)
+        .run();
+    out.assert_code(0);
+    assert_eq!(
+        dir.read("test.txt"),
+        "some great stuff",
+        "{}",
+        out.describe()
+    );
+    assert!(
+        out.stderr.contains("4 /* was 16 */) = 4 (INJECTED)"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn fsync_fails_only_for_the_chosen_path() {
+    let dir = TestDir::new("plugin-fsync");
+    let glob = format!("path={}/a*", dir.path().display());
+    let out = fi()
+        .args(["--plugin", &format!("fsync-fail:{glob}"), "--"])
+        .arg(python3())
+        .arg(tests_dir().join("programs/python/fsync_two.py"))
+        .arg(dir.join("a.db"))
+        .arg(dir.join("b.db"))
+        .run();
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("a.db: OSError errno=EIO"),
+        "{}",
+        out.describe()
+    );
+    assert!(out.stdout.contains("b.db: ok"), "{}", out.describe());
+}
+
+#[test]
+fn java_force_fails_for_one_mapped_file() {
+    let classes = java_classes();
+    let dir = TestDir::new("plugin-msync");
+    let out = fi()
+        .args([
+            "--plugin",
+            &format!("fsync-fail:path={}/bad*", dir.path().display()),
+            "--",
+        ])
+        .arg(java())
+        .arg("-cp")
+        .arg(&classes)
+        .arg("MappedForce")
+        .arg(dir.join("bad.map"))
+        .arg(dir.join("good.map"))
+        .run();
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("bad.map: UncheckedIOException")
+            || out.stdout.contains("bad.map: IOException"),
+        "{}",
+        out.describe()
+    );
+    assert!(out.stdout.contains("good.map: ok"), "{}", out.describe());
+    assert!(out.stderr.contains("msync("), "{}", out.describe());
+}
+
+#[test]
+fn uname_reports_the_rewritten_name() {
+    let out = fi()
+        .args(["--plugin", "uname:sysname=Windows", "--", "uname", "-s"])
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.stdout.trim(), "Windows", "{}", out.describe());
+}
+
+/// The first stage that fails a call decides; the order on the command line
+/// is the order of the chain.
+#[test]
+fn chained_stages_run_in_command_line_order() {
+    let dir = TestDir::new("plugin-chain");
+    let run = |first: &str, second: &str| {
+        fi().args(["--plugin", first, "--plugin", second, "--"])
+            .arg(python3())
+            .arg(tests_dir().join("programs/python/fsync_two.py"))
+            .arg(dir.join("a.db"))
+            .arg(dir.join("b.db"))
+            .run()
+    };
+    let out = run("fsync-fail:errno=ENOSPC", "fsync-fail:errno=EIO");
+    assert!(
+        out.stdout.contains("a.db: OSError errno=ENOSPC"),
+        "{}",
+        out.describe()
+    );
+    let out = run("fsync-fail:errno=EIO", "fsync-fail:errno=ENOSPC");
+    assert!(
+        out.stdout.contains("a.db: OSError errno=EIO"),
+        "{}",
+        out.describe()
+    );
+
+    // Middleware: an outer stage that asked for the result sees the inner
+    // stage's injected error on exit, so `count` counts it as an error.
+    let out = fi()
+        .args([
+            "--plugin",
+            "count:syscalls=fsync",
+            "-e",
+            "inject=fsync:error=EIO",
+            "--",
+        ])
+        .arg(python3())
+        .arg(tests_dir().join("programs/python/fsync_two.py"))
+        .arg(dir.join("a.db"))
+        .arg(dir.join("b.db"))
+        .run();
+    assert!(
+        out.stdout.contains("a.db: OSError errno=EIO")
+            && out.stdout.contains("b.db: OSError errno=EIO"),
+        "{}",
+        out.describe()
+    );
+    let table = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("[count]") && l.contains("fsync"))
+        .unwrap_or_default();
+    assert!(
+        table.split_whitespace().filter(|w| *w == "2").count() >= 2,
+        "count must see 2 calls and 2 errors: {table}\n{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn exported_builtins_work_when_loaded_by_path() {
+    let dir = TestDir::new("plugin-export");
+    let out = fi().args(["plugins", "export"]).arg(dir.path()).run();
+    out.assert_code(0);
+    let wasm = dir.join("fsync-fail.wasm");
+    assert!(wasm.is_file(), "{}", out.describe());
+    let spec = format!("{}:path={}/a*", wasm.display(), dir.path().display());
+    let out = fi()
+        .args(["--plugin", &spec, "--"])
+        .arg(python3())
+        .arg(tests_dir().join("programs/python/fsync_two.py"))
+        .arg(dir.join("a.db"))
+        .arg(dir.join("b.db"))
+        .run();
+    assert!(
+        out.stdout.contains("a.db: OSError errno=EIO") && out.stdout.contains("b.db: ok"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn plugins_lists_every_builtin_with_its_keys() {
+    let out = fi().arg("plugins").run();
+    out.assert_code(0);
+    for name in [
+        "short-write",
+        "fsync-fail",
+        "path-errno",
+        "delay",
+        "chaos",
+        "uname",
+        "count",
+    ] {
+        assert!(
+            out.stdout.contains(&format!("{name}: ")),
+            "{name} missing\n{}",
+            out.describe()
+        );
+    }
+    assert!(out.stdout.contains("probability"), "{}", out.describe());
+}
+
+#[test]
+fn a_config_error_stops_fi_before_the_program_runs() {
+    let dir = TestDir::new("plugin-config");
+    let marker = dir.join("marker");
+    let out = fi()
+        .args(["--plugin", "short-write:mode=sideways", "--", "touch"])
+        .arg(&marker)
+        .run();
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("--plugin short-write:mode=sideways") && out.stderr.contains("mode"),
+        "{}",
+        out.describe()
+    );
+    assert!(!marker.exists(), "the program must not have run");
+}
+
+#[test]
+fn files_that_are_not_plugins_are_named_for_what_they_are() {
+    let dir = TestDir::new("plugin-bad-files");
+    let core = dir.join("core.wat");
+    std::fs::write(&core, "(module)").unwrap();
+    let text = dir.join("notes.wasm");
+    std::fs::write(&text, "hello").unwrap();
+    let empty = dir.join("empty.wat");
+    std::fs::write(&empty, "(component)").unwrap();
+    for (file, expected) in [
+        (&core, "core WebAssembly module"),
+        (&text, "not a WebAssembly file"),
+        (
+            &empty,
+            "does not implement the world fi:policy/plugin@0.1.0",
+        ),
+    ] {
+        let out = fi().arg("--plugin").arg(file).args(["--", "true"]).run();
+        out.assert_code(2);
+        assert!(
+            out.stderr.contains(expected),
+            "{}: expected {expected:?}\n{}",
+            file.display(),
+            out.describe()
+        );
+    }
+}
+
+fn hostile(mode: &str, extra: &[&str]) -> Outcome {
+    let plugin = test_plugin("hostile");
+    let dir = TestDir::new(&format!("plugin-hostile-{mode}"));
+    fi().arg("--plugin")
+        .arg(format!("{}:mode={mode}", plugin.display()))
+        .args(extra)
+        .arg("--")
+        .arg(python3())
+        .arg(tests_dir().join("programs/python/fsync_two.py"))
+        .arg(dir.join("a.db"))
+        .arg(dir.join("b.db"))
+        .run()
+}
+
+#[test]
+fn a_trapping_plugin_stops_the_run_with_its_error() {
+    let out = hostile("trap", &[]);
+    out.assert_code(125);
+    assert!(
+        out.stderr.contains("fsync") && out.stderr.contains("hostile plugin panics on purpose"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn a_looping_plugin_is_stopped_by_the_time_limit() {
+    let out = hostile("loop", &["--plugin-timeout", "200ms"]);
+    out.assert_code(125);
+    assert!(
+        out.stderr.contains("ran longer than 200ms"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn a_plugin_over_its_memory_limit_fails_and_can_be_passed_over() {
+    let out = hostile(
+        "memory",
+        &["--plugin-memory", "16", "--on-plugin-error", "pass"],
+    );
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("a.db: ok") && out.stdout.contains("b.db: ok"),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        out.stderr.contains("policy error (call passed)"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn a_plugin_cannot_reach_files_environment_clock_or_network() {
+    let out = hostile("escape", &[]);
+    out.assert_code(0);
+    let line = out
+        .stderr
+        .lines()
+        .find(|l| l.contains("file="))
+        .unwrap_or_default();
+    assert!(
+        line.contains("file=Err("),
+        "reading /etc/hostname must fail: {line}"
+    );
+    assert!(line.contains("env=[]"), "no environment: {line}");
+    assert!(line.contains("clock=0"), "the clock is frozen: {line}");
+    assert!(line.contains("net=Err("), "no network: {line}");
+}
