@@ -126,7 +126,7 @@ fn run_spawned(args: &RunArgs, chain: &mut Chain, log: Log) -> Result<i32, Sessi
         false,
     );
     let ending = tracer.run().map_err(|e| {
-        kill_process_group_of(spawned.pid);
+        kill_spawned(spawned.pid);
         SessionError::Failed(e.to_string())
     })?;
     match ending {
@@ -146,8 +146,8 @@ fn run_spawned(args: &RunArgs, chain: &mut Chain, log: Log) -> Result<i32, Sessi
 }
 
 /// A failed run must not leave the program behind: PTRACE_O_EXITKILL kills
-/// the tracees when fi exits; this kills them now.
-fn kill_process_group_of(pid: i32) {
+/// every tracee when fi exits; this kills the main one at once.
+fn kill_spawned(pid: i32) {
     // SAFETY: plain kill of our own child.
     unsafe { libc::kill(pid, libc::SIGKILL) };
 }

@@ -126,14 +126,17 @@ impl<'a> Tracer<'a> {
     pub fn run(&mut self) -> Result<Ending, TraceError> {
         signals::accept_stop_signals();
         while !self.threads.is_empty() {
-            if let Some(signal) = signals::take_stop_request() {
+            if let Some(request) = signals::take_stop_request() {
                 if self.attached {
                     self.detach_all();
-                    return Ok(Ending::Detached(signal));
+                    return Ok(Ending::Detached(request.signal));
                 }
-                // Spawned programs get the signal and decide for themselves.
-                // SAFETY: plain kill of our own child.
-                unsafe { libc::kill(self.main_pid, signal) };
+                // A spawned program decides for itself. A terminal's Ctrl-C
+                // already reached it: it shares fi's process group.
+                if !request.from_terminal {
+                    // SAFETY: plain kill of our own child.
+                    unsafe { libc::kill(self.main_pid, request.signal) };
+                }
             }
             for tid in self.timers.take_due() {
                 self.resume(tid, 0);

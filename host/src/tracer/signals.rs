@@ -5,7 +5,7 @@
 //! so every thread fi ever starts inherits the mask; only the tracer thread
 //! then accepts the stop signals, through a handler that merely records them.
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::time::Duration;
 
 /// The signals that ask fi to stop.
@@ -14,8 +14,25 @@ const STOP_SIGNALS: [i32; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 /// The last stop signal received, 0 for none.
 static RECEIVED: AtomicI32 = AtomicI32::new(0);
 
-extern "C" fn record(signal: i32) {
+/// Whether that signal came from the kernel (a terminal's Ctrl-C) rather
+/// than from a process (`kill`).
+static FROM_KERNEL: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn record(signal: i32, info: *mut libc::siginfo_t, _context: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
+    let code = unsafe { (*info).si_code };
+    FROM_KERNEL.store(code == libc::SI_KERNEL, Ordering::SeqCst);
     RECEIVED.store(signal, Ordering::SeqCst);
+}
+
+/// A stop signal fi received.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StopRequest {
+    /// The signal number.
+    pub signal: i32,
+    /// Sent by the kernel for a terminal (Ctrl-C), which delivered it to the
+    /// whole foreground process group, the traced program included.
+    pub from_terminal: bool,
 }
 
 fn set_of(signals: &[i32]) -> libc::sigset_t {
@@ -52,6 +69,7 @@ pub fn accept_stop_signals() {
         unsafe {
             let mut action = std::mem::zeroed::<libc::sigaction>();
             action.sa_sigaction = record as *const () as usize;
+            action.sa_flags = libc::SA_SIGINFO;
             libc::sigemptyset(&mut action.sa_mask);
             libc::sigaction(signal, &action, std::ptr::null_mut());
         }
@@ -60,10 +78,13 @@ pub fn accept_stop_signals() {
 }
 
 /// The stop signal received since the last call, if any.
-pub fn take_stop_request() -> Option<i32> {
+pub fn take_stop_request() -> Option<StopRequest> {
     match RECEIVED.swap(0, Ordering::SeqCst) {
         0 => None,
-        signal => Some(signal),
+        signal => Some(StopRequest {
+            signal,
+            from_terminal: FROM_KERNEL.load(Ordering::SeqCst),
+        }),
     }
 }
 
