@@ -30,6 +30,19 @@ pub fn plugins(action: Option<&PluginsAction>) -> Result<i32, SessionError> {
 }
 
 fn list() -> Result<()> {
+    match write_list() {
+        // `fi plugins | head` is fine.
+        Err(e)
+            if e.downcast_ref::<io::Error>()
+                .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+fn write_list() -> Result<()> {
     let log = stderr_log();
     let mut loader = loader(&log)?;
     let mut out = io::stdout().lock();

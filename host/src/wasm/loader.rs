@@ -165,14 +165,28 @@ impl Instance {
 }
 
 /// A plugin written in the WebAssembly text format, assembled; binary
-/// plugins as they are.
+/// plugins (and files that are neither, for [`check_is_component`] to name)
+/// as they are.
 fn text_to_binary(bytes: Vec<u8>) -> Result<Vec<u8>> {
-    if !bytes.trim_ascii_start().starts_with(b"(") {
+    if bytes.starts_with(b"\0asm") || std::str::from_utf8(&bytes).is_err() {
         return Ok(bytes);
     }
-    wat::parse_bytes(&bytes)
-        .map(|binary| binary.into_owned())
-        .context("not valid WebAssembly text")
+    match wat::parse_bytes(&bytes) {
+        Ok(binary) => Ok(binary.into_owned()),
+        // Text that does not even begin like WebAssembly is some other file.
+        Err(_) if !looks_like_wat(&bytes) => Ok(bytes),
+        Err(error) => Err(anyhow::Error::from(error).context("not valid WebAssembly text")),
+    }
+}
+
+/// Whether text starts (after blanks and comments) with an s-expression.
+fn looks_like_wat(text: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(text);
+    text.lines()
+        .map(str::trim_start)
+        .find(|line| !line.is_empty() && !line.starts_with(";;"))
+        .is_some_and(|line| line.starts_with('(') && !line.starts_with("(;"))
+        || text.trim_start().starts_with("(;")
 }
 
 /// Recognise a core module (or anything else) before wasmtime does, to say
@@ -241,5 +255,12 @@ mod tests {
         assert!(check_is_component(&text).is_ok());
         let core = text_to_binary(b"(module)".to_vec()).unwrap();
         assert!(check_is_component(&core).is_err());
+        let commented = text_to_binary(b";; a plugin\n(component)\n".to_vec()).unwrap();
+        assert!(check_is_component(&commented).is_ok());
+        let notes = text_to_binary(b"hello".to_vec()).unwrap();
+        assert!(check_is_component(&notes)
+            .unwrap_err()
+            .to_string()
+            .contains("not a WebAssembly file"));
     }
 }
