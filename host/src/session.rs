@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::path::Path;
 use std::sync::Arc;
 
 use crate::cli::{RunArgs, StageSpec};
@@ -60,14 +61,23 @@ pub fn run(args: &RunArgs, stages: &[StageSpec]) -> Result<i32, SessionError> {
     result
 }
 
+/// The log sink of `-o` (standard error without it). `-o /dev/null` means
+/// no lines at all: fi then skips decoding and formatting them.
 fn open_log(args: &RunArgs) -> Result<Log, SessionError> {
-    let out: Box<dyn Write> = match &args.output {
+    let out: Option<Box<dyn Write>> = match &args.output {
+        Some(path)
+            if path
+                .canonicalize()
+                .is_ok_and(|p| p == Path::new("/dev/null")) =>
+        {
+            None
+        }
         Some(path) => {
             let file =
                 File::create(path).map_err(|e| usage(format!("-o {}: {e}", path.display())))?;
-            Box::new(BufWriter::new(file))
+            Some(Box::new(BufWriter::new(file)))
         }
-        None => Box::new(io::stderr()),
+        None => Some(Box::new(io::stderr())),
     };
     Ok(Log::new(out, args.log_format, args.trace, args.summary))
 }

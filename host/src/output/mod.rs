@@ -63,15 +63,22 @@ pub struct Log {
 }
 
 struct Sink {
-    out: Box<dyn Write>,
+    /// Where lines go; `None` when they would be thrown away (`-o /dev/null`),
+    /// so fi does not decode and format them at all.
+    out: Option<Box<dyn Write>>,
     format: LogFormat,
     summary: Option<Summary>,
 }
 
 impl Log {
-    /// A log writing to `out` in `format`; `trace_all` logs untampered calls
-    /// too; `summary` keeps counters for `-c`.
-    pub fn new(out: Box<dyn Write>, format: LogFormat, trace_all: bool, summary: bool) -> Log {
+    /// A log writing to `out` (nowhere for `None`) in `format`; `trace_all`
+    /// logs untampered calls too; `summary` keeps counters for `-c`.
+    pub fn new(
+        out: Option<Box<dyn Write>>,
+        format: LogFormat,
+        trace_all: bool,
+        summary: bool,
+    ) -> Log {
         let sink = Sink {
             out,
             format,
@@ -85,7 +92,12 @@ impl Log {
 
     /// Whether untampered calls are logged too (they then need their result).
     pub fn traces_all(&self) -> bool {
-        self.trace_all
+        self.trace_all && self.writes_lines()
+    }
+
+    /// Whether log lines go anywhere.
+    pub fn writes_lines(&self) -> bool {
+        self.inner.borrow().out.is_some()
     }
 
     /// Record one finished call.
@@ -97,36 +109,51 @@ impl Log {
         if !(self.trace_all || record.tampered()) {
             return;
         }
-        let line = match sink.format {
+        let format = sink.format;
+        let Some(out) = &mut sink.out else {
+            return;
+        };
+        let line = match format {
             LogFormat::Text => decode::text_line(record),
             LogFormat::Json => json_line(record).to_string(),
         };
-        report_write_error(writeln!(sink.out, "{line}"));
+        report_write_error(writeln!(out, "{line}"));
     }
 
     /// A message from fi or a plugin, attributed to `source`.
     pub fn note(&self, source: &str, message: &str) {
         let mut sink = self.inner.borrow_mut();
-        let line = match sink.format {
+        let format = sink.format;
+        let Some(out) = &mut sink.out else {
+            return;
+        };
+        let line = match format {
             LogFormat::Text => format!("[{source}] {message}"),
             LogFormat::Json => {
                 json!({"time": now(), "source": source, "message": message}).to_string()
             }
         };
-        report_write_error(writeln!(sink.out, "{line}"));
+        report_write_error(writeln!(out, "{line}"));
     }
 
-    /// Write the `-c` table, if asked for, and flush.
+    /// Write the `-c` table, if asked for (to standard error when the log
+    /// goes nowhere), and flush.
     pub fn finish(&self) {
         let mut sink = self.inner.borrow_mut();
-        if let Some(summary) = sink.summary.take() {
-            let written = match sink.format {
-                LogFormat::Text => write!(sink.out, "{summary}"),
-                LogFormat::Json => writeln!(sink.out, "{}", summary.to_json()),
-            };
-            report_write_error(written);
+        let format = sink.format;
+        let summary = sink.summary.take();
+        let mut stderr = io::stderr();
+        let out: &mut dyn Write = match &mut sink.out {
+            Some(out) => out,
+            None => &mut stderr,
+        };
+        if let Some(summary) = summary {
+            report_write_error(match format {
+                LogFormat::Text => write!(out, "{summary}"),
+                LogFormat::Json => writeln!(out, "{}", summary.to_json()),
+            });
         }
-        report_write_error(sink.out.flush());
+        report_write_error(out.flush());
     }
 }
 

@@ -325,11 +325,13 @@ impl<'a> Tracer<'a> {
         if dirty {
             self.set_regs(tid, &regs);
         }
+        // The exit stop costs as much as the entry: take it when a policy
+        // wants the result, or for the log's sake (every call with --trace,
+        // a tampered one otherwise) when the log goes anywhere.
         let wants_exit = !pending.decision.exit_stages.is_empty()
             || !pending.decision.delay_exit.is_zero()
             || self.log.traces_all()
-            || pending.decision.tampers()
-            || dirty;
+            || (self.log.writes_lines() && (dirty || pending.decision.tampers()));
         if wants_exit {
             self.wait_for_exit(tid, pending)
         } else {

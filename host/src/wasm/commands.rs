@@ -15,7 +15,7 @@ fn loader(log: &Log) -> Result<Loader> {
 }
 
 fn stderr_log() -> Log {
-    Log::new(Box::new(io::stderr()), LogFormat::Text, false, false)
+    Log::new(Some(Box::new(io::stderr())), LogFormat::Text, false, false)
 }
 
 /// `fi plugins [export DIR]`.
