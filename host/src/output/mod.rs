@@ -95,6 +95,13 @@ impl Log {
         self.trace_all && self.writes_lines()
     }
 
+    /// Whether finished calls matter to the log: it writes lines or counts
+    /// calls for `-c`.
+    pub fn keeps_records(&self) -> bool {
+        let sink = self.inner.borrow();
+        sink.out.is_some() || sink.summary.is_some()
+    }
+
     /// Whether log lines go anywhere.
     pub fn writes_lines(&self) -> bool {
         self.inner.borrow().out.is_some()

@@ -389,6 +389,9 @@ impl<'a> Tracer<'a> {
     }
 
     fn log_call(&mut self, pid: i32, tid: i32, pending: &Pending, result: Option<i64>) {
+        if !self.log.keeps_records() {
+            return;
+        }
         let decision = &pending.decision;
         let names: Vec<&str> = decision
             .changed_by
