@@ -11,6 +11,22 @@ fn fi() -> Cmd {
     Cmd::fi().env("XDG_CACHE_HOME", tmp_root().join("cache"))
 }
 
+/// Runs `tests/programs/python/fsync_two.py` on `DIR/a.db` and `DIR/b.db`,
+/// which prints `NAME: ok` or `NAME: OSError errno=E` for each file's fsync.
+trait FsyncTwo {
+    fn fsync_two(self, dir: &TestDir) -> Outcome;
+}
+
+impl FsyncTwo for Cmd {
+    fn fsync_two(self, dir: &TestDir) -> Outcome {
+        self.arg(python3())
+            .arg(tests_dir().join("programs/python/fsync_two.py"))
+            .arg(dir.join("a.db"))
+            .arg(dir.join("b.db"))
+            .run()
+    }
+}
+
 #[test]
 fn torn_write_shortens_the_seed_programs_file() {
     let seed = go_program("seed");
@@ -70,11 +86,7 @@ fn fsync_fails_only_for_the_chosen_path() {
     let glob = format!("path={}/a*", dir.path().display());
     let out = fi()
         .args(["--plugin", &format!("fsync-fail:{glob}"), "--"])
-        .arg(python3())
-        .arg(tests_dir().join("programs/python/fsync_two.py"))
-        .arg(dir.join("a.db"))
-        .arg(dir.join("b.db"))
-        .run();
+        .fsync_two(&dir);
     out.assert_code(0);
     assert!(
         out.stdout.contains("a.db: OSError errno=EIO"),
@@ -128,11 +140,7 @@ fn chained_stages_run_in_command_line_order() {
     let dir = TestDir::new("plugin-chain");
     let run = |first: &str, second: &str| {
         fi().args(["--plugin", first, "--plugin", second, "--"])
-            .arg(python3())
-            .arg(tests_dir().join("programs/python/fsync_two.py"))
-            .arg(dir.join("a.db"))
-            .arg(dir.join("b.db"))
-            .run()
+            .fsync_two(&dir)
     };
     let out = run("fsync-fail:errno=ENOSPC", "fsync-fail:errno=EIO");
     assert!(
@@ -157,11 +165,7 @@ fn chained_stages_run_in_command_line_order() {
             "inject=fsync:error=EIO",
             "--",
         ])
-        .arg(python3())
-        .arg(tests_dir().join("programs/python/fsync_two.py"))
-        .arg(dir.join("a.db"))
-        .arg(dir.join("b.db"))
-        .run();
+        .fsync_two(&dir);
     assert!(
         out.stdout.contains("a.db: OSError errno=EIO")
             && out.stdout.contains("b.db: OSError errno=EIO"),
@@ -188,13 +192,7 @@ fn exported_builtins_work_when_loaded_by_path() {
     let wasm = dir.join("fsync-fail.wasm");
     assert!(wasm.is_file(), "{}", out.describe());
     let spec = format!("{}:path={}/a*", wasm.display(), dir.path().display());
-    let out = fi()
-        .args(["--plugin", &spec, "--"])
-        .arg(python3())
-        .arg(tests_dir().join("programs/python/fsync_two.py"))
-        .arg(dir.join("a.db"))
-        .arg(dir.join("b.db"))
-        .run();
+    let out = fi().args(["--plugin", &spec, "--"]).fsync_two(&dir);
     assert!(
         out.stdout.contains("a.db: OSError errno=EIO") && out.stdout.contains("b.db: ok"),
         "{}",
@@ -276,11 +274,7 @@ fn hostile(mode: &str, extra: &[&str]) -> Outcome {
         .arg(format!("{}:mode={mode}", plugin.display()))
         .args(extra)
         .arg("--")
-        .arg(python3())
-        .arg(tests_dir().join("programs/python/fsync_two.py"))
-        .arg(dir.join("a.db"))
-        .arg(dir.join("b.db"))
-        .run()
+        .fsync_two(&dir)
 }
 
 #[test]
