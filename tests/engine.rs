@@ -1203,22 +1203,7 @@ fn bad_command_lines_exit_2_and_start_nothing() {
             .args(*args)
             .args(["--", "touch", "marker"])
             .run();
-        out.assert_code(2);
-        assert!(
-            out.stderr.contains("fi: "),
-            "the message must come from fi\n{}",
-            out.describe()
-        );
-        assert!(
-            out.stderr.contains(named),
-            "the message must name {named:?}\n{}",
-            out.describe()
-        );
-        assert!(
-            !dir.join("marker").exists(),
-            "the command ran\n{}",
-            out.describe()
-        );
+        assert_refused(&out, named, &dir.join("marker"));
     }
 }
 

@@ -624,3 +624,20 @@ pub fn test_plugin(name: &str) -> PathBuf {
         ))
     })
 }
+
+/// A usage error: exit status 2, a message from fi naming `named`, and the
+/// command (which would have created `marker`) never started.
+pub fn assert_refused(out: &Outcome, named: &str, marker: &Path) {
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("fi: "),
+        "the message must come from fi\n{}",
+        out.describe()
+    );
+    assert!(
+        out.stderr.contains(named),
+        "the message must name {named:?}\n{}",
+        out.describe()
+    );
+    assert!(!marker.exists(), "the command ran\n{}", out.describe());
+}
