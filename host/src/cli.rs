@@ -4,10 +4,12 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::builder::PossibleValue;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 use crate::output::LogFormat;
 use crate::policy::chain::OnPolicyError;
+use crate::session::{Session, SessionError, Status};
 
 /// Syscall fault injection for real programs, driven by strace-style rules
 /// and sandboxed WebAssembly policies.
@@ -153,6 +155,157 @@ impl Cli {
         let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
         let order = stage_order(&matches, &cli.run);
         (cli, order)
+    }
+}
+
+/// Exit status when fault itself fails or its command line is wrong
+/// (nothing was started), as `env` and `timeout` have it.
+pub const EXIT_FAILED: u8 = 125;
+/// Exit status when the program exists but cannot be run.
+pub const EXIT_CANNOT_RUN: u8 = 126;
+/// Exit status when the program is not found.
+pub const EXIT_NOT_FOUND: u8 = 127;
+
+/// Run what the command line asks for; the exit status to end with.
+pub fn execute(cli: &Cli, stages: &[StageSpec]) -> u8 {
+    let result = match &cli.command {
+        Some(Command::Plugins { action: None }) => crate::wasm::commands::list().map(|()| 0),
+        Some(Command::Plugins {
+            action: Some(PluginsAction::Export { dir }),
+        }) => crate::wasm::commands::export(dir).map(|()| 0),
+        Some(Command::Plugin {
+            action: PluginAction::Check { spec },
+        }) => crate::wasm::commands::check(spec)
+            .map(|()| 0)
+            .map_err(|e| e.context(spec.clone())),
+        None => return run(&cli.run, stages),
+    };
+    result.unwrap_or_else(|error| {
+        eprintln!("fi: {error:#}");
+        EXIT_FAILED
+    })
+}
+
+/// Trace the program (or attach to the processes) the arguments name.
+fn run(args: &RunArgs, stages: &[StageSpec]) -> u8 {
+    match session(args, stages).and_then(Session::run) {
+        Ok(outcome) => match outcome.status {
+            Status::Exited(code) => code as u8,
+            Status::Killed(signal) => (128 + signal) as u8,
+            Status::Detached(_) | Status::Unknown => 0,
+        },
+        Err(error) => {
+            eprintln!("fi: {error}");
+            exit_status_of(&error)
+        }
+    }
+}
+
+/// The exit status that tells a failure of fault's apart from the program's.
+pub fn exit_status_of(error: &SessionError) -> u8 {
+    match error {
+        SessionError::Invalid(_) | SessionError::Failed(_) => EXIT_FAILED,
+        SessionError::NotFound(_) => EXIT_NOT_FOUND,
+        SessionError::CannotRun { cause, .. } if cause.kind() == std::io::ErrorKind::NotFound => {
+            EXIT_NOT_FOUND
+        }
+        SessionError::CannotRun { .. } => EXIT_CANNOT_RUN,
+    }
+}
+
+/// The session the command line describes.
+fn session(args: &RunArgs, stages: &[StageSpec]) -> Result<Session, SessionError> {
+    let mut session = match (args.command.split_first(), args.pids.is_empty()) {
+        (Some((program, rest)), true) => {
+            let mut command = std::process::Command::new(program);
+            command.args(rest);
+            Session::command(&command)
+        }
+        (None, false) => Session::attach(&args.pids),
+        _ => {
+            return Err(SessionError::Invalid(
+                "nothing to trace: give a command after --, or -p PID".into(),
+            ))
+        }
+    };
+    for stage in stages {
+        session = match stage {
+            StageSpec::Rule(text) => session.rule(text),
+            StageSpec::Plugin(spec) => session.plugin(spec),
+        };
+    }
+    for path in &args.paths {
+        session = session.path(path);
+    }
+    if let Some(seed) = args.seed {
+        session = session.seed(seed);
+    }
+    for dir in &args.plugin_dirs {
+        session = session.plugin_dir(dir);
+    }
+    let memory = usize::try_from(args.plugin_memory << 20).unwrap_or(usize::MAX);
+    session = session
+        .plugin_timeout(args.plugin_timeout)
+        .plugin_memory(memory)
+        .on_policy_error(args.on_plugin_error)
+        .trace_all(args.trace)
+        .print_summary(args.summary)
+        .keep_no_calls()
+        .handle_stop_signals();
+    if let Some(out) = log_sink(args)? {
+        session = session.log_to(out, args.log_format);
+    }
+    if args.no_seccomp {
+        session = session.without_seccomp();
+    }
+    Ok(session)
+}
+
+/// The log sink of `-o` (standard error without it). `-o /dev/null` means
+/// no lines at all: fi then skips decoding and formatting them.
+fn log_sink(args: &RunArgs) -> Result<Option<Box<dyn std::io::Write + Send>>, SessionError> {
+    match &args.output {
+        Some(path)
+            if path
+                .canonicalize()
+                .is_ok_and(|p| p == std::path::Path::new("/dev/null")) =>
+        {
+            Ok(None)
+        }
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| SessionError::Invalid(format!("-o {}: {e}", path.display())))?;
+            Ok(Some(Box::new(std::io::BufWriter::new(file))))
+        }
+        None => Ok(Some(Box::new(std::io::stderr()))),
+    }
+}
+
+impl ValueEnum for LogFormat {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[LogFormat::Text, LogFormat::Json]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            LogFormat::Text => PossibleValue::new("text").help("strace-style text lines"),
+            LogFormat::Json => PossibleValue::new("json").help("one JSON object per line"),
+        })
+    }
+}
+
+impl ValueEnum for OnPolicyError {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[OnPolicyError::Abort, OnPolicyError::Pass]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            OnPolicyError::Abort => PossibleValue::new("abort").help("kill the run"),
+            OnPolicyError::Pass => {
+                PossibleValue::new("pass").help("disable the plugin; its calls pass")
+            }
+        })
     }
 }
 

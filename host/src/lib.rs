@@ -1,15 +1,27 @@
-//! fi: syscall fault injection for real programs.
+//! fi: syscall fault injection for real programs, as a library first.
 //!
-//! The flow of a run: [`cli`] → [`session`] → [`policy::chain`] → [`tracer`]
-//! → [`arch`]. Every decision passes through the [`policy::Policy`] seam;
-//! strace-style [`rules`] and WebAssembly plugins ([`wasm`]) implement it.
+//! A [`session::Session`] runs a program (or attaches to processes) under a
+//! chain of policies and returns what happened; the `fault` command is a
+//! thin layer over it ([`cli`]). The flow runs one way:
+//!
+//! ```text
+//! cli → session → engine → backend (ptrace+seccomp, ptrace-syscall) → arch
+//!                   │
+//!                   └─► policy::chain ─► Policy: rules · wasm plugins · native Rust
+//! ```
+//!
+//! [`model`] (calls, verdicts, records) is the leaf every layer speaks;
+//! [`tracee`] reads a traced thread's memory and paths; [`output`] writes
+//! the log.
 
 pub mod arch;
+pub mod backend;
 pub mod cli;
+pub mod engine;
+pub mod model;
 pub mod output;
 pub mod policy;
 pub mod rules;
 pub mod session;
 pub mod tracee;
-pub mod tracer;
 pub mod wasm;

@@ -1,192 +1,510 @@
-//! One run of fi: build the policy chain from the command line, start or
-//! attach the program, trace it to the end, report.
+//! A run of a program under fi, as a library: a [`Session`] is built up
+//! (the program or the processes to attach, rules, plugins, native Rust
+//! policies, limits, the log) and [`Session::run`] traces it to the end and
+//! returns its [`Outcome`].
+//!
+//! ```no_run
+//! use std::process::Command;
+//! use fi::session::Session;
+//!
+//! let mut cat = Command::new("cat");
+//! cat.arg("/etc/hostname");
+//! let outcome = Session::command(&cat)
+//!     .rule("fault=openat:error=EACCES")
+//!     .path("/etc/hostname")
+//!     .run()
+//!     .expect("the session ran");
+//! assert_eq!(outcome.status.code(), Some(1));
+//! assert!(outcome.fired("-e fault=openat:error=EACCES"));
+//! ```
+//!
+//! # Threads and children
+//! `run` traces from a thread of its own, which spawns (or attaches) the
+//! program and waits only for its own children and tracees
+//! (`__WNOTHREAD`). So several sessions may run at once in one process, and
+//! beside code that spawns and waits for its own children. It changes no
+//! signal disposition or mask of the caller's, unless asked to handle
+//! SIGINT/SIGTERM/SIGHUP ([`Session::handle_stop_signals`], which the
+//! command line does). One limit remains: a thread of the caller's that
+//! calls `waitpid(-1, ...)` (rather than for its own child's pid, as
+//! `std::process::Child::wait` does) could take the traced program's
+//! events.
 
-use std::fs::File;
-use std::io::{self, BufWriter, Write};
-use std::path::Path;
+use std::ffi::OsString;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::cli::{RunArgs, StageSpec};
-use crate::output::Log;
-use crate::policy::chain::Chain;
+use crate::backend::ptrace::{self, seccomp, Mode, Program, PtraceBackend, SpawnError};
+use crate::engine::{Ending, Engine, OnStopSignal};
+use crate::model::{Capabilities, Record};
+use crate::output::{Keep, Log, LogFormat, LogOptions, Summary};
+pub use crate::policy::chain::StageReport;
+use crate::policy::chain::{Chain, OnPolicyError};
 use crate::policy::Policy;
 use crate::rules::{parse, PathFilter, RulePolicy};
-use crate::tracer::{self, seccomp, Ending, Mode, Tracer};
+use crate::wasm::{Limits, Loader};
 
-/// Why fi stopped before or while tracing, and which exit status that gives.
+/// Why a session could not run, or stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
-    /// The command line asks for something impossible: nothing was started.
+    /// The session asks for something impossible (a bad rule, plugin or
+    /// option): nothing was started.
     #[error("{0}")]
-    Usage(String),
-    /// fi itself failed while tracing.
+    Invalid(String),
+    /// The program does not exist: nothing was started.
+    #[error("{0}: command not found")]
+    NotFound(String),
+    /// The program exists but cannot be run (permissions, format).
+    #[error("cannot run {program}: {cause}")]
+    CannotRun {
+        /// The program as given.
+        program: String,
+        /// Why exec refused it.
+        cause: std::io::Error,
+    },
+    /// fi itself failed while tracing (a policy error under
+    /// `OnPolicyError::Abort`, a failed system call of fi's).
     #[error("{0}")]
     Failed(String),
 }
 
-impl SessionError {
-    /// The exit status fi ends with: 2 for usage errors (like clap), 125 for
-    /// its own failures (like `env` and `timeout`), so that neither is
-    /// mistaken for the traced program's status.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            SessionError::Usage(_) => 2,
-            SessionError::Failed(_) => 125,
+fn invalid(message: impl ToString) -> SessionError {
+    SessionError::Invalid(message.to_string())
+}
+
+/// How a traced program ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// It exited with this code.
+    Exited(i32),
+    /// A signal killed it.
+    Killed(i32),
+    /// fi let the attached processes go on this signal (they run on).
+    Detached(i32),
+    /// Every traced process is gone but fi never saw the main one end (an
+    /// attached process that was not a child).
+    Unknown,
+}
+
+impl Status {
+    /// The exit code, if the program exited.
+    pub fn code(&self) -> Option<i32> {
+        match *self {
+            Status::Exited(code) => Some(code),
+            _ => None,
+        }
+    }
+
+    /// The status as a shell reports it: the code, or 128 + the signal.
+    pub fn shell_code(&self) -> i32 {
+        match *self {
+            Status::Exited(code) => code,
+            Status::Killed(signal) => 128 + signal,
+            Status::Detached(_) | Status::Unknown => 0,
         }
     }
 }
 
-fn usage(message: impl ToString) -> SessionError {
-    SessionError::Usage(message.to_string())
+/// What a run gave.
+#[derive(Debug)]
+pub struct Outcome {
+    /// How the program ended.
+    pub status: Status,
+    /// The decided calls kept, in the order they finished: every tampered
+    /// call by default, every stopped call with [`Session::keep_all_calls`].
+    pub calls: Vec<Record>,
+    /// Per syscall: calls stopped, tampered with, failed.
+    pub summary: Summary,
+    /// Every stage of the chain in order, with what it changed.
+    pub stages: Vec<StageReport>,
 }
 
-/// Run the program (or attach to the processes) the arguments name and
-/// return the exit status fi should end with.
-pub fn run(args: &RunArgs, stages: &[StageSpec]) -> Result<i32, SessionError> {
-    if args.command.is_empty() && args.pids.is_empty() {
-        return Err(usage(
-            "nothing to trace: give a command after --, or -p PID",
-        ));
+impl Outcome {
+    /// Whether the stage named `name` changed at least one call.
+    pub fn fired(&self, name: &str) -> bool {
+        self.stages.iter().any(|s| s.name == name && s.changed > 0)
     }
-    let log = open_log(args)?;
-    let policies = build_policies(args, stages, &log)?;
-    let mut chain = Chain::new(policies, args.on_plugin_error);
-    let result = if args.pids.is_empty() {
-        run_spawned(args, &mut chain, log.clone())
-    } else {
-        run_attached(args, &mut chain, log.clone())
-    };
-    chain.finish();
-    log.finish();
-    result
+
+    /// The kept calls of the syscall named `syscall`.
+    pub fn calls_of<'a>(&'a self, syscall: &'a str) -> impl Iterator<Item = &'a Record> + 'a {
+        self.calls
+            .iter()
+            .filter(move |record| record.original.name() == syscall)
+    }
 }
 
-/// The log sink of `-o` (standard error without it). `-o /dev/null` means
-/// no lines at all: fi then skips decoding and formatting them.
-fn open_log(args: &RunArgs) -> Result<Log, SessionError> {
-    let out: Option<Box<dyn Write>> = match &args.output {
-        Some(path)
-            if path
-                .canonicalize()
-                .is_ok_and(|p| p == Path::new("/dev/null")) =>
-        {
+/// What to trace.
+enum Target {
+    Spawn(Program),
+    Attach(Vec<i32>),
+}
+
+/// A stage as given to the builder, made into a policy when the run starts.
+enum StageSource {
+    Rule(String),
+    Plugin(String),
+    Native(Box<dyn Policy + Send>),
+}
+
+/// A run to be: build it up, then [`Session::run`].
+pub struct Session {
+    target: Result<Target, SessionError>,
+    stages: Vec<StageSource>,
+    paths: Vec<PathBuf>,
+    seed: Option<u64>,
+    limits: Limits,
+    on_policy_error: OnPolicyError,
+    log_out: Option<Box<dyn Write + Send>>,
+    log_format: LogFormat,
+    trace_all: bool,
+    keep: Keep,
+    print_summary: bool,
+    mode: Option<Mode>,
+    stop_signals: bool,
+}
+
+impl Session {
+    fn with_target(target: Result<Target, SessionError>) -> Session {
+        Session {
+            target,
+            stages: Vec::new(),
+            paths: Vec::new(),
+            seed: None,
+            limits: Limits::default(),
+            on_policy_error: OnPolicyError::Abort,
+            log_out: None,
+            log_format: LogFormat::Text,
+            trace_all: false,
+            keep: Keep::Tampered,
+            print_summary: false,
+            mode: None,
+            stop_signals: false,
+        }
+    }
+
+    /// A session that runs `command`: its program, arguments, environment
+    /// changes and directory. (Its stdio settings are not visible through
+    /// `Command`: the program inherits the caller's standard streams.)
+    pub fn command(command: &Command) -> Session {
+        Session::with_target(program_of(command).map(Target::Spawn))
+    }
+
+    /// A session that attaches to the running processes `pids` and all their
+    /// threads, traced with `PTRACE_SYSCALL`.
+    pub fn attach(pids: &[i32]) -> Session {
+        let target = if pids.is_empty() {
+            Err(invalid("no process to attach to"))
+        } else {
+            Ok(Target::Attach(pids.to_vec()))
+        };
+        Session::with_target(target)
+    }
+
+    /// Add an strace-style rule (`inject=...` or `fault=...`, as after `-e`)
+    /// at the end of the chain.
+    pub fn rule(mut self, expr: &str) -> Session {
+        self.stages.push(StageSource::Rule(expr.to_string()));
+        self
+    }
+
+    /// Add a plugin at the end of the chain: a built-in name or a
+    /// `.wasm`/`.wat` path, then `:key=value` pairs (as after `--plugin`).
+    pub fn plugin(mut self, spec: &str) -> Session {
+        self.stages.push(StageSource::Plugin(spec.to_string()));
+        self
+    }
+
+    /// Add a native Rust policy at the end of the chain.
+    pub fn policy(mut self, policy: impl Policy + Send + 'static) -> Session {
+        self.stages.push(StageSource::Native(Box::new(policy)));
+        self
+    }
+
+    /// Limit the rules to calls that touch `path` (as `-P`; repeatable).
+    pub fn path(mut self, path: impl Into<PathBuf>) -> Session {
+        self.paths.push(path.into());
+        self
+    }
+
+    /// Seed the plugins' random numbers (a fresh seed otherwise).
+    pub fn seed(mut self, seed: u64) -> Session {
+        self.seed = Some(seed);
+        self
+    }
+
+    /// The longest time one plugin call may run (default 1 s).
+    pub fn plugin_timeout(mut self, timeout: Duration) -> Session {
+        self.limits.timeout = timeout;
+        self
+    }
+
+    /// The most memory one plugin may use, in bytes (default 64 MiB).
+    pub fn plugin_memory(mut self, bytes: usize) -> Session {
+        self.limits.memory_bytes = bytes;
+        self
+    }
+
+    /// Let plugins read the files under `dir` (repeatable).
+    pub fn plugin_dir(mut self, dir: impl Into<PathBuf>) -> Session {
+        self.limits.dirs.push(dir.into());
+        self
+    }
+
+    /// What a failing policy does: end the run (default) or let calls pass.
+    pub fn on_policy_error(mut self, on_error: OnPolicyError) -> Session {
+        self.on_policy_error = on_error;
+        self
+    }
+
+    /// Write log lines to `out` in `format` (no lines by default).
+    pub fn log_to(mut self, out: Box<dyn Write + Send>, format: LogFormat) -> Session {
+        self.log_out = Some(out);
+        self.log_format = format;
+        self
+    }
+
+    /// Log every stopped call, not only the tampered ones.
+    pub fn trace_all(mut self, all: bool) -> Session {
+        self.trace_all = all;
+        self
+    }
+
+    /// Keep every stopped call in the outcome, not only the tampered ones.
+    pub fn keep_all_calls(mut self) -> Session {
+        self.keep = Keep::All;
+        self
+    }
+
+    /// Keep no call in the outcome (a long run that only logs).
+    pub fn keep_no_calls(mut self) -> Session {
+        self.keep = Keep::Nothing;
+        self
+    }
+
+    /// Print the per-syscall table on the log at the end (`-c`).
+    pub fn print_summary(mut self, print: bool) -> Session {
+        self.print_summary = print;
+        self
+    }
+
+    /// Stop every call with `PTRACE_SYSCALL` instead of a seccomp filter
+    /// (slow; attached processes always are).
+    pub fn without_seccomp(mut self) -> Session {
+        self.mode = Some(Mode::Syscall);
+        self
+    }
+
+    /// Handle SIGINT/SIGTERM/SIGHUP sent to this process: forward them to a
+    /// spawned program, or detach from attached ones. Installs process-wide
+    /// handlers, so for one session of a process at a time (the command
+    /// line's). The caller must have blocked these signals in its other
+    /// threads ([`crate::engine::stop_signals::block_at_startup`]).
+    pub fn handle_stop_signals(mut self) -> Session {
+        self.stop_signals = true;
+        self
+    }
+
+    /// Check everything, start or attach the program, trace it to the end.
+    /// Nothing is started when an error names a bad part of the session.
+    pub fn run(self) -> Result<Outcome, SessionError> {
+        std::thread::Builder::new()
+            .name("fi-session".into())
+            .spawn(move || self.run_here())
+            .map_err(|e| SessionError::Failed(format!("starting the session's thread: {e}")))?
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    }
+
+    /// The session on the calling thread, which becomes the tracer.
+    fn run_here(mut self) -> Result<Outcome, SessionError> {
+        let target = std::mem::replace(&mut self.target, Err(invalid("")))?;
+        let log = Log::new(LogOptions {
+            out: self.log_out.take(),
+            format: self.log_format,
+            trace_all: self.trace_all,
+            summary: true,
+            keep: self.keep,
+        });
+        let policies = self.build_policies(&log)?;
+        let mut chain = Chain::new(policies, self.on_policy_error);
+        let ending = match target {
+            Target::Spawn(program) => self.run_spawned(&program, &mut chain, log.clone()),
+            Target::Attach(pids) => self.run_attached(&pids, &mut chain, log.clone()),
+        };
+        chain.finish();
+        let stages = chain.reports();
+        let gathered = log.finish(self.print_summary);
+        let status = match ending? {
+            Ending::Exited(Some(code)) if code > 128 => Status::Killed(code - 128),
+            Ending::Exited(Some(code)) => Status::Exited(code),
+            Ending::Exited(None) => Status::Unknown,
+            Ending::Detached(signal) => Status::Detached(signal),
+        };
+        Ok(Outcome {
+            status,
+            calls: gathered.records,
+            summary: gathered.summary.unwrap_or_default(),
+            stages,
+        })
+    }
+
+    fn build_policies(&mut self, log: &Log) -> Result<Vec<Box<dyn Policy>>, SessionError> {
+        let paths = if self.paths.is_empty() {
             None
+        } else {
+            let filter = PathFilter::new(&self.paths).map_err(|e| invalid(format!("-P: {e}")))?;
+            Some(Arc::new(filter))
+        };
+        let has_rule = self
+            .stages
+            .iter()
+            .any(|s| matches!(s, StageSource::Rule(_)));
+        if paths.is_some() && !has_rule {
+            return Err(invalid("-P limits -e rules, but no -e rule was given"));
         }
-        Some(path) => {
-            let file =
-                File::create(path).map_err(|e| usage(format!("-o {}: {e}", path.display())))?;
-            Some(Box::new(BufWriter::new(file)))
+        let mut loader: Option<Loader> = None;
+        let mut policies: Vec<Box<dyn Policy>> = Vec::new();
+        for stage in std::mem::take(&mut self.stages) {
+            match stage {
+                StageSource::Rule(text) => {
+                    let rule = parse::parse_expr(&text).map_err(invalid)?;
+                    policies.push(Box::new(RulePolicy::new(rule, paths.clone())));
+                }
+                StageSource::Plugin(spec) => {
+                    if loader.is_none() {
+                        let seed = self.seed.unwrap_or_else(crate::wasm::fresh_seed);
+                        let new = Loader::with_limits(self.limits.clone(), seed, log.clone())
+                            .map_err(|e| invalid(format!("{e:#}")))?;
+                        log.note("fi", &format!("plugins seeded with --seed {seed}"));
+                        loader = Some(new);
+                    }
+                    let plugin = loader
+                        .as_mut()
+                        .expect("the loader was made above")
+                        .load(&spec)
+                        .map_err(|e| invalid(format!("--plugin {spec}: {e:#}")))?;
+                    policies.push(Box::new(plugin));
+                }
+                StageSource::Native(policy) => policies.push(policy),
+            }
         }
-        None => Some(Box::new(io::stderr())),
-    };
-    Ok(Log::new(out, args.log_format, args.trace, args.summary))
+        Ok(policies)
+    }
+
+    fn run_spawned(
+        &self,
+        program: &Program,
+        chain: &mut Chain,
+        log: Log,
+    ) -> Result<Ending, SessionError> {
+        let mode = self.mode.unwrap_or(Mode::Seccomp);
+        let filter = match mode {
+            Mode::Syscall => None,
+            Mode::Seccomp => Some(
+                seccomp::filter_for(&chain.subscription())
+                    .map_err(|e| SessionError::Failed(format!("{e:#}")))?,
+            ),
+        };
+        check_capabilities(PtraceBackend::CAPABILITIES, "ptrace", chain)?;
+        let spawned = ptrace::spawn(program, filter.as_ref())
+            .map_err(|e| SessionError::Failed(e.to_string()))?;
+        let pid = spawned.pid;
+        let mut backend = PtraceBackend::new(mode, chain.subscription(), &[pid]);
+        let on_stop = if self.stop_signals {
+            OnStopSignal::Forward
+        } else {
+            OnStopSignal::Ignore
+        };
+        let ending = Engine::new(&mut backend, chain, log, pid, &[(pid, pid)], on_stop)
+            .run()
+            .map_err(|e| {
+                // PTRACE_O_EXITKILL kills every tracee when fi exits; a
+                // library caller goes on, so kill the program now.
+                // SAFETY: plain kill of the session's own child.
+                unsafe { libc::kill(pid, libc::SIGKILL) };
+                SessionError::Failed(e.to_string())
+            })?;
+        if ending == Ending::Exited(Some(127)) {
+            if let Some(cause) = spawned.exec_error() {
+                return Err(SessionError::CannotRun {
+                    program: program.argv[0].to_string_lossy().into_owned(),
+                    cause,
+                });
+            }
+        }
+        Ok(ending)
+    }
+
+    fn run_attached(
+        &self,
+        pids: &[i32],
+        chain: &mut Chain,
+        log: Log,
+    ) -> Result<Ending, SessionError> {
+        check_capabilities(PtraceBackend::CAPABILITIES, "ptrace", chain)?;
+        let mut threads = Vec::new();
+        for &pid in pids {
+            let tids = ptrace::attach(pid).map_err(invalid)?;
+            threads.extend(tids.into_iter().map(|tid| (pid, tid)));
+        }
+        let tids: Vec<i32> = threads.iter().map(|&(_, tid)| tid).collect();
+        let mut backend = PtraceBackend::new(Mode::Syscall, chain.subscription(), &tids);
+        let on_stop = if self.stop_signals {
+            OnStopSignal::Detach
+        } else {
+            OnStopSignal::Ignore
+        };
+        let ending = Engine::new(&mut backend, chain, log.clone(), pids[0], &threads, on_stop)
+            .run()
+            .map_err(|e| SessionError::Failed(e.to_string()))?;
+        if let Ending::Detached(signal) = ending {
+            log.note("fi", &format!("detached from {pids:?} on signal {signal}"));
+        }
+        Ok(ending)
+    }
 }
 
-fn build_policies(
-    args: &RunArgs,
-    stages: &[StageSpec],
-    log: &Log,
-) -> Result<Vec<Box<dyn Policy>>, SessionError> {
-    let paths = if args.paths.is_empty() {
-        None
-    } else {
-        let filter = PathFilter::new(&args.paths).map_err(|e| usage(format!("-P: {e}")))?;
-        Some(Arc::new(filter))
-    };
-    let mut plugins =
-        crate::wasm::Loader::new(args, log.clone()).map_err(|e| usage(format!("{e:#}")))?;
-    let mut policies: Vec<Box<dyn Policy>> = Vec::new();
-    for stage in stages {
-        match stage {
-            StageSpec::Rule(text) => {
-                let rule = parse::parse_expr(text).map_err(usage)?;
-                policies.push(Box::new(RulePolicy::new(rule, paths.clone())));
-            }
-            StageSpec::Plugin(spec) => {
-                let plugin = plugins
-                    .load(spec)
-                    .map_err(|e| usage(format!("--plugin {spec}: {e:#}")))?;
-                policies.push(Box::new(plugin));
-            }
+/// Refuse a chain that needs more than a backend can do.
+fn check_capabilities(can: Capabilities, backend: &str, chain: &Chain) -> Result<(), SessionError> {
+    for (stage, needs) in chain.needs() {
+        if let Some(what) = can.missing(&needs) {
+            return Err(invalid(format!(
+                "{stage} needs {what}, which the {backend} backend cannot do"
+            )));
         }
     }
-    if !args.paths.is_empty() && !stages.iter().any(|s| matches!(s, StageSpec::Rule(_))) {
-        return Err(usage("-P limits -e rules, but no -e rule was given"));
-    }
-    Ok(policies)
+    Ok(())
 }
 
-fn run_spawned(args: &RunArgs, chain: &mut Chain, log: Log) -> Result<i32, SessionError> {
-    let program = tracer::find_program(&args.command[0]).map_err(usage)?;
-    let (mode, filter) = if args.no_seccomp {
-        (Mode::Syscall, None)
-    } else {
-        let filter = seccomp::filter_for(&chain.subscription())
-            .map_err(|e| SessionError::Failed(format!("{e:#}")))?;
-        (Mode::Seccomp, Some(filter))
-    };
-    let spawned = tracer::spawn(&program, &args.command, filter.as_ref())
-        .map_err(|e| SessionError::Failed(e.to_string()))?;
-    let mut tracer = Tracer::new(
-        chain,
-        log,
-        mode,
-        spawned.pid,
-        &[(spawned.pid, spawned.pid)],
-        false,
-    );
-    let ending = tracer.run().map_err(|e| {
-        kill_spawned(spawned.pid);
-        SessionError::Failed(e.to_string())
+/// What `command` says to run, with the program found as `execvp` would
+/// (in the command's own `PATH` if it sets one).
+fn program_of(command: &Command) -> Result<Program, SessionError> {
+    let mut env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    for (key, value) in command.get_envs() {
+        env.retain(|(k, _)| k != key);
+        if let Some(value) = value {
+            env.push((key.to_owned(), value.to_owned()));
+        }
+    }
+    let search_path = env
+        .iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone());
+    let program = command.get_program();
+    let path = ptrace::find_program(program, search_path.as_deref()).map_err(|e| match e {
+        SpawnError::NotFound(name) => SessionError::NotFound(name),
+        other => invalid(other),
     })?;
-    match ending {
-        Ending::Exited(Some(127)) if spawned.exec_error().is_some() => {
-            let error = spawned
-                .exec_error()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            Err(SessionError::Failed(format!(
-                "cannot run {}: {error}",
-                program.display()
-            )))
-        }
-        Ending::Exited(status) => Ok(status.unwrap_or(0)),
-        Ending::Detached(signal) => Ok(128 + signal),
-    }
-}
-
-/// A failed run must not leave the program behind: PTRACE_O_EXITKILL kills
-/// every tracee when fi exits; this kills the main one at once.
-fn kill_spawned(pid: i32) {
-    // SAFETY: plain kill of our own child.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
-}
-
-fn run_attached(args: &RunArgs, chain: &mut Chain, log: Log) -> Result<i32, SessionError> {
-    let mut threads = Vec::new();
-    for &pid in &args.pids {
-        let tids = tracer::attach(pid).map_err(usage)?;
-        threads.extend(tids.into_iter().map(|tid| (pid, tid)));
-    }
-    let mut tracer = Tracer::new(
-        chain,
-        log.clone(),
-        Mode::Syscall,
-        args.pids[0],
-        &threads,
-        true,
-    );
-    match tracer
-        .run()
-        .map_err(|e| SessionError::Failed(e.to_string()))?
-    {
-        Ending::Exited(status) => Ok(status.unwrap_or(0)),
-        Ending::Detached(signal) => {
-            log.note(
-                "fi",
-                &format!("detached from {:?} on signal {signal}", args.pids),
-            );
-            Ok(0)
-        }
-    }
+    let argv = std::iter::once(program.to_owned())
+        .chain(command.get_args().map(|a| a.to_owned()))
+        .collect();
+    Ok(Program {
+        path,
+        argv,
+        env,
+        cwd: command.get_current_dir().map(PathBuf::from),
+    })
 }

@@ -6,25 +6,22 @@ pub mod classes;
 
 use libc::user_regs_struct;
 
-use crate::policy::Call;
-
 /// The value of `orig_rax` that makes the kernel skip a syscall.
 const SKIP_SYSCALL: u64 = u64::MAX;
 
-/// The call a thread is making, read from its registers at a syscall stop.
-pub fn call_from_regs(pid: i32, tid: i32, regs: &user_regs_struct) -> Call {
-    Call {
-        pid,
-        tid,
-        nr: regs.orig_rax as i64,
-        args: [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9],
-    }
+/// The number and argument registers of the call a thread is making, read
+/// at a syscall stop.
+pub fn call_of(regs: &user_regs_struct) -> (i64, [u64; 6]) {
+    (
+        regs.orig_rax as i64,
+        [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9],
+    )
 }
 
 /// Write a (rewritten) call's number and arguments back into the registers.
-pub fn store_call(regs: &mut user_regs_struct, call: &Call) {
-    regs.orig_rax = call.nr as u64;
-    [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9] = call.args;
+pub fn store_call(regs: &mut user_regs_struct, nr: i64, args: [u64; 6]) {
+    regs.orig_rax = nr as u64;
+    [regs.rdi, regs.rsi, regs.rdx, regs.r10, regs.r8, regs.r9] = args;
 }
 
 /// Make the kernel skip the call at a syscall-entry stop.

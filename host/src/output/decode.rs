@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::arch::classes::{arg_count, fd_args, path_args, PathArg};
-use crate::policy::Call;
+use crate::model::Call;
 
 use super::CallRecord;
 

@@ -7,16 +7,16 @@ mod summary;
 use std::cell::RefCell;
 use std::io::{self, Write};
 use std::rc::Rc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
-use crate::policy::{Action, Call};
+use crate::model::{Action, Call, Record};
 use crate::tracee::Tracee;
 pub use summary::Summary;
 
 /// How log lines are written.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LogFormat {
     /// strace-style text lines.
     #[default]
@@ -52,54 +52,117 @@ impl CallRecord<'_> {
     pub fn tampered(&self) -> bool {
         self.injected || self.call != self.original || self.delay_ns > 0 || !self.signals.is_empty()
     }
+
+    /// The record as owned data, for a run's outcome.
+    pub fn to_record(&self) -> Record {
+        Record {
+            call: *self.call,
+            original: *self.original,
+            action: self.action,
+            result: self.result,
+            injected: self.injected,
+            delay: Duration::from_nanos(self.delay_ns as u64),
+            signals: self.signals.to_vec(),
+            policies: self.policies.iter().map(|name| name.to_string()).collect(),
+        }
+    }
 }
 
-/// The log sink and the `-c` counters: a cheap handle, shared by the tracer
-/// and the plugins that log through it.
+/// Which decided calls a run keeps as typed [`Record`]s for its outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Keep {
+    /// None (the command line, which only prints).
+    #[default]
+    Nothing,
+    /// Every call a policy changed.
+    Tampered,
+    /// Every call fi stopped.
+    All,
+}
+
+/// Where a run's log goes and what it keeps.
+pub struct LogOptions {
+    /// Where lines go; `None` throws them away without formatting them.
+    pub out: Option<Box<dyn Write + Send>>,
+    /// The lines' format.
+    pub format: LogFormat,
+    /// Log untampered calls too.
+    pub trace_all: bool,
+    /// Count calls per syscall (for `-c` and a session's outcome).
+    pub summary: bool,
+    /// Which calls to keep as records.
+    pub keep: Keep,
+}
+
+/// What a log gathered over a run.
+#[derive(Default)]
+pub struct Gathered {
+    /// The kept records, in the order the calls finished.
+    pub records: Vec<Record>,
+    /// The per-syscall counters, if asked for.
+    pub summary: Option<Summary>,
+}
+
+/// The log sink, the `-c` counters and the kept records: a cheap handle,
+/// shared by the engine and the plugins that log through it.
 #[derive(Clone)]
 pub struct Log {
     inner: Rc<RefCell<Sink>>,
     trace_all: bool,
+    keep: Keep,
 }
 
 struct Sink {
     /// Where lines go; `None` when they would be thrown away (`-o /dev/null`),
     /// so fi does not decode and format them at all.
-    out: Option<Box<dyn Write>>,
+    out: Option<Box<dyn Write + Send>>,
     format: LogFormat,
-    summary: Option<Summary>,
+    gathered: Gathered,
 }
 
 impl Log {
-    /// A log writing to `out` (nowhere for `None`) in `format`; `trace_all`
-    /// logs untampered calls too; `summary` keeps counters for `-c`.
-    pub fn new(
-        out: Option<Box<dyn Write>>,
-        format: LogFormat,
-        trace_all: bool,
-        summary: bool,
-    ) -> Log {
+    /// A log as `options` say.
+    pub fn new(options: LogOptions) -> Log {
         let sink = Sink {
-            out,
-            format,
-            summary: summary.then(Summary::default),
+            out: options.out,
+            format: options.format,
+            gathered: Gathered {
+                records: Vec::new(),
+                summary: options.summary.then(Summary::default),
+            },
         };
         Log {
             inner: Rc::new(RefCell::new(sink)),
-            trace_all,
+            trace_all: options.trace_all,
+            keep: options.keep,
         }
     }
 
-    /// Whether untampered calls are logged too (they then need their result).
-    pub fn traces_all(&self) -> bool {
-        self.trace_all && self.writes_lines()
+    /// A log that writes lines to `out` in `format` and keeps nothing.
+    pub fn lines_to(out: Box<dyn Write + Send>, format: LogFormat) -> Log {
+        Log::new(LogOptions {
+            out: Some(out),
+            format,
+            trace_all: false,
+            summary: false,
+            keep: Keep::Nothing,
+        })
     }
 
-    /// Whether finished calls matter to the log: it writes lines or counts
-    /// calls for `-c`.
+    /// Whether every stopped call needs its result (logged or kept), not
+    /// only the tampered ones.
+    pub fn traces_all(&self) -> bool {
+        (self.trace_all && self.writes_lines()) || self.keep == Keep::All
+    }
+
+    /// Whether a tampered call's result matters: it is logged or kept.
+    pub fn keeps_lines(&self) -> bool {
+        self.keep != Keep::Nothing || self.writes_lines()
+    }
+
+    /// Whether finished calls matter at all: logged, counted or kept.
     pub fn keeps_records(&self) -> bool {
-        let sink = self.inner.borrow();
-        sink.out.is_some() || sink.summary.is_some()
+        self.keeps_lines() || self.inner.borrow().gathered.summary.is_some()
     }
 
     /// Whether log lines go anywhere.
@@ -110,10 +173,14 @@ impl Log {
     /// Record one finished call.
     pub fn call(&self, record: &CallRecord) {
         let mut sink = self.inner.borrow_mut();
-        if let Some(summary) = &mut sink.summary {
+        if let Some(summary) = &mut sink.gathered.summary {
             summary.count(record);
         }
-        if !(self.trace_all || record.tampered()) {
+        let tampered = record.tampered();
+        if self.keep == Keep::All || (self.keep == Keep::Tampered && tampered) {
+            sink.gathered.records.push(record.to_record());
+        }
+        if !(self.trace_all || tampered) {
             return;
         }
         let format = sink.format;
@@ -143,24 +210,25 @@ impl Log {
         report_write_error(writeln!(out, "{line}"));
     }
 
-    /// Write the `-c` table, if asked for (to standard error when the log
-    /// goes nowhere), and flush.
-    pub fn finish(&self) {
+    /// Write the `-c` table when `print_summary` (to standard error when the
+    /// log goes nowhere), flush, and hand over what was gathered.
+    pub fn finish(&self, print_summary: bool) -> Gathered {
         let mut sink = self.inner.borrow_mut();
         let format = sink.format;
-        let summary = sink.summary.take();
+        let gathered = std::mem::take(&mut sink.gathered);
         let mut stderr = io::stderr();
         let out: &mut dyn Write = match &mut sink.out {
             Some(out) => out,
             None => &mut stderr,
         };
-        if let Some(summary) = summary {
+        if let Some(summary) = gathered.summary.as_ref().filter(|_| print_summary) {
             report_write_error(match format {
                 LogFormat::Text => write!(out, "{summary}"),
                 LogFormat::Json => writeln!(out, "{}", summary.to_json()),
             });
         }
         report_write_error(out.flush());
+        gathered
     }
 }
 

@@ -1,31 +1,51 @@
 //! The `-c` table: per syscall, how many calls fi stopped, tampered with, and
 //! saw fail.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use super::CallRecord;
+use crate::model::Call;
 
-#[derive(Default)]
-struct Counts {
-    stops: u64,
-    tampered: u64,
-    errors: u64,
+/// What happened to the calls of one syscall.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Calls fi stopped.
+    pub stops: u64,
+    /// Calls a policy changed.
+    pub tampered: u64,
+    /// Calls that failed (as the caller saw them).
+    pub errors: u64,
 }
 
 /// Counters for every syscall fi stopped.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Summary {
-    by_syscall: BTreeMap<String, Counts>,
+    /// By syscall number: counting costs no name lookup per call.
+    by_number: HashMap<i64, Counts>,
 }
 
 impl Summary {
     /// Count one finished call.
     pub fn count(&mut self, record: &CallRecord) {
-        let counts = self.by_syscall.entry(record.original.name()).or_default();
+        let counts = self.by_number.entry(record.original.nr).or_default();
         counts.stops += 1;
         counts.tampered += u64::from(record.tampered());
         counts.errors += u64::from(record.result.is_some_and(|r| (-4095..0).contains(&r)));
+    }
+
+    /// The counts of the syscall named `syscall`, if fi stopped any.
+    pub fn get(&self, syscall: &str) -> Option<Counts> {
+        let nr = syscall.parse::<syscalls::Sysno>().ok()?.id();
+        self.by_number.get(&i64::from(nr)).copied()
+    }
+
+    /// Every counted syscall by name, sorted by name.
+    pub fn rows(&self) -> BTreeMap<String, Counts> {
+        self.by_number
+            .iter()
+            .map(|(&nr, &counts)| (Call::name_of(nr), counts))
+            .collect()
     }
 }
 
@@ -34,7 +54,7 @@ impl Summary {
     /// ..., "tampered": ..., "errors": ...}, ...]}`.
     pub fn to_json(&self) -> serde_json::Value {
         let rows: Vec<_> = self
-            .by_syscall
+            .rows()
             .iter()
             .map(|(name, c)| {
                 serde_json::json!({"syscall": name, "stops": c.stops, "tampered": c.tampered, "errors": c.errors})
@@ -53,7 +73,7 @@ impl fmt::Display for Summary {
         )?;
         writeln!(f, "{:-<20} {:->10} {:->10} {:->10}", "", "", "", "")?;
         let mut total = Counts::default();
-        for (name, counts) in &self.by_syscall {
+        for (name, counts) in &self.rows() {
             writeln!(
                 f,
                 "{name:<20} {:>10} {:>10} {:>10}",

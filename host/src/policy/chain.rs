@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use syscalls::SysnoSet;
 
-use super::{Action, Call, Policy, PolicyError, Verdict};
+use super::{Action, Call, Capabilities, Policy, PolicyError, Verdict};
 use crate::tracee::Tracee;
 
 /// What to do when a policy fails to decide (a plugin trapped or timed out).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum OnPolicyError {
     /// Report the error, kill the traced program and stop.
     #[default]
@@ -56,6 +56,17 @@ impl Decision {
 struct Stage {
     policy: Box<dyn Policy>,
     subscription: SysnoSet,
+    /// Calls this stage changed so far.
+    changed: u64,
+}
+
+/// One stage of a chain and what it did over a run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StageReport {
+    /// The stage's name (`-e fault=...`, a plugin's spec, a policy's name).
+    pub name: String,
+    /// How many calls it changed.
+    pub changed: u64,
 }
 
 /// Policies in command-line order.
@@ -72,6 +83,7 @@ impl Chain {
             .map(|policy| Stage {
                 subscription: policy.subscription(),
                 policy,
+                changed: 0,
             })
             .collect();
         Chain { stages, on_error }
@@ -82,6 +94,24 @@ impl Chain {
         self.stages.iter().fold(SysnoSet::empty(), |all, stage| {
             all.union(&stage.subscription)
         })
+    }
+
+    /// Each stage's name and what it needs of the backend, in order.
+    pub fn needs(&self) -> impl Iterator<Item = (&str, Capabilities)> {
+        self.stages
+            .iter()
+            .map(|stage| (stage.policy.name(), stage.policy.needs()))
+    }
+
+    /// Each stage's name and how many calls it changed, in order.
+    pub fn reports(&self) -> Vec<StageReport> {
+        self.stages
+            .iter()
+            .map(|stage| StageReport {
+                name: stage.policy.name().to_string(),
+                changed: stage.changed,
+            })
+            .collect()
     }
 
     /// The name of stage `index`.
@@ -114,6 +144,7 @@ impl Chain {
             } == Verdict::PASS;
             if !unchanged || *call != before {
                 decision.changed_by.push(index);
+                stage.changed += 1;
             }
             if verdict.action != Action::Pass {
                 decision.action = verdict.action;
@@ -139,7 +170,8 @@ impl Chain {
             let before = *result;
             match self.stages[index].policy.on_exit(call, result, tracee) {
                 Ok(()) if *result != before && !decision.changed_by.contains(&index) => {
-                    decision.changed_by.push(index)
+                    decision.changed_by.push(index);
+                    self.stages[index].changed += 1;
                 }
                 Ok(()) => {}
                 Err(error) if self.on_error == OnPolicyError::Pass => decision.errors.push(error),

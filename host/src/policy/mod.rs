@@ -7,85 +7,10 @@
 
 pub mod chain;
 
-use std::time::Duration;
+use syscalls::SysnoSet;
 
-use syscalls::{Errno, Sysno, SysnoSet};
-
+pub use crate::model::{Action, Call, Capabilities, Verdict};
 use crate::tracee::Tracee;
-
-/// One system call as a traced thread made it (or as earlier policies
-/// rewrote it). Policies rewrite a call by changing `nr` or `args`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Call {
-    /// Process (thread group) id of the caller.
-    pub pid: i32,
-    /// Thread id of the caller.
-    pub tid: i32,
-    /// The x86_64 system call number.
-    pub nr: i64,
-    /// The six argument registers: rdi, rsi, rdx, r10, r8, r9.
-    pub args: [u64; 6],
-}
-
-impl Call {
-    /// The call's number as a known syscall, if it is one.
-    pub fn sysno(&self) -> Option<Sysno> {
-        usize::try_from(self.nr).ok().and_then(Sysno::new)
-    }
-
-    /// The call's name (`write`), or its number for unknown calls.
-    pub fn name(&self) -> String {
-        self.sysno()
-            .map(|s| s.name().to_string())
-            .unwrap_or_else(|| format!("syscall_{}", self.nr))
-    }
-}
-
-/// What happens to a call when it enters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Action {
-    /// Run the call (as rewritten, if it was).
-    #[default]
-    Pass,
-    /// Do not run the call; it fails with this errno.
-    Fail(Errno),
-    /// Do not run the call; it returns this value.
-    Return(i64),
-}
-
-/// A policy's answer when a call enters: an action and its modifiers.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Verdict {
-    /// What happens to the call.
-    pub action: Action,
-    /// Keep the thread stopped this long before the call runs.
-    pub delay_enter: Duration,
-    /// Keep the thread stopped this long after the call ran.
-    pub delay_exit: Duration,
-    /// Deliver this signal number to the calling thread.
-    pub signal: Option<i32>,
-    /// Call [`Policy::on_exit`] for this call once it has run.
-    pub want_exit: bool,
-}
-
-impl Verdict {
-    /// Let the call run untouched.
-    pub const PASS: Verdict = Verdict {
-        action: Action::Pass,
-        delay_enter: Duration::ZERO,
-        delay_exit: Duration::ZERO,
-        signal: None,
-        want_exit: false,
-    };
-
-    /// A verdict with this action and no modifiers.
-    pub fn action(action: Action) -> Verdict {
-        Verdict {
-            action,
-            ..Verdict::PASS
-        }
-    }
-}
 
 /// Why a policy could not decide a call (a plugin trapped, ran too long, ...).
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +31,14 @@ pub trait Policy {
 
     /// The syscalls this policy wants to see; the tracer stops no others.
     fn subscription(&self) -> SysnoSet;
+
+    /// What this policy may ask of the backend (rewriting arguments, seeing
+    /// results, delaying exits). A chain that needs more than a backend can
+    /// do is refused before anything runs. Everything, unless a policy
+    /// knows better.
+    fn needs(&self) -> Capabilities {
+        Capabilities::ALL
+    }
 
     /// Decide `call` before it runs. Rewrite it by changing `call`.
     fn on_enter(&mut self, call: &mut Call, tracee: &Tracee) -> Result<Verdict, PolicyError>;

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use syscalls::SysnoSet;
 
-use crate::policy::{Action, Call, Policy, PolicyError, Verdict};
+use crate::policy::{Action, Call, Capabilities, Policy, PolicyError, Verdict};
 use crate::tracee::Tracee;
 use parse::{Fault, Rule};
 
@@ -86,6 +86,15 @@ impl Policy for RulePolicy {
 
     fn subscription(&self) -> SysnoSet {
         self.rule.syscalls.clone()
+    }
+
+    fn needs(&self) -> Capabilities {
+        let substitutes = self.rule.replace.is_some();
+        Capabilities {
+            rewrite: substitutes,
+            results: substitutes && self.rule.fault.is_some(),
+            delay_exit: self.rule.delay_exit.is_some(),
+        }
     }
 
     fn on_enter(&mut self, call: &mut Call, tracee: &Tracee) -> Result<Verdict, PolicyError> {

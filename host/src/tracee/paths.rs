@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 
 use super::Tracee;
 use crate::arch::classes::{fd_args, path_args, PathArg};
-use crate::policy::Call;
+use crate::model::Call;
 
 /// `AT_FDCWD`: a dirfd meaning "the working directory".
 const AT_FDCWD: i32 = -100;

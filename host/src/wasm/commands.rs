@@ -6,30 +6,18 @@ use anyhow::{Context, Result};
 
 use super::loader::{Limits, Loader};
 use super::{builtins, PluginSpec};
-use crate::cli::{PluginAction, PluginsAction};
 use crate::output::{Log, LogFormat};
-use crate::session::SessionError;
 
 fn loader(log: &Log) -> Result<Loader> {
     Loader::with_limits(Limits::default(), 0, log.clone())
 }
 
 fn stderr_log() -> Log {
-    Log::new(Some(Box::new(io::stderr())), LogFormat::Text, false, false)
+    Log::lines_to(Box::new(io::stderr()), LogFormat::Text)
 }
 
-/// `fi plugins [export DIR]`.
-pub fn plugins(action: Option<&PluginsAction>) -> Result<i32, SessionError> {
-    let result = match action {
-        None => list(),
-        Some(PluginsAction::Export { dir }) => export(dir),
-    };
-    result
-        .map(|()| 0)
-        .map_err(|e| SessionError::Failed(format!("{e:#}")))
-}
-
-fn list() -> Result<()> {
+/// `fault plugins`: list the built-ins and their config keys on stdout.
+pub fn list() -> Result<()> {
     match write_list() {
         // `fi plugins | head` is fine.
         Err(e)
@@ -56,7 +44,8 @@ fn write_list() -> Result<()> {
     Ok(())
 }
 
-fn export(dir: &std::path::Path) -> Result<()> {
+/// `fault plugins export DIR`: write the built-ins out as `DIR/NAME.wasm`.
+pub fn export(dir: &std::path::Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for name in builtins::names() {
         let path = dir.join(format!("{name}.wasm"));
@@ -67,16 +56,9 @@ fn export(dir: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
-/// `fi plugin check SPEC`: load, describe and configure a plugin, and say
-/// what it would subscribe to. A bad plugin is a usage error (status 2).
-pub fn plugin(action: &PluginAction) -> Result<i32, SessionError> {
-    let PluginAction::Check { spec } = action;
-    check(spec)
-        .map(|()| 0)
-        .map_err(|e| SessionError::Usage(format!("{spec}: {e:#}")))
-}
-
-fn check(text: &str) -> Result<()> {
+/// `fault plugin check SPEC`: load, describe and configure a plugin, and
+/// say what it would subscribe to.
+pub fn check(text: &str) -> Result<()> {
     let spec = PluginSpec::parse(text)?;
     let log = stderr_log();
     let mut loader = loader(&log)?;

@@ -9,7 +9,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::fi::policy::{host, tracee, types};
 use super::stdio::Captured;
-use crate::policy::Call;
+use crate::model::Call;
 use crate::tracee::Tracee;
 
 /// The most bytes one `read-memory` may ask for.

@@ -14,7 +14,6 @@ use super::bindings::Plugin;
 use super::host::{PluginState, Sandbox, SplitMix64};
 use super::policy::WasmPolicy;
 use super::{builtins, cache, PluginSpec};
-use crate::cli::RunArgs;
 use crate::output::Log;
 use crate::rules::syscall_set::syscalls_for_list;
 
@@ -61,20 +60,6 @@ pub struct Instance {
 }
 
 impl Loader {
-    /// A loader with the limits and seed of `args`; tells the log the seed.
-    pub fn new(args: &RunArgs, log: Log) -> Result<Loader> {
-        let limits = Limits {
-            timeout: args.plugin_timeout,
-            memory_bytes: usize::try_from(args.plugin_memory << 20).unwrap_or(usize::MAX),
-            dirs: args.plugin_dirs.clone(),
-        };
-        let seed = args.seed.unwrap_or_else(fresh_seed);
-        if !args.plugins.is_empty() {
-            log.note("fi", &format!("plugins seeded with --seed {seed}"));
-        }
-        Loader::with_limits(limits, seed, log)
-    }
-
     /// A loader with explicit limits and seed.
     pub fn with_limits(limits: Limits, seed: u64, log: Log) -> Result<Loader> {
         let mut config = Config::new();
@@ -221,7 +206,7 @@ fn start_epoch_ticker(engine: &Engine) {
 }
 
 /// A seed for a run without `--seed`.
-fn fresh_seed() -> u64 {
+pub fn fresh_seed() -> u64 {
     let mut bytes = [0u8; 8];
     if std::fs::File::open("/dev/urandom")
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))

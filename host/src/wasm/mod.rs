@@ -23,6 +23,6 @@ mod policy;
 mod spec;
 mod stdio;
 
-pub use loader::{Instance, Loader};
+pub use loader::{fresh_seed, Instance, Limits, Loader};
 pub use policy::WasmPolicy;
 pub use spec::PluginSpec;

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::fs;
 use std::io;
 
-use super::ptrace;
+use super::sys as ptrace;
 
 /// Why a process could not be attached.
 #[derive(Debug, thiserror::Error)]

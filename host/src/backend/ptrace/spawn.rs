@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 
 use seccompiler::BpfProgram;
 
-use super::ptrace;
-use super::signals;
+use super::sys as ptrace;
 
 /// Why a program could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -44,19 +43,23 @@ impl Spawned {
     }
 }
 
-/// Find `program` the way `execvp` would: as a path if it has a slash,
-/// otherwise in `$PATH`.
-pub fn find_program(program: &OsStr) -> Result<PathBuf, SpawnError> {
+/// Find `program` the way `execvp` would: as a path if it has a slash
+/// (anything that exists: exec says why it cannot run it), otherwise in
+/// `search_path` (the caller's `PATH` for `None`).
+pub fn find_program(program: &OsStr, search_path: Option<&OsStr>) -> Result<PathBuf, SpawnError> {
     let not_found = || SpawnError::NotFound(program.to_string_lossy().into_owned());
     if program.as_bytes().contains(&b'/') {
         let path = PathBuf::from(program);
-        return if path.is_file() {
+        return if path.symlink_metadata().is_ok() {
             Ok(path)
         } else {
             Err(not_found())
         };
     }
-    let search = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    let search = search_path
+        .map(OsString::from)
+        .or_else(|| std::env::var_os("PATH"))
+        .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
     std::env::split_paths(&search)
         .map(|dir| dir.join(program))
         .find(|candidate| is_executable(candidate))
@@ -83,27 +86,46 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), SpawnError> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// Start `argv` (whose program is `path`) seized by this thread. With a
-/// `filter`, the child installs it (after no_new_privs) just before exec;
-/// without one, the child is interrupted so the tracer can trace it with
-/// `PTRACE_SYSCALL`.
-pub fn spawn(
-    path: &Path,
-    argv: &[OsString],
-    filter: Option<&BpfProgram>,
-) -> Result<Spawned, SpawnError> {
+/// A program to start: what `std::process::Command` says of it.
+#[derive(Clone, Debug)]
+pub struct Program {
+    /// The executable, as found by [`find_program`].
+    pub path: PathBuf,
+    /// Its arguments, the program's name first.
+    pub argv: Vec<OsString>,
+    /// Its whole environment.
+    pub env: Vec<(OsString, OsString)>,
+    /// The directory to start it in (the caller's when `None`).
+    pub cwd: Option<PathBuf>,
+}
+
+/// Start `program` seized by this thread. With a `filter`, the child
+/// installs it (after no_new_privs) just before exec; without one, the child
+/// is interrupted so the tracer can trace it with `PTRACE_SYSCALL`.
+pub fn spawn(program: &Program, filter: Option<&BpfProgram>) -> Result<Spawned, SpawnError> {
     // Everything the child needs is allocated before fork: after it, the
     // child may only make async-signal-safe calls.
-    let path = c_string(path.as_os_str())?;
-    let argv: Vec<CString> = argv.iter().map(|a| c_string(a)).collect::<Result<_, _>>()?;
-    let env: Vec<CString> = std::env::vars_os()
+    let path = c_string(program.path.as_os_str())?;
+    let argv: Vec<CString> = program
+        .argv
+        .iter()
+        .map(|a| c_string(a))
+        .collect::<Result<_, _>>()?;
+    let env: Vec<CString> = program
+        .env
+        .iter()
         .map(|(k, v)| {
-            let mut pair = k.into_vec();
+            let mut pair = k.clone().into_vec();
             pair.push(b'=');
-            pair.extend(v.into_vec());
+            pair.extend(v.as_bytes());
             CString::new(pair).map_err(|e| SpawnError::Nul(OsString::from_vec(e.into_vec())))
         })
         .collect::<Result<_, _>>()?;
+    let cwd = program
+        .cwd
+        .as_ref()
+        .map(|dir| c_string(dir.as_os_str()))
+        .transpose()?;
     let argv_ptrs = null_terminated(&argv);
     let env_ptrs = null_terminated(&env);
     let fprog = filter.map(|program| libc::sock_fprog {
@@ -128,6 +150,7 @@ pub fn spawn(
                 &path,
                 &argv_ptrs,
                 &env_ptrs,
+                cwd.as_ref(),
                 fprog.as_ref(),
             )
         }
@@ -169,6 +192,7 @@ unsafe fn child(
     path: &CString,
     argv: &[*const libc::c_char],
     env: &[*const libc::c_char],
+    cwd: Option<&CString>,
     fprog: Option<&libc::sock_fprog>,
 ) -> ! {
     let mut byte = 0u8;
@@ -176,7 +200,12 @@ unsafe fn child(
     while libc::read(go.as_raw_fd(), (&mut byte as *mut u8).cast(), 1) == -1
         && *libc::__errno_location() == libc::EINTR
     {}
-    signals::unblock_all_in_child();
+    unblock_all_signals();
+    if let Some(dir) = cwd {
+        if libc::chdir(dir.as_ptr()) == -1 {
+            report_and_exit(error);
+        }
+    }
     if let Some(fprog) = fprog {
         if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1
             || libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, fprog) == -1
@@ -186,6 +215,14 @@ unsafe fn child(
     }
     libc::execve(path.as_ptr(), argv.as_ptr(), env.as_ptr());
     report_and_exit(error)
+}
+
+/// Start the program with no signal blocked, whatever the mask of the
+/// thread that forked it. Async-signal-safe.
+unsafe fn unblock_all_signals() {
+    let mut empty = std::mem::zeroed::<libc::sigset_t>();
+    libc::sigemptyset(&mut empty);
+    libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
 }
 
 /// Send errno to the parent and exit like a shell that could not exec.

@@ -5,6 +5,7 @@
 
 use std::io;
 use std::mem::MaybeUninit;
+use std::time::Duration;
 
 use libc::{c_long, c_void, pid_t, user_regs_struct};
 
@@ -228,11 +229,15 @@ pub fn decode_status(tid: pid_t, status: i32) -> Option<Event> {
     Some(Event::Ptrace(tid, event, signal))
 }
 
-/// Wait for the next event of any tracee; `Ok(None)` when `nohang` and
-/// nothing is ready.
+/// Wait for the next event of a tracee or child of the calling thread;
+/// `Ok(None)` when `nohang` and nothing is ready.
+///
+/// `__WNOTHREAD` keeps the wait to this thread's own children and tracees:
+/// other threads of the process (a test harness, the caller's own code) keep
+/// theirs.
 pub fn wait_any(nohang: bool) -> io::Result<Option<Event>> {
     let mut status = 0;
-    let flags = libc::__WALL | if nohang { libc::WNOHANG } else { 0 };
+    let flags = libc::__WALL | libc::__WNOTHREAD | if nohang { libc::WNOHANG } else { 0 };
     loop {
         // SAFETY: status is a valid out pointer.
         let tid = unsafe { libc::waitpid(-1, &mut status, flags) };
@@ -245,6 +250,19 @@ pub fn wait_any(nohang: bool) -> io::Result<Option<Event>> {
                 }
             }
         }
+    }
+}
+
+/// Sleep for `duration`; `Err(EINTR)` when a signal handler ran meanwhile.
+pub fn nap(duration: Duration) -> io::Result<()> {
+    let request = libc::timespec {
+        tv_sec: duration.as_secs() as libc::time_t,
+        tv_nsec: duration.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: a valid request; the remainder is not needed.
+    match unsafe { libc::nanosleep(&request, std::ptr::null_mut()) } {
+        0 => Ok(()),
+        _ => Err(io::Error::last_os_error()),
     }
 }
 

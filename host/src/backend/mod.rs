@@ -1,0 +1,115 @@
+//! How system calls reach the engine: the [`Backend`] seam.
+//!
+//! A backend stops a traced thread at the calls the engine subscribed to,
+//! reports each stop as an [`Event`], and carries out what the engine decided
+//! (rewrite the arguments, skip the call with a result, change the result at
+//! exit, resume). Everything else a traced program does (signals, group
+//! stops, forks, execs of threads) the backend handles itself, so that the
+//! engine sees only what a policy can decide about.
+//!
+//! The contract, which every backend keeps:
+//! 1. After [`Event::Entry`] the thread stays stopped until the engine calls
+//!    [`Backend::resume`]; before that it may call [`Backend::rewrite`] or
+//!    [`Backend::skip`] (not both).
+//! 2. [`Event::Exit`] arrives only for a call resumed with `stop_at_exit`,
+//!    and only if the call returns; the thread then stays stopped until
+//!    [`Backend::resume`], before which [`Backend::set_result`] may change
+//!    what the caller sees.
+//! 3. A skipped call never reports an exit: the caller sees the result given
+//!    to [`Backend::skip`].
+//! 4. [`Event::ThreadExited`] is the last event of a thread id (until the
+//!    kernel reuses it). A thread that execs from a non-leader thread takes
+//!    the leader's id: [`Event::IdChanged`] says so.
+//! 5. [`Backend::wait`] never waits for a child the engine did not start or
+//!    attach (it never reaps the caller's own children).
+//!
+//! [`ptrace::PtraceBackend`] implements it twice: with a seccomp filter
+//! (spawned programs, one stop per subscribed call) and with
+//! `PTRACE_SYSCALL` (attached programs, two stops per call).
+
+pub mod ptrace;
+
+use std::io;
+use std::time::Duration;
+
+pub use crate::model::Capabilities;
+
+/// A stop the engine must decide about, or news of a thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// Thread `tid` is entering a subscribed call (raw x86_64 number and
+    /// argument registers). It stays stopped until resumed.
+    Entry {
+        /// The calling thread.
+        tid: i32,
+        /// The system call number.
+        nr: i64,
+        /// The six argument registers.
+        args: [u64; 6],
+    },
+    /// A call resumed with `stop_at_exit` has returned `result` (negative
+    /// errno on failure). The thread stays stopped until resumed.
+    Exit {
+        /// The calling thread.
+        tid: i32,
+        /// The raw return value.
+        result: i64,
+    },
+    /// Thread `tid` is gone, with this status (exit code, or 128 + signal).
+    ThreadExited {
+        /// The thread.
+        tid: i32,
+        /// Exit code, or 128 + the signal that killed it.
+        status: i32,
+    },
+    /// Thread `former` exec'd and now has the id `tid` (its process's).
+    IdChanged {
+        /// The new id (the thread group leader's).
+        tid: i32,
+        /// The id the thread had before the exec.
+        former: i32,
+    },
+}
+
+/// What [`Backend::wait`] found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waited {
+    /// Something happened.
+    Event(Event),
+    /// Nothing yet: the time given passed, a signal interrupted the wait, or
+    /// the backend polls and wants to be asked again. The caller checks its
+    /// timers and stop requests, then waits again.
+    Nothing,
+    /// No traced thread is left.
+    NoneLeft,
+}
+
+/// How calls reach the engine. See the module documentation for the contract.
+pub trait Backend {
+    /// What this backend can do with a call.
+    fn capabilities(&self) -> Capabilities;
+
+    /// Wait for the next event, at most `timeout` (until one comes or a
+    /// signal interrupts for `None`).
+    fn wait(&mut self, timeout: Option<Duration>) -> io::Result<Waited>;
+
+    /// Replace the number and arguments of the call `tid` is entering.
+    fn rewrite(&mut self, tid: i32, nr: i64, args: [u64; 6]);
+
+    /// Do not run the call `tid` is entering: it returns `result`.
+    fn skip(&mut self, tid: i32, result: i64);
+
+    /// Change the result of the call `tid` is returning from.
+    fn set_result(&mut self, tid: i32, result: i64);
+
+    /// Let thread `tid`, stopped at an entry or exit, go on; with
+    /// `stop_at_exit` (at an entry), stop it again when its call returns.
+    fn resume(&mut self, tid: i32, stop_at_exit: bool);
+
+    /// Send `signal` to thread `tid` of process `pid`.
+    fn signal(&mut self, pid: i32, tid: i32, signal: i32);
+
+    /// Let every traced thread go, each as it was: `held` are stopped at an
+    /// entry or exit and let go there; the rest are stopped first.
+    fn detach_all(&mut self, held: &[i32]);
+}

@@ -1,0 +1,369 @@
+//! The ptrace backends: one over a seccomp filter (spawned programs: only
+//! subscribed calls stop, once each) and one over `PTRACE_SYSCALL`
+//! (attached programs, or `--no-seccomp`: every call stops at entry and
+//! exit, and the backend lets the unsubscribed ones go).
+//!
+//! The thread that creates a [`PtraceBackend`] must be the one that spawned
+//! or attached its tracees and the only one that calls it: ptrace answers
+//! only the tracer thread.
+
+mod attach;
+pub mod seccomp;
+mod spawn;
+pub mod sys;
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::time::Duration;
+
+use libc::user_regs_struct;
+use syscalls::SysnoSet;
+
+use super::{Backend, Capabilities, Event, Waited};
+use crate::arch;
+pub use attach::{attach, AttachError};
+pub use spawn::{find_program, spawn, Program, SpawnError, Spawned};
+use sys::{PtraceEvent, SyscallStop};
+
+/// How calls reach a [`PtraceBackend`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A seccomp filter stops only subscribed calls (spawned programs).
+    Seccomp,
+    /// `PTRACE_SYSCALL` stops every call at entry and exit (attached
+    /// programs, or `--no-seccomp`).
+    Syscall,
+}
+
+/// What the backend keeps of a thread stopped at an entry or exit.
+struct Stopped {
+    regs: user_regs_struct,
+    /// The registers changed since they were read.
+    dirty: bool,
+}
+
+/// The shortest and longest naps between two polls while a thread is held:
+/// short after an event, so a busy program is served at once, longer while
+/// it is quiet.
+const SHORTEST_NAP: Duration = Duration::from_micros(5);
+const LONGEST_NAP: Duration = Duration::from_millis(1);
+
+/// Calls reach the engine through ptrace stops.
+pub struct PtraceBackend {
+    mode: Mode,
+    subscription: SysnoSet,
+    /// Every traced thread fi has heard of.
+    threads: HashSet<i32>,
+    /// Threads stopped at an entry or exit the engine is deciding.
+    stopped: HashMap<i32, Stopped>,
+    /// Threads whose next syscall stop is the exit of their current call.
+    exit_wanted: HashSet<i32>,
+    /// `PTRACE_SYSCALL` mode: skipped calls' results, set at their exit stop
+    /// (the kernel sets `-ENOSYS` for a skipped call).
+    forced: HashMap<i32, i64>,
+    /// The next nap while polling.
+    nap: Duration,
+}
+
+impl PtraceBackend {
+    /// What both ptrace backends can do: everything.
+    pub const CAPABILITIES: Capabilities = Capabilities::ALL;
+
+    /// A backend for `threads`, already seized by the calling thread, that
+    /// stops the calls of `subscription`.
+    pub fn new(mode: Mode, subscription: SysnoSet, threads: &[i32]) -> PtraceBackend {
+        PtraceBackend {
+            mode,
+            subscription,
+            threads: threads.iter().copied().collect(),
+            stopped: HashMap::new(),
+            exit_wanted: HashSet::new(),
+            forced: HashMap::new(),
+            nap: SHORTEST_NAP,
+        }
+    }
+
+    fn subscribed(&self, nr: i64) -> bool {
+        usize::try_from(nr)
+            .ok()
+            .and_then(syscalls::Sysno::new)
+            .is_some_and(|sysno| self.subscription.contains(sysno))
+    }
+
+    /// Turn one raw ptrace event into an engine event, or handle it here.
+    fn translate(&mut self, event: sys::Event) -> Option<Event> {
+        match event {
+            sys::Event::Exited(tid, code) => self.gone(tid, code),
+            sys::Event::Killed(tid, signal) => self.gone(tid, 128 + signal),
+            sys::Event::Signal(tid, signal) => {
+                self.threads.insert(tid);
+                self.go_on(tid, signal);
+                None
+            }
+            sys::Event::SyscallStop(tid) => {
+                self.threads.insert(tid);
+                self.syscall_stop(tid)
+            }
+            sys::Event::Ptrace(tid, kind, signal) => {
+                self.threads.insert(tid);
+                self.ptrace_event(tid, kind, signal)
+            }
+        }
+    }
+
+    fn gone(&mut self, tid: i32, status: i32) -> Option<Event> {
+        self.threads.remove(&tid);
+        self.stopped.remove(&tid);
+        self.exit_wanted.remove(&tid);
+        self.forced.remove(&tid);
+        Some(Event::ThreadExited { tid, status })
+    }
+
+    fn syscall_stop(&mut self, tid: i32) -> Option<Event> {
+        if self.mode == Mode::Seccomp {
+            // Only exit stops that the engine asked for arrive here.
+            self.exit_wanted.remove(&tid);
+            return self.stop_at(tid, |regs| Event::Exit {
+                tid,
+                result: arch::result(regs),
+            });
+        }
+        match sys::syscall_stop_kind(tid) {
+            Ok(SyscallStop::Entry(nr)) if self.subscribed(nr) => self.entry(tid),
+            Ok(SyscallStop::Exit) => {
+                if let Some(result) = self.forced.remove(&tid) {
+                    if let Ok(mut regs) = sys::get_regs(tid) {
+                        arch::set_result(&mut regs, result);
+                        let _ = sys::set_regs(tid, &regs);
+                    }
+                    self.go_on(tid, 0);
+                    return None;
+                }
+                if self.exit_wanted.remove(&tid) {
+                    return self.stop_at(tid, |regs| Event::Exit {
+                        tid,
+                        result: arch::result(regs),
+                    });
+                }
+                self.go_on(tid, 0);
+                None
+            }
+            _ => {
+                self.go_on(tid, 0);
+                None
+            }
+        }
+    }
+
+    fn ptrace_event(&mut self, tid: i32, kind: PtraceEvent, signal: i32) -> Option<Event> {
+        match kind {
+            PtraceEvent::Seccomp => self.entry(tid),
+            PtraceEvent::NewChild => {
+                if let Ok(child) = sys::event_message(tid) {
+                    self.threads.insert(child as i32);
+                }
+                self.go_on(tid, 0);
+                None
+            }
+            PtraceEvent::Exec => {
+                let former = sys::event_message(tid).map_or(tid, |f| f as i32);
+                self.go_on(tid, 0);
+                if former == tid {
+                    return None;
+                }
+                self.threads.remove(&former);
+                Some(Event::IdChanged { tid, former })
+            }
+            PtraceEvent::Stop if is_group_stop(signal) => {
+                // Stay stopped like the rest of the group, but hear SIGCONT.
+                let _ = sys::listen(tid);
+                None
+            }
+            PtraceEvent::Stop | PtraceEvent::Other => {
+                self.go_on(tid, 0);
+                None
+            }
+        }
+    }
+
+    fn entry(&mut self, tid: i32) -> Option<Event> {
+        self.stop_at(tid, |regs| {
+            let (nr, args) = arch::call_of(regs);
+            Event::Entry { tid, nr, args }
+        })
+    }
+
+    /// Keep `tid` stopped with its registers, and report `event` of them.
+    /// A thread that cannot be read was killed meanwhile: its exit follows.
+    fn stop_at(
+        &mut self,
+        tid: i32,
+        event: impl FnOnce(&user_regs_struct) -> Event,
+    ) -> Option<Event> {
+        let regs = sys::get_regs(tid).ok()?;
+        let event = event(&regs);
+        self.stopped.insert(tid, Stopped { regs, dirty: false });
+        Some(event)
+    }
+
+    /// Resume a thread the engine is not deciding about.
+    fn go_on(&mut self, tid: i32, signal: i32) {
+        let _ = if self.mode == Mode::Syscall || self.exit_wanted.contains(&tid) {
+            sys::syscall(tid, signal)
+        } else {
+            sys::cont(tid, signal)
+        };
+    }
+
+    fn regs_of(&mut self, tid: i32) -> Option<&mut user_regs_struct> {
+        self.stopped.get_mut(&tid).map(|stopped| {
+            stopped.dirty = true;
+            &mut stopped.regs
+        })
+    }
+
+    /// Poll once for an event; if none is ready, nap at most `timeout`
+    /// (shortly after recent events, longer while the program is quiet).
+    /// Polling keeps fi out of the process's signal mask: no SIGCHLD to
+    /// block or wait for. The engine calls again, checking its stop
+    /// requests and timers in between.
+    fn poll(&mut self, timeout: Duration) -> io::Result<Waited> {
+        while let Some(event) = sys::wait_any(true)? {
+            self.nap = SHORTEST_NAP;
+            if let Some(event) = self.translate(event) {
+                return Ok(Waited::Event(event));
+            }
+        }
+        let nap = self.nap.min(timeout);
+        self.nap = (self.nap * 2).min(LONGEST_NAP);
+        match sys::nap(nap) {
+            Err(e) if e.raw_os_error() != Some(libc::EINTR) => Err(e),
+            _ => Ok(Waited::Nothing),
+        }
+    }
+}
+
+impl Backend for PtraceBackend {
+    fn capabilities(&self) -> Capabilities {
+        PtraceBackend::CAPABILITIES
+    }
+
+    fn wait(&mut self, timeout: Option<Duration>) -> io::Result<Waited> {
+        let result = match timeout {
+            Some(timeout) => self.poll(timeout),
+            None => loop {
+                match sys::wait_any(false) {
+                    Ok(Some(event)) => {
+                        if let Some(event) = self.translate(event) {
+                            break Ok(Waited::Event(event));
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => break Err(e),
+                }
+            },
+        };
+        match result {
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => Ok(Waited::Nothing),
+            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => Ok(Waited::NoneLeft),
+            other => other,
+        }
+    }
+
+    fn rewrite(&mut self, tid: i32, nr: i64, args: [u64; 6]) {
+        if let Some(regs) = self.regs_of(tid) {
+            arch::store_call(regs, nr, args);
+        }
+    }
+
+    fn skip(&mut self, tid: i32, result: i64) {
+        let mode = self.mode;
+        if let Some(regs) = self.regs_of(tid) {
+            arch::skip_call(regs);
+            arch::set_result(regs, result);
+        }
+        if mode == Mode::Syscall {
+            // The exit stop still comes; the result is set there.
+            self.forced.insert(tid, result);
+        }
+    }
+
+    fn set_result(&mut self, tid: i32, result: i64) {
+        if let Some(regs) = self.regs_of(tid) {
+            arch::set_result(regs, result);
+        }
+    }
+
+    fn resume(&mut self, tid: i32, stop_at_exit: bool) {
+        if let Some(stopped) = self.stopped.remove(&tid) {
+            if stopped.dirty {
+                // A thread killed meanwhile (ESRCH) reports its exit next.
+                let _ = sys::set_regs(tid, &stopped.regs);
+            }
+        }
+        if stop_at_exit {
+            self.exit_wanted.insert(tid);
+        }
+        self.go_on(tid, 0);
+    }
+
+    fn signal(&mut self, pid: i32, tid: i32, signal: i32) {
+        let _ = sys::tgkill(pid, tid, signal);
+    }
+
+    fn detach_all(&mut self, held: &[i32]) {
+        for &tid in held {
+            self.detach_stopped(tid, 0);
+        }
+        for &tid in &self.threads {
+            let _ = sys::interrupt(tid);
+        }
+        while !self.threads.is_empty() {
+            let event = match sys::wait_any(false) {
+                Ok(Some(event)) => event,
+                Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+                _ => break,
+            };
+            match event {
+                sys::Event::Exited(tid, _) | sys::Event::Killed(tid, _) => {
+                    self.threads.remove(&tid);
+                }
+                sys::Event::Signal(tid, signal) => self.detach_stopped(tid, signal),
+                sys::Event::SyscallStop(tid) | sys::Event::Ptrace(tid, _, _) => {
+                    self.detach_stopped(tid, 0)
+                }
+            }
+        }
+    }
+}
+
+impl PtraceBackend {
+    /// Detach a stopped thread; a skipped call waiting at its exit stop gets
+    /// its result first.
+    fn detach_stopped(&mut self, tid: i32, signal: i32) {
+        if let Some(stopped) = self.stopped.remove(&tid) {
+            if stopped.dirty {
+                let _ = sys::set_regs(tid, &stopped.regs);
+            }
+        }
+        if let Some(result) = self.forced.remove(&tid) {
+            if let (Ok(SyscallStop::Exit), Ok(mut regs)) =
+                (sys::syscall_stop_kind(tid), sys::get_regs(tid))
+            {
+                arch::set_result(&mut regs, result);
+                let _ = sys::set_regs(tid, &regs);
+            }
+        }
+        let _ = sys::detach(tid, signal);
+        self.threads.remove(&tid);
+    }
+}
+
+/// Whether a `PTRACE_EVENT_STOP` with this signal is a group-stop (rather
+/// than an interrupt or a new tracee's first stop, which report SIGTRAP).
+fn is_group_stop(signal: i32) -> bool {
+    matches!(
+        signal,
+        libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
+    )
+}

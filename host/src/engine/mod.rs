@@ -1,0 +1,346 @@
+//! The engine: for every call a [`Backend`] stops, asks the policy chain and
+//! carries out its decision; keeps the traced threads, the calls between
+//! entry and exit, the threads held for a delay, and the log.
+//!
+//! The engine knows nothing of ptrace: a backend reports entries and exits
+//! and applies what the engine decides ([`crate::backend`]).
+
+pub mod stop_signals;
+mod timers;
+
+use std::collections::HashMap;
+use std::fs;
+use std::time::Duration;
+
+use crate::backend::{Backend, Event, Waited};
+use crate::model::{Action, Call};
+use crate::output::{CallRecord, Log};
+use crate::policy::chain::{Chain, Decision};
+use crate::policy::PolicyError;
+use crate::tracee::Tracee;
+use stop_signals::StopSignals;
+use timers::Timers;
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ending {
+    /// Every traced thread is gone; the main process ended with this status
+    /// (exit code, or 128 + signal), if fi saw it.
+    Exited(Option<i32>),
+    /// fi was asked to stop (by this signal) and let the attached processes go.
+    Detached(i32),
+}
+
+/// What happens when fi itself receives SIGINT, SIGTERM or SIGHUP.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnStopSignal {
+    /// fi does not handle them (a library caller keeps its own handlers).
+    Ignore,
+    /// Forward the signal to the spawned program (which decides for itself)
+    /// and let every thread held in a delay go at once.
+    Forward,
+    /// Let every attached thread go, as it was, and end the run.
+    Detach,
+}
+
+/// A call between its entry and its exit stop.
+struct Pending {
+    call: Call,
+    original: Call,
+    decision: Decision,
+    /// The result fi set (a skipped call's, or one changed at exit).
+    forced: Option<i64>,
+}
+
+/// What the engine keeps per traced thread.
+struct Thread {
+    /// Its process (thread group) id.
+    pid: i32,
+    /// A decided call waiting for its exit.
+    pending: Option<Pending>,
+}
+
+/// A failure that ends the run.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A policy failed and `--on-plugin-error=abort` was in force.
+    #[error("{0}")]
+    Policy(#[from] PolicyError),
+    /// Waiting for the traced threads failed.
+    #[error("waiting for the traced program: {0}")]
+    Wait(std::io::Error),
+}
+
+/// One run's engine over backend `B`.
+pub struct Engine<'a, B: Backend> {
+    backend: &'a mut B,
+    chain: &'a mut Chain,
+    log: Log,
+    threads: HashMap<i32, Thread>,
+    timers: Timers,
+    /// The process whose exit status the run returns.
+    main_pid: i32,
+    main_status: Option<i32>,
+    on_stop: OnStopSignal,
+    stop_signals: Option<StopSignals>,
+}
+
+impl<'a, B: Backend> Engine<'a, B> {
+    /// An engine for the threads `backend` traces, whose main process is
+    /// `main_pid`; `threads` are the (pid, tid) pairs already traced.
+    pub fn new(
+        backend: &'a mut B,
+        chain: &'a mut Chain,
+        log: Log,
+        main_pid: i32,
+        threads: &[(i32, i32)],
+        on_stop: OnStopSignal,
+    ) -> Engine<'a, B> {
+        let threads = threads
+            .iter()
+            .map(|&(pid, tid)| (tid, Thread { pid, pending: None }))
+            .collect();
+        Engine {
+            backend,
+            chain,
+            log,
+            threads,
+            timers: Timers::default(),
+            main_pid,
+            main_status: None,
+            on_stop,
+            stop_signals: None,
+        }
+    }
+
+    /// Trace until every traced thread is gone, or a stop signal detaches.
+    pub fn run(&mut self) -> Result<Ending, EngineError> {
+        if self.on_stop != OnStopSignal::Ignore {
+            self.stop_signals = Some(StopSignals::accept());
+        }
+        loop {
+            if let Some(ending) = self.serve_stop_request() {
+                return Ok(ending);
+            }
+            for tid in self.timers.take_due() {
+                self.backend.resume(tid, self.exit_pending(tid));
+            }
+            match self.backend.wait(self.timers.next_due()) {
+                Ok(Waited::Event(event)) => self.handle(event)?,
+                Ok(Waited::Nothing) => {}
+                Ok(Waited::NoneLeft) => break,
+                Err(e) => return Err(EngineError::Wait(e)),
+            }
+        }
+        Ok(Ending::Exited(self.main_status))
+    }
+
+    /// Act on a SIGINT/SIGTERM/SIGHUP fi received, if any.
+    fn serve_stop_request(&mut self) -> Option<Ending> {
+        let request = self.stop_signals.as_ref()?.take()?;
+        match self.on_stop {
+            OnStopSignal::Ignore => None,
+            OnStopSignal::Detach => {
+                let held = self.timers.take_all();
+                self.backend.detach_all(&held);
+                for tid in self.threads.keys().copied().collect::<Vec<_>>() {
+                    self.thread_gone(tid, None);
+                }
+                Some(Ending::Detached(request.signal))
+            }
+            OnStopSignal::Forward => {
+                // A terminal's Ctrl-C already reached the program: it shares
+                // fi's process group.
+                if !request.from_terminal {
+                    // SAFETY: plain kill of the process fi spawned.
+                    unsafe { libc::kill(self.main_pid, request.signal) };
+                }
+                // A fatal signal is not kept waiting behind a delay.
+                for tid in self.timers.take_all() {
+                    self.backend.resume(tid, self.exit_pending(tid));
+                }
+                None
+            }
+        }
+    }
+
+    fn handle(&mut self, event: Event) -> Result<(), EngineError> {
+        match event {
+            Event::Entry { tid, nr, args } => self.on_entry(tid, nr, args),
+            Event::Exit { tid, result } => self.on_exit(tid, result),
+            Event::ThreadExited { tid, status } => {
+                self.thread_gone(tid, Some(status));
+                Ok(())
+            }
+            Event::IdChanged { tid, former } => {
+                // The exec'd thread's pending execve continues under its new id.
+                let pending = self.threads.remove(&former).and_then(|t| t.pending);
+                self.threads.insert(tid, Thread { pid: tid, pending });
+                self.chain.thread_exited(former);
+                self.chain.thread_exited(tid);
+                Ok(())
+            }
+        }
+    }
+
+    /// The thread fi knows as `tid`, learning of it if new (a new child can
+    /// report before its parent's fork event does).
+    fn thread(&mut self, tid: i32) -> &mut Thread {
+        self.threads.entry(tid).or_insert_with(|| Thread {
+            pid: thread_group_of(tid).unwrap_or(tid),
+            pending: None,
+        })
+    }
+
+    fn exit_pending(&self, tid: i32) -> bool {
+        self.threads.get(&tid).is_some_and(|t| t.pending.is_some())
+    }
+
+    fn thread_gone(&mut self, tid: i32, status: Option<i32>) {
+        if tid == self.main_pid && status.is_some() {
+            self.main_status = status;
+        }
+        let Some(thread) = self.threads.remove(&tid) else {
+            return;
+        };
+        if let Some(pending) = thread.pending {
+            // The call never returned (exit, exit_group, a kill).
+            self.log_call(thread.pid, tid, &pending, None);
+        }
+        self.chain.thread_exited(tid);
+    }
+
+    /// A subscribed call enters: ask the chain and apply its decision.
+    fn on_entry(&mut self, tid: i32, nr: i64, args: [u64; 6]) -> Result<(), EngineError> {
+        let pid = self.thread(tid).pid;
+        let tracee = Tracee { pid, tid };
+        let original = Call { pid, tid, nr, args };
+        let mut call = original;
+        let mut decision = self.chain.enter(&mut call, &tracee)?;
+        self.report_policy_errors(&mut decision.errors);
+        let rewritten = call != original;
+        for &signal in &decision.signals {
+            self.backend.signal(pid, tid, signal);
+        }
+        let mut pending = Pending {
+            call,
+            original,
+            decision,
+            forced: None,
+        };
+        let forced = match pending.decision.action {
+            Action::Pass => None,
+            Action::Fail(errno) => Some(-i64::from(errno.into_raw())),
+            Action::Return(value) => Some(value),
+        };
+        if let Some(mut result) = forced {
+            // The call does not run: the stages before the decider see the
+            // forced result right away.
+            self.chain
+                .exit(&mut pending.decision, &call, &mut result, &tracee)?;
+            self.report_policy_errors(&mut pending.decision.errors);
+            self.backend.skip(tid, result);
+            pending.forced = Some(result);
+            self.log_call(pid, tid, &pending, Some(result));
+            let hold = pending.decision.delay_enter + pending.decision.delay_exit;
+            self.resume_after(tid, hold, false);
+            return Ok(());
+        }
+        if rewritten {
+            self.backend.rewrite(tid, call.nr, call.args);
+        }
+        // The exit stop costs as much as the entry: take it when a policy
+        // wants the result, or for the log's sake (every call with --trace,
+        // a tampered one otherwise) when the log keeps anything.
+        let decision = &pending.decision;
+        let wants_exit = !decision.exit_stages.is_empty()
+            || !decision.delay_exit.is_zero()
+            || self.log.traces_all()
+            || (self.log.keeps_lines() && (rewritten || decision.tampers()));
+        let delay = decision.delay_enter;
+        if wants_exit {
+            self.thread(tid).pending = Some(pending);
+        } else {
+            self.log_call(pid, tid, &pending, None);
+        }
+        self.resume_after(tid, delay, wants_exit);
+        Ok(())
+    }
+
+    /// A decided call has returned: let the exit stages see the result.
+    fn on_exit(&mut self, tid: i32, real: i64) -> Result<(), EngineError> {
+        let thread = self.thread(tid);
+        let pid = thread.pid;
+        let Some(mut pending) = thread.pending.take() else {
+            self.backend.resume(tid, false);
+            return Ok(());
+        };
+        let mut result = real;
+        let tracee = Tracee { pid, tid };
+        let call = pending.call;
+        self.chain
+            .exit(&mut pending.decision, &call, &mut result, &tracee)?;
+        self.report_policy_errors(&mut pending.decision.errors);
+        if result != real {
+            self.backend.set_result(tid, result);
+            pending.forced = Some(result);
+        }
+        self.log_call(pid, tid, &pending, Some(result));
+        let delay = pending.decision.delay_exit;
+        self.resume_after(tid, delay, false);
+        Ok(())
+    }
+
+    fn log_call(&mut self, pid: i32, tid: i32, pending: &Pending, result: Option<i64>) {
+        if !self.log.keeps_records() {
+            return;
+        }
+        let decision = &pending.decision;
+        let names: Vec<&str> = decision
+            .changed_by
+            .iter()
+            .map(|&index| self.chain.stage_name(index))
+            .collect();
+        let record = CallRecord {
+            tracee: Tracee { pid, tid },
+            call: &pending.call,
+            original: &pending.original,
+            action: decision.action,
+            result,
+            injected: pending.forced.is_some(),
+            delay_ns: (decision.delay_enter + decision.delay_exit).as_nanos(),
+            signals: &decision.signals,
+            policies: &names,
+        };
+        self.log.call(&record);
+    }
+
+    fn report_policy_errors(&mut self, errors: &mut Vec<PolicyError>) {
+        for error in errors.drain(..) {
+            self.log
+                .note("fi", &format!("policy error (call passed): {error}"));
+        }
+    }
+
+    /// Resume `tid` after `delay` (at once for none), stopping it again at
+    /// its call's exit when `stop_at_exit`.
+    fn resume_after(&mut self, tid: i32, delay: Duration, stop_at_exit: bool) {
+        if delay.is_zero() {
+            self.backend.resume(tid, stop_at_exit);
+        } else {
+            self.timers.hold(tid, delay);
+        }
+    }
+}
+
+/// The thread group (process) of thread `tid`, from `/proc/TID/status`.
+fn thread_group_of(tid: i32) -> Option<i32> {
+    let status = fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Tgid:"))
+        .and_then(|tgid| tgid.trim().parse().ok())
+}
+
+#[cfg(test)]
+mod tests;
