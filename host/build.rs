@@ -3,6 +3,10 @@
 //! `BUILTIN_PLUGINS: &[(&str, &[u8])]`, each plugin's directory name and
 //! component bytes.
 //!
+//! Also sets, for `--version`, `FI_WIT_PACKAGE` (the package line of
+//! `wit/policy.wit`, e.g. `fi:policy@0.1.0`) and `FI_WASMTIME_VERSION` (the
+//! wasmtime version `Cargo.lock` pins).
+//!
 //! The plugins are built by a nested `cargo build --release --target
 //! wasm32-wasip2`, in their own target directory (`target/plugins`) so it
 //! does not wait on the lock of the build running this script.
@@ -27,6 +31,11 @@ fn main() {
         println!("cargo:rerun-if-changed={}", workspace.join(input).display());
     }
 
+    let wit_package = package_of(&workspace.join("wit/policy.wit"));
+    println!("cargo:rustc-env=FI_WIT_PACKAGE={wit_package}");
+    let wasmtime = locked_version(&workspace.join("Cargo.lock"), "wasmtime");
+    println!("cargo:rustc-env=FI_WASMTIME_VERSION={wasmtime}");
+
     // In the target directory (`target/` or `$CARGO_TARGET_DIR`), beside the
     // outer build's profile directories.
     let target_dir = env::var_os("CARGO_TARGET_DIR")
@@ -49,6 +58,40 @@ fn main() {
     out.push_str("];\n");
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
     fs::write(out_dir.join("builtin_plugins.rs"), out).unwrap();
+}
+
+/// The package a WIT file declares (`package fi:policy@0.1.0;` gives
+/// `fi:policy@0.1.0`).
+fn package_of(wit: &Path) -> String {
+    let text =
+        fs::read_to_string(wit).unwrap_or_else(|e| panic!("cannot read {}: {e}", wit.display()));
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix("package "))
+        .and_then(|rest| rest.strip_suffix(';'))
+        .unwrap_or_else(|| panic!("{} declares no package", wit.display()))
+        .trim()
+        .to_string()
+}
+
+/// The version of the crate `name` in a `Cargo.lock` (the first one, if
+/// several versions are locked).
+fn locked_version(lock: &Path, name: &str) -> String {
+    let text =
+        fs::read_to_string(lock).unwrap_or_else(|e| panic!("cannot read {}: {e}", lock.display()));
+    let name_line = format!("name = \"{name}\"");
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line == name_line {
+            if let Some(version) = lines
+                .next()
+                .and_then(|l| l.strip_prefix("version = \""))
+                .and_then(|l| l.strip_suffix('"'))
+            {
+                return version.to_string();
+            }
+        }
+    }
+    panic!("{} locks no version of {name}", lock.display())
 }
 
 /// The directories under `plugins/` that hold a crate, sorted.

@@ -5,10 +5,10 @@ mod common;
 
 use common::*;
 
-/// fi with the test's cache directory for compiled plugins kept warm across
+/// fault with the test's cache directory for compiled plugins kept warm across
 /// tests (compiling a plugin in a debug build takes seconds).
-fn fi() -> Cmd {
-    Cmd::fi().env("XDG_CACHE_HOME", tmp_root().join("cache"))
+fn fault() -> Cmd {
+    Cmd::fault().env("XDG_CACHE_HOME", tmp_root().join("cache"))
 }
 
 /// Runs `tests/programs/python/fsync_two.py` on `DIR/a.db` and `DIR/b.db`,
@@ -31,7 +31,7 @@ impl FsyncTwo for Cmd {
 fn torn_write_shortens_the_seed_programs_file() {
     let seed = go_program("seed");
     let dir = TestDir::new("plugin-torn");
-    let out = fi()
+    let out = fault()
         .cwd(dir.path())
         .args(["--plugin", "short-write:mode=torn:path=*/test.txt", "--"])
         .arg(&seed)
@@ -57,7 +57,7 @@ fn torn_write_shortens_the_seed_programs_file() {
 fn short_write_is_retried_by_go() {
     let seed = go_program("seed");
     let dir = TestDir::new("plugin-short");
-    let out = fi()
+    let out = fault()
         .cwd(dir.path())
         .args([
             "--plugin",
@@ -84,7 +84,7 @@ fn short_write_is_retried_by_go() {
 fn fsync_fails_only_for_the_chosen_path() {
     let dir = TestDir::new("plugin-fsync");
     let glob = format!("path={}/a*", dir.path().display());
-    let out = fi()
+    let out = fault()
         .args(["--plugin", &format!("fsync-fail:{glob}"), "--"])
         .fsync_two(&dir);
     out.assert_code(0);
@@ -100,7 +100,7 @@ fn fsync_fails_only_for_the_chosen_path() {
 fn java_force_fails_for_one_mapped_file() {
     let classes = java_classes();
     let dir = TestDir::new("plugin-msync");
-    let out = fi()
+    let out = fault()
         .args([
             "--plugin",
             &format!("fsync-fail:path={}/bad*", dir.path().display()),
@@ -126,7 +126,7 @@ fn java_force_fails_for_one_mapped_file() {
 
 #[test]
 fn uname_reports_the_rewritten_name() {
-    let out = fi()
+    let out = fault()
         .args(["--plugin", "uname:sysname=Windows", "--", "uname", "-s"])
         .run();
     out.assert_code(0);
@@ -139,7 +139,8 @@ fn uname_reports_the_rewritten_name() {
 fn chained_stages_run_in_command_line_order() {
     let dir = TestDir::new("plugin-chain");
     let run = |first: &str, second: &str| {
-        fi().args(["--plugin", first, "--plugin", second, "--"])
+        fault()
+            .args(["--plugin", first, "--plugin", second, "--"])
             .fsync_two(&dir)
     };
     let out = run("fsync-fail:errno=ENOSPC", "fsync-fail:errno=EIO");
@@ -157,7 +158,7 @@ fn chained_stages_run_in_command_line_order() {
 
     // Middleware: an outer stage that asked for the result sees the inner
     // stage's injected error on exit, so `count` counts it as an error.
-    let out = fi()
+    let out = fault()
         .args([
             "--plugin",
             "count:syscalls=fsync",
@@ -187,12 +188,12 @@ fn chained_stages_run_in_command_line_order() {
 #[test]
 fn exported_builtins_work_when_loaded_by_path() {
     let dir = TestDir::new("plugin-export");
-    let out = fi().args(["plugins", "export"]).arg(dir.path()).run();
+    let out = fault().args(["plugins", "export"]).arg(dir.path()).run();
     out.assert_code(0);
     let wasm = dir.join("fsync-fail.wasm");
     assert!(wasm.is_file(), "{}", out.describe());
     let spec = format!("{}:path={}/a*", wasm.display(), dir.path().display());
-    let out = fi().args(["--plugin", &spec, "--"]).fsync_two(&dir);
+    let out = fault().args(["--plugin", &spec, "--"]).fsync_two(&dir);
     assert!(
         out.stdout.contains("a.db: OSError errno=EIO") && out.stdout.contains("b.db: ok"),
         "{}",
@@ -202,7 +203,7 @@ fn exported_builtins_work_when_loaded_by_path() {
 
 #[test]
 fn plugins_lists_every_builtin_with_its_keys() {
-    let out = fi().arg("plugins").run();
+    let out = fault().arg("plugins").run();
     out.assert_code(0);
     for name in [
         "short-write",
@@ -226,11 +227,11 @@ fn plugins_lists_every_builtin_with_its_keys() {
 fn a_config_error_stops_fi_before_the_program_runs() {
     let dir = TestDir::new("plugin-config");
     let marker = dir.join("marker");
-    let out = fi()
+    let out = fault()
         .args(["--plugin", "short-write:mode=sideways", "--", "touch"])
         .arg(&marker)
         .run();
-    out.assert_code(2);
+    out.assert_code(125);
     assert!(
         out.stderr.contains("--plugin short-write:mode=sideways") && out.stderr.contains("mode"),
         "{}",
@@ -256,8 +257,8 @@ fn files_that_are_not_plugins_are_named_for_what_they_are() {
             "does not implement the world fi:policy/plugin@0.1.0",
         ),
     ] {
-        let out = fi().arg("--plugin").arg(file).args(["--", "true"]).run();
-        out.assert_code(2);
+        let out = fault().arg("--plugin").arg(file).args(["--", "true"]).run();
+        out.assert_code(125);
         assert!(
             out.stderr.contains(expected),
             "{}: expected {expected:?}\n{}",
@@ -270,7 +271,8 @@ fn files_that_are_not_plugins_are_named_for_what_they_are() {
 fn hostile(mode: &str, extra: &[&str]) -> Outcome {
     let plugin = test_plugin("hostile");
     let dir = TestDir::new(&format!("plugin-hostile-{mode}"));
-    fi().arg("--plugin")
+    fault()
+        .arg("--plugin")
         .arg(format!("{}:mode={mode}", plugin.display()))
         .args(extra)
         .arg("--")

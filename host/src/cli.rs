@@ -2,6 +2,7 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -9,18 +10,39 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand}
 use crate::output::LogFormat;
 use crate::policy::chain::OnPolicyError;
 
+/// The command's name, in its messages, its log notes and its usage lines
+/// (whichever of its two names it was started by).
+pub const NAME: &str = "fault";
+
+/// What `--version` prints after the name: the version, the plugin contract
+/// this build implements and the wasmtime that runs the plugins.
+static LONG_VERSION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{}\nplugin contract: {} (wit/policy.wit)\nwasmtime {}",
+        env!("CARGO_PKG_VERSION"),
+        crate::wasm::WIT_PACKAGE,
+        env!("FI_WASMTIME_VERSION"),
+    )
+});
+
 /// Syscall fault injection for real programs, driven by strace-style rules
 /// and sandboxed WebAssembly policies.
 #[derive(Debug, Parser)]
 #[command(
-    name = "fi",
+    name = NAME,
+    bin_name = NAME,
     version,
     args_conflicts_with_subcommands = true,
     after_help = "Examples:\n  \
-        fi -e fault=openat:error=EACCES -P /etc/hostname -- cat /etc/hostname\n  \
-        fi -e inject=fsync:error=EIO:when=2+ -- ./db\n  \
-        fi --plugin short-write:mode=torn -- ./go-prog\n  \
-        fi --plugin ./my_policy.wasm:path=/data/* -- python3 app.py"
+        fault -e fault=openat:error=EACCES -P /etc/hostname -- cat /etc/hostname\n  \
+        fault -e inject=fsync:error=EIO:when=2+ -- ./db\n  \
+        fault --plugin short-write:mode=torn -- ./go-prog\n  \
+        fault --plugin ./my_policy.wasm:path=/data/* -- python3 app.py\n\n\
+        Exit status:\n  \
+        N    the traced program's own (128+N when signal N killed it)\n  \
+        125  fault itself failed, or its command line is wrong (nothing was started)\n  \
+        126  the program exists but cannot be run (permission denied, not an executable)\n  \
+        127  the program was not found"
 )]
 pub struct Cli {
     /// Inspect plugins instead of running a program.
@@ -48,7 +70,7 @@ pub enum Command {
     },
 }
 
-/// `fi plugins ...`
+/// `fault plugins ...`
 #[derive(Debug, Subcommand)]
 pub enum PluginsAction {
     /// Write every built-in plugin as DIR/NAME.wasm, to share or modify.
@@ -58,7 +80,7 @@ pub enum PluginsAction {
     },
 }
 
-/// `fi plugin ...`
+/// `fault plugin ...`
 #[derive(Debug, Subcommand)]
 pub enum PluginAction {
     /// Check a plugin against fi's contract: world, version, description and
@@ -99,7 +121,7 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
-    /// Log every call fi stops, not only the tampered ones.
+    /// Log every call fault stops, not only the tampered ones.
     #[arg(long)]
     pub trace: bool,
 
@@ -146,13 +168,16 @@ pub enum StageSpec {
 }
 
 impl Cli {
-    /// Parse the process's arguments (exits with status 2 on a usage error)
-    /// and the order of `-e` and `--plugin` among them.
-    pub fn parse_with_order() -> (Cli, Vec<StageSpec>) {
-        let matches = Cli::command().get_matches();
-        let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    /// Parse the process's arguments and the order of `-e` and `--plugin`
+    /// among them. The error is a usage error, or the `--help` or
+    /// `--version` text ([`clap::Error::use_stderr`] tells them apart).
+    pub fn parse_with_order() -> Result<(Cli, Vec<StageSpec>), clap::Error> {
+        let matches = Cli::command()
+            .long_version(LONG_VERSION.as_str())
+            .try_get_matches()?;
+        let cli = Cli::from_arg_matches(&matches)?;
         let order = stage_order(&matches, &cli.run);
-        (cli, order)
+        Ok((cli, order))
     }
 }
 
@@ -219,7 +244,7 @@ mod tests {
     #[test]
     fn rules_and_plugins_keep_command_line_order() {
         let stages = order(&[
-            "fi",
+            NAME,
             "--plugin",
             "a",
             "-e",

@@ -1,4 +1,4 @@
-//! fi: syscall fault injection for real programs.
+//! fi: syscall fault injection for real programs (the `fault` command).
 //!
 //! The flow of a run: [`cli`] → [`session`] → [`policy::chain`] → [`tracer`]
 //! → [`arch`]. Every decision passes through the [`policy::Policy`] seam;
@@ -6,6 +6,7 @@
 
 pub mod arch;
 pub mod cli;
+pub mod command;
 pub mod output;
 pub mod policy;
 pub mod rules;

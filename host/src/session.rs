@@ -1,4 +1,4 @@
-//! One run of fi: build the policy chain from the command line, start or
+//! One run of fault: build the policy chain from the command line, start or
 //! attach the program, trace it to the end, report.
 
 use std::fs::File;
@@ -11,27 +11,43 @@ use crate::output::Log;
 use crate::policy::chain::Chain;
 use crate::policy::Policy;
 use crate::rules::{parse, PathFilter, RulePolicy};
-use crate::tracer::{self, seccomp, Ending, Mode, Tracer};
+use crate::tracer::{self, seccomp, Ending, Mode, SpawnError, StartError, Tracer};
 
-/// Why fi stopped before or while tracing, and which exit status that gives.
+/// fault's own status when it fails or its command line is wrong (nothing
+/// was started), as `env` and `timeout` have it; clap's usage errors too.
+pub const EXIT_FAILED: i32 = 125;
+/// The status when the program exists but cannot be run.
+pub const EXIT_CANNOT_RUN: i32 = 126;
+/// The status when the program is not found.
+pub const EXIT_NOT_FOUND: i32 = 127;
+
+/// Why fault stopped before or while tracing, and which exit status that
+/// gives: none that the traced program could be mistaken for ending with.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     /// The command line asks for something impossible: nothing was started.
     #[error("{0}")]
     Usage(String),
-    /// fi itself failed while tracing.
+    /// fault itself failed while tracing.
     #[error("{0}")]
     Failed(String),
+    /// The program to run is not found.
+    #[error("{0}")]
+    NotFound(String),
+    /// The program exists but cannot be run (permission denied, not an
+    /// executable, a directory, a missing interpreter).
+    #[error("{0}")]
+    CannotRun(String),
 }
 
 impl SessionError {
-    /// The exit status fi ends with: 2 for usage errors (like clap), 125 for
-    /// its own failures (like `env` and `timeout`), so that neither is
-    /// mistaken for the traced program's status.
+    /// The exit status fault ends with: [`EXIT_FAILED`],
+    /// [`EXIT_CANNOT_RUN`] or [`EXIT_NOT_FOUND`], like `env`'s.
     pub fn exit_code(&self) -> i32 {
         match self {
-            SessionError::Usage(_) => 2,
-            SessionError::Failed(_) => 125,
+            SessionError::Usage(_) | SessionError::Failed(_) => EXIT_FAILED,
+            SessionError::CannotRun(_) => EXIT_CANNOT_RUN,
+            SessionError::NotFound(_) => EXIT_NOT_FOUND,
         }
     }
 }
@@ -41,7 +57,7 @@ fn usage(message: impl ToString) -> SessionError {
 }
 
 /// Run the program (or attach to the processes) the arguments name and
-/// return the exit status fi should end with.
+/// return the exit status fault should end with.
 pub fn run(args: &RunArgs, stages: &[StageSpec]) -> Result<i32, SessionError> {
     if args.command.is_empty() && args.pids.is_empty() {
         return Err(usage(
@@ -62,7 +78,7 @@ pub fn run(args: &RunArgs, stages: &[StageSpec]) -> Result<i32, SessionError> {
 }
 
 /// The log sink of `-o` (standard error without it). `-o /dev/null` means
-/// no lines at all: fi then skips decoding and formatting them.
+/// no lines at all: fault then skips decoding and formatting them.
 fn open_log(args: &RunArgs) -> Result<Log, SessionError> {
     let out: Option<Box<dyn Write>> = match &args.output {
         Some(path)
@@ -117,7 +133,11 @@ fn build_policies(
 }
 
 fn run_spawned(args: &RunArgs, chain: &mut Chain, log: Log) -> Result<i32, SessionError> {
-    let program = tracer::find_program(&args.command[0]).map_err(usage)?;
+    let program = tracer::find_program(&args.command[0]).map_err(|e| match e {
+        SpawnError::NotFound(_) => SessionError::NotFound(e.to_string()),
+        SpawnError::CannotRun(..) => SessionError::CannotRun(e.to_string()),
+        _ => usage(e),
+    })?;
     let (mode, filter) = if args.no_seccomp {
         (Mode::Syscall, None)
     } else {
@@ -140,23 +160,24 @@ fn run_spawned(args: &RunArgs, chain: &mut Chain, log: Log) -> Result<i32, Sessi
         SessionError::Failed(e.to_string())
     })?;
     match ending {
-        Ending::Exited(Some(127)) if spawned.exec_error().is_some() => {
-            let error = spawned
-                .exec_error()
-                .map(|e| e.to_string())
-                .unwrap_or_default();
-            Err(SessionError::Failed(format!(
+        Ending::Exited(Some(127)) => match spawned.start_error() {
+            Some(StartError::Exec(error)) => Err(SessionError::CannotRun(format!(
                 "cannot run {}: {error}",
                 program.display()
-            )))
-        }
+            ))),
+            Some(StartError::Seccomp(error)) => Err(SessionError::Failed(format!(
+                "cannot install the seccomp filter in {}: {error}",
+                program.display()
+            ))),
+            None => Ok(127),
+        },
         Ending::Exited(status) => Ok(status.unwrap_or(0)),
         Ending::Detached(signal) => Ok(128 + signal),
     }
 }
 
 /// A failed run must not leave the program behind: PTRACE_O_EXITKILL kills
-/// every tracee when fi exits; this kills the main one at once.
+/// every tracee when fault exits; this kills the main one at once.
 fn kill_spawned(pid: i32) {
     // SAFETY: plain kill of our own child.
     unsafe { libc::kill(pid, libc::SIGKILL) };
@@ -183,7 +204,7 @@ fn run_attached(args: &RunArgs, chain: &mut Chain, log: Log) -> Result<i32, Sess
         Ending::Exited(status) => Ok(status.unwrap_or(0)),
         Ending::Detached(signal) => {
             log.note(
-                "fi",
+                crate::cli::NAME,
                 &format!("detached from {:?} on signal {signal}", args.pids),
             );
             Ok(0)

@@ -27,7 +27,7 @@ use crate::policy::{Action, Call, PolicyError};
 use crate::tracee::Tracee;
 pub use attach::{attach, AttachError};
 use ptrace::{Event, PtraceEvent, SyscallStop};
-pub use spawn::{find_program, spawn, SpawnError, Spawned};
+pub use spawn::{find_program, spawn, SpawnError, Spawned, StartError};
 use timers::Timers;
 
 /// How calls reach the tracer.
@@ -414,8 +414,10 @@ impl<'a> Tracer<'a> {
 
     fn report_policy_errors(&mut self, errors: &mut Vec<PolicyError>) {
         for error in errors.drain(..) {
-            self.log
-                .note("fi", &format!("policy error (call passed): {error}"));
+            self.log.note(
+                crate::cli::NAME,
+                &format!("policy error (call passed): {error}"),
+            );
         }
     }
 

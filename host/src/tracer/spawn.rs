@@ -1,5 +1,5 @@
-//! Starting a program under fi: fork, wait to be seized, install the seccomp
-//! filter, exec.
+//! Starting a program under fault: find it, fork, wait to be seized, install
+//! the seccomp filter, exec.
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
@@ -15,58 +15,101 @@ use super::signals;
 /// Why a program could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
-    /// The command names no executable file.
+    /// The command names no file (exit status 127).
     #[error("{0}: command not found")]
     NotFound(String),
+    /// The command names a file that cannot be run: a directory, or a file
+    /// without execute permission (exit status 126).
+    #[error("cannot run {0}: {1}")]
+    CannotRun(String, io::Error),
     /// An argument holds a NUL byte.
     #[error("{0:?}: argument contains a NUL byte")]
     Nul(OsString),
-    /// A system call of fi's failed.
+    /// A system call of fault's failed.
     #[error("{0}: {1}")]
     Os(&'static str, io::Error),
 }
 
-/// A program fi started and seized.
+/// A program fault started and seized.
 pub struct Spawned {
     /// Its process id.
     pub pid: i32,
-    /// Reads the errno of a failed exec (empty when exec succeeded).
-    exec_error: OwnedFd,
+    /// Reads the child's [`StartError`], if it had one (empty when exec
+    /// succeeded): a step byte, then the errno.
+    start_error: OwnedFd,
 }
 
+/// Why a started child never became the program: which step failed.
+#[derive(Debug)]
+pub enum StartError {
+    /// Installing no_new_privs or the seccomp filter (fault's failure).
+    Seccomp(io::Error),
+    /// `execve` itself: the program cannot be run (not an executable, a
+    /// missing interpreter, ...).
+    Exec(io::Error),
+}
+
+/// The step bytes the child sends before the errno.
+const STEP_SECCOMP: u8 = 0;
+const STEP_EXEC: u8 = 1;
+
 impl Spawned {
-    /// Why exec failed, once the process has exited (`None` if it did exec).
-    pub fn exec_error(&self) -> Option<io::Error> {
-        let mut errno = [0u8; 4];
+    /// Why the child could not start the program, once it has exited
+    /// (`None` if it did exec).
+    pub fn start_error(&self) -> Option<StartError> {
+        let mut report = [0u8; 5];
         // SAFETY: reading into a local buffer from an fd we own.
-        let n = unsafe { libc::read(self.exec_error.as_raw_fd(), errno.as_mut_ptr().cast(), 4) };
-        (n == 4).then(|| io::Error::from_raw_os_error(i32::from_ne_bytes(errno)))
+        let n = unsafe { libc::read(self.start_error.as_raw_fd(), report.as_mut_ptr().cast(), 5) };
+        if n != 5 {
+            return None;
+        }
+        let errno = i32::from_ne_bytes(report[1..].try_into().unwrap());
+        let error = io::Error::from_raw_os_error(errno);
+        Some(match report[0] {
+            STEP_SECCOMP => StartError::Seccomp(error),
+            _ => StartError::Exec(error),
+        })
     }
 }
 
-/// Find `program` the way `execvp` would: as a path if it has a slash,
-/// otherwise in `$PATH`.
+/// Find `program` the way `execvp` and shells do: as a path if it has a
+/// slash, otherwise the first executable file of that name in `$PATH` (or,
+/// if there is none, the first file, which then cannot be run).
 pub fn find_program(program: &OsStr) -> Result<PathBuf, SpawnError> {
-    let not_found = || SpawnError::NotFound(program.to_string_lossy().into_owned());
+    let name = || program.to_string_lossy().into_owned();
     if program.as_bytes().contains(&b'/') {
         let path = PathBuf::from(program);
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(not_found())
+        return match path.metadata() {
+            Ok(meta) if meta.is_dir() => Err(SpawnError::CannotRun(
+                name(),
+                io::Error::from_raw_os_error(libc::EISDIR),
+            )),
+            Ok(_) => Ok(path),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(SpawnError::NotFound(name())),
+            Err(e) => Err(SpawnError::CannotRun(name(), e)),
         };
     }
     let search = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
-    std::env::split_paths(&search)
+    let files: Vec<PathBuf> = std::env::split_paths(&search)
         .map(|dir| dir.join(program))
-        .find(|candidate| is_executable(candidate))
-        .ok_or_else(not_found)
+        .filter(|candidate| candidate.is_file())
+        .collect();
+    if let Some(found) = files.iter().find(|file| is_executable(file)) {
+        return Ok(found.clone());
+    }
+    match files.first() {
+        Some(file) => Err(SpawnError::CannotRun(
+            file.display().to_string(),
+            io::Error::from_raw_os_error(libc::EACCES),
+        )),
+        None => Err(SpawnError::NotFound(name())),
+    }
 }
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     path.metadata()
-        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        .is_ok_and(|meta| meta.permissions().mode() & 0o111 != 0)
 }
 
 fn c_string(s: &OsStr) -> Result<CString, SpawnError> {
@@ -111,7 +154,7 @@ pub fn spawn(
         filter: program.as_ptr() as *mut libc::sock_filter,
     });
     let (go_read, go_write) = pipe()?;
-    let (error_read, error_write) = pipe()?;
+    let (report_read, report_write) = pipe()?;
 
     // SAFETY: fork; the child branch below only makes async-signal-safe calls.
     let pid = unsafe { libc::fork() };
@@ -124,7 +167,7 @@ pub fn spawn(
         unsafe {
             child(
                 &go_read,
-                &error_write,
+                &report_write,
                 &path,
                 &argv_ptrs,
                 &env_ptrs,
@@ -133,7 +176,7 @@ pub fn spawn(
         }
     }
     drop(go_read);
-    drop(error_write);
+    drop(report_write);
     let options = ptrace::FOLLOW_OPTIONS | ptrace::EXIT_KILL;
     let seized = ptrace::seize(pid, options).and_then(|()| match filter {
         Some(_) => Ok(()),
@@ -147,7 +190,7 @@ pub fn spawn(
     drop(go_write); // the child may go on
     Ok(Spawned {
         pid,
-        exec_error: error_read,
+        start_error: report_read,
     })
 }
 
@@ -159,13 +202,14 @@ fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
         .collect()
 }
 
-/// The child's side: wait until seized, filter, exec; report a failure.
+/// The child's side: wait until seized, filter, exec; report a failure on
+/// `report`.
 ///
 /// # Safety
 /// Must run in a freshly forked child; uses only async-signal-safe calls.
 unsafe fn child(
     go: &OwnedFd,
-    error: &OwnedFd,
+    report: &OwnedFd,
     path: &CString,
     argv: &[*const libc::c_char],
     env: &[*const libc::c_char],
@@ -181,16 +225,18 @@ unsafe fn child(
         if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1
             || libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, fprog) == -1
         {
-            report_and_exit(error);
+            report_and_exit(report, STEP_SECCOMP);
         }
     }
     libc::execve(path.as_ptr(), argv.as_ptr(), env.as_ptr());
-    report_and_exit(error)
+    report_and_exit(report, STEP_EXEC)
 }
 
-/// Send errno to the parent and exit like a shell that could not exec.
-unsafe fn report_and_exit(error: &OwnedFd) -> ! {
+/// Send the failed step and errno to the parent, and exit like a shell that
+/// could not exec.
+unsafe fn report_and_exit(report: &OwnedFd, step: u8) -> ! {
     let errno = (*libc::__errno_location()).to_ne_bytes();
-    libc::write(error.as_raw_fd(), errno.as_ptr().cast(), errno.len());
+    let message = [step, errno[0], errno[1], errno[2], errno[3]];
+    libc::write(report.as_raw_fd(), message.as_ptr().cast(), message.len());
     libc::_exit(127)
 }

@@ -14,6 +14,10 @@ mod bindings {
     });
 }
 
+/// The WIT package the bindings above are generated from, as
+/// `wit/policy.wit` declares it (`fi:policy@0.1.0`); set by build.rs.
+pub const WIT_PACKAGE: &str = env!("FI_WIT_PACKAGE");
+
 pub mod builtins;
 mod cache;
 pub mod commands;
