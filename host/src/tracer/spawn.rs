@@ -6,6 +6,7 @@ use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use seccompiler::BpfProgram;
 
@@ -34,9 +35,8 @@ pub enum SpawnError {
 pub struct Spawned {
     /// Its process id.
     pub pid: i32,
-    /// Reads the child's [`StartError`], if it had one (empty when exec
-    /// succeeded): a step byte, then the errno.
-    start_error: OwnedFd,
+    /// Where the child leaves its [`StartError`], if it had one.
+    report: StartReport,
 }
 
 /// Why a started child never became the program: which step failed.
@@ -49,26 +49,61 @@ pub enum StartError {
     Exec(io::Error),
 }
 
-/// The step bytes the child sends before the errno.
-const STEP_SECCOMP: u8 = 0;
-const STEP_EXEC: u8 = 1;
+/// The steps a child reports a failure of, in [`StartReport`]'s high half.
+const STEP_SECCOMP: u64 = 1;
+const STEP_EXEC: u64 = 2;
 
 impl Spawned {
     /// Why the child could not start the program, once it has exited
     /// (`None` if it did exec).
     pub fn start_error(&self) -> Option<StartError> {
-        let mut report = [0u8; 5];
-        // SAFETY: reading into a local buffer from an fd we own.
-        let n = unsafe { libc::read(self.start_error.as_raw_fd(), report.as_mut_ptr().cast(), 5) };
-        if n != 5 {
-            return None;
+        let word = self.report.word().load(Ordering::Acquire);
+        let error = io::Error::from_raw_os_error(word as u32 as i32);
+        match word >> 32 {
+            STEP_SECCOMP => Some(StartError::Seccomp(error)),
+            STEP_EXEC => Some(StartError::Exec(error)),
+            _ => None,
         }
-        let errno = i32::from_ne_bytes(report[1..].try_into().unwrap());
-        let error = io::Error::from_raw_os_error(errno);
-        Some(match report[0] {
-            STEP_SECCOMP => StartError::Seccomp(error),
-            _ => StartError::Exec(error),
-        })
+    }
+}
+
+/// A word of memory shared with the child, where it leaves the failed step
+/// and errno (`step << 32 | errno`, 0 when nothing failed) before it exits.
+/// Shared memory, not a pipe: once the filter is installed, a `write` of the
+/// child's would be a traced call that the user's rules may tamper with.
+struct StartReport {
+    word: *mut AtomicU64,
+}
+
+impl StartReport {
+    fn new() -> Result<StartReport, SpawnError> {
+        // SAFETY: a fresh anonymous mapping, zero-filled by the kernel.
+        let page = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                std::mem::size_of::<AtomicU64>(),
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if page == libc::MAP_FAILED {
+            return Err(SpawnError::Os("mmap", io::Error::last_os_error()));
+        }
+        Ok(StartReport { word: page.cast() })
+    }
+
+    fn word(&self) -> &AtomicU64 {
+        // SAFETY: the mapping lives as long as self, page-aligned and zeroed.
+        unsafe { &*self.word }
+    }
+}
+
+impl Drop for StartReport {
+    fn drop(&mut self) {
+        // SAFETY: our own mapping, no longer referenced.
+        unsafe { libc::munmap(self.word.cast(), std::mem::size_of::<AtomicU64>()) };
     }
 }
 
@@ -154,7 +189,7 @@ pub fn spawn(
         filter: program.as_ptr() as *mut libc::sock_filter,
     });
     let (go_read, go_write) = pipe()?;
-    let (report_read, report_write) = pipe()?;
+    let report = StartReport::new()?;
 
     // SAFETY: fork; the child branch below only makes async-signal-safe calls.
     let pid = unsafe { libc::fork() };
@@ -167,7 +202,7 @@ pub fn spawn(
         unsafe {
             child(
                 &go_read,
-                &report_write,
+                report.word(),
                 &path,
                 &argv_ptrs,
                 &env_ptrs,
@@ -176,7 +211,6 @@ pub fn spawn(
         }
     }
     drop(go_read);
-    drop(report_write);
     let options = ptrace::FOLLOW_OPTIONS | ptrace::EXIT_KILL;
     let seized = ptrace::seize(pid, options).and_then(|()| match filter {
         Some(_) => Ok(()),
@@ -188,10 +222,7 @@ pub fn spawn(
         return Err(SpawnError::Os("ptrace(PTRACE_SEIZE)", error));
     }
     drop(go_write); // the child may go on
-    Ok(Spawned {
-        pid,
-        start_error: report_read,
-    })
+    Ok(Spawned { pid, report })
 }
 
 fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
@@ -202,14 +233,14 @@ fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
         .collect()
 }
 
-/// The child's side: wait until seized, filter, exec; report a failure on
+/// The child's side: wait until seized, filter, exec; leave a failure in
 /// `report`.
 ///
 /// # Safety
 /// Must run in a freshly forked child; uses only async-signal-safe calls.
 unsafe fn child(
     go: &OwnedFd,
-    report: &OwnedFd,
+    report: &AtomicU64,
     path: &CString,
     argv: &[*const libc::c_char],
     env: &[*const libc::c_char],
@@ -232,11 +263,10 @@ unsafe fn child(
     report_and_exit(report, STEP_EXEC)
 }
 
-/// Send the failed step and errno to the parent, and exit like a shell that
-/// could not exec.
-unsafe fn report_and_exit(report: &OwnedFd, step: u8) -> ! {
-    let errno = (*libc::__errno_location()).to_ne_bytes();
-    let message = [step, errno[0], errno[1], errno[2], errno[3]];
-    libc::write(report.as_raw_fd(), message.as_ptr().cast(), message.len());
+/// Leave the failed step and errno for the parent (a store, no system
+/// call), and exit like a shell that could not exec.
+unsafe fn report_and_exit(report: &AtomicU64, step: u64) -> ! {
+    let errno = *libc::__errno_location() as u32;
+    report.store(step << 32 | u64::from(errno), Ordering::Release);
     libc::_exit(127)
 }
