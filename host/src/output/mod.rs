@@ -2,6 +2,7 @@
 //! with `--trace`), in strace's style or as JSON, and the `-c` table.
 
 mod decode;
+mod flags;
 mod summary;
 
 use std::cell::RefCell;

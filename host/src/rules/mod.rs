@@ -292,4 +292,29 @@ mod tests {
         assert!(!filter.contains(&dir));
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn path_filter_takes_directory_prefixes_and_globs() {
+        let args = ["/data/", "/logs/*.log", "/etc/host[ns]*", "/exact"].map(PathBuf::from);
+        let filter = PathFilter::new(&args).unwrap();
+        assert!(filter.contains(Path::new("/data")));
+        assert!(filter.contains(Path::new("/data/a/b")));
+        assert!(!filter.contains(Path::new("/database")));
+        assert!(filter.contains(Path::new("/logs/app.log")));
+        assert!(filter.contains(Path::new("/logs/2024/app.log")));
+        assert!(!filter.contains(Path::new("/logs/app.log.1")));
+        assert!(filter.contains(Path::new("/etc/hostname")));
+        assert!(filter.contains(Path::new("/exact")));
+        assert!(!filter.contains(Path::new("/exact/below")));
+        assert_eq!(
+            filter.describe(),
+            "-P /data/, -P /logs/*.log, -P /etc/host[ns]*, -P /exact"
+        );
+    }
+
+    #[test]
+    fn path_filter_refuses_a_malformed_glob_by_name() {
+        let error = PathFilter::new(&[PathBuf::from("/data/[ab")]).unwrap_err();
+        assert!(error.starts_with("/data/[ab: "), "{error}");
+    }
 }
