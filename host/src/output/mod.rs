@@ -144,9 +144,9 @@ impl Log {
     }
 
     /// End the log: one warning line per stage in `stages` that changed no
-    /// call, the per-stage counts (one object in JSON), the `-c` tables if
-    /// asked for; then flush. What would go nowhere (`-o /dev/null`) goes to
-    /// standard error.
+    /// call, the per-stage counts (one object in JSON), the `-c` tables (per
+    /// stage, then per syscall) if asked for; then flush. What would go
+    /// nowhere (`-o /dev/null`) goes to standard error.
     pub fn finish(&self, stages: &[StageReport]) {
         let mut sink = self.inner.borrow_mut();
         let format = sink.format;
@@ -168,7 +168,7 @@ impl Log {
         }
         if let Some(summary) = summary {
             report_write_error(match format {
-                LogFormat::Text => write!(out, "{summary}{}", summary::StageTable(stages)),
+                LogFormat::Text => write!(out, "{}{summary}", summary::StageTable(stages)),
                 LogFormat::Json => writeln!(out, "{}", summary.to_json()),
             });
         }

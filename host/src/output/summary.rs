@@ -83,7 +83,7 @@ pub fn stages_json(stages: &[StageReport]) -> serde_json::Value {
 }
 
 /// The `-c` table of how many calls each stage changed, in command-line
-/// order (nothing without stages).
+/// order, then an empty line (nothing without stages).
 pub struct StageTable<'a>(pub &'a [StageReport]);
 
 impl fmt::Display for StageTable<'_> {
@@ -98,12 +98,11 @@ impl fmt::Display for StageTable<'_> {
             .max()
             .unwrap_or(0)
             .max(20);
-        writeln!(f)?;
         writeln!(f, "{:<width$} {:>10}", "stage", "changed")?;
         writeln!(f, "{:-<width$} {:->10}", "", "")?;
         for stage in self.0 {
             writeln!(f, "{:<width$} {:>10}", stage.name, stage.changed)?;
         }
-        Ok(())
+        writeln!(f)
     }
 }
