@@ -1419,7 +1419,11 @@ fn json_log_describes_the_injected_call() {
         assert!(record["time"].is_number(), "{record}");
         let call = record.get("syscall").is_some();
         let message = record.get("source").is_some() && record["message"].is_string();
-        assert!(call || message, "neither a call nor a message: {record}");
+        let stages = record["stages"].is_array();
+        assert!(
+            call || message || stages,
+            "neither a call, a message nor the stage counts: {record}"
+        );
     }
     let opens: Vec<&serde_json::Value> = records
         .iter()
@@ -1588,4 +1592,232 @@ fn bash_pipeline_runs_the_same_under_fi() {
         traced.assert_code(0);
         assert_eq!(traced.stdout, native.stdout, "{}", traced.describe());
     }
+}
+
+// ---------------------------------------------------------------------------
+// 21. Did the fault fire? Stage counts and warnings at the end of a run
+
+/// A file of `size` bytes in `dir`, for `cp` to copy.
+fn source_file(dir: &TestDir, size: usize) -> std::path::PathBuf {
+    let path = dir.join("src");
+    fs::write(&path, vec![b'x'; size]).unwrap();
+    path
+}
+
+#[test]
+fn a_rule_that_never_fires_is_reported_with_the_syscall_the_program_used() {
+    let cp = require_tool("cp", "apt-get install coreutils");
+    let dir = TestDir::new("idle-cp");
+    source_file(&dir, 100_000);
+    // cp copies with copy_file_range: a write rule on dst never fires, and
+    // cp's status alone would read as "cp handled the fault".
+    let out = Cmd::fi()
+        .cwd(dir.path())
+        .args(["-e", "inject=write:error=EIO", "-P", "dst", "--"])
+        .arg(&cp)
+        .args(["src", "dst"])
+        .run();
+    out.assert_code(0);
+    let warnings = lines_with(&out.stderr, "changed no call");
+    assert_eq!(
+        warnings,
+        ["[fi] warning: -e inject=write:error=EIO: changed no call; -P dst: no write call touched it"],
+        "{}",
+        out.describe()
+    );
+    // With a stage that stops copy_file_range (and never fires either), the
+    // write rule can tell which call it missed.
+    let out = Cmd::fi()
+        .cwd(dir.path())
+        .args(["-e", "inject=write:error=EIO"])
+        .args(["-e", "inject=copy_file_range:error=EIO:when=1000"])
+        .args(["-P", "dst", "--"])
+        .arg(&cp)
+        .args(["src", "dst"])
+        .run();
+    out.assert_code(0);
+    let warnings = lines_with(&out.stderr, "changed no call");
+    assert_eq!(warnings.len(), 2, "{}", out.describe());
+    assert!(
+        warnings[0].ends_with(
+            "-P dst: no write call touched it; cp used copy_file_range on dst, which the rule does not name"
+        ),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        warnings[1].starts_with("[fi] warning: -e inject=copy_file_range:error=EIO:when=1000: changed no call; when= selected none of its "),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn an_idle_rule_keeps_the_programs_status() {
+    let true_ = require_tool("true", "apt-get install coreutils");
+    let out = Cmd::fi()
+        .args(["-e", "inject=write:error=EIO", "-P", "/nonexistent", "--"])
+        .arg(&true_)
+        .run();
+    out.assert_code(0);
+    assert_eq!(
+        lines_with(&out.stderr, "warning"),
+        ["[fi] warning: -e inject=write:error=EIO: changed no call; -P /nonexistent: no write call touched it"],
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn a_rule_that_fired_gets_no_warning_and_is_counted_per_stage() {
+    let cat = require_tool("cat", "apt-get install coreutils");
+    let dir = TestDir::new("stage-counts");
+    let file = dir.join("secret");
+    fs::write(&file, "hidden\n").unwrap();
+    let other = dir.join("other");
+    fs::write(&other, "shown\n").unwrap();
+    let out = Cmd::fi()
+        .args(["-c", "-e", "fault=openat:error=EACCES"])
+        .args(["-e", "inject=fsync:error=EIO", "-P"])
+        .arg(&file)
+        .arg("--")
+        .arg(&cat)
+        .arg(&file)
+        .arg(&other)
+        .arg(&file)
+        .run();
+    out.assert_code(1);
+    assert_eq!(out.stdout, "shown\n", "{}", out.describe());
+    let warnings = lines_with(&out.stderr, "changed no call");
+    assert_eq!(
+        warnings,
+        [format!(
+            "[fi] warning: -e inject=fsync:error=EIO: changed no call; -P {}: no fsync call touched it",
+            file.display()
+        )],
+        "{}",
+        out.describe()
+    );
+    let row = |stage: &str| -> Vec<String> {
+        let line = out
+            .stderr
+            .lines()
+            .find(|line| line.starts_with(stage))
+            .unwrap_or_else(|| panic!("no -c row for {stage}\n{}", out.describe()));
+        line[stage.len()..]
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(row("-e fault=openat:error=EACCES"), ["2"]);
+    assert_eq!(row("-e inject=fsync:error=EIO"), ["0"]);
+
+    let log = dir.join("log.json");
+    Cmd::fi()
+        .args(["--log-format", "json", "-o"])
+        .arg(&log)
+        .args(["-e", "fault=openat:error=EACCES", "-P"])
+        .arg(&file)
+        .arg("--")
+        .arg(&cat)
+        .arg(&file)
+        .arg(&file)
+        .arg(&file)
+        .run()
+        .assert_code(1);
+    let text = fs::read_to_string(&log).unwrap();
+    let stages: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter_map(|value| value.get("stages").cloned())
+        .collect();
+    assert_eq!(
+        stages,
+        [serde_json::json!([{"stage": "-e fault=openat:error=EACCES", "changed": 3}])],
+        "{text}"
+    );
+    assert!(!text.contains("changed no call"), "{text}");
+}
+
+#[test]
+fn dash_p_takes_a_glob_and_a_directory_prefix() {
+    let cat = require_tool("cat", "apt-get install coreutils");
+    let dir = TestDir::new("path-globs");
+    fs::create_dir_all(dir.join("sub/deeper")).unwrap();
+    for (name, text) in [
+        ("app.log", "log\n"),
+        ("notes.txt", "notes\n"),
+        ("sub/deeper/x", "x\n"),
+        ("subway", "subway\n"),
+    ] {
+        fs::write(dir.join(name), text).unwrap();
+    }
+    let cat_all = |pattern: &str| {
+        Cmd::fi()
+            .cwd(dir.path())
+            .args(["-e", "fault=openat:error=EACCES", "-P", pattern, "--"])
+            .arg(&cat)
+            .args(["app.log", "notes.txt", "sub/deeper/x", "subway"])
+            .run()
+    };
+    let out = cat_all("*.log");
+    out.assert_code(1);
+    assert_eq!(out.stdout, "notes\nx\nsubway\n", "{}", out.describe());
+    assert!(
+        out.stderr.contains("cat: app.log: Permission denied"),
+        "{}",
+        out.describe()
+    );
+
+    let out = cat_all("sub/");
+    out.assert_code(1);
+    assert_eq!(out.stdout, "log\nnotes\nsubway\n", "{}", out.describe());
+    assert!(
+        out.stderr.contains("cat: sub/deeper/x: Permission denied"),
+        "{}",
+        out.describe()
+    );
+
+    // A plain path keeps strace's exact meaning: not a prefix.
+    let out = cat_all(&format!("{}/sub", dir.path().display()));
+    out.assert_code(0);
+    assert_eq!(out.stdout, "log\nnotes\nx\nsubway\n", "{}", out.describe());
+}
+
+#[test]
+fn text_log_decodes_open_flags_and_mode_like_strace() {
+    let sh = require_tool("sh", "apt-get install dash");
+    let dir = TestDir::new("decoded-flags");
+    let out = Cmd::fi()
+        .cwd(dir.path())
+        .args(["-e", "fault=openat:error=EACCES", "-P", "out", "--"])
+        .arg(&sh)
+        .args(["-c", "echo hi > out"])
+        .run();
+    out.assert_code(2);
+    let lines = lines_with(&out.stderr, "openat(");
+    assert_eq!(lines.len(), 1, "{}", out.describe());
+    assert!(
+        lines[0].contains(
+            "openat(AT_FDCWD, \"out\", O_WRONLY|O_CREAT|O_TRUNC, 0666) = -1 EACCES (Permission denied) (INJECTED)"
+        ),
+        "{}",
+        out.describe()
+    );
+    // JSON keeps the raw numbers.
+    let log = dir.join("log.json");
+    Cmd::fi()
+        .cwd(dir.path())
+        .args(["--log-format", "json", "-o"])
+        .arg(&log)
+        .args(["-e", "fault=openat:error=EACCES", "-P", "out", "--"])
+        .arg(&sh)
+        .args(["-c", "echo hi > out"])
+        .run()
+        .assert_code(2);
+    let text = fs::read_to_string(&log).unwrap();
+    let call: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let flags = (libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC) as u64;
+    assert_eq!(call["args"][2], flags, "{text}");
+    assert_eq!(call["args"][3], 0o666, "{text}");
 }

@@ -100,7 +100,8 @@ pub struct RunArgs {
     #[arg(short = 'e', value_name = "EXPR")]
     pub rules: Vec<String>,
 
-    /// Limit -e rules to calls that touch PATH through a path argument or an fd.
+    /// Limit -e rules to calls that touch PATH through a path argument or an fd;
+    /// PATH/ also matches everything under it, a PATH with * ? [ is a glob (* matches /).
     #[arg(short = 'P', value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 

@@ -73,7 +73,7 @@ pub fn run(args: &RunArgs, stages: &[StageSpec]) -> Result<i32, SessionError> {
         run_attached(args, &mut chain, log.clone())
     };
     chain.finish();
-    log.finish();
+    log.finish(&chain.stages());
     result
 }
 

@@ -2,6 +2,7 @@
 //! with `--trace`), in strace's style or as JSON, and the `-c` table.
 
 mod decode;
+mod flags;
 mod summary;
 
 use std::cell::RefCell;
@@ -11,6 +12,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
+use crate::policy::chain::StageReport;
 use crate::policy::{Action, Call};
 use crate::tracee::Tracee;
 pub use summary::Summary;
@@ -136,16 +138,16 @@ impl Log {
         };
         let line = match format {
             LogFormat::Text => format!("[{source}] {message}"),
-            LogFormat::Json => {
-                json!({"time": now(), "source": source, "message": message}).to_string()
-            }
+            LogFormat::Json => note_json(source, message).to_string(),
         };
         report_write_error(writeln!(out, "{line}"));
     }
 
-    /// Write the `-c` table, if asked for (to standard error when the log
-    /// goes nowhere), and flush.
-    pub fn finish(&self) {
+    /// End the log: one warning line per stage in `stages` that changed no
+    /// call, the per-stage counts (one object in JSON), the `-c` tables (per
+    /// stage, then per syscall) if asked for; then flush. What would go
+    /// nowhere (`-o /dev/null`) goes to standard error.
+    pub fn finish(&self, stages: &[StageReport]) {
         let mut sink = self.inner.borrow_mut();
         let format = sink.format;
         let summary = sink.summary.take();
@@ -154,14 +156,36 @@ impl Log {
             Some(out) => out,
             None => &mut stderr,
         };
+        for warning in stages.iter().filter_map(idle_warning) {
+            report_write_error(match format {
+                LogFormat::Text => writeln!(out, "[fi] warning: {warning}"),
+                LogFormat::Json => writeln!(out, "{}", note_json("fi", &warning)),
+            });
+        }
+        if format == LogFormat::Json && !stages.is_empty() {
+            let line = json!({"time": now(), "stages": summary::stages_json(stages)});
+            report_write_error(writeln!(out, "{line}"));
+        }
         if let Some(summary) = summary {
             report_write_error(match format {
-                LogFormat::Text => write!(out, "{summary}"),
+                LogFormat::Text => write!(out, "{}{summary}", summary::StageTable(stages)),
                 LogFormat::Json => writeln!(out, "{}", summary.to_json()),
             });
         }
         report_write_error(out.flush());
     }
+}
+
+/// `-e inject=...: changed no call; why`, for a stage that changed none.
+fn idle_warning(stage: &StageReport) -> Option<String> {
+    (stage.changed == 0).then(|| match &stage.idle_reason {
+        Some(reason) => format!("{}: changed no call; {reason}", stage.name),
+        None => format!("{}: changed no call", stage.name),
+    })
+}
+
+fn note_json(source: &str, message: &str) -> serde_json::Value {
+    json!({"time": now(), "source": source, "message": message})
 }
 
 fn report_write_error(result: io::Result<()>) {

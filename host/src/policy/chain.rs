@@ -56,6 +56,19 @@ impl Decision {
 struct Stage {
     policy: Box<dyn Policy>,
     subscription: SysnoSet,
+    /// How many calls this stage changed.
+    changed: u64,
+}
+
+/// What one stage did over a run, for the end-of-run report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StageReport {
+    /// The stage's name as the user gave it (`-e inject=...`, a plugin).
+    pub name: String,
+    /// How many calls it changed (action, arguments, result, delay, signal).
+    pub changed: u64,
+    /// Why it changed no call, when it can tell ([`Policy::idle_reason`]).
+    pub idle_reason: Option<String>,
 }
 
 /// Policies in command-line order.
@@ -72,6 +85,7 @@ impl Chain {
             .map(|policy| Stage {
                 subscription: policy.subscription(),
                 policy,
+                changed: 0,
             })
             .collect();
         Chain { stages, on_error }
@@ -89,11 +103,26 @@ impl Chain {
         self.stages[index].policy.name()
     }
 
+    /// What each stage did so far, in command-line order.
+    pub fn stages(&self) -> Vec<StageReport> {
+        self.stages
+            .iter()
+            .map(|stage| StageReport {
+                name: stage.policy.name().to_string(),
+                changed: stage.changed,
+                idle_reason: (stage.changed == 0)
+                    .then(|| stage.policy.idle_reason())
+                    .flatten(),
+            })
+            .collect()
+    }
+
     /// Run the entry phase for `call`, rewriting it in place.
     pub fn enter(&mut self, call: &mut Call, tracee: &Tracee) -> Result<Decision, PolicyError> {
         let mut decision = Decision::default();
         for (index, stage) in self.stages.iter_mut().enumerate() {
             if !call.sysno().is_some_and(|s| stage.subscription.contains(s)) {
+                stage.policy.observe(call, tracee);
                 continue;
             }
             let before = *call;
@@ -114,6 +143,7 @@ impl Chain {
             } == Verdict::PASS;
             if !unchanged || *call != before {
                 decision.changed_by.push(index);
+                stage.changed += 1;
             }
             if verdict.action != Action::Pass {
                 decision.action = verdict.action;
@@ -139,7 +169,8 @@ impl Chain {
             let before = *result;
             match self.stages[index].policy.on_exit(call, result, tracee) {
                 Ok(()) if *result != before && !decision.changed_by.contains(&index) => {
-                    decision.changed_by.push(index)
+                    decision.changed_by.push(index);
+                    self.stages[index].changed += 1;
                 }
                 Ok(()) => {}
                 Err(error) if self.on_error == OnPolicyError::Pass => decision.errors.push(error),

@@ -122,6 +122,18 @@ pub trait Policy {
         Ok(())
     }
 
+    /// A call stopped for another stage, outside this policy's subscription:
+    /// a policy may note it to explain later why it changed nothing.
+    fn observe(&mut self, call: &Call, tracee: &Tracee) {
+        let _ = (call, tracee);
+    }
+
+    /// Why this policy changed no call, if it can tell; asked at the end of
+    /// a run in which it changed none.
+    fn idle_reason(&self) -> Option<String> {
+        None
+    }
+
     /// Thread `tid` has ended (or changed its id in an exec); forget any state
     /// kept for it, since the kernel may give the id to a new thread.
     fn thread_exited(&mut self, tid: i32) {
