@@ -122,7 +122,10 @@ mod tests {
             .lines()
             .find_map(|line| line.strip_prefix("package fi:policy@"))
             .unwrap();
-        assert_eq!(package.trim_end_matches(';'), super::newest_wit_version());
+        assert_eq!(
+            package.trim_end_matches(';'),
+            crate::wasm::newest_wit_version()
+        );
     }
 
     #[test]
