@@ -337,3 +337,201 @@ fn a_plugin_cannot_reach_files_environment_clock_or_network() {
     assert!(line.contains("clock=0"), "the clock is frozen: {line}");
     assert!(line.contains("net=Err("), "no network: {line}");
 }
+
+/// The hand-written WAT plugin with every `fi:policy` name moved to
+/// another version, as a plugin built against another WIT would be.
+fn plugin_for_another_version(dir: &TestDir) -> std::path::PathBuf {
+    let wat = std::fs::read_to_string(tests_dir().join("../plugins/examples/wat/fsync_eio.wat"))
+        .unwrap()
+        .replace("@0.1.0", "@0.9.0");
+    assert!(wat.contains("fi:policy/policy@0.9.0"));
+    let path = dir.join("future.wat");
+    std::fs::write(&path, wat).unwrap();
+    path
+}
+
+#[test]
+fn a_plugin_for_another_wit_version_is_refused_before_compiling() {
+    let dir = TestDir::new("plugin-wit-version");
+    let plugin = plugin_for_another_version(&dir);
+    let marker = dir.join("marker");
+    let started = std::time::Instant::now();
+    // A cache of its own: nothing compiled earlier can answer for it.
+    let out = Cmd::fi()
+        .env("XDG_CACHE_HOME", dir.join("cache"))
+        .arg("--plugin")
+        .arg(format!("{}:path=/x", plugin.display()))
+        .args(["--", "touch"])
+        .arg(&marker)
+        .run();
+    let took = started.elapsed();
+    assert_refused(&out, "built for fi:policy@0.9.0", &marker);
+    assert!(
+        out.stderr.contains("this build supports fi:policy@0.1.0"),
+        "{}",
+        out.describe()
+    );
+    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
+}
+
+#[test]
+fn a_core_module_is_told_the_two_ways_to_make_it_a_component() {
+    let dir = TestDir::new("plugin-core-module");
+    let core = dir.join("core.wat");
+    std::fs::write(&core, "(module)").unwrap();
+    let out = fi().arg("--plugin").arg(&core).args(["--", "true"]).run();
+    out.assert_code(2);
+    for fix in [
+        "cargo build --target wasm32-wasip2",
+        "wasm-tools component new",
+        "--adapt wasi_snapshot_preview1.reactor.wasm",
+        "https://github.com/bytecodealliance/wasmtime/releases",
+    ] {
+        assert!(out.stderr.contains(fix), "{fix:?}\n{}", out.describe());
+    }
+}
+
+#[test]
+fn a_missing_file_named_like_a_built_in_points_to_it() {
+    let dir = TestDir::new("plugin-builtin-names");
+    let marker = dir.join("marker");
+    let out = fi()
+        .args(["--plugin", "short_write.wasm", "--", "touch"])
+        .arg(&marker)
+        .run();
+    assert_refused(
+        &out,
+        "no file short_write.wasm; the built-in is short-write",
+        &marker,
+    );
+    // `_` for `-` names the built-in itself.
+    let out = fi()
+        .args(["--plugin", "short_write:mode=torn", "--", "touch"])
+        .arg(&marker)
+        .run();
+    out.assert_code(0);
+    assert!(marker.exists(), "{}", out.describe());
+}
+
+#[test]
+fn a_result_changed_through_memory_is_logged_with_its_plugin() {
+    let out = fi()
+        .args(["--plugin", "uname:sysname=Plan9", "--", "uname", "-s"])
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.stdout.trim(), "Plan9", "{}", out.describe());
+    let lines = lines_with(&out.stderr, "uname(");
+    assert!(
+        lines.len() == 1 && lines[0].contains("(INJECTED)") && lines[0].ends_with("[uname]"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn the_seed_is_logged_once_and_only_when_a_plugin_drew_from_it() {
+    let seeded = "plugins seeded with --seed 7";
+    let out = fi()
+        .args(["--seed", "7", "--plugin", "count", "--", "true"])
+        .run();
+    out.assert_code(0);
+    assert!(!out.stderr.contains("seeded"), "{}", out.describe());
+
+    let out = fi()
+        .args(["--seed", "7", "--plugin", "chaos:syscalls=openat"])
+        .args(["--", "true"])
+        .run();
+    assert_eq!(
+        lines_with(&out.stderr, seeded).len(),
+        1,
+        "{}",
+        out.describe()
+    );
+
+    // A JSON log always names it, for the run to be replayed.
+    let out = fi()
+        .args(["--seed", "7", "--log-format", "json", "--plugin", "count"])
+        .args(["--", "true"])
+        .run();
+    out.assert_code(0);
+    assert_eq!(
+        lines_with(&out.stderr, seeded).len(),
+        1,
+        "{}",
+        out.describe()
+    );
+
+    // Never before a configuration error.
+    let out = fi()
+        .args(["--seed", "7", "--plugin", "chaos", "--plugin"])
+        .args(["short-write:mode=sideways", "--", "true"])
+        .run();
+    out.assert_code(2);
+    assert!(!out.stderr.contains("seeded"), "{}", out.describe());
+}
+
+#[test]
+fn plugin_check_counts_in_the_right_number() {
+    let out = fi().args(["plugin", "check", "uname:sysname=Plan9"]).run();
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("subscribes to 1 syscall: uname"),
+        "{}",
+        out.describe()
+    );
+    let out = fi().args(["plugin", "check", "short-write"]).run();
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("subscribes to 6 syscalls: write, "),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn the_first_compile_of_a_large_plugin_says_so_once() {
+    let dir = TestDir::new("plugin-compile-notice");
+    // The WAT plugin with 1.5 MB of padding in a custom section.
+    let wat = std::fs::read_to_string(tests_dir().join("../plugins/examples/wat/fsync_eio.wat"))
+        .unwrap()
+        .replacen(
+            "(component",
+            &format!(
+                "(component (core module (@custom \"padding\" \"{}\"))",
+                "x".repeat(1_500_000)
+            ),
+            1,
+        );
+    let plugin = dir.join("large.wat");
+    std::fs::write(&plugin, wat).unwrap();
+    let run = || {
+        Cmd::fi()
+            .env("XDG_CACHE_HOME", dir.join("cache"))
+            .arg("--plugin")
+            .arg(format!("{}:path=/x", plugin.display()))
+            .arg("-o")
+            .arg(dir.join("log"))
+            .args(["--", "true"])
+            .run()
+    };
+    let first = run();
+    first.assert_code(0);
+    let notice = format!(
+        "compiling plugin {} (2 MB) for this machine; cached for next runs",
+        plugin.display()
+    );
+    assert_eq!(
+        lines_with(&first.stderr, &notice).len(),
+        1,
+        "{}",
+        first.describe()
+    );
+    assert!(!dir.read("log").contains("compiling"), "the -o log");
+    let second = run();
+    second.assert_code(0);
+    assert!(
+        !second.stderr.contains("compiling"),
+        "{}",
+        second.describe()
+    );
+}

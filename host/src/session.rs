@@ -7,11 +7,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::cli::{RunArgs, StageSpec};
-use crate::output::Log;
+use crate::output::{Log, LogFormat};
 use crate::policy::chain::Chain;
 use crate::policy::Policy;
 use crate::rules::{parse, PathFilter, RulePolicy};
 use crate::tracer::{self, seccomp, Ending, Mode, SpawnError, StartError, Tracer};
+use crate::wasm;
 
 /// fault's own status when it fails or its command line is wrong (nothing
 /// was started), as `env` and `timeout` have it; clap's usage errors too.
@@ -109,8 +110,14 @@ fn build_policies(
         let filter = PathFilter::new(&args.paths).map_err(|e| usage(format!("-P: {e}")))?;
         Some(Arc::new(filter))
     };
+    let limits = wasm::Limits {
+        timeout: args.plugin_timeout,
+        memory_bytes: usize::try_from(args.plugin_memory << 20).unwrap_or(usize::MAX),
+        dirs: args.plugin_dirs.clone(),
+    };
+    let seed = wasm::Seed::given_or_fresh(args.seed, args.log_format == LogFormat::Json);
     let mut plugins =
-        crate::wasm::Loader::new(args, log.clone()).map_err(|e| usage(format!("{e:#}")))?;
+        wasm::Loader::new(limits, seed, log.clone()).map_err(|e| usage(format!("{e:#}")))?;
     let mut policies: Vec<Box<dyn Policy>> = Vec::new();
     for stage in stages {
         match stage {

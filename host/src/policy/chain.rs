@@ -41,6 +41,8 @@ pub struct Decision {
     pub exit_stages: Vec<usize>,
     /// Policies that failed and were passed over (`--on-plugin-error=pass`).
     pub errors: Vec<PolicyError>,
+    /// Some stage wrote to the tracee's memory, on entry or exit.
+    pub wrote_memory: bool,
 }
 
 impl Decision {
@@ -50,6 +52,7 @@ impl Decision {
             || !self.signals.is_empty()
             || !self.delay_enter.is_zero()
             || !self.delay_exit.is_zero()
+            || self.wrote_memory
     }
 }
 
@@ -137,6 +140,7 @@ impl Chain {
             decision.delay_enter += verdict.delay_enter;
             decision.delay_exit += verdict.delay_exit;
             decision.signals.extend(verdict.signal);
+            decision.wrote_memory |= verdict.wrote_memory;
             let unchanged = Verdict {
                 want_exit: false,
                 ..verdict
@@ -157,7 +161,8 @@ impl Chain {
     }
 
     /// Run the exit phase: the decision's exit stages see `result` in
-    /// reverse order and may change it; those that do join `changed_by`.
+    /// reverse order and may change it or the tracee's memory; those that
+    /// do join `changed_by`.
     pub fn exit(
         &mut self,
         decision: &mut Decision,
@@ -168,11 +173,14 @@ impl Chain {
         for &index in decision.exit_stages.iter().rev() {
             let before = *result;
             match self.stages[index].policy.on_exit(call, result, tracee) {
-                Ok(()) if *result != before && !decision.changed_by.contains(&index) => {
-                    decision.changed_by.push(index);
-                    self.stages[index].changed += 1;
+                Ok(wrote_memory) => {
+                    decision.wrote_memory |= wrote_memory;
+                    let changed = wrote_memory || *result != before;
+                    if changed && !decision.changed_by.contains(&index) {
+                        decision.changed_by.push(index);
+                        self.stages[index].changed += 1;
+                    }
                 }
-                Ok(()) => {}
                 Err(error) if self.on_error == OnPolicyError::Pass => decision.errors.push(error),
                 Err(error) => return Err(error),
             }

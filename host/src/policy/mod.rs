@@ -66,6 +66,10 @@ pub struct Verdict {
     pub signal: Option<i32>,
     /// Call [`Policy::on_exit`] for this call once it has run.
     pub want_exit: bool,
+    /// The policy wrote to the tracee's memory while deciding (a path
+    /// buffer, a struct the call reads): the call is tampered with even if
+    /// nothing else changed.
+    pub wrote_memory: bool,
 }
 
 impl Verdict {
@@ -76,6 +80,7 @@ impl Verdict {
         delay_exit: Duration::ZERO,
         signal: None,
         want_exit: false,
+        wrote_memory: false,
     };
 
     /// A verdict with this action and no modifiers.
@@ -112,14 +117,17 @@ pub trait Policy {
 
     /// See, and possibly change, the raw `result` (negative errno on failure)
     /// of a call that ran, when [`Verdict::want_exit`] asked for it.
+    /// Returns whether the policy wrote to the tracee's memory (what the
+    /// call returned through a buffer, say), which a changed `result` does
+    /// not show.
     fn on_exit(
         &mut self,
         call: &Call,
         result: &mut i64,
         tracee: &Tracee,
-    ) -> Result<(), PolicyError> {
+    ) -> Result<bool, PolicyError> {
         let _ = (call, result, tracee);
-        Ok(())
+        Ok(false)
     }
 
     /// A call stopped for another stage, outside this policy's subscription:

@@ -211,13 +211,13 @@ impl Policy for RulePolicy {
         _call: &Call,
         result: &mut i64,
         _tracee: &Tracee,
-    ) -> Result<(), PolicyError> {
+    ) -> Result<bool, PolicyError> {
         match self.rule.fault {
             Some(Fault::Error(errno)) => *result = -i64::from(errno.into_raw()),
             Some(Fault::Retval(value)) => *result = value,
             None => {}
         }
-        Ok(())
+        Ok(false)
     }
 
     fn thread_exited(&mut self, tid: i32) {

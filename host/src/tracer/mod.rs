@@ -404,7 +404,9 @@ impl<'a> Tracer<'a> {
             original: &pending.original,
             action: decision.action,
             result,
-            injected: pending.forced.is_some(),
+            // A plugin that wrote the call's buffers changed what it
+            // returned as surely as one that set its result.
+            injected: pending.forced.is_some() || decision.wrote_memory,
             delay_ns: (decision.delay_enter + decision.delay_exit).as_nanos(),
             signals: &decision.signals,
             policies: &names,

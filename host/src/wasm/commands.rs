@@ -4,14 +4,18 @@ use std::io::{self, Write};
 
 use anyhow::{Context, Result};
 
-use super::loader::{Limits, Loader};
 use super::{builtins, PluginSpec};
+use super::{newest_wit_version, Limits, Loader, Seed};
 use crate::cli::{PluginAction, PluginsAction};
 use crate::output::{Log, LogFormat};
 use crate::session::SessionError;
 
 fn loader(log: &Log) -> Result<Loader> {
-    Loader::with_limits(Limits::default(), 0, log.clone())
+    let seed = Seed {
+        value: 0,
+        always_logged: false,
+    };
+    Loader::new(Limits::default(), seed, log.clone())
 }
 
 fn stderr_log() -> Log {
@@ -60,7 +64,7 @@ fn export(dir: &std::path::Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for name in builtins::names() {
         let path = dir.join(format!("{name}.wasm"));
-        let bytes = builtins::find(name).unwrap_or_default();
+        let bytes = builtins::find(name).map_or(&[][..], |(_, bytes)| bytes);
         std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
         println!("{}", path.display());
     }
@@ -82,19 +86,23 @@ fn check(text: &str) -> Result<()> {
     let mut loader = loader(&log)?;
     let mut instance = loader.open(&spec.source, spec.is_file())?;
     let description = instance.describe()?;
-    println!("{}: implements fi:policy/plugin@0.1.0", spec.source);
+    println!(
+        "{}: implements fi:policy/plugin@{}",
+        spec.source,
+        newest_wit_version()
+    );
     println!("name: {}", description.name);
     println!("summary: {}", description.summary);
     println!("config keys:");
     for key in &description.config {
         println!("    {:<14} {}", key.name, key.help);
     }
-    let policy = instance.configure(&spec.config, log)?;
+    let policy = loader.configure(instance, &spec.config)?;
     let subscription = crate::policy::Policy::subscription(&policy);
     let names: Vec<&str> = subscription.iter().map(|s| s.name()).collect();
     println!(
-        "subscribes to {} syscalls: {}",
-        names.len(),
+        "subscribes to {}: {}",
+        super::count(names.len(), "syscall"),
         names.join(", ")
     );
     Ok(())
