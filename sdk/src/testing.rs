@@ -44,7 +44,37 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
-use crate::{Call, Sysno};
+use crate::{Call, Config, ConfigError, Policy, Subscription, Sysno};
+
+/// Makes policy `P` from `pairs` as fi does for `--plugin NAME:key=value`:
+/// unknown and repeated keys are refused first, then [`Policy::new`] runs.
+///
+/// ```
+/// use fi_sdk::testing::init;
+/// use fi_sdk::{Call, Config, ConfigError, Description, Policy, Subscription};
+///
+/// struct Quiet;
+///
+/// impl Policy for Quiet {
+///     fn describe() -> Description {
+///         Description::new("quiet", "does nothing").key("level", "how quiet")
+///     }
+///     fn new(_: &Config) -> Result<(Self, Subscription), ConfigError> {
+///         Ok((Quiet, Subscription::syscalls(["write"])))
+///     }
+/// }
+///
+/// assert!(init::<Quiet>(&[("level", "3")]).is_ok());
+/// let error = init::<Quiet>(&[("loud", "1")]).err().unwrap();
+/// assert_eq!(error.to_string(), "unknown key 'loud' (known: level)");
+/// ```
+pub fn init<P: Policy>(pairs: &[(&str, &str)]) -> Result<(P, Subscription), ConfigError> {
+    let pairs = pairs
+        .iter()
+        .map(|(key, value)| (key.to_string(), value.to_string()))
+        .collect();
+    P::new(&Config::new(pairs, &P::describe())?)
+}
 
 /// Builds a [`Call`] for a unit test. Unset registers are 0, the pid is the
 /// tid (1 by default), the process has no open files, no memory and `/` as

@@ -20,6 +20,7 @@ pub mod commands;
 mod host;
 mod loader;
 mod policy;
+pub mod scaffold;
 mod spec;
 mod stdio;
 
