@@ -58,6 +58,97 @@ fn main() {
     out.push_str("];\n");
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
     fs::write(out_dir.join("builtin_plugins.rs"), out).unwrap();
+
+    embed_scaffold(workspace, &out_dir);
+}
+
+/// The example sources each language's `fault plugin new` project starts
+/// from, under `plugins/examples/<language>/` (Rust's is in host/templates).
+const EXAMPLE_SOURCES: &[(&str, &[&str])] = &[
+    ("python", &["app.py"]),
+    (
+        "javascript",
+        &["app.js", "package.json", "package-lock.json"],
+    ),
+    (
+        "c",
+        &[
+            "fsync_eio.c",
+            "adapter/Cargo.toml",
+            "adapter/Cargo.lock",
+            "adapter/src/main.rs",
+        ],
+    ),
+    ("wat", &["fsync_eio.wat"]),
+];
+
+/// Writes `$OUT_DIR/scaffold_files.rs`, the files of `fault plugin new`:
+/// `SCAFFOLD_FILES: &[TemplateFile]` (see host/src/wasm/scaffold.rs). Every
+/// language gets `host/templates/<language>/`; Rust also the SDK (into
+/// `fi-sdk/`, its WIT included) and the workspace's `rust-toolchain.toml`,
+/// the others their example's sources and the WIT (into `wit/`).
+fn embed_scaffold(workspace: &Path, out_dir: &Path) {
+    let mut files = Vec::new(); // (language, path, source, renamed)
+    let templates = workspace.join("host/templates");
+    for language in ["rust", "python", "javascript", "c", "wat"] {
+        for (path, source) in walk(&templates.join(language), "") {
+            files.push((language, path, source, true));
+        }
+    }
+    for (path, source) in walk(&workspace.join("sdk"), "fi-sdk/") {
+        files.push(("rust", path, source, false));
+    }
+    let toolchain = workspace.join("rust-toolchain.toml");
+    files.push(("rust", "rust-toolchain.toml".into(), toolchain, false));
+    for (language, names) in EXAMPLE_SOURCES {
+        let example = workspace.join("plugins/examples").join(language);
+        for name in *names {
+            files.push((language, name.to_string(), example.join(name), true));
+        }
+        for (path, source) in walk(&workspace.join("wit"), "wit/") {
+            files.push((language, path, source, false));
+        }
+    }
+
+    let mut out = String::from("static SCAFFOLD_FILES: &[TemplateFile] = &[\n");
+    for (language, path, source, renamed) in &files {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(source)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", source.display()))
+            .permissions()
+            .mode();
+        println!("cargo:rerun-if-changed={}", source.display());
+        writeln!(
+            out,
+            "    TemplateFile {{ language: {language:?}, path: {path:?}, \
+             contents: include_bytes!({:?}), executable: {}, renamed: {renamed} }},",
+            source.display(),
+            mode & 0o111 != 0
+        )
+        .unwrap();
+    }
+    out.push_str("];\n");
+    println!("cargo:rerun-if-changed={}", templates.display());
+    fs::write(out_dir.join("scaffold_files.rs"), out).unwrap();
+}
+
+/// The files under `dir` (following links), as `prefix` + their path
+/// relative to `dir`, and their full path; sorted.
+fn walk(dir: &Path, prefix: &str) -> Vec<(String, PathBuf)> {
+    let mut files = Vec::new();
+    let entries =
+        fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        if path.is_dir() {
+            files.extend(walk(&path, &format!("{prefix}{name}/")));
+        } else {
+            files.push((format!("{prefix}{name}"), path));
+        }
+    }
+    files.sort();
+    files
 }
 
 /// The package a WIT file declares (`package fi:policy@0.1.0;` gives

@@ -90,6 +90,18 @@ pub enum PluginAction {
         /// :key=value pairs.
         spec: String,
     },
+    /// Start a plugin project: a policy to change, the contract, one build
+    /// command and a README.
+    New {
+        /// The plugin's name: lowercase letters, digits, - and _.
+        name: String,
+        /// The language: rust, python, javascript, c or wat.
+        #[arg(long, value_name = "LANG")]
+        lang: String,
+        /// The project directory (default ./NAME); created, or must be empty.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Options for tracing a program.

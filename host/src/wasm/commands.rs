@@ -4,7 +4,7 @@ use std::io::{self, Write};
 
 use anyhow::{Context, Result};
 
-use super::{builtins, PluginSpec};
+use super::{builtins, scaffold, PluginSpec};
 use super::{newest_wit_version, Limits, Loader, Seed};
 use crate::cli::{PluginAction, PluginsAction};
 use crate::output::{Log, LogFormat};
@@ -73,11 +73,32 @@ fn export(dir: &std::path::Path) -> Result<()> {
 
 /// `fi plugin check SPEC`: load, describe and configure a plugin, and say
 /// what it would subscribe to. A bad plugin is a usage error (status 2).
+/// `fi plugin new`: see [`scaffold`].
 pub fn plugin(action: &PluginAction) -> Result<i32, SessionError> {
-    let PluginAction::Check { spec } = action;
-    check(spec)
-        .map(|()| 0)
-        .map_err(|e| SessionError::Usage(format!("{spec}: {e:#}")))
+    match action {
+        PluginAction::Check { spec } => check(spec)
+            .map(|()| 0)
+            .map_err(|e| SessionError::Usage(format!("{spec}: {e:#}"))),
+        PluginAction::New { name, lang, dir } => new(name, lang, dir.as_deref()),
+    }
+}
+
+/// `fi plugin new NAME --lang LANG [--dir DIR]`. A bad name, language or
+/// directory is a usage error; failing to write is not.
+fn new(name: &str, language: &str, dir: Option<&std::path::Path>) -> Result<i32, SessionError> {
+    let dir = dir.map_or_else(|| std::path::PathBuf::from(name), ToOwned::to_owned);
+    match scaffold::new_project(name, language, &dir) {
+        Ok(_) => {
+            println!(
+                "{}: a {language} plugin project; {} says how to build and run it",
+                dir.display(),
+                dir.join("README.md").display()
+            );
+            Ok(0)
+        }
+        Err(e) if e.is::<scaffold::ScaffoldError>() => Err(SessionError::Usage(e.to_string())),
+        Err(e) => Err(SessionError::Failed(format!("{e:#}"))),
+    }
 }
 
 fn check(text: &str) -> Result<()> {

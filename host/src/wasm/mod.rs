@@ -26,6 +26,7 @@ mod instance;
 mod loader;
 mod notice;
 mod policy;
+pub mod scaffold;
 mod seed;
 mod spec;
 mod stdio;
