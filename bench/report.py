@@ -165,7 +165,7 @@ def render(result_dir):
         with open(machine_path) as f:
             md.append(f.read().rstrip() + "\n")
 
-    md.append("Medians of hyperfine runs; ratios are of medians (×fi rule: the same workload's `fi -e` row). `σ` is hyperfine's standard deviation.\n")
+    md.append("Medians of hyperfine runs; ratios are of medians (×fi rule: the same workload's `fault -e` row). `σ` is hyperfine's standard deviation.\n")
     md.append("| # | workload | variant | median ms | σ ms | runs | ×native | ×strace | ×fi rule |")
     md.append("|---|---|---|---:|---:|---:|---:|---:|---:|")
     notes = []
@@ -191,7 +191,7 @@ def render(result_dir):
     rss_rows = [r for r in rows if r["kind"] == "rss"]
     if rss_rows:
         md.append("")
-        md.append("Peak resident set size (`/usr/bin/time -v`, maximum resident set size of fi):\n")
+        md.append("Peak resident set size (`/usr/bin/time -v`, maximum resident set size of fault):\n")
         md.append("| # | what | median MiB | max MiB | runs |")
         md.append("|---|---|---:|---:|---:|")
         for row in rss_rows:

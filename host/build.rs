@@ -3,6 +3,10 @@
 //! `BUILTIN_PLUGINS: &[(&str, &[u8])]`, each plugin's directory name and
 //! component bytes.
 //!
+//! Also sets, for `--version`, `FI_WIT_PACKAGE` (the package line of
+//! `wit/policy.wit`, e.g. `fi:policy@0.1.0`) and `FI_WASMTIME_VERSION` (the
+//! wasmtime version `Cargo.lock` pins).
+//!
 //! The plugins are built by a nested `cargo build --release --target
 //! wasm32-wasip2`, in their own target directory (`target/plugins`) so it
 //! does not wait on the lock of the build running this script.
@@ -27,6 +31,11 @@ fn main() {
         println!("cargo:rerun-if-changed={}", workspace.join(input).display());
     }
 
+    let wit_package = package_of(&workspace.join("wit/policy.wit"));
+    println!("cargo:rustc-env=FI_WIT_PACKAGE={wit_package}");
+    let wasmtime = locked_version(&workspace.join("Cargo.lock"), "wasmtime");
+    println!("cargo:rustc-env=FI_WASMTIME_VERSION={wasmtime}");
+
     // In the target directory (`target/` or `$CARGO_TARGET_DIR`), beside the
     // outer build's profile directories.
     let target_dir = env::var_os("CARGO_TARGET_DIR")
@@ -49,6 +58,131 @@ fn main() {
     out.push_str("];\n");
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
     fs::write(out_dir.join("builtin_plugins.rs"), out).unwrap();
+
+    embed_scaffold(workspace, &out_dir);
+}
+
+/// The example sources each language's `fault plugin new` project starts
+/// from, under `plugins/examples/<language>/` (Rust's is in host/templates).
+const EXAMPLE_SOURCES: &[(&str, &[&str])] = &[
+    ("python", &["app.py"]),
+    (
+        "javascript",
+        &["app.js", "package.json", "package-lock.json"],
+    ),
+    (
+        "c",
+        &[
+            "fsync_eio.c",
+            "adapter/Cargo.toml",
+            "adapter/Cargo.lock",
+            "adapter/src/main.rs",
+        ],
+    ),
+    ("wat", &["fsync_eio.wat"]),
+];
+
+/// Writes `$OUT_DIR/scaffold_files.rs`, the files of `fault plugin new`:
+/// `SCAFFOLD_FILES: &[TemplateFile]` (see host/src/wasm/scaffold.rs). Every
+/// language gets `host/templates/<language>/`; Rust also the SDK (into
+/// `fi-sdk/`, its WIT included) and the workspace's `rust-toolchain.toml`,
+/// the others their example's sources and the WIT (into `wit/`).
+fn embed_scaffold(workspace: &Path, out_dir: &Path) {
+    let mut files = Vec::new(); // (language, path, source, renamed)
+    let templates = workspace.join("host/templates");
+    for language in ["rust", "python", "javascript", "c", "wat"] {
+        for (path, source) in walk(&templates.join(language), "") {
+            files.push((language, path, source, true));
+        }
+    }
+    for (path, source) in walk(&workspace.join("sdk"), "fi-sdk/") {
+        files.push(("rust", path, source, false));
+    }
+    let toolchain = workspace.join("rust-toolchain.toml");
+    files.push(("rust", "rust-toolchain.toml".into(), toolchain, false));
+    for (language, names) in EXAMPLE_SOURCES {
+        let example = workspace.join("plugins/examples").join(language);
+        for name in *names {
+            files.push((language, name.to_string(), example.join(name), true));
+        }
+        for (path, source) in walk(&workspace.join("wit"), "wit/") {
+            files.push((language, path, source, false));
+        }
+    }
+
+    let mut out = String::from("static SCAFFOLD_FILES: &[TemplateFile] = &[\n");
+    for (language, path, source, renamed) in &files {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(source)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", source.display()))
+            .permissions()
+            .mode();
+        println!("cargo:rerun-if-changed={}", source.display());
+        writeln!(
+            out,
+            "    TemplateFile {{ language: {language:?}, path: {path:?}, \
+             contents: include_bytes!({:?}), executable: {}, renamed: {renamed} }},",
+            source.display(),
+            mode & 0o111 != 0
+        )
+        .unwrap();
+    }
+    out.push_str("];\n");
+    println!("cargo:rerun-if-changed={}", templates.display());
+    fs::write(out_dir.join("scaffold_files.rs"), out).unwrap();
+}
+
+/// The files under `dir` (following links), as `prefix` + their path
+/// relative to `dir`, and their full path; sorted.
+fn walk(dir: &Path, prefix: &str) -> Vec<(String, PathBuf)> {
+    let mut files = Vec::new();
+    let entries =
+        fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()));
+    for entry in entries {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap();
+        if path.is_dir() {
+            files.extend(walk(&path, &format!("{prefix}{name}/")));
+        } else {
+            files.push((format!("{prefix}{name}"), path));
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The package a WIT file declares (`package fi:policy@0.1.0;` gives
+/// `fi:policy@0.1.0`).
+fn package_of(wit: &Path) -> String {
+    let text =
+        fs::read_to_string(wit).unwrap_or_else(|e| panic!("cannot read {}: {e}", wit.display()));
+    text.lines()
+        .find_map(|line| line.trim().strip_prefix("package "))
+        .and_then(|rest| rest.strip_suffix(';'))
+        .unwrap_or_else(|| panic!("{} declares no package", wit.display()))
+        .trim()
+        .to_string()
+}
+
+/// The version of the crate `name` in a `Cargo.lock` (the first one, if
+/// several versions are locked).
+fn locked_version(lock: &Path, name: &str) -> String {
+    let text =
+        fs::read_to_string(lock).unwrap_or_else(|e| panic!("cannot read {}: {e}", lock.display()));
+    let name_line = format!("name = \"{name}\"");
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if line == name_line {
+            if let Some(version) = lines
+                .next()
+                .and_then(|l| l.strip_prefix("version = \""))
+                .and_then(|l| l.strip_suffix('"'))
+            {
+                return version.to_string();
+            }
+        }
+    }
+    panic!("{} locks no version of {name}", lock.display())
 }
 
 /// The directories under `plugins/` that hold a crate, sorted.

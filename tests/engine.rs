@@ -56,7 +56,7 @@ fn set(numbers: &[u32]) -> BTreeSet<u32> {
 // 1. The first thing the README shows
 
 fn hostname_fault(extra: &[&str]) {
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(extra)
         .args([
             "-e",
@@ -118,7 +118,7 @@ fn fault_limited_to_a_path_without_seccomp() {
 
 #[test]
 fn fault_without_a_path_fails_every_open() {
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args([
             "-e",
             "fault=openat:error=EACCES",
@@ -149,7 +149,7 @@ fn fault_without_a_path_fails_every_open() {
 // 2. when= counts per thread
 
 fn threads_when_3(extra: &[&str]) {
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(extra)
         .args([
             "-e",
@@ -196,7 +196,7 @@ fn when_forms(extra: &[&str]) {
         ("4..4", &[4]),
     ];
     for (when, expected) in cases {
-        let out = Cmd::fi()
+        let out = Cmd::fault()
             .args(extra)
             .args(["-e", &format!("inject=fsync:error=EIO:when={when}"), "--"])
             .arg(c_program("fsyncs"))
@@ -233,7 +233,7 @@ fn when_forms_select_the_right_calls_without_seccomp() {
 #[test]
 fn when_counts_each_syscall_separately() {
     let dir = TestDir::new("when-per-syscall");
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(["-e", "inject=fsync,fdatasync:error=EIO:when=2", "--"])
         .arg(c_program("fsyncs"))
         .arg("3")
@@ -258,7 +258,7 @@ fn when_counts_each_syscall_separately() {
 #[test]
 fn fault_fails_with_enosys_by_default() {
     let dir = TestDir::new("fault-default");
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(["-e", "fault=fsync:when=2", "--"])
         .arg(c_program("fsyncs"))
         .arg("3")
@@ -286,7 +286,7 @@ fn fault_fails_with_enosys_by_default() {
 #[test]
 fn without_when_every_call_is_tampered() {
     let dir = TestDir::new("when-all");
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(["-e", "inject=fsync:error=EIO", "--"])
         .arg(c_program("fsyncs"))
         .arg("5")
@@ -306,7 +306,7 @@ fn without_when_every_call_is_tampered() {
 
 #[test]
 fn retval_replaces_the_result() {
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(["-e", "inject=getpid:retval=42", "--"])
         .arg(c_program("ids"))
         .run();
@@ -331,7 +331,7 @@ fn retval_replaces_the_result() {
 fn error_by_number_is_the_same_as_by_name() {
     let dir = TestDir::new("errno-number");
     for error in ["5", "EIO", "eio"] {
-        let out = Cmd::fi()
+        let out = Cmd::fault()
             .args(["-e", &format!("inject=fsync:error={error}:when=2"), "--"])
             .arg(c_program("fsyncs"))
             .arg("3")
@@ -359,7 +359,7 @@ fn error_by_number_is_the_same_as_by_name() {
 #[test]
 fn syscall_runs_a_pure_substitute() {
     // getppid replaced by getpid: the program sees its own pid as its parent's.
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(["-e", "inject=getppid:syscall=getpid:delay_enter=1ms", "--"])
         .arg(c_program("ids"))
         .run();
@@ -380,7 +380,7 @@ fn syscall_with_an_error_does_not_run_the_original() {
     let dir = TestDir::new("syscall-error");
     let file = dir.join("victim");
     fs::write(&file, "x").unwrap();
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args([
             "-e",
             "inject=unlink,unlinkat:syscall=getpid:error=EPERM",
@@ -405,7 +405,7 @@ fn syscall_with_an_error_does_not_run_the_original() {
 #[test]
 fn signal_is_delivered_on_the_selected_call() {
     let dir = TestDir::new("signal");
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(["-e", "inject=fsync:signal=SIGUSR1:when=2", "--"])
         .arg(c_program("sigcount"))
         .arg("4")
@@ -429,7 +429,7 @@ fn signal_is_delivered_on_the_selected_call() {
 #[test]
 fn signal_sigkill_ends_the_program() {
     let dir = TestDir::new("sigkill");
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(["-e", "inject=fsync:signal=SIGKILL:when=2", "--"])
         .arg(c_program("sigcount"))
         .arg("4")
@@ -470,7 +470,7 @@ fn fsync_millis(out: &Outcome, n: u32) -> f64 {
 fn delay_enter_holds_the_call() {
     let dir = TestDir::new("delay-enter");
     let log = dir.join("log");
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .arg("-o")
         .arg(&log)
         .args(["-e", "inject=fsync:delay_enter=200ms:when=1", "--"])
@@ -499,7 +499,7 @@ fn delay_enter_holds_the_call() {
 #[test]
 fn delay_exit_holds_the_return() {
     let dir = TestDir::new("delay-exit");
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(["-e", "inject=fsync:delay_exit=200ms:when=2", "--"])
         .arg(c_program("timed_fsync"))
         .arg("3")
@@ -523,7 +523,7 @@ fn delay_exit_holds_the_return() {
 #[test]
 fn path_filter_matches_writes_through_an_fd() {
     let dir = TestDir::new("path-fd");
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(["-e", "fault=write:error=ENOSPC", "-P"])
         .arg(dir.join("a"))
         .arg("--")
@@ -557,7 +557,7 @@ fn path_filter_matches_writes_through_an_fd() {
 #[test]
 fn relative_path_filter_is_taken_from_fis_directory() {
     let dir = TestDir::new("path-relative");
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .cwd(dir.path())
         .args(["-e", "fault=write:error=ENOSPC", "-P", "b", "--"])
         .arg(c_program("two_files"))
@@ -577,7 +577,7 @@ fn path_filter_counts_only_matching_calls() {
     // write a and two stdout writes come before write b: with when=1, b's
     // write is tampered with only if they were not counted.
     let dir = TestDir::new("path-when");
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(["-e", "fault=write:error=ENOSPC:when=1", "-P"])
         .arg(dir.join("b"))
         .arg("--")
@@ -599,7 +599,7 @@ fn path_filter_follows_symlinks() {
     // Like strace, fi resolves -P paths when it starts: the file exists.
     fs::write(dir.join("a"), "").unwrap();
     std::os::unix::fs::symlink(dir.join("a"), dir.join("link")).unwrap();
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(["-e", "fault=write:error=ENOSPC", "-P"])
         .arg(dir.join("link"))
         .arg("--")
@@ -620,7 +620,7 @@ fn path_filter_follows_symlinks() {
 
 fn family(extra: &[&str], child_exit: i32) {
     let dir = TestDir::new("family");
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(extra)
         .arg("--")
         .arg(c_program("family"))
@@ -696,7 +696,11 @@ fn sigsegv_handlers_work_under_fi() {
         ][..],
         &["--no-seccomp", "-e", "inject=fsync:error=EIO"][..],
     ] {
-        let out = Cmd::fi().args(extra).arg("--").arg(c_program("segv")).run();
+        let out = Cmd::fault()
+            .args(extra)
+            .arg("--")
+            .arg(c_program("segv"))
+            .run();
         out.assert_code(0);
         assert_eq!(out.lines(), ["recovered 3"], "{}", out.describe());
     }
@@ -711,7 +715,7 @@ fn realtime_and_queued_signals_pass_through() {
         ][..],
         &["--no-seccomp", "-e", "inject=fsync:error=EIO"][..],
     ] {
-        let out = Cmd::fi()
+        let out = Cmd::fault()
             .args(extra)
             .arg("--")
             .arg(c_program("rtsig"))
@@ -735,7 +739,7 @@ fn line_count(path: &std::path::Path) -> usize {
 fn sigstop_and_sigcont_stop_and_resume_the_program() {
     let dir = TestDir::new("group-stop");
     let ticks = dir.join("ticks");
-    let mut fi = Cmd::fi()
+    let mut fi = Cmd::fault()
         .args(NO_MATCH)
         .arg("--")
         .arg(c_program("ticker"))
@@ -794,17 +798,17 @@ fn sigstop_and_sigcont_stop_and_resume_the_program() {
 #[test]
 fn exit_status_is_the_programs() {
     for extra in [&[][..], &["--no-seccomp"][..]] {
-        let out = Cmd::fi()
+        let out = Cmd::fault()
             .args(extra)
             .args(["--", "sh", "-c", "exit 3"])
             .run();
         out.assert_code(3);
-        let out = Cmd::fi()
+        let out = Cmd::fault()
             .args(extra)
             .args(["--", "sh", "-c", "kill -TERM $$"])
             .run();
         out.assert_code(143);
-        let out = Cmd::fi().args(extra).args(["--", "true"]).run();
+        let out = Cmd::fault().args(extra).args(["--", "true"]).run();
         out.assert_code(0);
     }
 }
@@ -812,7 +816,7 @@ fn exit_status_is_the_programs() {
 #[test]
 fn sigint_to_fi_is_forwarded_to_the_program() {
     let dir = TestDir::new("forward-int");
-    let mut fi = Cmd::fi()
+    let mut fi = Cmd::fault()
         .args(NO_MATCH)
         .arg("--")
         .arg(c_program("ticker"))
@@ -836,7 +840,7 @@ fn sigint_to_fi_is_forwarded_to_the_program() {
 #[test]
 fn sigterm_to_fi_is_forwarded_to_the_program() {
     let dir = TestDir::new("forward-term");
-    let mut fi = Cmd::fi()
+    let mut fi = Cmd::fault()
         .args(NO_MATCH)
         .arg("--")
         .arg(c_program("ticker"))
@@ -871,7 +875,7 @@ fn attach_and_stop_with(signal: i32, log_args: &[&str]) -> Outcome {
         s.contains("tick 1: ok")
     });
 
-    let mut fi = Cmd::fi()
+    let mut fi = Cmd::fault()
         .args(log_args)
         .arg("-p")
         .arg(program.pid().to_string())
@@ -977,7 +981,7 @@ fn attach_follows_every_thread() {
         s.contains("started")
     });
     thread::sleep(Duration::from_millis(100));
-    let mut fi = Cmd::fi()
+    let mut fi = Cmd::fault()
         .arg("-p")
         .arg(program.pid().to_string())
         .args(["-e", "inject=write:error=EIO"]);
@@ -1034,7 +1038,7 @@ fn detaching_during_a_delay_lets_the_call_complete() {
     program.wait_for_stdout("the first tick", Duration::from_secs(10), |s| {
         s.contains("tick 1: ok")
     });
-    let mut fi = Cmd::fi()
+    let mut fi = Cmd::fault()
         .arg("-p")
         .arg(program.pid().to_string())
         .args(["-e", "inject=write:delay_enter=5s", "-P"])
@@ -1074,10 +1078,10 @@ fn attach_to_a_missing_process_is_a_usage_error() {
     while proc_state(pid).is_some() {
         pid -= 1;
     }
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(["-p", &pid.to_string(), "-e", "inject=write:error=EIO"])
         .run();
-    out.assert_code(2);
+    out.assert_code(125);
     assert!(out.stderr.contains("no such process"), "{}", out.describe());
 }
 
@@ -1087,7 +1091,7 @@ fn attach_to_a_missing_process_is_a_usage_error() {
 #[test]
 fn killing_fi_kills_the_programs_it_started() {
     let dir = TestDir::new("exitkill");
-    let mut fi = Cmd::fi()
+    let mut fi = Cmd::fault()
         .args(["-e", "inject=write:delay_enter=1s", "--"])
         .arg(c_program("spinwrite"))
         .arg(dir.path())
@@ -1118,7 +1122,7 @@ fn killing_fi_kills_the_programs_it_started() {
 fn go_seed_program_loses_its_write() {
     let seed = go_program("seed");
     let dir = TestDir::new("seed");
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .cwd(dir.path())
         .args(["-e", "inject=write:error=EIO", "-P", "test.txt", "--"])
         .arg(&seed)
@@ -1139,7 +1143,7 @@ fn go_seed_program_loses_its_write() {
     );
 
     let clean = TestDir::new("seed-clean");
-    let out = Cmd::fi().cwd(clean.path()).arg("--").arg(&seed).run();
+    let out = Cmd::fault().cwd(clean.path()).arg("--").arg(&seed).run();
     out.assert_code(0);
     assert_eq!(clean.read("test.txt"), "some great stuff");
 }
@@ -1152,7 +1156,7 @@ fn python_sees_eio_from_fsync_on_one_file() {
     let python = python3();
     let dir = TestDir::new("python");
     let (one, two) = (dir.join("one"), dir.join("two"));
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(["-e", "inject=fsync:error=EIO", "-P"])
         .arg(&one)
         .arg("--")
@@ -1179,7 +1183,7 @@ fn python_sees_eio_from_fsync_on_one_file() {
 // 17. Bad command lines start nothing
 
 #[test]
-fn bad_command_lines_exit_2_and_start_nothing() {
+fn bad_command_lines_exit_125_and_start_nothing() {
     let dir = TestDir::new("usage");
     let cases: &[(&[&str], &str)] = &[
         (&["-e", "inject=write:error=EFOO"], "EFOO"),
@@ -1198,7 +1202,7 @@ fn bad_command_lines_exit_2_and_start_nothing() {
         (&["--plugin", "nosuch"], "nosuch"),
     ];
     for (args, named) in cases {
-        let out = Cmd::fi()
+        let out = Cmd::fault()
             .cwd(dir.path())
             .args(*args)
             .args(["--", "touch", "marker"])
@@ -1208,20 +1212,99 @@ fn bad_command_lines_exit_2_and_start_nothing() {
 }
 
 #[test]
-fn a_missing_program_is_a_usage_error() {
-    let out = Cmd::fi()
-        .args(["-e", "inject=write:error=EIO", "--", "/nonexistent/prog"])
+fn a_bad_rule_exits_125_naming_it() {
+    let out = Cmd::fault()
+        .args(["-e", "inject=write:when=0", "--", "true"])
         .run();
-    out.assert_code(2);
-    assert!(out.stderr.contains("fi: "), "{}", out.describe());
+    out.assert_code(125);
     assert!(
-        out.stderr.contains("/nonexistent/prog"),
+        out.stderr.contains("fault: ") && out.stderr.contains("when=0"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn clap_usage_errors_exit_125_and_help_exits_0() {
+    let out = Cmd::fault().args(["--no-such-option", "--", "true"]).run();
+    out.assert_code(125);
+    assert!(
+        out.stderr.contains("--no-such-option"),
         "{}",
         out.describe()
     );
 
-    let out = Cmd::fi().args(["--", "fi-test-no-such-command"]).run();
-    out.assert_code(2);
+    let out = Cmd::fault().args(["plugin"]).run();
+    out.assert_code(125);
+
+    let out = Cmd::fault().arg("--help").run();
+    out.assert_code(0);
+    for wanted in [
+        "Usage: fault",
+        "fault -e fault=openat",
+        "Exit status:",
+        "125",
+        "126",
+        "127",
+    ] {
+        assert!(
+            out.stdout.contains(wanted),
+            "{wanted:?}\n{}",
+            out.describe()
+        );
+    }
+}
+
+#[test]
+fn version_names_the_plugin_contract_and_wasmtime() {
+    let out = Cmd::fault().arg("--version").run();
+    out.assert_code(0);
+    let wit = fs::read_to_string(tests_dir().join("../wit/policy.wit")).unwrap();
+    let package = wit
+        .lines()
+        .find_map(|l| l.strip_prefix("package "))
+        .and_then(|l| l.strip_suffix(';'))
+        .expect("wit/policy.wit declares a package");
+    let lock = fs::read_to_string(tests_dir().join("../Cargo.lock")).unwrap();
+    let wasmtime = lock
+        .split("\n[[package]]\n")
+        .find_map(|p| p.strip_prefix("name = \"wasmtime\"\nversion = \""))
+        .and_then(|rest| rest.split('"').next())
+        .expect("Cargo.lock locks wasmtime");
+    let lines = out.lines();
+    assert_eq!(
+        lines[0],
+        format!("fault {}", env!("CARGO_PKG_VERSION")),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(package)),
+        "{package}\n{}",
+        out.describe()
+    );
+    assert!(
+        lines.iter().any(|l| *l == format!("wasmtime {wasmtime}")),
+        "wasmtime {wasmtime}\n{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn a_missing_program_exits_127() {
+    let out = Cmd::fault()
+        .args(["-e", "inject=write:error=EIO", "--", "/nonexistent"])
+        .run();
+    out.assert_code(127);
+    assert!(
+        out.stderr
+            .contains("fault: /nonexistent: command not found"),
+        "{}",
+        out.describe()
+    );
+
+    let out = Cmd::fault().args(["--", "fi-test-no-such-command"]).run();
+    out.assert_code(127);
     assert!(
         out.stderr.contains("fi-test-no-such-command"),
         "{}",
@@ -1230,10 +1313,56 @@ fn a_missing_program_is_a_usage_error() {
 }
 
 #[test]
+fn a_program_that_cannot_run_exits_126() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TestDir::new("cannot-run");
+    let script = dir.join("not-executable");
+    fs::write(&script, "#!/bin/sh\ntouch marker\n").unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o644)).unwrap();
+    let bad_interpreter = dir.join("bad-interpreter");
+    fs::write(&bad_interpreter, "#!/nonexistent/sh\ntouch marker\n").unwrap();
+    fs::set_permissions(&bad_interpreter, fs::Permissions::from_mode(0o755)).unwrap();
+    let subdir = dir.join("a-directory");
+    fs::create_dir(&subdir).unwrap();
+    for (program, why) in [
+        (&script, "Permission denied"),
+        (&bad_interpreter, "No such file or directory"),
+        (&subdir, "Is a directory"),
+    ] {
+        let out = Cmd::fault()
+            .cwd(dir.path())
+            .args(["-e", "inject=write:error=EIO", "--"])
+            .arg(program)
+            .run();
+        out.assert_code(126);
+        assert!(
+            out.stderr.contains("fault: ")
+                && out.stderr.contains(&arg(program))
+                && out.stderr.contains(why),
+            "{why}\n{}",
+            out.describe()
+        );
+        assert!(!dir.join("marker").exists(), "{}", out.describe());
+    }
+
+    // Found in $PATH, but only without execute permission.
+    let out = Cmd::fault()
+        .env("PATH", dir.path())
+        .args(["--", "not-executable"])
+        .run();
+    out.assert_code(126);
+    assert!(
+        out.stderr.contains("Permission denied"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
 fn nothing_to_run_is_a_usage_error() {
-    let out = Cmd::fi().args(["-e", "inject=write:error=EIO"]).run();
-    out.assert_code(2);
-    assert!(out.stderr.contains("fi: "), "{}", out.describe());
+    let out = Cmd::fault().args(["-e", "inject=write:error=EIO"]).run();
+    out.assert_code(125);
+    assert!(out.stderr.contains("fault: "), "{}", out.describe());
 }
 
 // ---------------------------------------------------------------------------
@@ -1242,7 +1371,7 @@ fn nothing_to_run_is_a_usage_error() {
 #[test]
 fn trace_logs_every_stopped_call() {
     let dir = TestDir::new("trace");
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(["--trace", "-e", "inject=fsync:error=EIO:when=2", "--"])
         .arg(c_program("fsyncs"))
         .arg("3")
@@ -1264,7 +1393,7 @@ fn trace_logs_every_stopped_call() {
 fn json_log_describes_the_injected_call() {
     let dir = TestDir::new("json");
     let log = dir.join("log.json");
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(["--log-format", "json", "-o"])
         .arg(&log)
         .args([
@@ -1290,7 +1419,11 @@ fn json_log_describes_the_injected_call() {
         assert!(record["time"].is_number(), "{record}");
         let call = record.get("syscall").is_some();
         let message = record.get("source").is_some() && record["message"].is_string();
-        assert!(call || message, "neither a call nor a message: {record}");
+        let stages = record["stages"].is_array();
+        assert!(
+            call || message || stages,
+            "neither a call, a message nor the stage counts: {record}"
+        );
     }
     let opens: Vec<&serde_json::Value> = records
         .iter()
@@ -1333,7 +1466,7 @@ fn json_log_describes_the_injected_call() {
 fn json_log_of_a_delayed_call() {
     let dir = TestDir::new("json-delay");
     let log = dir.join("log.json");
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(["--log-format", "json", "-o"])
         .arg(&log)
         .args(["-e", "inject=fsync:delay_enter=50ms:when=1", "--"])
@@ -1375,7 +1508,7 @@ fn summary_row(log: &str, name: &str) -> Option<[u64; 3]> {
 #[test]
 fn summary_counts_the_injected_calls() {
     let dir = TestDir::new("summary");
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(["-c", "-e", "inject=fsync:error=EIO:when=2+", "--"])
         .arg(c_program("fsyncs"))
         .arg("5")
@@ -1420,7 +1553,7 @@ fn java_runs_the_same_under_fi() {
         .timeout(Duration::from_secs(120))
         .run();
     native.assert_code(3);
-    let traced = Cmd::fi()
+    let traced = Cmd::fault()
         .args(NO_MATCH)
         .arg("--")
         .arg(&java)
@@ -1449,7 +1582,7 @@ fn bash_pipeline_runs_the_same_under_fi() {
     native.assert_code(0);
     assert_eq!(native.stdout, "999\n998\n997\n"); // sort -r is lexicographic
     for extra in [&NO_MATCH[..], &["--no-seccomp", "-e", "fault=fsync"][..]] {
-        let traced = Cmd::fi()
+        let traced = Cmd::fault()
             .args(extra)
             .arg("--")
             .arg(&bash)
@@ -1459,4 +1592,232 @@ fn bash_pipeline_runs_the_same_under_fi() {
         traced.assert_code(0);
         assert_eq!(traced.stdout, native.stdout, "{}", traced.describe());
     }
+}
+
+// ---------------------------------------------------------------------------
+// 21. Did the fault fire? Stage counts and warnings at the end of a run
+
+/// A file of `size` bytes in `dir`, for `cp` to copy.
+fn source_file(dir: &TestDir, size: usize) -> std::path::PathBuf {
+    let path = dir.join("src");
+    fs::write(&path, vec![b'x'; size]).unwrap();
+    path
+}
+
+#[test]
+fn a_rule_that_never_fires_is_reported_with_the_syscall_the_program_used() {
+    let cp = require_tool("cp", "apt-get install coreutils");
+    let dir = TestDir::new("idle-cp");
+    source_file(&dir, 100_000);
+    // cp copies with copy_file_range: a write rule on dst never fires, and
+    // cp's status alone would read as "cp handled the fault".
+    let out = Cmd::fault()
+        .cwd(dir.path())
+        .args(["-e", "inject=write:error=EIO", "-P", "dst", "--"])
+        .arg(&cp)
+        .args(["src", "dst"])
+        .run();
+    out.assert_code(0);
+    let warnings = lines_with(&out.stderr, "changed no call");
+    assert_eq!(
+        warnings,
+        ["[fault] warning: -e inject=write:error=EIO: changed no call; -P dst: no write call touched it"],
+        "{}",
+        out.describe()
+    );
+    // With a stage that stops copy_file_range (and never fires either), the
+    // write rule can tell which call it missed.
+    let out = Cmd::fault()
+        .cwd(dir.path())
+        .args(["-e", "inject=write:error=EIO"])
+        .args(["-e", "inject=copy_file_range:error=EIO:when=1000"])
+        .args(["-P", "dst", "--"])
+        .arg(&cp)
+        .args(["src", "dst"])
+        .run();
+    out.assert_code(0);
+    let warnings = lines_with(&out.stderr, "changed no call");
+    assert_eq!(warnings.len(), 2, "{}", out.describe());
+    assert!(
+        warnings[0].ends_with(
+            "-P dst: no write call touched it; cp used copy_file_range on dst, which the rule does not name"
+        ),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        warnings[1].starts_with("[fault] warning: -e inject=copy_file_range:error=EIO:when=1000: changed no call; when= selected none of its "),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn an_idle_rule_keeps_the_programs_status() {
+    let true_ = require_tool("true", "apt-get install coreutils");
+    let out = Cmd::fault()
+        .args(["-e", "inject=write:error=EIO", "-P", "/nonexistent", "--"])
+        .arg(&true_)
+        .run();
+    out.assert_code(0);
+    assert_eq!(
+        lines_with(&out.stderr, "warning"),
+        ["[fault] warning: -e inject=write:error=EIO: changed no call; -P /nonexistent: no write call touched it"],
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn a_rule_that_fired_gets_no_warning_and_is_counted_per_stage() {
+    let cat = require_tool("cat", "apt-get install coreutils");
+    let dir = TestDir::new("stage-counts");
+    let file = dir.join("secret");
+    fs::write(&file, "hidden\n").unwrap();
+    let other = dir.join("other");
+    fs::write(&other, "shown\n").unwrap();
+    let out = Cmd::fault()
+        .args(["-c", "-e", "fault=openat:error=EACCES"])
+        .args(["-e", "inject=fsync:error=EIO", "-P"])
+        .arg(&file)
+        .arg("--")
+        .arg(&cat)
+        .arg(&file)
+        .arg(&other)
+        .arg(&file)
+        .run();
+    out.assert_code(1);
+    assert_eq!(out.stdout, "shown\n", "{}", out.describe());
+    let warnings = lines_with(&out.stderr, "changed no call");
+    assert_eq!(
+        warnings,
+        [format!(
+            "[fault] warning: -e inject=fsync:error=EIO: changed no call; -P {}: no fsync call touched it",
+            file.display()
+        )],
+        "{}",
+        out.describe()
+    );
+    let row = |stage: &str| -> Vec<String> {
+        let line = out
+            .stderr
+            .lines()
+            .find(|line| line.starts_with(stage))
+            .unwrap_or_else(|| panic!("no -c row for {stage}\n{}", out.describe()));
+        line[stage.len()..]
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    assert_eq!(row("-e fault=openat:error=EACCES"), ["2"]);
+    assert_eq!(row("-e inject=fsync:error=EIO"), ["0"]);
+
+    let log = dir.join("log.json");
+    Cmd::fault()
+        .args(["--log-format", "json", "-o"])
+        .arg(&log)
+        .args(["-e", "fault=openat:error=EACCES", "-P"])
+        .arg(&file)
+        .arg("--")
+        .arg(&cat)
+        .arg(&file)
+        .arg(&file)
+        .arg(&file)
+        .run()
+        .assert_code(1);
+    let text = fs::read_to_string(&log).unwrap();
+    let stages: Vec<serde_json::Value> = text
+        .lines()
+        .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+        .filter_map(|value| value.get("stages").cloned())
+        .collect();
+    assert_eq!(
+        stages,
+        [serde_json::json!([{"stage": "-e fault=openat:error=EACCES", "changed": 3}])],
+        "{text}"
+    );
+    assert!(!text.contains("changed no call"), "{text}");
+}
+
+#[test]
+fn dash_p_takes_a_glob_and_a_directory_prefix() {
+    let cat = require_tool("cat", "apt-get install coreutils");
+    let dir = TestDir::new("path-globs");
+    fs::create_dir_all(dir.join("sub/deeper")).unwrap();
+    for (name, text) in [
+        ("app.log", "log\n"),
+        ("notes.txt", "notes\n"),
+        ("sub/deeper/x", "x\n"),
+        ("subway", "subway\n"),
+    ] {
+        fs::write(dir.join(name), text).unwrap();
+    }
+    let cat_all = |pattern: &str| {
+        Cmd::fault()
+            .cwd(dir.path())
+            .args(["-e", "fault=openat:error=EACCES", "-P", pattern, "--"])
+            .arg(&cat)
+            .args(["app.log", "notes.txt", "sub/deeper/x", "subway"])
+            .run()
+    };
+    let out = cat_all("*.log");
+    out.assert_code(1);
+    assert_eq!(out.stdout, "notes\nx\nsubway\n", "{}", out.describe());
+    assert!(
+        out.stderr.contains("cat: app.log: Permission denied"),
+        "{}",
+        out.describe()
+    );
+
+    let out = cat_all("sub/");
+    out.assert_code(1);
+    assert_eq!(out.stdout, "log\nnotes\nsubway\n", "{}", out.describe());
+    assert!(
+        out.stderr.contains("cat: sub/deeper/x: Permission denied"),
+        "{}",
+        out.describe()
+    );
+
+    // A plain path keeps strace's exact meaning: not a prefix.
+    let out = cat_all(&format!("{}/sub", dir.path().display()));
+    out.assert_code(0);
+    assert_eq!(out.stdout, "log\nnotes\nx\nsubway\n", "{}", out.describe());
+}
+
+#[test]
+fn text_log_decodes_open_flags_and_mode_like_strace() {
+    let sh = require_tool("sh", "apt-get install dash");
+    let dir = TestDir::new("decoded-flags");
+    let out = Cmd::fault()
+        .cwd(dir.path())
+        .args(["-e", "fault=openat:error=EACCES", "-P", "out", "--"])
+        .arg(&sh)
+        .args(["-c", "echo hi > out"])
+        .run();
+    out.assert_code(2);
+    let lines = lines_with(&out.stderr, "openat(");
+    assert_eq!(lines.len(), 1, "{}", out.describe());
+    assert!(
+        lines[0].contains(
+            "openat(AT_FDCWD, \"out\", O_WRONLY|O_CREAT|O_TRUNC, 0666) = -1 EACCES (Permission denied) (INJECTED)"
+        ),
+        "{}",
+        out.describe()
+    );
+    // JSON keeps the raw numbers.
+    let log = dir.join("log.json");
+    Cmd::fault()
+        .cwd(dir.path())
+        .args(["--log-format", "json", "-o"])
+        .arg(&log)
+        .args(["-e", "fault=openat:error=EACCES", "-P", "out", "--"])
+        .arg(&sh)
+        .args(["-c", "echo hi > out"])
+        .run()
+        .assert_code(2);
+    let text = fs::read_to_string(&log).unwrap();
+    let call: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    let flags = (libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC) as u64;
+    assert_eq!(call["args"][2], flags, "{text}");
+    assert_eq!(call["args"][3], 0o666, "{text}");
 }

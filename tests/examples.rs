@@ -2,7 +2,7 @@
 //! written in Rust, C, Python, JavaScript and WAT. Each is built from source
 //! by its own `build.sh` (once per test run, into `CARGO_TARGET_TMPDIR`), then
 //! run by fi against the same program, `tests/examples/fsync_two.py`, and
-//! checked with `fi plugin check`.
+//! checked with `fault plugin check`.
 //! All five must behave alike, down to the wording of their errors.
 //!
 //! A missing toolchain fails the tests of that language, naming the install
@@ -17,9 +17,9 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
-const FI: &str = env!("CARGO_BIN_EXE_fi");
+const FAULT: &str = env!("CARGO_BIN_EXE_fault");
 
-/// How long one traced run or `fi plugin check` may take, the component
+/// How long one traced run or `fault plugin check` may take, the component
 /// being compiled already.
 const RUN_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -90,10 +90,10 @@ fn describe(what: &str, output: &Output) -> String {
     )
 }
 
-/// fi with its compiled-plugin cache in the target directory, so a run of
+/// fault with its compiled-plugin cache in the target directory, so a run of
 /// the tests neither reads nor fills the user's.
-fn fi() -> Command {
-    let mut command = Command::new(FI);
+fn fault() -> Command {
+    let mut command = Command::new(FAULT);
     command.env("XDG_CACHE_HOME", tmp_root().join("cache"));
     command
 }
@@ -259,7 +259,7 @@ fn build(language: Language) -> PathBuf {
     );
     assert!(wasm.is_file(), "{what} made no {}", wasm.display());
 
-    let mut check = fi();
+    let mut check = fault();
     check
         .args(["plugin", "check"])
         .arg(format!("{}:path=/x", wasm.display()));
@@ -267,7 +267,7 @@ fn build(language: Language) -> PathBuf {
     assert!(
         output.status.success(),
         "{}",
-        describe("fi plugin check", &output)
+        describe("fault plugin check", &output)
     );
     wasm
 }
@@ -279,7 +279,7 @@ fn build(language: Language) -> PathBuf {
 /// fi's output and the lines the program printed.
 fn trace(plugin: &Path, config: &str, dir: &Path, program_args: &[&str]) -> (Output, Vec<String>) {
     let program = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/examples/fsync_two.py");
-    let mut command = fi();
+    let mut command = fault();
     command
         .arg("--plugin")
         .arg(format!("{}:{config}", plugin.display()))
@@ -303,7 +303,7 @@ fn fails_fsync_of_matching_files(plugin: &Path) {
     let config = format!("path={}/a*", dir.display());
     let (output, lines) = trace(plugin, &config, &dir, &[]);
     let what = describe(
-        &format!("fi --plugin {}:{config}", plugin.display()),
+        &format!("fault --plugin {}:{config}", plugin.display()),
         &output,
     );
     assert_eq!(output.status.code(), Some(0), "{what}");
@@ -320,7 +320,7 @@ fn fails_from_the_when_th_call_on(plugin: &Path) {
     let config = format!("path={}/a*:when=2", dir.display());
     let (output, lines) = trace(plugin, &config, &dir, &["3", "fdatasync"]);
     let what = describe(
-        &format!("fi --plugin {}:{config}", plugin.display()),
+        &format!("fault --plugin {}:{config}", plugin.display()),
         &output,
     );
     assert_eq!(output.status.code(), Some(0), "{what}");
@@ -332,19 +332,19 @@ fn fails_from_the_when_th_call_on(plugin: &Path) {
     fs::remove_dir_all(dir).unwrap();
 }
 
-/// `fi plugin check` says the plugin implements the world, with its name,
+/// `fault plugin check` says the plugin implements the world, with its name,
 /// summary and subscription; a bad configuration is refused with exit
-/// status 2 and the plugin's own message.
+/// status 125 and the plugin's own message.
 fn checks_its_configuration(plugin: &Path, language: Language) {
     let check = |config: &str| {
         let spec = match config {
             "" => plugin.display().to_string(),
             _ => format!("{}:{config}", plugin.display()),
         };
-        let mut command = fi();
+        let mut command = fault();
         command.args(["plugin", "check"]).arg(&spec);
         let output = run(command, RUN_TIMEOUT);
-        let what = describe(&format!("fi plugin check {spec}"), &output);
+        let what = describe(&format!("fault plugin check {spec}"), &output);
         (output, what)
     };
 
@@ -378,7 +378,7 @@ fn checks_its_configuration(plugin: &Path, language: Language) {
         ),
     ] {
         let (output, what) = check(config);
-        assert_eq!(output.status.code(), Some(2), "{what}");
+        assert_eq!(output.status.code(), Some(125), "{what}");
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(message), "no '{message}' in\n{what}");
     }

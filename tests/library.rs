@@ -120,7 +120,11 @@ fn a_native_policy_fires_and_the_program_sees_its_verdict() {
     let outcome = Session::command(&sh).policy(EmptyReads).run().unwrap();
     assert!(outcome.fired("empty-reads"), "{:?}", outcome.stages);
     assert_eq!(outcome.status, Status::Exited(0));
-    assert_eq!(fs::read_to_string(&copy).unwrap(), "[]\n", "the shell read nothing");
+    assert_eq!(
+        fs::read_to_string(&copy).unwrap(),
+        "[]\n",
+        "the shell read nothing"
+    );
 }
 
 #[test]
@@ -189,7 +193,11 @@ fn own_children(rounds: usize) {
             .arg(format!("exit {code}"))
             .status()
             .unwrap();
-        assert_eq!(status.code(), Some(code), "a child of the process was taken");
+        assert_eq!(
+            status.code(),
+            Some(code),
+            "a child of the process was taken"
+        );
     }
 }
 

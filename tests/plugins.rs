@@ -5,10 +5,10 @@ mod common;
 
 use common::*;
 
-/// fi with the test's cache directory for compiled plugins kept warm across
+/// fault with the test's cache directory for compiled plugins kept warm across
 /// tests (compiling a plugin in a debug build takes seconds).
-fn fi() -> Cmd {
-    Cmd::fi().env("XDG_CACHE_HOME", tmp_root().join("cache"))
+fn fault() -> Cmd {
+    Cmd::fault().env("XDG_CACHE_HOME", tmp_root().join("cache"))
 }
 
 /// Runs `tests/programs/python/fsync_two.py` on `DIR/a.db` and `DIR/b.db`,
@@ -31,7 +31,7 @@ impl FsyncTwo for Cmd {
 fn torn_write_shortens_the_seed_programs_file() {
     let seed = go_program("seed");
     let dir = TestDir::new("plugin-torn");
-    let out = fi()
+    let out = fault()
         .cwd(dir.path())
         .args(["--plugin", "short-write:mode=torn:path=*/test.txt", "--"])
         .arg(&seed)
@@ -57,7 +57,7 @@ fn torn_write_shortens_the_seed_programs_file() {
 fn short_write_is_retried_by_go() {
     let seed = go_program("seed");
     let dir = TestDir::new("plugin-short");
-    let out = fi()
+    let out = fault()
         .cwd(dir.path())
         .args([
             "--plugin",
@@ -84,7 +84,7 @@ fn short_write_is_retried_by_go() {
 fn fsync_fails_only_for_the_chosen_path() {
     let dir = TestDir::new("plugin-fsync");
     let glob = format!("path={}/a*", dir.path().display());
-    let out = fi()
+    let out = fault()
         .args(["--plugin", &format!("fsync-fail:{glob}"), "--"])
         .fsync_two(&dir);
     out.assert_code(0);
@@ -100,7 +100,7 @@ fn fsync_fails_only_for_the_chosen_path() {
 fn java_force_fails_for_one_mapped_file() {
     let classes = java_classes();
     let dir = TestDir::new("plugin-msync");
-    let out = fi()
+    let out = fault()
         .args([
             "--plugin",
             &format!("fsync-fail:path={}/bad*", dir.path().display()),
@@ -126,7 +126,7 @@ fn java_force_fails_for_one_mapped_file() {
 
 #[test]
 fn uname_reports_the_rewritten_name() {
-    let out = fi()
+    let out = fault()
         .args(["--plugin", "uname:sysname=Windows", "--", "uname", "-s"])
         .run();
     out.assert_code(0);
@@ -139,7 +139,8 @@ fn uname_reports_the_rewritten_name() {
 fn chained_stages_run_in_command_line_order() {
     let dir = TestDir::new("plugin-chain");
     let run = |first: &str, second: &str| {
-        fi().args(["--plugin", first, "--plugin", second, "--"])
+        fault()
+            .args(["--plugin", first, "--plugin", second, "--"])
             .fsync_two(&dir)
     };
     let out = run("fsync-fail:errno=ENOSPC", "fsync-fail:errno=EIO");
@@ -157,7 +158,7 @@ fn chained_stages_run_in_command_line_order() {
 
     // Middleware: an outer stage that asked for the result sees the inner
     // stage's injected error on exit, so `count` counts it as an error.
-    let out = fi()
+    let out = fault()
         .args([
             "--plugin",
             "count:syscalls=fsync",
@@ -187,12 +188,12 @@ fn chained_stages_run_in_command_line_order() {
 #[test]
 fn exported_builtins_work_when_loaded_by_path() {
     let dir = TestDir::new("plugin-export");
-    let out = fi().args(["plugins", "export"]).arg(dir.path()).run();
+    let out = fault().args(["plugins", "export"]).arg(dir.path()).run();
     out.assert_code(0);
     let wasm = dir.join("fsync-fail.wasm");
     assert!(wasm.is_file(), "{}", out.describe());
     let spec = format!("{}:path={}/a*", wasm.display(), dir.path().display());
-    let out = fi().args(["--plugin", &spec, "--"]).fsync_two(&dir);
+    let out = fault().args(["--plugin", &spec, "--"]).fsync_two(&dir);
     assert!(
         out.stdout.contains("a.db: OSError errno=EIO") && out.stdout.contains("b.db: ok"),
         "{}",
@@ -202,7 +203,7 @@ fn exported_builtins_work_when_loaded_by_path() {
 
 #[test]
 fn plugins_lists_every_builtin_with_its_keys() {
-    let out = fi().arg("plugins").run();
+    let out = fault().arg("plugins").run();
     out.assert_code(0);
     for name in [
         "short-write",
@@ -226,11 +227,11 @@ fn plugins_lists_every_builtin_with_its_keys() {
 fn a_config_error_stops_fi_before_the_program_runs() {
     let dir = TestDir::new("plugin-config");
     let marker = dir.join("marker");
-    let out = fi()
+    let out = fault()
         .args(["--plugin", "short-write:mode=sideways", "--", "touch"])
         .arg(&marker)
         .run();
-    out.assert_code(2);
+    out.assert_code(125);
     assert!(
         out.stderr.contains("--plugin short-write:mode=sideways") && out.stderr.contains("mode"),
         "{}",
@@ -256,8 +257,8 @@ fn files_that_are_not_plugins_are_named_for_what_they_are() {
             "does not implement the world fi:policy/plugin@0.1.0",
         ),
     ] {
-        let out = fi().arg("--plugin").arg(file).args(["--", "true"]).run();
-        out.assert_code(2);
+        let out = fault().arg("--plugin").arg(file).args(["--", "true"]).run();
+        out.assert_code(125);
         assert!(
             out.stderr.contains(expected),
             "{}: expected {expected:?}\n{}",
@@ -270,7 +271,8 @@ fn files_that_are_not_plugins_are_named_for_what_they_are() {
 fn hostile(mode: &str, extra: &[&str]) -> Outcome {
     let plugin = test_plugin("hostile");
     let dir = TestDir::new(&format!("plugin-hostile-{mode}"));
-    fi().arg("--plugin")
+    fault()
+        .arg("--plugin")
         .arg(format!("{}:mode={mode}", plugin.display()))
         .args(extra)
         .arg("--")
@@ -334,4 +336,208 @@ fn a_plugin_cannot_reach_files_environment_clock_or_network() {
     assert!(line.contains("env=[]"), "no environment: {line}");
     assert!(line.contains("clock=0"), "the clock is frozen: {line}");
     assert!(line.contains("net=Err("), "no network: {line}");
+}
+
+/// The hand-written WAT plugin with every `fi:policy` name moved to
+/// another version, as a plugin built against another WIT would be.
+fn plugin_for_another_version(dir: &TestDir) -> std::path::PathBuf {
+    let wat = std::fs::read_to_string(tests_dir().join("../plugins/examples/wat/fsync_eio.wat"))
+        .unwrap()
+        .replace("@0.1.0", "@0.9.0");
+    assert!(wat.contains("fi:policy/policy@0.9.0"));
+    let path = dir.join("future.wat");
+    std::fs::write(&path, wat).unwrap();
+    path
+}
+
+#[test]
+fn a_plugin_for_another_wit_version_is_refused_before_compiling() {
+    let dir = TestDir::new("plugin-wit-version");
+    let plugin = plugin_for_another_version(&dir);
+    let marker = dir.join("marker");
+    let started = std::time::Instant::now();
+    // A cache of its own: nothing compiled earlier can answer for it.
+    let out = Cmd::fault()
+        .env("XDG_CACHE_HOME", dir.join("cache"))
+        .arg("--plugin")
+        .arg(format!("{}:path=/x", plugin.display()))
+        .args(["--", "touch"])
+        .arg(&marker)
+        .run();
+    let took = started.elapsed();
+    assert_refused(&out, "built for fi:policy@0.9.0", &marker);
+    assert!(
+        out.stderr.contains("this build supports fi:policy@0.1.0"),
+        "{}",
+        out.describe()
+    );
+    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
+}
+
+#[test]
+fn a_core_module_is_told_the_two_ways_to_make_it_a_component() {
+    let dir = TestDir::new("plugin-core-module");
+    let core = dir.join("core.wat");
+    std::fs::write(&core, "(module)").unwrap();
+    let out = Cmd::fault()
+        .arg("--plugin")
+        .arg(&core)
+        .args(["--", "true"])
+        .run();
+    out.assert_code(125);
+    for fix in [
+        "cargo build --target wasm32-wasip2",
+        "wasm-tools component new",
+        "--adapt wasi_snapshot_preview1.reactor.wasm",
+        "https://github.com/bytecodealliance/wasmtime/releases",
+    ] {
+        assert!(out.stderr.contains(fix), "{fix:?}\n{}", out.describe());
+    }
+}
+
+#[test]
+fn a_missing_file_named_like_a_built_in_points_to_it() {
+    let dir = TestDir::new("plugin-builtin-names");
+    let marker = dir.join("marker");
+    let out = Cmd::fault()
+        .args(["--plugin", "short_write.wasm", "--", "touch"])
+        .arg(&marker)
+        .run();
+    assert_refused(
+        &out,
+        "no file short_write.wasm; the built-in is short-write",
+        &marker,
+    );
+    // `_` for `-` names the built-in itself.
+    let out = Cmd::fault()
+        .args(["--plugin", "short_write:mode=torn", "--", "touch"])
+        .arg(&marker)
+        .run();
+    out.assert_code(0);
+    assert!(marker.exists(), "{}", out.describe());
+}
+
+#[test]
+fn a_result_changed_through_memory_is_logged_with_its_plugin() {
+    let out = Cmd::fault()
+        .args(["--plugin", "uname:sysname=Plan9", "--", "uname", "-s"])
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.stdout.trim(), "Plan9", "{}", out.describe());
+    let lines = lines_with(&out.stderr, "uname(");
+    assert!(
+        lines.len() == 1 && lines[0].contains("(INJECTED)") && lines[0].ends_with("[uname]"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn the_seed_is_logged_once_and_only_when_a_plugin_drew_from_it() {
+    let seeded = "plugins seeded with --seed 7";
+    let out = Cmd::fault()
+        .args(["--seed", "7", "--plugin", "count", "--", "true"])
+        .run();
+    out.assert_code(0);
+    assert!(!out.stderr.contains("seeded"), "{}", out.describe());
+
+    let out = Cmd::fault()
+        .args(["--seed", "7", "--plugin", "chaos:syscalls=openat"])
+        .args(["--", "true"])
+        .run();
+    assert_eq!(
+        lines_with(&out.stderr, seeded).len(),
+        1,
+        "{}",
+        out.describe()
+    );
+
+    // A JSON log always names it, for the run to be replayed.
+    let out = Cmd::fault()
+        .args(["--seed", "7", "--log-format", "json", "--plugin", "count"])
+        .args(["--", "true"])
+        .run();
+    out.assert_code(0);
+    assert_eq!(
+        lines_with(&out.stderr, seeded).len(),
+        1,
+        "{}",
+        out.describe()
+    );
+
+    // Never before a configuration error.
+    let out = Cmd::fault()
+        .args(["--seed", "7", "--plugin", "chaos", "--plugin"])
+        .args(["short-write:mode=sideways", "--", "true"])
+        .run();
+    out.assert_code(125);
+    assert!(!out.stderr.contains("seeded"), "{}", out.describe());
+}
+
+#[test]
+fn plugin_check_counts_in_the_right_number() {
+    let out = Cmd::fault()
+        .args(["plugin", "check", "uname:sysname=Plan9"])
+        .run();
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("subscribes to 1 syscall: uname"),
+        "{}",
+        out.describe()
+    );
+    let out = Cmd::fault().args(["plugin", "check", "short-write"]).run();
+    out.assert_code(0);
+    assert!(
+        out.stdout.contains("subscribes to 6 syscalls: write, "),
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn the_first_compile_of_a_large_plugin_says_so_once() {
+    let dir = TestDir::new("plugin-compile-notice");
+    // The WAT plugin with 1.5 MB of padding in a custom section.
+    let wat = std::fs::read_to_string(tests_dir().join("../plugins/examples/wat/fsync_eio.wat"))
+        .unwrap()
+        .replacen(
+            "(component",
+            &format!(
+                "(component (core module (@custom \"padding\" \"{}\"))",
+                "x".repeat(1_500_000)
+            ),
+            1,
+        );
+    let plugin = dir.join("large.wat");
+    std::fs::write(&plugin, wat).unwrap();
+    let run = || {
+        Cmd::fault()
+            .env("XDG_CACHE_HOME", dir.join("cache"))
+            .arg("--plugin")
+            .arg(format!("{}:path=/x", plugin.display()))
+            .arg("-o")
+            .arg(dir.join("log"))
+            .args(["--", "true"])
+            .run()
+    };
+    let first = run();
+    first.assert_code(0);
+    let notice = format!(
+        "compiling plugin {} (2 MB) for this machine; cached for next runs",
+        plugin.display()
+    );
+    assert_eq!(
+        lines_with(&first.stderr, &notice).len(),
+        1,
+        "{}",
+        first.describe()
+    );
+    assert!(!dir.read("log").contains("compiling"), "the -o log");
+    let second = run();
+    second.assert_code(0);
+    assert!(
+        !second.stderr.contains("compiling"),
+        "{}",
+        second.describe()
+    );
 }

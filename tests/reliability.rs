@@ -25,7 +25,7 @@ const STEP: u64 = 5;
 fn every_fifth_write_of_every_thread_fails_exactly() {
     let dir = TestDir::new("stress-threads");
     let log = dir.join("log.json");
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(["-c", "--log-format", "json", "-o"])
         .arg(&log)
         .args([
@@ -122,7 +122,7 @@ fn every_fifth_write_of_every_thread_fails_exactly() {
 #[test]
 fn many_forks_vforks_and_an_exec_from_a_thread_complete() {
     // The rule fires in every child: each checks getppid() returned 4242.
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(["-e", "inject=getppid:retval=4242", "--"])
         .arg(c_program("stress_fork"))
         .args(["300", "4242"])
@@ -145,7 +145,7 @@ fn many_forks_vforks_and_an_exec_from_a_thread_complete() {
 
 #[test]
 fn many_forks_under_a_rule_that_matches_nothing() {
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args([
             "-e",
             "inject=write,openat:error=EIO",
@@ -191,13 +191,13 @@ fn attaching_to_a_process_strace_already_traces_is_refused() {
         "strace did not attach"
     );
     let holder = tracer_pid(pid);
-    let out = Cmd::fi()
+    let out = Cmd::fault()
         .args(["-p", &pid.to_string(), "-e", "inject=write:error=EIO"])
         .timeout(Duration::from_secs(10))
         .run();
-    out.assert_code(2);
+    out.assert_code(125);
     assert!(
-        out.stderr.contains("fi: ") && out.stderr.contains("already traced"),
+        out.stderr.contains("fault: ") && out.stderr.contains("already traced"),
         "{}",
         out.describe()
     );
@@ -225,7 +225,7 @@ fn hostile_pointers_get_the_same_results_under_fi() {
         native.describe()
     );
     for extra in [&[][..], &["--no-seccomp"], &["--trace"]] {
-        let out = Cmd::fi()
+        let out = Cmd::fault()
             .args(extra)
             .args([
                 "-e",
@@ -245,7 +245,7 @@ fn hostile_pointers_get_the_same_results_under_fi() {
 // 3. Expressions strace rejects are rejected before anything runs
 
 #[test]
-fn rejected_expressions_exit_2_and_start_nothing() {
+fn rejected_expressions_exit_125_and_start_nothing() {
     let dir = TestDir::new("rejected");
     // (expression, part of the message naming what is wrong)
     let cases: &[(&str, &str)] = &[
@@ -274,13 +274,13 @@ fn rejected_expressions_exit_2_and_start_nothing() {
         ("inject=/[:error=EIO", "/["),
     ];
     for (expr, named) in cases {
-        let out = Cmd::fi()
+        let out = Cmd::fault()
             .cwd(dir.path())
             .args(["-e", expr, "--", "touch", "marker"])
             .run();
         assert_refused(&out, named, &dir.join("marker"));
         assert!(
-            out.stderr.contains(&format!("fi: -e {expr}")),
+            out.stderr.contains(&format!("fault: -e {expr}")),
             "the message must quote the expression\n{}",
             out.describe()
         );

@@ -2,6 +2,7 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use clap::builder::PossibleValue;
@@ -11,18 +12,39 @@ use crate::output::LogFormat;
 use crate::policy::chain::OnPolicyError;
 use crate::session::{Session, SessionError, Status};
 
+/// The command's name, in its messages, its log notes and its usage lines
+/// (whichever of its two names it was started by).
+pub const NAME: &str = crate::COMMAND;
+
+/// What `--version` prints after the name: the version, the plugin contract
+/// this build implements and the wasmtime that runs the plugins.
+static LONG_VERSION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{}\nplugin contract: {} (wit/policy.wit)\nwasmtime {}",
+        env!("CARGO_PKG_VERSION"),
+        crate::wasm::WIT_PACKAGE,
+        env!("FI_WASMTIME_VERSION"),
+    )
+});
+
 /// Syscall fault injection for real programs, driven by strace-style rules
 /// and sandboxed WebAssembly policies.
 #[derive(Debug, Parser)]
 #[command(
-    name = "fi",
+    name = NAME,
+    bin_name = NAME,
     version,
     args_conflicts_with_subcommands = true,
     after_help = "Examples:\n  \
-        fi -e fault=openat:error=EACCES -P /etc/hostname -- cat /etc/hostname\n  \
-        fi -e inject=fsync:error=EIO:when=2+ -- ./db\n  \
-        fi --plugin short-write:mode=torn -- ./go-prog\n  \
-        fi --plugin ./my_policy.wasm:path=/data/* -- python3 app.py"
+        fault -e fault=openat:error=EACCES -P /etc/hostname -- cat /etc/hostname\n  \
+        fault -e inject=fsync:error=EIO:when=2+ -- ./db\n  \
+        fault --plugin short-write:mode=torn -- ./go-prog\n  \
+        fault --plugin ./my_policy.wasm:path=/data/* -- python3 app.py\n\n\
+        Exit status:\n  \
+        N    the traced program's own (128+N when signal N killed it)\n  \
+        125  fault itself failed, or its command line is wrong (nothing was started)\n  \
+        126  the program exists but cannot be run (permission denied, not an executable)\n  \
+        127  the program was not found"
 )]
 pub struct Cli {
     /// Inspect plugins instead of running a program.
@@ -50,7 +72,7 @@ pub enum Command {
     },
 }
 
-/// `fi plugins ...`
+/// `fault plugins ...`
 #[derive(Debug, Subcommand)]
 pub enum PluginsAction {
     /// Write every built-in plugin as DIR/NAME.wasm, to share or modify.
@@ -60,7 +82,7 @@ pub enum PluginsAction {
     },
 }
 
-/// `fi plugin ...`
+/// `fault plugin ...`
 #[derive(Debug, Subcommand)]
 pub enum PluginAction {
     /// Check a plugin against fi's contract: world, version, description and
@@ -69,6 +91,18 @@ pub enum PluginAction {
         /// A built-in name, or a .wasm or .wat file, optionally followed by
         /// :key=value pairs.
         spec: String,
+    },
+    /// Start a plugin project: a policy to change, the contract, one build
+    /// command and a README.
+    New {
+        /// The plugin's name: lowercase letters, digits, - and _.
+        name: String,
+        /// The language: rust, python, javascript, c or wat.
+        #[arg(long, value_name = "LANG")]
+        lang: String,
+        /// The project directory (default ./NAME); created, or must be empty.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -80,7 +114,8 @@ pub struct RunArgs {
     #[arg(short = 'e', value_name = "EXPR")]
     pub rules: Vec<String>,
 
-    /// Limit -e rules to calls that touch PATH through a path argument or an fd.
+    /// Limit -e rules to calls that touch PATH through a path argument or an fd;
+    /// PATH/ also matches everything under it, a PATH with * ? [ is a glob (* matches /).
     #[arg(short = 'P', value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
@@ -101,7 +136,7 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
-    /// Log every call fi stops, not only the tampered ones.
+    /// Log every call fault stops, not only the tampered ones.
     #[arg(long)]
     pub trace: bool,
 
@@ -148,13 +183,16 @@ pub enum StageSpec {
 }
 
 impl Cli {
-    /// Parse the process's arguments (exits with status 2 on a usage error)
-    /// and the order of `-e` and `--plugin` among them.
-    pub fn parse_with_order() -> (Cli, Vec<StageSpec>) {
-        let matches = Cli::command().get_matches();
-        let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    /// Parse the process's arguments and the order of `-e` and `--plugin`
+    /// among them. The error is a usage error, or the `--help` or
+    /// `--version` text ([`clap::Error::use_stderr`] tells them apart).
+    pub fn parse_with_order() -> Result<(Cli, Vec<StageSpec>), clap::Error> {
+        let matches = Cli::command()
+            .long_version(LONG_VERSION.as_str())
+            .try_get_matches()?;
+        let cli = Cli::from_arg_matches(&matches)?;
         let order = stage_order(&matches, &cli.run);
-        (cli, order)
+        Ok((cli, order))
     }
 }
 
@@ -178,10 +216,13 @@ pub fn execute(cli: &Cli, stages: &[StageSpec]) -> u8 {
         }) => crate::wasm::commands::check(spec)
             .map(|()| 0)
             .map_err(|e| e.context(spec.clone())),
+        Some(Command::Plugin {
+            action: PluginAction::New { name, lang, dir },
+        }) => crate::wasm::commands::new(name, lang, dir.as_deref()).map(|()| 0),
         None => return run(&cli.run, stages),
     };
     result.unwrap_or_else(|error| {
-        eprintln!("fi: {error:#}");
+        eprintln!("{NAME}: {error:#}");
         EXIT_FAILED
     })
 }
@@ -195,7 +236,7 @@ fn run(args: &RunArgs, stages: &[StageSpec]) -> u8 {
             Status::Detached(_) | Status::Unknown => 0,
         },
         Err(error) => {
-            eprintln!("fi: {error}");
+            eprintln!("{NAME}: {error}");
             exit_status_of(&error)
         }
     }
@@ -206,9 +247,6 @@ pub fn exit_status_of(error: &SessionError) -> u8 {
     match error {
         SessionError::Invalid(_) | SessionError::Failed(_) => EXIT_FAILED,
         SessionError::NotFound(_) => EXIT_NOT_FOUND,
-        SessionError::CannotRun { cause, .. } if cause.kind() == std::io::ErrorKind::NotFound => {
-            EXIT_NOT_FOUND
-        }
         SessionError::CannotRun { .. } => EXIT_CANNOT_RUN,
     }
 }
@@ -252,9 +290,10 @@ fn session(args: &RunArgs, stages: &[StageSpec]) -> Result<Session, SessionError
         .print_summary(args.summary)
         .keep_no_calls()
         .handle_stop_signals();
-    if let Some(out) = log_sink(args)? {
-        session = session.log_to(out, args.log_format);
-    }
+    session = match log_sink(args)? {
+        Some(out) => session.log_to(out, args.log_format),
+        None => session.end_of_log_to_stderr(),
+    };
     if args.no_seccomp {
         session = session.without_seccomp();
     }
@@ -372,7 +411,7 @@ mod tests {
     #[test]
     fn rules_and_plugins_keep_command_line_order() {
         let stages = order(&[
-            "fi",
+            NAME,
             "--plugin",
             "a",
             "-e",

@@ -1,4 +1,5 @@
-//! fi: syscall fault injection for real programs, as a library first.
+//! fi: syscall fault injection for real programs, as a library first (the
+//! `fault` command is a thin layer over it).
 //!
 //! A [`session::Session`] runs a program (or attaches to processes) under a
 //! chain of policies and returns what happened; the `fault` command is a
@@ -14,9 +15,14 @@
 //! [`tracee`] reads a traced thread's memory and paths; [`output`] writes
 //! the log.
 
+/// The command's name, which its own messages carry (`fault: ...`,
+/// `[fault] ...`).
+pub const COMMAND: &str = "fault";
+
 pub mod arch;
 pub mod backend;
 pub mod cli;
+pub mod command;
 pub mod engine;
 pub mod model;
 pub mod output;

@@ -65,8 +65,12 @@ pub struct Verdict {
     pub delay_exit: Duration,
     /// Deliver this signal number to the calling thread.
     pub signal: Option<i32>,
-    /// Call [`Policy::on_exit`] for this call once it has run.
+    /// Call `Policy::on_exit` for this call once it has run.
     pub want_exit: bool,
+    /// The policy wrote to the tracee's memory while deciding (a path
+    /// buffer, a struct the call reads): the call is tampered with even if
+    /// nothing else changed.
+    pub wrote_memory: bool,
 }
 
 impl Verdict {
@@ -77,6 +81,7 @@ impl Verdict {
         delay_exit: Duration::ZERO,
         signal: None,
         want_exit: false,
+        wrote_memory: false,
     };
 
     /// A verdict with this action and no modifiers.

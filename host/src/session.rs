@@ -37,7 +37,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backend::ptrace::{self, seccomp, Mode, Program, PtraceBackend, SpawnError};
+use crate::backend::ptrace::{self, seccomp, Mode, Program, PtraceBackend, SpawnError, StartError};
 use crate::engine::{Ending, Engine, OnStopSignal};
 use crate::model::{Capabilities, Record};
 use crate::output::{Keep, Log, LogFormat, LogOptions, Summary};
@@ -45,7 +45,7 @@ pub use crate::policy::chain::StageReport;
 use crate::policy::chain::{Chain, OnPolicyError};
 use crate::policy::Policy;
 use crate::rules::{parse, PathFilter, RulePolicy};
-use crate::wasm::{Limits, Loader};
+use crate::wasm::{self, Limits, Loader};
 
 /// Why a session could not run, or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -57,7 +57,8 @@ pub enum SessionError {
     /// The program does not exist: nothing was started.
     #[error("{0}: command not found")]
     NotFound(String),
-    /// The program exists but cannot be run (permissions, format).
+    /// The program exists but cannot be run (permission denied, not an
+    /// executable, a directory, a missing interpreter).
     #[error("cannot run {program}: {cause}")]
     CannotRun {
         /// The program as given.
@@ -65,7 +66,7 @@ pub enum SessionError {
         /// Why exec refused it.
         cause: std::io::Error,
     },
-    /// fi itself failed while tracing (a policy error under
+    /// fault itself failed while tracing (a policy error under
     /// `OnPolicyError::Abort`, a failed system call of fi's).
     #[error("{0}")]
     Failed(String),
@@ -164,6 +165,7 @@ pub struct Session {
     print_summary: bool,
     mode: Option<Mode>,
     stop_signals: bool,
+    end_to_stderr: bool,
 }
 
 impl Session {
@@ -182,6 +184,7 @@ impl Session {
             print_summary: false,
             mode: None,
             stop_signals: false,
+            end_to_stderr: false,
         }
     }
 
@@ -266,6 +269,13 @@ impl Session {
         self
     }
 
+    /// With no log sink, write the end of the log (warnings about stages
+    /// that changed nothing, the `-c` tables) to standard error anyway.
+    pub fn end_of_log_to_stderr(mut self) -> Session {
+        self.end_to_stderr = true;
+        self
+    }
+
     /// Log every stopped call, not only the tampered ones.
     pub fn trace_all(mut self, all: bool) -> Session {
         self.trace_all = all;
@@ -327,6 +337,7 @@ impl Session {
             trace_all: self.trace_all,
             summary: true,
             keep: self.keep,
+            end_to_stderr: self.end_to_stderr,
         });
         let policies = self.build_policies(&log)?;
         let mut chain = Chain::new(policies, self.on_policy_error);
@@ -335,8 +346,8 @@ impl Session {
             Target::Attach(pids) => self.run_attached(&pids, &mut chain, log.clone()),
         };
         chain.finish();
-        let stages = chain.reports();
-        let gathered = log.finish(self.print_summary);
+        let stages = chain.stages();
+        let gathered = log.finish(&stages, self.print_summary);
         let status = match ending? {
             Ending::Exited(Some(code)) if code > 128 => Status::Killed(code - 128),
             Ending::Exited(Some(code)) => Status::Exited(code),
@@ -375,10 +386,10 @@ impl Session {
                 }
                 StageSource::Plugin(spec) => {
                     if loader.is_none() {
-                        let seed = self.seed.unwrap_or_else(crate::wasm::fresh_seed);
-                        let new = Loader::with_limits(self.limits.clone(), seed, log.clone())
+                        let always_logged = self.log_format == LogFormat::Json;
+                        let seed = wasm::Seed::given_or_fresh(self.seed, always_logged);
+                        let new = Loader::new(self.limits.clone(), seed, log.clone())
                             .map_err(|e| invalid(format!("{e:#}")))?;
-                        log.note("fi", &format!("plugins seeded with --seed {seed}"));
                         loader = Some(new);
                     }
                     let plugin = loader
@@ -427,15 +438,28 @@ impl Session {
                 unsafe { libc::kill(pid, libc::SIGKILL) };
                 SessionError::Failed(e.to_string())
             })?;
-        if ending == Ending::Exited(Some(127)) {
-            if let Some(cause) = spawned.exec_error() {
-                return Err(SessionError::CannotRun {
-                    program: program.argv[0].to_string_lossy().into_owned(),
+        let shown = || program.path.display().to_string();
+        match (ending, spawned.start_error()) {
+            (Ending::Exited(Some(127)), Some(StartError::Exec(cause))) => {
+                Err(SessionError::CannotRun {
+                    program: shown(),
                     cause,
-                });
+                })
             }
+            (Ending::Exited(Some(127)), Some(StartError::Directory(cause))) => {
+                Err(SessionError::Failed(format!(
+                    "cannot start {} in its directory: {cause}",
+                    shown()
+                )))
+            }
+            (Ending::Exited(Some(127)), Some(StartError::Seccomp(cause))) => {
+                Err(SessionError::Failed(format!(
+                    "cannot install the seccomp filter in {}: {cause}",
+                    shown()
+                )))
+            }
+            _ => Ok(ending),
         }
-        Ok(ending)
     }
 
     fn run_attached(
@@ -496,6 +520,7 @@ fn program_of(command: &Command) -> Result<Program, SessionError> {
     let program = command.get_program();
     let path = ptrace::find_program(program, search_path.as_deref()).map_err(|e| match e {
         SpawnError::NotFound(name) => SessionError::NotFound(name),
+        SpawnError::CannotRun(program, cause) => SessionError::CannotRun { program, cause },
         other => invalid(other),
     })?;
     let argv = std::iter::once(program.to_owned())

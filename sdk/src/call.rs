@@ -4,6 +4,8 @@ use std::cell::OnceCell;
 use std::fmt;
 
 use crate::bindings::fi::policy::{tracee, types};
+#[cfg(any(test, feature = "testing"))]
+use crate::testing::FakeTracee;
 use crate::Sysno;
 
 /// One system call as the traced thread made it.
@@ -18,6 +20,17 @@ pub struct Call {
     pid: i32,
     tid: i32,
     paths: OnceCell<Vec<String>>,
+    tracee: Tracee,
+}
+
+/// Who answers a call's questions about the traced process.
+#[derive(Debug)]
+enum Tracee {
+    /// fi, through the `tracee` imports.
+    Host,
+    /// A process made up by a unit test ([`crate::testing`]).
+    #[cfg(any(test, feature = "testing"))]
+    Fake(FakeTracee),
 }
 
 /// A failed access to the traced process, such as unreadable memory.
@@ -41,6 +54,28 @@ impl Call {
             pid: raw.pid,
             tid: raw.tid,
             paths: OnceCell::new(),
+            tracee: Tracee::Host,
+        }
+    }
+
+    /// A call made up by a unit test: `paths` is what [`Call::paths`]
+    /// answers, `tracee` the rest.
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) fn fake(
+        nr: u32,
+        args: [u64; 6],
+        pid: i32,
+        tid: i32,
+        paths: Vec<String>,
+        tracee: FakeTracee,
+    ) -> Call {
+        Call {
+            nr,
+            args,
+            pid,
+            tid,
+            paths: OnceCell::from(paths),
+            tracee: Tracee::Fake(tracee),
         }
     }
 
@@ -89,47 +124,60 @@ impl Call {
     /// `pipe:[123]`), or `None` if it is not an open descriptor.
     pub fn fd_path(&self, n: usize) -> Option<String> {
         // File descriptors are C ints: the low half of the register.
-        tracee::fd_path(self.arg(n) as i32)
+        let fd = self.arg(n) as i32;
+        match &self.tracee {
+            Tracee::Host => tracee::fd_path(fd),
+            #[cfg(any(test, feature = "testing"))]
+            Tracee::Fake(fake) => fake.fd_path(fd),
+        }
     }
 
     /// The absolute path of the C string at `addr`, resolved against the
     /// directory `dirfd` refers to (`-100`, `AT_FDCWD`, for the working
     /// directory).
     pub fn resolve_path(&self, dirfd: i32, addr: u64) -> Option<String> {
-        tracee::resolve_path(dirfd, addr)
+        match &self.tracee {
+            Tracee::Host => tracee::resolve_path(dirfd, addr),
+            #[cfg(any(test, feature = "testing"))]
+            Tracee::Fake(fake) => fake.resolve_path(dirfd, addr),
+        }
     }
 
     /// The file mapped at `addr` in the caller's address space (the file an
     /// `msync` of `addr` flushes).
     pub fn mapped_file(&self, addr: u64) -> Option<String> {
-        tracee::mapped_file(addr)
+        match &self.tracee {
+            Tracee::Host => tracee::mapped_file(addr),
+            #[cfg(any(test, feature = "testing"))]
+            Tracee::Fake(fake) => fake.mapped_file(addr),
+        }
     }
 
     /// `len` bytes of the caller's memory at `addr`.
     pub fn read_memory(&self, addr: u64, len: u32) -> Result<Vec<u8>, TraceeError> {
-        tracee::read_memory(addr, len).map_err(TraceeError)
+        match &self.tracee {
+            Tracee::Host => tracee::read_memory(addr, len).map_err(TraceeError),
+            #[cfg(any(test, feature = "testing"))]
+            Tracee::Fake(fake) => fake.read_memory(addr, len).map_err(TraceeError),
+        }
     }
 
     /// Write `data` into the caller's memory at `addr` (read-only pages too).
     pub fn write_memory(&self, addr: u64, data: &[u8]) -> Result<(), TraceeError> {
-        tracee::write_memory(addr, data).map_err(TraceeError)
+        match &self.tracee {
+            Tracee::Host => tracee::write_memory(addr, data).map_err(TraceeError),
+            #[cfg(any(test, feature = "testing"))]
+            Tracee::Fake(fake) => fake.write_memory(addr, data).map_err(TraceeError),
+        }
     }
 
     /// The NUL-terminated string at `addr`, at most `max` bytes; bytes that
     /// are not UTF-8 are replaced.
     pub fn read_c_string(&self, addr: u64, max: u32) -> Result<String, TraceeError> {
-        tracee::read_c_string(addr, max).map_err(TraceeError)
-    }
-
-    /// A call made by hand, for testing code that looks only at registers.
-    #[cfg(test)]
-    pub(crate) fn fake(sysno: Sysno, tid: i32, paths: &[&str]) -> Call {
-        Call {
-            nr: sysno.nr(),
-            args: [0; 6],
-            pid: tid,
-            tid,
-            paths: OnceCell::from(paths.iter().map(|p| p.to_string()).collect::<Vec<_>>()),
+        match &self.tracee {
+            Tracee::Host => tracee::read_c_string(addr, max).map_err(TraceeError),
+            #[cfg(any(test, feature = "testing"))]
+            Tracee::Fake(fake) => fake.read_c_string(addr, max).map_err(TraceeError),
         }
     }
 }

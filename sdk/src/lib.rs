@@ -66,14 +66,20 @@
 //! network; the clock is frozen. What it prints goes to fi's log, like
 //! [`log`]. Randomness comes from fi's seeded generator ([`random`],
 //! [`chance`]), so `--seed` replays a run's decisions.
+//!
+//! # Unit tests
+//!
+//! With the feature `testing`, [`testing::FakeCall`] makes calls from a
+//! made-up process, so `cargo test` runs a policy's `on_enter` and `on_exit`
+//! on the build machine.
 
 #![warn(missing_docs)]
 
-// Generated from ../wit; reachable only through `__private`.
+// Generated from wit/ (a link to the top-level wit/); reachable only through `__private`.
 #[allow(missing_docs)]
 mod bindings {
     wit_bindgen::generate!({
-        path: "../wit",
+        path: "wit",
         world: "plugin",
         pub_export_macro: true,
     });
@@ -85,6 +91,8 @@ mod describe;
 mod glob;
 mod names;
 mod random;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 mod trigger;
 mod verdict;
 mod when;
@@ -136,6 +144,10 @@ pub trait Policy: Sized + 'static {
 
 /// Writes one line to fi's log, attributed to this plugin.
 pub fn log(message: &str) {
+    // In a native unit test (feature `testing`), to stderr.
+    #[cfg(all(any(test, feature = "testing"), not(target_arch = "wasm32")))]
+    eprintln!("{message}");
+    #[cfg(not(all(any(test, feature = "testing"), not(target_arch = "wasm32"))))]
     bindings::fi::policy::host::log(message);
 }
 

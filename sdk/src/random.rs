@@ -3,11 +3,16 @@
 
 use std::str::FromStr;
 
+#[cfg(not(all(any(test, feature = "testing"), not(target_arch = "wasm32"))))]
 use crate::bindings::fi::policy::host;
 
 /// A random number from fi's generator for this plugin, seeded from the
 /// run's `--seed`: the same seed replays the same numbers.
 pub fn random() -> u64 {
+    // In a native unit test (feature `testing`), a fixed-seed stand-in.
+    #[cfg(all(any(test, feature = "testing"), not(target_arch = "wasm32")))]
+    return crate::testing::next_random();
+    #[cfg(not(all(any(test, feature = "testing"), not(target_arch = "wasm32"))))]
     host::random()
 }
 

@@ -65,6 +65,7 @@ impl Trigger {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::FakeCall;
     use crate::{Description, Sysno};
 
     #[test]
@@ -75,11 +76,11 @@ mod tests {
             ("when".into(), "2".into()),
         ];
         let mut trigger = Trigger::from_config(&Config::new(pairs, &description).unwrap()).unwrap();
-        let fsync = |path| Call::fake(Sysno::fsync, 1, &[path]);
+        let fsync = |path| FakeCall::new(Sysno::fsync).paths([path]).call();
         assert!(!trigger.fires(&fsync("/data/a")));
         assert!(!trigger.fires(&fsync("/etc/b")));
         assert!(trigger.fires(&fsync("/data/c")));
         assert!(!trigger.fires(&fsync("/data/d")));
-        assert!(Trigger::default().fires(&Call::fake(Sysno::write, 1, &[])));
+        assert!(Trigger::default().fires(&FakeCall::new(Sysno::write).call()));
     }
 }

@@ -136,6 +136,7 @@ impl fmt::Display for When {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::FakeCall;
     use crate::Sysno;
 
     fn acts_on(when: &str, upto: u32) -> Vec<u32> {
@@ -172,10 +173,10 @@ mod tests {
     #[test]
     fn counts_per_thread_and_syscall() {
         let mut when: When = "2".parse().unwrap();
-        let fsync = |tid| Call::fake(Sysno::fsync, tid, &[]);
+        let fsync = |tid| FakeCall::new(Sysno::fsync).tid(tid).call();
         assert!(!when.hit(&fsync(1)));
         assert!(!when.hit(&fsync(2)));
-        assert!(!when.hit(&Call::fake(Sysno::write, 1, &[])));
+        assert!(!when.hit(&FakeCall::new(Sysno::write).call()));
         assert!(when.hit(&fsync(1)));
         assert!(!when.hit(&fsync(1)));
         assert!(when.hit(&fsync(2)));

@@ -1,5 +1,5 @@
 //! Helpers shared by fi's integration tests: building the programs they
-//! trace, running fi (and native programs) with a deadline, per-test
+//! trace, running fault (and native programs) with a deadline, per-test
 //! directories, and looking at processes through /proc.
 //!
 //! A missing toolchain fails the test that needs it, with the install step.
@@ -17,7 +17,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-/// The fi binary under test.
+/// The `fault` binary under test.
+pub const FAULT: &str = env!("CARGO_BIN_EXE_fault");
+
+/// The same command under its second name, `fi`.
 pub const FI: &str = env!("CARGO_BIN_EXE_fi");
 
 /// How long one run may take unless a test says otherwise.
@@ -249,7 +252,7 @@ pub fn program_source(relative: &str) -> String {
 }
 
 // ---------------------------------------------------------------------------
-// Running fi and other programs
+// Running fault and other programs
 
 /// How a run ended and what it printed.
 #[derive(Debug)]
@@ -301,9 +304,9 @@ pub struct Cmd {
 }
 
 impl Cmd {
-    /// `fi` with no arguments yet.
-    pub fn fi() -> Cmd {
-        Cmd::new(FI)
+    /// `fault` with no arguments yet.
+    pub fn fault() -> Cmd {
+        Cmd::new(FAULT)
     }
 
     /// Any program.
@@ -625,13 +628,13 @@ pub fn test_plugin(name: &str) -> PathBuf {
     })
 }
 
-/// A usage error: exit status 2, a message from fi naming `named`, and the
-/// command (which would have created `marker`) never started.
+/// A usage error: exit status 125, a message from fault naming `named`, and
+/// the command (which would have created `marker`) never started.
 pub fn assert_refused(out: &Outcome, named: &str, marker: &Path) {
-    out.assert_code(2);
+    out.assert_code(125);
     assert!(
-        out.stderr.contains("fi: "),
-        "the message must come from fi\n{}",
+        out.stderr.contains("fault: "),
+        "the message must come from fault\n{}",
         out.describe()
     );
     assert!(

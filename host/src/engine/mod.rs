@@ -307,7 +307,9 @@ impl<'a, B: Backend> Engine<'a, B> {
             original: &pending.original,
             action: decision.action,
             result,
-            injected: pending.forced.is_some(),
+            // A plugin that wrote the call's buffers changed what it
+            // returned as surely as one that set its result.
+            injected: pending.forced.is_some() || decision.wrote_memory,
             delay_ns: (decision.delay_enter + decision.delay_exit).as_nanos(),
             signals: &decision.signals,
             policies: &names,
@@ -317,8 +319,10 @@ impl<'a, B: Backend> Engine<'a, B> {
 
     fn report_policy_errors(&mut self, errors: &mut Vec<PolicyError>) {
         for error in errors.drain(..) {
-            self.log
-                .note("fi", &format!("policy error (call passed): {error}"));
+            self.log.note(
+                crate::COMMAND,
+                &format!("policy error (call passed): {error}"),
+            );
         }
     }
 

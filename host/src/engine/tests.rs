@@ -93,6 +93,7 @@ fn quiet_log() -> Log {
         trace_all: false,
         summary: true,
         keep: Keep::Tampered,
+        end_to_stderr: false,
     })
 }
 
@@ -132,7 +133,7 @@ fn a_failed_call_is_skipped_with_its_errno_and_resumed_without_an_exit_stop() {
     let eio = -i64::from(Errno::EIO.into_raw());
     assert_eq!(asked, [Asked::Skip(TID, eio), Asked::Resume(TID, false)]);
     assert_eq!(ending, Ending::Exited(Some(3)));
-    let records = log.finish(false).records;
+    let records = log.finish(&[], false).records;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].result, Some(eio));
     assert_eq!(records[0].policies, ["-e fault=write:error=EIO"]);
@@ -187,7 +188,7 @@ fn a_substituted_call_is_rewritten_and_its_result_overridden_at_exit() {
             Asked::Resume(TID, false),
         ]
     );
-    let records = log.finish(false).records;
+    let records = log.finish(&[], false).records;
     assert_eq!(records[0].result, Some(7));
     assert_eq!(records[0].original.nr, Sysno::chdir.id() as i64);
 }
@@ -234,9 +235,9 @@ impl Policy for Doubler {
         _call: &Call,
         result: &mut i64,
         _tracee: &Tracee,
-    ) -> Result<(), PolicyError> {
+    ) -> Result<bool, PolicyError> {
         *result *= 2;
-        Ok(())
+        Ok(false)
     }
 }
 
@@ -260,7 +261,7 @@ fn exit_stages_run_inside_out_and_unsubscribed_stages_never_see_the_call() {
             Asked::Resume(TID, false),
         ]
     );
-    let records = log.finish(false).records;
+    let records = log.finish(&[], false).records;
     assert_eq!(records[0].policies, ["doubler"]);
 }
 
@@ -278,7 +279,7 @@ fn a_thread_that_dies_in_its_call_is_logged_without_a_result() {
     );
     assert_eq!(ending, Ending::Exited(Some(128 + libc::SIGKILL)));
     // Doubler changed nothing: the call is counted, not kept.
-    let gathered = log.finish(false);
+    let gathered = log.finish(&[], false);
     assert!(gathered.records.is_empty());
     assert_eq!(gathered.summary.unwrap().get("read").unwrap().stops, 1);
 }

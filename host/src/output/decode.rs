@@ -1,12 +1,13 @@
 //! strace-style text for one call: fds decoded to paths (like `strace -y`),
-//! path arguments as strings, errors by name, `(INJECTED)` on tampered calls.
+//! path arguments as strings, flags and constants by name (like strace),
+//! errors by name, `(INJECTED)` on tampered calls.
 
 use std::fmt::Write;
 
 use crate::arch::classes::{arg_count, fd_args, path_args, PathArg};
 use crate::model::Call;
 
-use super::CallRecord;
+use super::{flags, CallRecord};
 
 /// How many bytes of a path argument are shown.
 const SHOWN_PATH_BYTES: usize = 256;
@@ -30,7 +31,7 @@ pub fn text_line(record: &CallRecord) -> String {
         line.push_str(" (DELAYED)");
     }
     for signal in record.signals {
-        let _ = write!(line, " (SIGNAL {})", signal_name(*signal));
+        let _ = write!(line, " (SIGNAL {})", flags::signal(*signal));
     }
     if !record.policies.is_empty() {
         let _ = write!(line, " [{}]", record.policies.join(", "));
@@ -40,7 +41,9 @@ pub fn text_line(record: &CallRecord) -> String {
 
 fn arguments(record: &CallRecord) -> String {
     let call = record.call;
-    let count = call.sysno().map_or(6, arg_count);
+    let count = call.sysno().map_or(6, |sysno| {
+        flags::shown_count(sysno, &call.args).unwrap_or_else(|| arg_count(sysno))
+    });
     (0..count)
         .map(|i| {
             let mut text = argument(record, call, i);
@@ -74,6 +77,9 @@ fn argument(record: &CallRecord, call: &Call, index: usize) -> String {
     }
     if fd_args(sysno).contains(&index) {
         return fd_text(record, value);
+    }
+    if let Some(text) = flags::argument(sysno, index, &call.args) {
+        return text;
     }
     let signed = value as i64;
     if (-4096..=65536).contains(&signed) {
@@ -118,12 +124,6 @@ fn strerror(errno: i32) -> String {
         Some((text, _)) => text.to_string(),
         None => message,
     }
-}
-
-fn signal_name(signal: i32) -> String {
-    nix::sys::signal::Signal::try_from(signal)
-        .map(|s| s.as_str().to_string())
-        .unwrap_or_else(|_| format!("signal {signal}"))
 }
 
 #[cfg(test)]

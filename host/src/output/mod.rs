@@ -2,6 +2,7 @@
 //! with `--trace`), in strace's style or as JSON, and the `-c` table.
 
 mod decode;
+mod flags;
 mod summary;
 
 use std::cell::RefCell;
@@ -12,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::json;
 
 use crate::model::{Action, Call, Record};
+use crate::policy::chain::StageReport;
 use crate::tracee::Tracee;
 pub use summary::Summary;
 
@@ -92,6 +94,9 @@ pub struct LogOptions {
     pub summary: bool,
     /// Which calls to keep as records.
     pub keep: Keep,
+    /// When lines go nowhere, write the end of the log (warnings, tables)
+    /// to standard error instead (the command line's `-o /dev/null`).
+    pub end_to_stderr: bool,
 }
 
 /// What a log gathered over a run.
@@ -118,6 +123,7 @@ struct Sink {
     out: Option<Box<dyn Write + Send>>,
     format: LogFormat,
     gathered: Gathered,
+    end_to_stderr: bool,
 }
 
 impl Log {
@@ -130,6 +136,7 @@ impl Log {
                 records: Vec::new(),
                 summary: options.summary.then(Summary::default),
             },
+            end_to_stderr: options.end_to_stderr,
         };
         Log {
             inner: Rc::new(RefCell::new(sink)),
@@ -146,6 +153,7 @@ impl Log {
             trace_all: false,
             summary: false,
             keep: Keep::Nothing,
+            end_to_stderr: false,
         })
     }
 
@@ -203,33 +211,58 @@ impl Log {
         };
         let line = match format {
             LogFormat::Text => format!("[{source}] {message}"),
-            LogFormat::Json => {
-                json!({"time": now(), "source": source, "message": message}).to_string()
-            }
+            LogFormat::Json => note_json(source, message).to_string(),
         };
         report_write_error(writeln!(out, "{line}"));
     }
 
-    /// Write the `-c` table when `print_summary` (to standard error when the
-    /// log goes nowhere), flush, and hand over what was gathered.
-    pub fn finish(&self, print_summary: bool) -> Gathered {
+    /// End the log: one warning line per stage in `stages` that changed no
+    /// call, the per-stage counts (one object in JSON), the `-c` tables (per
+    /// stage, then per syscall) when `print_summary`; then flush, and hand
+    /// over what was gathered. What would go nowhere (`-o /dev/null`) goes to
+    /// standard error.
+    pub fn finish(&self, stages: &[StageReport], print_summary: bool) -> Gathered {
         let mut sink = self.inner.borrow_mut();
         let format = sink.format;
         let gathered = std::mem::take(&mut sink.gathered);
         let mut stderr = io::stderr();
+        let end_to_stderr = sink.end_to_stderr;
         let out: &mut dyn Write = match &mut sink.out {
             Some(out) => out,
-            None => &mut stderr,
+            None if end_to_stderr => &mut stderr,
+            None => return gathered,
         };
+        for warning in stages.iter().filter_map(idle_warning) {
+            report_write_error(match format {
+                LogFormat::Text => writeln!(out, "[{}] warning: {warning}", crate::COMMAND),
+                LogFormat::Json => writeln!(out, "{}", note_json(crate::COMMAND, &warning)),
+            });
+        }
+        if format == LogFormat::Json && !stages.is_empty() {
+            let line = json!({"time": now(), "stages": summary::stages_json(stages)});
+            report_write_error(writeln!(out, "{line}"));
+        }
         if let Some(summary) = gathered.summary.as_ref().filter(|_| print_summary) {
             report_write_error(match format {
-                LogFormat::Text => write!(out, "{summary}"),
+                LogFormat::Text => write!(out, "{}{summary}", summary::StageTable(stages)),
                 LogFormat::Json => writeln!(out, "{}", summary.to_json()),
             });
         }
         report_write_error(out.flush());
         gathered
     }
+}
+
+/// `-e inject=...: changed no call; why`, for a stage that changed none.
+fn idle_warning(stage: &StageReport) -> Option<String> {
+    (stage.changed == 0).then(|| match &stage.idle_reason {
+        Some(reason) => format!("{}: changed no call; {reason}", stage.name),
+        None => format!("{}: changed no call", stage.name),
+    })
+}
+
+fn note_json(source: &str, message: &str) -> serde_json::Value {
+    json!({"time": now(), "source": source, "message": message})
 }
 
 fn report_write_error(result: io::Result<()>) {

@@ -6,6 +6,7 @@ use std::fmt;
 
 use super::CallRecord;
 use crate::model::Call;
+use crate::policy::chain::StageReport;
 
 /// What happened to the calls of one syscall.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -89,5 +90,39 @@ impl fmt::Display for Summary {
             "{:<20} {:>10} {:>10} {:>10}",
             "total", total.stops, total.tampered, total.errors
         )
+    }
+}
+
+/// The per-stage rows of the end-of-run JSON object: `[{"stage": ...,
+/// "changed": ...}, ...]`.
+pub fn stages_json(stages: &[StageReport]) -> serde_json::Value {
+    stages
+        .iter()
+        .map(|stage| serde_json::json!({"stage": stage.name, "changed": stage.changed}))
+        .collect()
+}
+
+/// The `-c` table of how many calls each stage changed, in command-line
+/// order, then an empty line (nothing without stages).
+pub struct StageTable<'a>(pub &'a [StageReport]);
+
+impl fmt::Display for StageTable<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let width = self
+            .0
+            .iter()
+            .map(|s| s.name.len())
+            .max()
+            .unwrap_or(0)
+            .max(20);
+        writeln!(f, "{:<width$} {:>10}", "stage", "changed")?;
+        writeln!(f, "{:-<width$} {:->10}", "", "")?;
+        for stage in self.0 {
+            writeln!(f, "{:<width$} {:>10}", stage.name, stage.changed)?;
+        }
+        writeln!(f)
     }
 }

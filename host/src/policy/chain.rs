@@ -41,6 +41,8 @@ pub struct Decision {
     pub exit_stages: Vec<usize>,
     /// Policies that failed and were passed over (`--on-plugin-error=pass`).
     pub errors: Vec<PolicyError>,
+    /// Some stage wrote to the tracee's memory, on entry or exit.
+    pub wrote_memory: bool,
 }
 
 impl Decision {
@@ -50,23 +52,26 @@ impl Decision {
             || !self.signals.is_empty()
             || !self.delay_enter.is_zero()
             || !self.delay_exit.is_zero()
+            || self.wrote_memory
     }
 }
 
 struct Stage {
     policy: Box<dyn Policy>,
     subscription: SysnoSet,
-    /// Calls this stage changed so far.
+    /// How many calls this stage changed.
     changed: u64,
 }
 
-/// One stage of a chain and what it did over a run.
+/// What one stage did over a run, for the end-of-run report.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StageReport {
-    /// The stage's name (`-e fault=...`, a plugin's spec, a policy's name).
+    /// The stage's name as the user gave it (`-e inject=...`, a plugin).
     pub name: String,
-    /// How many calls it changed.
+    /// How many calls it changed (action, arguments, result, delay, signal).
     pub changed: u64,
+    /// Why it changed no call, when it can tell ([`Policy::idle_reason`]).
+    pub idle_reason: Option<String>,
 }
 
 /// Policies in command-line order.
@@ -103,20 +108,23 @@ impl Chain {
             .map(|stage| (stage.policy.name(), stage.policy.needs()))
     }
 
-    /// Each stage's name and how many calls it changed, in order.
-    pub fn reports(&self) -> Vec<StageReport> {
+    /// The name of stage `index`.
+    pub fn stage_name(&self, index: usize) -> &str {
+        self.stages[index].policy.name()
+    }
+
+    /// What each stage did so far, in command-line order.
+    pub fn stages(&self) -> Vec<StageReport> {
         self.stages
             .iter()
             .map(|stage| StageReport {
                 name: stage.policy.name().to_string(),
                 changed: stage.changed,
+                idle_reason: (stage.changed == 0)
+                    .then(|| stage.policy.idle_reason())
+                    .flatten(),
             })
             .collect()
-    }
-
-    /// The name of stage `index`.
-    pub fn stage_name(&self, index: usize) -> &str {
-        self.stages[index].policy.name()
     }
 
     /// Run the entry phase for `call`, rewriting it in place.
@@ -124,6 +132,7 @@ impl Chain {
         let mut decision = Decision::default();
         for (index, stage) in self.stages.iter_mut().enumerate() {
             if !call.sysno().is_some_and(|s| stage.subscription.contains(s)) {
+                stage.policy.observe(call, tracee);
                 continue;
             }
             let before = *call;
@@ -138,6 +147,7 @@ impl Chain {
             decision.delay_enter += verdict.delay_enter;
             decision.delay_exit += verdict.delay_exit;
             decision.signals.extend(verdict.signal);
+            decision.wrote_memory |= verdict.wrote_memory;
             let unchanged = Verdict {
                 want_exit: false,
                 ..verdict
@@ -158,7 +168,8 @@ impl Chain {
     }
 
     /// Run the exit phase: the decision's exit stages see `result` in
-    /// reverse order and may change it; those that do join `changed_by`.
+    /// reverse order and may change it or the tracee's memory; those that
+    /// do join `changed_by`.
     pub fn exit(
         &mut self,
         decision: &mut Decision,
@@ -169,11 +180,14 @@ impl Chain {
         for &index in decision.exit_stages.iter().rev() {
             let before = *result;
             match self.stages[index].policy.on_exit(call, result, tracee) {
-                Ok(()) if *result != before && !decision.changed_by.contains(&index) => {
-                    decision.changed_by.push(index);
-                    self.stages[index].changed += 1;
+                Ok(wrote_memory) => {
+                    decision.wrote_memory |= wrote_memory;
+                    let changed = wrote_memory || *result != before;
+                    if changed && !decision.changed_by.contains(&index) {
+                        decision.changed_by.push(index);
+                        self.stages[index].changed += 1;
+                    }
                 }
-                Ok(()) => {}
                 Err(error) if self.on_error == OnPolicyError::Pass => decision.errors.push(error),
                 Err(error) => return Err(error),
             }

@@ -45,14 +45,29 @@ pub trait Policy {
 
     /// See, and possibly change, the raw `result` (negative errno on failure)
     /// of a call that ran, when [`Verdict::want_exit`] asked for it.
+    /// Returns whether the policy wrote to the tracee's memory (what the
+    /// call returned through a buffer, say), which a changed `result` does
+    /// not show.
     fn on_exit(
         &mut self,
         call: &Call,
         result: &mut i64,
         tracee: &Tracee,
-    ) -> Result<(), PolicyError> {
+    ) -> Result<bool, PolicyError> {
         let _ = (call, result, tracee);
-        Ok(())
+        Ok(false)
+    }
+
+    /// A call stopped for another stage, outside this policy's subscription:
+    /// a policy may note it to explain later why it changed nothing.
+    fn observe(&mut self, call: &Call, tracee: &Tracee) {
+        let _ = (call, tracee);
+    }
+
+    /// Why this policy changed no call, if it can tell; asked at the end of
+    /// a run in which it changed none.
+    fn idle_reason(&self) -> Option<String> {
+        None
     }
 
     /// Thread `tid` has ended (or changed its id in an exec); forget any state

@@ -4,7 +4,7 @@
 pub mod parse;
 pub mod syscall_set;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -18,37 +18,122 @@ use parse::{Fault, Rule};
 /// through a path argument or an fd.
 #[derive(Debug, Default)]
 pub struct PathFilter {
-    paths: Vec<PathBuf>,
+    patterns: Vec<PathPattern>,
+}
+
+/// One `-P` argument, as written and as matched.
+#[derive(Debug)]
+struct PathPattern {
+    written: String,
+    matcher: PathMatcher,
+}
+
+#[derive(Debug)]
+enum PathMatcher {
+    /// A plain path: exactly these paths (as written and resolved).
+    Exact(Vec<PathBuf>),
+    /// A path ending in `/`: these directories and everything under them.
+    Under(Vec<PathBuf>),
+    /// A shell-style glob (`*` also matches `/`, as in plugins' `path=`).
+    Glob(globset::GlobMatcher),
 }
 
 impl PathFilter {
     /// A filter for the paths given with `-P`, relative ones taken from fi's
-    /// working directory. Each path matches as written and as its symlinks
-    /// resolve, since fds name the resolved file.
-    pub fn new(paths: &[PathBuf]) -> std::io::Result<PathFilter> {
-        let cwd = std::env::current_dir()?;
-        let mut accepted = Vec::new();
-        for path in paths {
-            let absolute = crate::tracee::resolve_path_at(&cwd, path);
-            if let Ok(real) = absolute.canonicalize() {
-                accepted.push(real);
-            }
-            accepted.push(absolute);
-        }
-        Ok(PathFilter { paths: accepted })
+    /// working directory. A plain path matches exactly (as strace does), as
+    /// written and as its symlinks resolve, since fds name the resolved file;
+    /// one ending in `/` matches that directory and everything under it; one
+    /// with `*`, `?` or `[` is a glob matched against the whole path, where
+    /// `*` also matches `/`. Fails on a malformed glob, naming it.
+    pub fn new(paths: &[PathBuf]) -> Result<PathFilter, String> {
+        let cwd = std::env::current_dir().map_err(|e| format!("the working directory: {e}"))?;
+        let patterns = paths
+            .iter()
+            .map(|path| PathPattern::new(&cwd, path))
+            .collect::<Result<_, _>>()?;
+        Ok(PathFilter { patterns })
     }
 
     /// Whether `call` touches one of the filter's paths.
     pub fn matches(&self, call: &Call, tracee: &Tracee) -> bool {
-        tracee
-            .call_paths(call)
-            .iter()
-            .any(|path| self.contains(path))
+        self.matching(call, tracee).is_some()
     }
 
-    fn contains(&self, path: &Path) -> bool {
-        self.paths.iter().any(|p| p == path)
+    /// The `-P` argument, as written, of a path `call` touches, if any.
+    pub fn matching(&self, call: &Call, tracee: &Tracee) -> Option<&str> {
+        let paths = tracee.call_paths(call);
+        self.patterns
+            .iter()
+            .find(|pattern| paths.iter().any(|path| pattern.matcher.contains(path)))
+            .map(|pattern| pattern.written.as_str())
     }
+
+    /// The `-P` arguments as written: `-P a, -P b`.
+    pub fn describe(&self) -> String {
+        self.patterns
+            .iter()
+            .map(|pattern| format!("-P {}", pattern.written))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    #[cfg(test)]
+    fn contains(&self, path: &Path) -> bool {
+        self.patterns.iter().any(|p| p.matcher.contains(path))
+    }
+}
+
+impl PathPattern {
+    fn new(cwd: &Path, path: &Path) -> Result<PathPattern, String> {
+        let written = path.to_string_lossy().into_owned();
+        let matcher = if written.contains(['*', '?', '[']) {
+            let absolute = if written.starts_with('/') {
+                written.clone()
+            } else {
+                let base = globset::escape(&cwd.to_string_lossy());
+                format!("{}/{written}", base.trim_end_matches('/'))
+            };
+            let glob = globset::Glob::new(&absolute).map_err(|e| format!("{written}: {e}"))?;
+            PathMatcher::Glob(glob.compile_matcher())
+        } else {
+            let absolute = crate::tracee::resolve_path_at(cwd, path);
+            let mut accepted = Vec::new();
+            if let Ok(real) = absolute.canonicalize() {
+                accepted.push(real);
+            }
+            accepted.push(absolute);
+            if written.ends_with('/') {
+                PathMatcher::Under(accepted)
+            } else {
+                PathMatcher::Exact(accepted)
+            }
+        };
+        Ok(PathPattern { written, matcher })
+    }
+}
+
+impl PathMatcher {
+    fn contains(&self, path: &Path) -> bool {
+        match self {
+            PathMatcher::Exact(paths) => paths.iter().any(|p| p == path),
+            PathMatcher::Under(dirs) => dirs.iter().any(|dir| path.starts_with(dir)),
+            PathMatcher::Glob(glob) => glob.is_match(path),
+        }
+    }
+}
+
+/// What a rule saw over a run, to say why it changed no call.
+#[derive(Debug, Default)]
+struct Activity {
+    /// Calls of the rule's syscalls.
+    made: u64,
+    /// Of those, the ones that touched a `-P` path.
+    on_paths: u64,
+    /// Of those, the ones `when=` selected.
+    selected: u64,
+    /// Other syscalls, stopped for other stages, that touched a `-P` path:
+    /// by syscall, who used it on which path.
+    elsewhere: BTreeMap<String, String>,
 }
 
 /// One `-e inject=` or `-e fault=` rule, counting calls per thread and per
@@ -58,6 +143,7 @@ pub struct RulePolicy {
     rule: Rule,
     paths: Option<Arc<PathFilter>>,
     counts: HashMap<(i32, i64), u32>,
+    activity: Activity,
 }
 
 impl RulePolicy {
@@ -68,6 +154,7 @@ impl RulePolicy {
             rule,
             paths,
             counts: HashMap::new(),
+            activity: Activity::default(),
         }
     }
 
@@ -98,14 +185,17 @@ impl Policy for RulePolicy {
     }
 
     fn on_enter(&mut self, call: &mut Call, tracee: &Tracee) -> Result<Verdict, PolicyError> {
+        self.activity.made += 1;
         if let Some(paths) = &self.paths {
             if !paths.matches(call, tracee) {
                 return Ok(Verdict::PASS);
             }
         }
+        self.activity.on_paths += 1;
         if !self.selects(call) {
             return Ok(Verdict::PASS);
         }
+        self.activity.selected += 1;
         let mut verdict = Verdict {
             delay_enter: self.rule.delay_enter.unwrap_or_default(),
             delay_exit: self.rule.delay_exit.unwrap_or_default(),
@@ -130,17 +220,65 @@ impl Policy for RulePolicy {
         _call: &Call,
         result: &mut i64,
         _tracee: &Tracee,
-    ) -> Result<(), PolicyError> {
+    ) -> Result<bool, PolicyError> {
         match self.rule.fault {
             Some(Fault::Error(errno)) => *result = -i64::from(errno.into_raw()),
             Some(Fault::Retval(value)) => *result = value,
             None => {}
         }
-        Ok(())
+        Ok(false)
     }
 
     fn thread_exited(&mut self, tid: i32) {
         self.counts.retain(|&(t, _), _| t != tid);
+    }
+
+    /// Notes the first call of each other syscall that touched a `-P` path,
+    /// while the rule has selected none; it costs nothing without `-P`.
+    fn observe(&mut self, call: &Call, tracee: &Tracee) {
+        let Some(paths) = &self.paths else {
+            return;
+        };
+        let name = call.name();
+        if self.activity.selected > 0 || self.activity.elsewhere.contains_key(&name) {
+            return;
+        }
+        if let Some(path) = paths.matching(call, tracee) {
+            let program = std::fs::read_to_string(format!("/proc/{}/comm", tracee.tid))
+                .map(|comm| comm.trim_end().to_string())
+                .unwrap_or_else(|_| "the program".to_string());
+            let note = format!("{program} used {name} on {path}, which the rule does not name");
+            self.activity.elsewhere.insert(name, note);
+        }
+    }
+
+    fn idle_reason(&self) -> Option<String> {
+        let activity = &self.activity;
+        let calls = syscall_names(&self.rule.syscalls);
+        let mut reasons = Vec::new();
+        match &self.paths {
+            Some(paths) if activity.on_paths == 0 => {
+                reasons.push(format!("{}: no {calls} call touched it", paths.describe()))
+            }
+            None if activity.made == 0 => reasons.push(format!("no {calls} call was made")),
+            _ if activity.selected == 0 => reasons.push(format!(
+                "when= selected none of its {} calls",
+                activity.on_paths
+            )),
+            _ => {}
+        }
+        reasons.extend(activity.elsewhere.values().cloned());
+        (!reasons.is_empty()).then(|| reasons.join("; "))
+    }
+}
+
+/// `write`, `open/openat`, or `matching` for a large set.
+fn syscall_names(set: &SysnoSet) -> String {
+    let names: Vec<&str> = set.iter().map(|sysno| sysno.name()).collect();
+    if names.len() <= 3 {
+        names.join("/")
+    } else {
+        "matching".to_string()
     }
 }
 
@@ -162,5 +300,30 @@ mod tests {
         assert!(filter.contains(&file.canonicalize().unwrap()));
         assert!(!filter.contains(&dir));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn path_filter_takes_directory_prefixes_and_globs() {
+        let args = ["/data/", "/logs/*.log", "/etc/host[ns]*", "/exact"].map(PathBuf::from);
+        let filter = PathFilter::new(&args).unwrap();
+        assert!(filter.contains(Path::new("/data")));
+        assert!(filter.contains(Path::new("/data/a/b")));
+        assert!(!filter.contains(Path::new("/database")));
+        assert!(filter.contains(Path::new("/logs/app.log")));
+        assert!(filter.contains(Path::new("/logs/2024/app.log")));
+        assert!(!filter.contains(Path::new("/logs/app.log.1")));
+        assert!(filter.contains(Path::new("/etc/hostname")));
+        assert!(filter.contains(Path::new("/exact")));
+        assert!(!filter.contains(Path::new("/exact/below")));
+        assert_eq!(
+            filter.describe(),
+            "-P /data/, -P /logs/*.log, -P /etc/host[ns]*, -P /exact"
+        );
+    }
+
+    #[test]
+    fn path_filter_refuses_a_malformed_glob_by_name() {
+        let error = PathFilter::new(&[PathBuf::from("/data/[ab")]).unwrap_err();
+        assert!(error.starts_with("/data/[ab: "), "{error}");
     }
 }

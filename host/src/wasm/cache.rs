@@ -14,6 +14,8 @@ use sha2::{Digest, Sha256};
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
+use super::notice::CompileNotice;
+
 /// The directory holding compiled plugins: `$XDG_CACHE_HOME/fi/plugins`, or
 /// `~/.cache/fi/plugins`; `None` when neither can be found.
 fn cache_dir() -> Option<PathBuf> {
@@ -40,19 +42,22 @@ fn entry_name(engine: &Engine, source: &[u8]) -> String {
     )
 }
 
-/// The component for `source` (binary or text), from the cache when a valid
-/// entry exists, otherwise compiled and stored.
-pub fn load(engine: &Engine, source: &[u8]) -> Result<Component> {
-    let Some(dir) = cache_dir() else {
-        return Ok(Component::new(engine, source)?);
-    };
-    let path = dir.join(entry_name(engine, source));
-    if let Some(component) = read_entry(engine, &path) {
+/// The component for `source` (the plugin `name`), from the cache when a
+/// valid entry exists, otherwise compiled (announced if it is large) and
+/// stored.
+pub fn load(engine: &Engine, source: &[u8], name: &str) -> Result<Component> {
+    let dir = cache_dir();
+    let path = dir.as_ref().map(|dir| dir.join(entry_name(engine, source)));
+    if let Some(component) = path.as_deref().and_then(|path| read_entry(engine, path)) {
         return Ok(component);
     }
+    let notice = CompileNotice::start(name, source.len(), dir.is_some());
     let component = Component::new(engine, source)?;
-    // A cache that cannot be written only costs time on the next run.
-    let _ = write_entry(&dir, &path, &component.serialize()?);
+    drop(notice);
+    if let (Some(dir), Some(path)) = (dir, path) {
+        // A cache that cannot be written only costs time on the next run.
+        let _ = write_entry(&dir, &path, &component.serialize()?);
+    }
     Ok(component)
 }
 

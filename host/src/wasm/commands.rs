@@ -4,12 +4,16 @@ use std::io::{self, Write};
 
 use anyhow::{Context, Result};
 
-use super::loader::{Limits, Loader};
-use super::{builtins, PluginSpec};
+use super::{builtins, scaffold, PluginSpec};
+use super::{newest_wit_version, Limits, Loader, Seed};
 use crate::output::{Log, LogFormat};
 
 fn loader(log: &Log) -> Result<Loader> {
-    Loader::with_limits(Limits::default(), 0, log.clone())
+    let seed = Seed {
+        value: 0,
+        always_logged: false,
+    };
+    Loader::new(Limits::default(), seed, log.clone())
 }
 
 fn stderr_log() -> Log {
@@ -49,10 +53,23 @@ pub fn export(dir: &std::path::Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for name in builtins::names() {
         let path = dir.join(format!("{name}.wasm"));
-        let bytes = builtins::find(name).unwrap_or_default();
+        let bytes = builtins::find(name).map_or(&[][..], |(_, bytes)| bytes);
         std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
         println!("{}", path.display());
     }
+    Ok(())
+}
+
+/// `fault plugin new NAME --lang LANG [--dir DIR]`: write a plugin project
+/// (see [`scaffold`]) and say where.
+pub fn new(name: &str, language: &str, dir: Option<&std::path::Path>) -> Result<()> {
+    let dir = dir.map_or_else(|| std::path::PathBuf::from(name), ToOwned::to_owned);
+    scaffold::new_project(name, language, &dir)?;
+    println!(
+        "{}: a {language} plugin project; {} says how to build and run it",
+        dir.display(),
+        dir.join("README.md").display()
+    );
     Ok(())
 }
 
@@ -64,19 +81,23 @@ pub fn check(text: &str) -> Result<()> {
     let mut loader = loader(&log)?;
     let mut instance = loader.open(&spec.source, spec.is_file())?;
     let description = instance.describe()?;
-    println!("{}: implements fi:policy/plugin@0.1.0", spec.source);
+    println!(
+        "{}: implements fi:policy/plugin@{}",
+        spec.source,
+        newest_wit_version()
+    );
     println!("name: {}", description.name);
     println!("summary: {}", description.summary);
     println!("config keys:");
     for key in &description.config {
         println!("    {:<14} {}", key.name, key.help);
     }
-    let policy = instance.configure(&spec.config, log)?;
+    let policy = loader.configure(instance, &spec.config)?;
     let subscription = crate::policy::Policy::subscription(&policy);
     let names: Vec<&str> = subscription.iter().map(|s| s.name()).collect();
     println!(
-        "subscribes to {} syscalls: {}",
-        names.len(),
+        "subscribes to {}: {}",
+        super::count(names.len(), "syscall"),
         names.join(", ")
     );
     Ok(())

@@ -1,6 +1,8 @@
 //! What fi gives a plugin: the `tracee` and `host` imports of the WIT world,
 //! plus a sandboxed WASI context.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use wasmtime::component::ResourceTable;
@@ -8,6 +10,7 @@ use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::fi::policy::{host, tracee, types};
+use super::count;
 use super::stdio::Captured;
 use crate::model::Call;
 use crate::tracee::Tracee;
@@ -27,7 +30,13 @@ pub struct PluginState {
     pub messages: Vec<String>,
     /// The plugin's stdout and stderr.
     pub output: Captured,
+    /// Set by a successful `write-memory`; cleared by the caller before
+    /// each call into the plugin.
+    pub wrote_memory: bool,
     rng: SplitMix64,
+    /// Set at the first random number the plugin draws, through WASI or
+    /// `host.random` (WASI's generators run on other threads, hence atomic).
+    drew: Arc<AtomicBool>,
 }
 
 /// How a plugin is sandboxed.
@@ -45,13 +54,16 @@ impl PluginState {
     /// environment, a clock frozen at zero, seeded randomness.
     pub fn new(sandbox: &Sandbox) -> anyhow::Result<PluginState> {
         let output = Captured::default();
+        let drew = Arc::new(AtomicBool::new(false));
         let mut wasi = WasiCtx::builder();
+        // The insecure seed (hash map keys) is a fixed value given to the
+        // plugin, not a draw that can be noticed: it does not count.
         wasi.stdout(output.clone())
             .stderr(output.clone())
             .wall_clock(FrozenClock)
             .monotonic_clock(FrozenClock)
-            .secure_random(SplitMix64(sandbox.seed ^ 0x5eed))
-            .insecure_random(SplitMix64(sandbox.seed ^ 0xfeed))
+            .secure_random(Noticed::new(sandbox.seed ^ 0x5eed, &drew))
+            .insecure_random(Noticed::new(sandbox.seed ^ 0xfeed, &drew))
             .insecure_random_seed(u128::from(sandbox.seed));
         for dir in sandbox.dirs {
             let guest = dir.to_string_lossy();
@@ -68,8 +80,15 @@ impl PluginState {
             current: None,
             messages: Vec::new(),
             output,
+            wrote_memory: false,
             rng: SplitMix64(sandbox.seed),
+            drew,
         })
+    }
+
+    /// Whether the plugin has drawn a random number so far.
+    pub fn drew_random(&self) -> bool {
+        self.drew.load(Ordering::Relaxed)
     }
 
     fn tracee(&self) -> Result<(Call, Tracee), String> {
@@ -100,14 +119,16 @@ impl tracee::Host for PluginState {
         let (_, tracee) = self.tracee()?;
         tracee
             .read_memory(addr, len as usize)
-            .map_err(|e| format!("reading {len} bytes at {addr:#x}: {e}"))
+            .map_err(|e| format!("reading {} at {addr:#x}: {e}", count(len as usize, "byte")))
     }
 
     fn write_memory(&mut self, addr: u64, data: Vec<u8>) -> Result<(), String> {
         let (_, tracee) = self.tracee()?;
         tracee
             .write_memory(addr, &data)
-            .map_err(|e| format!("writing {} bytes at {addr:#x}: {e}", data.len()))
+            .map_err(|e| format!("writing {} at {addr:#x}: {e}", count(data.len(), "byte")))?;
+        self.wrote_memory = true;
+        Ok(())
     }
 
     fn read_c_string(&mut self, addr: u64, max: u32) -> Result<String, String> {
@@ -151,6 +172,7 @@ impl tracee::Host for PluginState {
 
 impl host::Host for PluginState {
     fn random(&mut self) -> u64 {
+        self.drew.store(true, Ordering::Relaxed);
         self.rng.next()
     }
 
@@ -209,5 +231,38 @@ impl rand::TryRng for SplitMix64 {
             chunk.copy_from_slice(&self.next().to_le_bytes()[..chunk.len()]);
         }
         Ok(())
+    }
+}
+
+/// A WASI generator that notes that it was drawn from.
+struct Noticed {
+    rng: SplitMix64,
+    drew: Arc<AtomicBool>,
+}
+
+impl Noticed {
+    fn new(seed: u64, drew: &Arc<AtomicBool>) -> Noticed {
+        Noticed {
+            rng: SplitMix64(seed),
+            drew: drew.clone(),
+        }
+    }
+
+    fn draw(&mut self) -> &mut SplitMix64 {
+        self.drew.store(true, Ordering::Relaxed);
+        &mut self.rng
+    }
+}
+
+impl rand::TryRng for Noticed {
+    type Error = std::convert::Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Self::Error> {
+        self.draw().try_next_u32()
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Self::Error> {
+        self.draw().try_next_u64()
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
+        self.draw().try_fill_bytes(dst)
     }
 }

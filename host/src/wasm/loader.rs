@@ -1,45 +1,22 @@
 //! Compiling and instantiating plugins: one engine and linker per run, one
 //! store and instance per `--plugin` occurrence.
 
-use std::path::PathBuf;
+use std::io::ErrorKind;
+use std::rc::Rc;
 use std::sync::Once;
-use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, Store};
 
-use super::bindings::exports::fi::policy::policy::Description;
 use super::bindings::Plugin;
 use super::host::{PluginState, Sandbox, SplitMix64};
+use super::instance::{ticks, Instance, Limits, EPOCH_TICK};
 use super::policy::WasmPolicy;
-use super::{builtins, cache, PluginSpec};
+use super::seed::{Seed, SeedReport};
+use super::{builtins, cache, newest_wit_version, world, PluginSpec};
 use crate::output::Log;
 use crate::rules::syscall_set::syscalls_for_list;
-
-/// How often the engine's epoch advances; plugin time limits count in these.
-const EPOCH_TICK: Duration = Duration::from_millis(10);
-
-/// The limits every plugin of a run gets.
-#[derive(Clone, Debug)]
-pub struct Limits {
-    /// Longest time one plugin call may take.
-    pub timeout: Duration,
-    /// Most bytes of memory per plugin.
-    pub memory_bytes: usize,
-    /// Directories plugins may read.
-    pub dirs: Vec<PathBuf>,
-}
-
-impl Default for Limits {
-    fn default() -> Limits {
-        Limits {
-            timeout: Duration::from_secs(1),
-            memory_bytes: 64 << 20,
-            dirs: Vec::new(),
-        }
-    }
-}
 
 /// Loads plugins for one run.
 pub struct Loader {
@@ -47,21 +24,15 @@ pub struct Loader {
     linker: Linker<PluginState>,
     limits: Limits,
     seeds: SplitMix64,
+    seed_report: Rc<SeedReport>,
     log: Log,
 }
 
-/// A plugin compiled and instantiated, not yet configured.
-pub struct Instance {
-    /// The plugin as the user named it.
-    pub name: String,
-    pub(super) store: Store<PluginState>,
-    pub(super) plugin: Plugin,
-    pub(super) limits: Limits,
-}
-
 impl Loader {
-    /// A loader with explicit limits and seed.
-    pub fn with_limits(limits: Limits, seed: u64, log: Log) -> Result<Loader> {
+    /// A loader giving every plugin `limits` and a generator seeded from
+    /// `seed`; plugins log to `log`, and the seed is named there once the
+    /// run ends if a plugin drew a random number.
+    pub fn new(limits: Limits, seed: Seed, log: Log) -> Result<Loader> {
         let mut config = Config::new();
         config.epoch_interruption(true);
         let engine = Engine::new(&config)?;
@@ -72,28 +43,20 @@ impl Loader {
             engine,
             linker,
             limits,
-            seeds: SplitMix64(seed),
+            seeds: SplitMix64(seed.value),
+            seed_report: Rc::new(SeedReport::new(seed, log.clone())),
             log,
         })
     }
 
-    /// Compile (or fetch from the cache) and instantiate `source`: a built-in
-    /// name or a .wasm/.wat path.
+    /// Check, compile (or fetch from the cache) and instantiate `source`: a
+    /// built-in name or a .wasm/.wat path.
     pub fn open(&mut self, source: &str, is_file: bool) -> Result<Instance> {
-        let bytes = if is_file {
-            std::fs::read(source).with_context(|| format!("reading {source}"))?
-        } else {
-            match builtins::find(source) {
-                Some(bytes) => bytes.to_vec(),
-                None => bail!(
-                    "no built-in plugin named '{source}' (built-ins: {}; a file path needs a / or a .wasm/.wat ending)",
-                    builtins::names().collect::<Vec<_>>().join(", ")
-                ),
-            }
-        };
-        let bytes = text_to_binary(bytes)?;
+        let bytes = text_to_binary(read_source(source, is_file)?)?;
         check_is_component(&bytes)?;
-        let component = cache::load(&self.engine, &bytes).context("not a valid component")?;
+        world::check(&bytes)?;
+        let component =
+            cache::load(&self.engine, &bytes, source).context("not a valid component")?;
         let state = PluginState::new(&Sandbox {
             memory_bytes: self.limits.memory_bytes,
             dirs: &self.limits.dirs,
@@ -105,7 +68,12 @@ impl Loader {
         start_epoch_ticker(&self.engine);
         let plugin = Plugin::instantiate(&mut store, &component, &self.linker)
             .map_err(anyhow::Error::from)
-            .context("does not implement the world fi:policy/plugin@0.1.0")?;
+            .with_context(|| {
+                format!(
+                    "does not implement the world fi:policy/plugin@{}",
+                    newest_wit_version()
+                )
+            })?;
         Ok(Instance {
             name: source.to_string(),
             store,
@@ -114,39 +82,57 @@ impl Loader {
         })
     }
 
+    /// Call `init` with `config`: the plugin, configured and subscribed,
+    /// or the plugin's own error message on refusal.
+    pub fn configure(
+        &self,
+        mut instance: Instance,
+        config: &[(String, String)],
+    ) -> Result<WasmPolicy> {
+        instance.arm_timeout();
+        let subscription = instance
+            .plugin
+            .fi_policy_policy()
+            .call_init(&mut instance.store, config)
+            .map_err(anyhow::Error::from)
+            .context("init failed")?
+            .map_err(|message| anyhow!("{message}"))?;
+        let syscalls =
+            syscalls_for_list(&subscription.syscalls).context("its subscription is invalid")?;
+        Ok(WasmPolicy::new(
+            instance,
+            syscalls,
+            self.log.clone(),
+            self.seed_report.clone(),
+        ))
+    }
+
     /// Open and configure the plugin `spec` names, ready to decide calls.
     pub fn load(&mut self, spec: &str) -> Result<WasmPolicy> {
         let spec = PluginSpec::parse(spec)?;
         let instance = self.open(&spec.source, spec.is_file())?;
-        instance.configure(&spec.config, self.log.clone())
+        self.configure(instance, &spec.config)
     }
 }
 
-impl Instance {
-    /// What the plugin says about itself.
-    pub fn describe(&mut self) -> Result<Description> {
-        self.store.set_epoch_deadline(ticks(self.limits.timeout));
-        self.plugin
-            .fi_policy_policy()
-            .call_describe(&mut self.store)
-            .map_err(anyhow::Error::from)
-            .context("describe failed")
+/// The bytes of the file or built-in `source`; a missing file whose name is
+/// a built-in's is named as such.
+fn read_source(source: &str, is_file: bool) -> Result<Vec<u8>> {
+    if !is_file {
+        return match builtins::find(source) {
+            Some((_, bytes)) => Ok(bytes.to_vec()),
+            None => bail!(
+                "no built-in plugin named '{source}' (built-ins: {}; a file path needs a / or a .wasm/.wat ending)",
+                builtins::names().collect::<Vec<_>>().join(", ")
+            ),
+        };
     }
-
-    /// Call `init` with `config`; the plugin's own error message on refusal.
-    pub fn configure(mut self, config: &[(String, String)], log: Log) -> Result<WasmPolicy> {
-        self.store.set_epoch_deadline(ticks(self.limits.timeout));
-        let subscription = self
-            .plugin
-            .fi_policy_policy()
-            .call_init(&mut self.store, config)
-            .map_err(anyhow::Error::from)
-            .context("init failed")?
-            .map_err(|message| anyhow::anyhow!("{message}"))?;
-        let syscalls =
-            syscalls_for_list(&subscription.syscalls).context("its subscription is invalid")?;
-        Ok(WasmPolicy::new(self, syscalls, log))
-    }
+    std::fs::read(source).or_else(|error| match builtins::meant_by_file(source) {
+        Some(builtin) if error.kind() == ErrorKind::NotFound => {
+            bail!("no file {source}; the built-in is {builtin}")
+        }
+        _ => Err(anyhow::Error::from(error).context(format!("reading {source}"))),
+    })
 }
 
 /// A plugin written in the WebAssembly text format, assembled; binary
@@ -181,15 +167,14 @@ fn check_is_component(bytes: &[u8]) -> Result<()> {
     match bytes.get(..8) {
         Some(header) if header.starts_with(MAGIC) && header[4..] == [0x0d, 0x00, 0x01, 0x00] => Ok(()),
         Some(header) if header.starts_with(MAGIC) => bail!(
-            "not a component: this is a core WebAssembly module; make it a component with `wasm-tools component new`"
+            "not a component: this is a core WebAssembly module, and plugins are components. \
+             Build it for wasm32-wasip2 (`cargo build --target wasm32-wasip2`), or wrap it with \
+             `wasm-tools component new MODULE.wasm --adapt wasi_snapshot_preview1.reactor.wasm -o PLUGIN.wasm` \
+             (the preview1 adapter, published with every wasmtime release: \
+             https://github.com/bytecodealliance/wasmtime/releases)"
         ),
         _ => bail!("not a component: not a WebAssembly file"),
     }
-}
-
-/// Epoch ticks in `timeout`, at least one.
-pub(super) fn ticks(timeout: Duration) -> u64 {
-    (timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
 }
 
 /// Advance the engine's epoch in the background, so a plugin stuck in a loop
@@ -203,21 +188,6 @@ fn start_epoch_ticker(engine: &Engine) {
             engine.increment_epoch();
         });
     });
-}
-
-/// A seed for a run without `--seed`.
-pub fn fresh_seed() -> u64 {
-    let mut bytes = [0u8; 8];
-    if std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
-        .is_err()
-    {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        bytes = (nanos ^ u64::from(std::process::id())).to_le_bytes();
-    }
-    u64::from_le_bytes(bytes)
 }
 
 #[cfg(test)]

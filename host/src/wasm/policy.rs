@@ -1,13 +1,15 @@
 //! A configured plugin as a [`Policy`]: converts calls and verdicts between
 //! the engine's types and the WIT's, and turns traps into policy errors.
 
+use std::rc::Rc;
 use std::time::Duration;
 
 use syscalls::{Errno, SysnoSet};
 use wasmtime::Trap;
 
 use super::bindings::fi::policy::types;
-use super::loader::Instance;
+use super::instance::Instance;
+use super::seed::SeedReport;
 use crate::output::Log;
 use crate::policy::{Action, Call, Policy, PolicyError, Verdict};
 use crate::tracee::Tracee;
@@ -17,38 +19,53 @@ pub struct WasmPolicy {
     instance: Instance,
     subscription: SysnoSet,
     log: Log,
+    seed_report: Rc<SeedReport>,
     /// Set once the plugin has failed; it decides nothing more.
     failed: bool,
 }
 
 impl WasmPolicy {
-    pub(super) fn new(instance: Instance, subscription: SysnoSet, log: Log) -> WasmPolicy {
+    pub(super) fn new(
+        instance: Instance,
+        subscription: SysnoSet,
+        log: Log,
+        seed_report: Rc<SeedReport>,
+    ) -> WasmPolicy {
         WasmPolicy {
             instance,
             subscription,
             log,
+            seed_report,
             failed: false,
         }
     }
 
     /// Run one export with the call's thread made available to the imports,
-    /// the time limit armed, and the plugin's output passed to the log.
+    /// the time limit armed, and the plugin's output passed to the log; also
+    /// whether the plugin wrote to the thread's memory meanwhile.
     fn with_call<R>(
         &mut self,
         call: &Call,
         tracee: &Tracee,
         run: impl FnOnce(&mut Instance, types::Syscall) -> wasmtime::Result<R>,
-    ) -> Result<R, PolicyError> {
+    ) -> Result<(R, bool), PolicyError> {
         let instance = &mut self.instance;
-        instance.store.data_mut().current = Some((*call, *tracee));
-        instance.store.set_epoch_deadline(ticks_for(instance));
+        let state = instance.store.data_mut();
+        state.current = Some((*call, *tracee));
+        state.wrote_memory = false;
+        instance.arm_timeout();
         let result = run(instance, to_wit(call));
-        instance.store.data_mut().current = None;
+        let state = instance.store.data_mut();
+        state.current = None;
+        let wrote_memory = state.wrote_memory;
         self.flush_output();
-        result.map_err(|error| {
-            self.failed = true;
-            self.error(call, &error)
-        })
+        match result {
+            Ok(value) => Ok((value, wrote_memory)),
+            Err(error) => {
+                self.failed = true;
+                Err(self.error(call, &error))
+            }
+        }
     }
 
     fn error(&self, call: &Call, error: &wasmtime::Error) -> PolicyError {
@@ -66,6 +83,12 @@ impl WasmPolicy {
         }
     }
 
+    /// The plugin has ended: the seed goes to the log if it drew a number.
+    fn report_seed(&self) {
+        let drew = self.instance.store.data().drew_random();
+        self.seed_report.plugin_finished(drew);
+    }
+
     fn flush_output(&mut self) {
         let state = self.instance.store.data_mut();
         let messages = std::mem::take(&mut state.messages);
@@ -74,10 +97,6 @@ impl WasmPolicy {
             self.log.note(&self.instance.name, line);
         }
     }
-}
-
-fn ticks_for(instance: &Instance) -> u64 {
-    super::loader::ticks(instance.limits.timeout)
 }
 
 fn to_wit(call: &Call) -> types::Syscall {
@@ -120,6 +139,7 @@ fn from_wit(verdict: types::Verdict, call: &mut Call) -> Result<Verdict, String>
         delay_exit: Duration::from_nanos(verdict.delay_exit_ns),
         signal: (verdict.signal != 0).then_some(i32::from(verdict.signal)),
         want_exit: verdict.want_exit,
+        wrote_memory: false,
     })
 }
 
@@ -136,16 +156,20 @@ impl Policy for WasmPolicy {
         if self.failed {
             return Ok(Verdict::PASS);
         }
-        let verdict = self.with_call(call, tracee, |instance, wit_call| {
+        let (verdict, wrote_memory) = self.with_call(call, tracee, |instance, wit_call| {
             instance
                 .plugin
                 .fi_policy_policy()
                 .call_on_enter(&mut instance.store, wit_call)
         })?;
-        from_wit(verdict, call).map_err(|cause| PolicyError {
+        let verdict = from_wit(verdict, call).map_err(|cause| PolicyError {
             policy: self.instance.name.clone(),
             syscall: call.name(),
             cause,
+        })?;
+        Ok(Verdict {
+            wrote_memory,
+            ..verdict
         })
     }
 
@@ -154,12 +178,12 @@ impl Policy for WasmPolicy {
         call: &Call,
         result: &mut i64,
         tracee: &Tracee,
-    ) -> Result<(), PolicyError> {
+    ) -> Result<bool, PolicyError> {
         if self.failed {
-            return Ok(());
+            return Ok(false);
         }
         let seen = *result;
-        let action = self.with_call(call, tracee, |instance, wit_call| {
+        let (action, wrote_memory) = self.with_call(call, tracee, |instance, wit_call| {
             instance
                 .plugin
                 .fi_policy_policy()
@@ -170,16 +194,15 @@ impl Policy for WasmPolicy {
             types::ExitAction::Fail(e) => *result = -i64::from(e),
             types::ExitAction::Return(value) => *result = value,
         }
-        Ok(())
+        Ok(wrote_memory)
     }
 
     fn finish(&mut self) {
         if self.failed {
+            self.report_seed();
             return;
         }
-        self.instance
-            .store
-            .set_epoch_deadline(ticks_for(&self.instance));
+        self.instance.arm_timeout();
         let finished = self
             .instance
             .plugin
@@ -190,5 +213,6 @@ impl Policy for WasmPolicy {
             self.log
                 .note("fi", &format!("{}: finish: {error:#}", self.instance.name));
         }
+        self.report_seed();
     }
 }

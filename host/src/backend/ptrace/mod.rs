@@ -22,7 +22,7 @@ use syscalls::SysnoSet;
 use super::{Backend, Capabilities, Event, Waited};
 use crate::arch;
 pub use attach::{attach, AttachError};
-pub use spawn::{find_program, spawn, Program, SpawnError, Spawned};
+pub use spawn::{find_program, spawn, Program, SpawnError, Spawned, StartError};
 use sys::{PtraceEvent, SyscallStop};
 
 /// How calls reach a [`PtraceBackend`].

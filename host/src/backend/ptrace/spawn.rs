@@ -1,11 +1,12 @@
-//! Starting a program under fi: fork, wait to be seized, install the seccomp
-//! filter, exec.
+//! Starting a program under fault: find it, fork, wait to be seized, install
+//! the seccomp filter, change directory, exec.
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use seccompiler::BpfProgram;
 
@@ -14,62 +15,143 @@ use super::sys as ptrace;
 /// Why a program could not be started.
 #[derive(Debug, thiserror::Error)]
 pub enum SpawnError {
-    /// The command names no executable file.
+    /// The command names no file (exit status 127).
     #[error("{0}: command not found")]
     NotFound(String),
+    /// The command names a file that cannot be run: a directory, or a file
+    /// without execute permission (exit status 126).
+    #[error("cannot run {0}: {1}")]
+    CannotRun(String, io::Error),
     /// An argument holds a NUL byte.
     #[error("{0:?}: argument contains a NUL byte")]
     Nul(OsString),
-    /// A system call of fi's failed.
+    /// A system call of fault's failed.
     #[error("{0}: {1}")]
     Os(&'static str, io::Error),
 }
 
-/// A program fi started and seized.
+/// A program fault started and seized.
 pub struct Spawned {
     /// Its process id.
     pub pid: i32,
-    /// Reads the errno of a failed exec (empty when exec succeeded).
-    exec_error: OwnedFd,
+    /// Where the child leaves its [`StartError`], if it had one.
+    report: StartReport,
 }
 
+/// Why a started child never became the program: which step failed.
+#[derive(Debug)]
+pub enum StartError {
+    /// Installing no_new_privs or the seccomp filter (fault's failure).
+    Seccomp(io::Error),
+    /// `execve` itself: the program cannot be run (not an executable, a
+    /// missing interpreter, ...).
+    Exec(io::Error),
+    /// Changing to the program's directory.
+    Directory(io::Error),
+}
+
+/// The steps a child reports a failure of, in [`StartReport`]'s high half.
+const STEP_SECCOMP: u64 = 1;
+const STEP_EXEC: u64 = 2;
+const STEP_DIRECTORY: u64 = 3;
+
 impl Spawned {
-    /// Why exec failed, once the process has exited (`None` if it did exec).
-    pub fn exec_error(&self) -> Option<io::Error> {
-        let mut errno = [0u8; 4];
-        // SAFETY: reading into a local buffer from an fd we own.
-        let n = unsafe { libc::read(self.exec_error.as_raw_fd(), errno.as_mut_ptr().cast(), 4) };
-        (n == 4).then(|| io::Error::from_raw_os_error(i32::from_ne_bytes(errno)))
+    /// Why the child could not start the program, once it has exited
+    /// (`None` if it did exec).
+    pub fn start_error(&self) -> Option<StartError> {
+        let word = self.report.word().load(Ordering::Acquire);
+        let error = io::Error::from_raw_os_error(word as u32 as i32);
+        match word >> 32 {
+            STEP_SECCOMP => Some(StartError::Seccomp(error)),
+            STEP_EXEC => Some(StartError::Exec(error)),
+            STEP_DIRECTORY => Some(StartError::Directory(error)),
+            _ => None,
+        }
     }
 }
 
-/// Find `program` the way `execvp` would: as a path if it has a slash
-/// (anything that exists: exec says why it cannot run it), otherwise in
-/// `search_path` (the caller's `PATH` for `None`).
+/// A word of memory shared with the child, where it leaves the failed step
+/// and errno (`step << 32 | errno`, 0 when nothing failed) before it exits.
+/// Shared memory, not a pipe: once the filter is installed, a `write` of the
+/// child's would be a traced call that the user's rules may tamper with.
+struct StartReport {
+    word: *mut AtomicU64,
+}
+
+impl StartReport {
+    fn new() -> Result<StartReport, SpawnError> {
+        // SAFETY: a fresh anonymous mapping, zero-filled by the kernel.
+        let page = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                std::mem::size_of::<AtomicU64>(),
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if page == libc::MAP_FAILED {
+            return Err(SpawnError::Os("mmap", io::Error::last_os_error()));
+        }
+        Ok(StartReport { word: page.cast() })
+    }
+
+    fn word(&self) -> &AtomicU64 {
+        // SAFETY: the mapping lives as long as self, page-aligned and zeroed.
+        unsafe { &*self.word }
+    }
+}
+
+impl Drop for StartReport {
+    fn drop(&mut self) {
+        // SAFETY: our own mapping, no longer referenced.
+        unsafe { libc::munmap(self.word.cast(), std::mem::size_of::<AtomicU64>()) };
+    }
+}
+
+/// Find `program` the way `execvp` and shells do: as a path if it has a
+/// slash, otherwise the first executable file of that name in `search_path`
+/// (the caller's `$PATH` for `None`), or, if there is none, the first file,
+/// which then cannot be run.
 pub fn find_program(program: &OsStr, search_path: Option<&OsStr>) -> Result<PathBuf, SpawnError> {
-    let not_found = || SpawnError::NotFound(program.to_string_lossy().into_owned());
+    let name = || program.to_string_lossy().into_owned();
     if program.as_bytes().contains(&b'/') {
         let path = PathBuf::from(program);
-        return if path.symlink_metadata().is_ok() {
-            Ok(path)
-        } else {
-            Err(not_found())
+        return match path.metadata() {
+            Ok(meta) if meta.is_dir() => Err(SpawnError::CannotRun(
+                name(),
+                io::Error::from_raw_os_error(libc::EISDIR),
+            )),
+            Ok(_) => Ok(path),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(SpawnError::NotFound(name())),
+            Err(e) => Err(SpawnError::CannotRun(name(), e)),
         };
     }
     let search = search_path
         .map(OsString::from)
         .or_else(|| std::env::var_os("PATH"))
         .unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
-    std::env::split_paths(&search)
+    let files: Vec<PathBuf> = std::env::split_paths(&search)
         .map(|dir| dir.join(program))
-        .find(|candidate| is_executable(candidate))
-        .ok_or_else(not_found)
+        .filter(|candidate| candidate.is_file())
+        .collect();
+    if let Some(found) = files.iter().find(|file| is_executable(file)) {
+        return Ok(found.clone());
+    }
+    match files.first() {
+        Some(file) => Err(SpawnError::CannotRun(
+            file.display().to_string(),
+            io::Error::from_raw_os_error(libc::EACCES),
+        )),
+        None => Err(SpawnError::NotFound(name())),
+    }
 }
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     path.metadata()
-        .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        .is_ok_and(|meta| meta.permissions().mode() & 0o111 != 0)
 }
 
 fn c_string(s: &OsStr) -> Result<CString, SpawnError> {
@@ -86,7 +168,7 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), SpawnError> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// A program to start: what `std::process::Command` says of it.
+/// A program to start: what a `std::process::Command` says of it.
 #[derive(Clone, Debug)]
 pub struct Program {
     /// The executable, as found by [`find_program`].
@@ -133,7 +215,7 @@ pub fn spawn(program: &Program, filter: Option<&BpfProgram>) -> Result<Spawned, 
         filter: program.as_ptr() as *mut libc::sock_filter,
     });
     let (go_read, go_write) = pipe()?;
-    let (error_read, error_write) = pipe()?;
+    let report = StartReport::new()?;
 
     // SAFETY: fork; the child branch below only makes async-signal-safe calls.
     let pid = unsafe { libc::fork() };
@@ -146,7 +228,7 @@ pub fn spawn(program: &Program, filter: Option<&BpfProgram>) -> Result<Spawned, 
         unsafe {
             child(
                 &go_read,
-                &error_write,
+                report.word(),
                 &path,
                 &argv_ptrs,
                 &env_ptrs,
@@ -156,7 +238,6 @@ pub fn spawn(program: &Program, filter: Option<&BpfProgram>) -> Result<Spawned, 
         }
     }
     drop(go_read);
-    drop(error_write);
     let options = ptrace::FOLLOW_OPTIONS | ptrace::EXIT_KILL;
     let seized = ptrace::seize(pid, options).and_then(|()| match filter {
         Some(_) => Ok(()),
@@ -167,11 +248,11 @@ pub fn spawn(program: &Program, filter: Option<&BpfProgram>) -> Result<Spawned, 
         unsafe { libc::kill(pid, libc::SIGKILL) };
         return Err(SpawnError::Os("ptrace(PTRACE_SEIZE)", error));
     }
-    drop(go_write); // the child may go on
-    Ok(Spawned {
-        pid,
-        exec_error: error_read,
-    })
+    // One byte, not EOF, says "go on": a child another thread forked
+    // meanwhile holds a copy of this end until it execs.
+    // SAFETY: writing one byte from a local to a pipe we own.
+    unsafe { libc::write(go_write.as_raw_fd(), [1u8].as_ptr().cast(), 1) };
+    Ok(Spawned { pid, report })
 }
 
 fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
@@ -182,13 +263,14 @@ fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
         .collect()
 }
 
-/// The child's side: wait until seized, filter, exec; report a failure.
+/// The child's side: wait until seized, filter, exec; leave a failure in
+/// `report`.
 ///
 /// # Safety
 /// Must run in a freshly forked child; uses only async-signal-safe calls.
 unsafe fn child(
     go: &OwnedFd,
-    error: &OwnedFd,
+    report: &AtomicU64,
     path: &CString,
     argv: &[*const libc::c_char],
     env: &[*const libc::c_char],
@@ -196,25 +278,31 @@ unsafe fn child(
     fprog: Option<&libc::sock_fprog>,
 ) -> ! {
     let mut byte = 0u8;
-    // EOF (the tracer closed its end) means "seized, go on".
-    while libc::read(go.as_raw_fd(), (&mut byte as *mut u8).cast(), 1) == -1
-        && *libc::__errno_location() == libc::EINTR
-    {}
+    // A byte means "seized, go on"; EOF means the tracer is gone.
+    let got = loop {
+        match libc::read(go.as_raw_fd(), (&mut byte as *mut u8).cast(), 1) {
+            -1 if *libc::__errno_location() == libc::EINTR => continue,
+            n => break n,
+        }
+    };
+    if got != 1 {
+        libc::_exit(127);
+    }
     unblock_all_signals();
     if let Some(dir) = cwd {
         if libc::chdir(dir.as_ptr()) == -1 {
-            report_and_exit(error);
+            report_and_exit(report, STEP_DIRECTORY);
         }
     }
     if let Some(fprog) = fprog {
         if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1
             || libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, fprog) == -1
         {
-            report_and_exit(error);
+            report_and_exit(report, STEP_SECCOMP);
         }
     }
     libc::execve(path.as_ptr(), argv.as_ptr(), env.as_ptr());
-    report_and_exit(error)
+    report_and_exit(report, STEP_EXEC)
 }
 
 /// Start the program with no signal blocked, whatever the mask of the
@@ -225,9 +313,10 @@ unsafe fn unblock_all_signals() {
     libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
 }
 
-/// Send errno to the parent and exit like a shell that could not exec.
-unsafe fn report_and_exit(error: &OwnedFd) -> ! {
-    let errno = (*libc::__errno_location()).to_ne_bytes();
-    libc::write(error.as_raw_fd(), errno.as_ptr().cast(), errno.len());
+/// Leave the failed step and errno for the parent (a store, no system
+/// call), and exit like a shell that could not exec.
+unsafe fn report_and_exit(report: &AtomicU64, step: u64) -> ! {
+    let errno = *libc::__errno_location() as u32;
+    report.store(step << 32 | u64::from(errno), Ordering::Release);
     libc::_exit(127)
 }
