@@ -857,6 +857,44 @@ fn sigterm_to_fi_is_forwarded_to_the_program() {
     assert!(!out.stdout.contains("done"), "{}", out.describe());
 }
 
+/// A stop signal to fault while a thread is held in a 15 s injected delay is
+/// forwarded at once, and the held call goes on: fault never waits the
+/// delay out first.
+#[test]
+fn a_stop_signal_cuts_an_injected_delay_short() {
+    for (signal, code, last_line) in [
+        (libc::SIGINT, 42, Some("got SIGINT")),
+        (libc::SIGTERM, 143, None),
+    ] {
+        let dir = TestDir::new("delay-cut-short");
+        let ticks = dir.join("ticks");
+        let mut fi = Cmd::fault()
+            .args(["-e", "inject=write:delay_enter=15s", "-P"])
+            .arg(&ticks)
+            .arg("--")
+            .arg(c_program("ticker"))
+            .arg(&ticks)
+            .args(["200", "50"])
+            .spawn();
+        // The first tick's write is held.
+        assert!(wait_until(Duration::from_secs(10), || ticks.exists()));
+        thread::sleep(Duration::from_millis(300));
+        assert!(fi.running(), "{}", fi.describe());
+        fi.signal(signal);
+        let signalled = Instant::now();
+        let out = fi.wait_within(Duration::from_secs(5));
+        assert!(
+            signalled.elapsed() < Duration::from_secs(4),
+            "fault waited {:?} for the delay",
+            signalled.elapsed()
+        );
+        out.assert_code(code);
+        if let Some(line) = last_line {
+            assert_eq!(out.lines().last(), Some(&line), "{}", out.describe());
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------
 // 13. Attaching
 

@@ -3,19 +3,21 @@
 //! policies, limits, the log) and [`Session::run`] traces it to the end and
 //! returns its [`Outcome`].
 //!
-//! ```no_run
+//! ```
 //! use std::process::Command;
-//! use fi::session::Session;
+//! use fi::session::{Session, Status};
 //!
+//! // The built-in `path-errno` plugin fails every call touching the path.
 //! let mut cat = Command::new("cat");
 //! cat.arg("/etc/hostname");
 //! let outcome = Session::command(&cat)
-//!     .rule("fault=openat:error=EACCES")
-//!     .path("/etc/hostname")
-//!     .run()
-//!     .expect("the session ran");
-//! assert_eq!(outcome.status.code(), Some(1));
-//! assert!(outcome.fired("-e fault=openat:error=EACCES"));
+//!     .plugin("path-errno:path=/etc/hostname:errno=EACCES")
+//!     .run()?;
+//! assert_eq!(outcome.status, Status::Exited(1), "cat saw the error");
+//! assert!(outcome.fired("path-errno"));
+//! let failed = outcome.calls.iter().find(|c| c.errno().is_some()).unwrap();
+//! assert_eq!(failed.policies, ["path-errno"]);
+//! # Ok::<(), fi::session::SessionError>(())
 //! ```
 //!
 //! # Threads and children
