@@ -239,8 +239,11 @@ impl Policy for RulePolicy {
         let Some(paths) = &self.paths else {
             return;
         };
+        if self.activity.selected > 0 {
+            return;
+        }
         let name = call.name();
-        if self.activity.selected > 0 || self.activity.elsewhere.contains_key(&name) {
+        if self.activity.elsewhere.contains_key(&name) {
             return;
         }
         if let Some(path) = paths.matching(call, tracee) {
