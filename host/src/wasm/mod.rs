@@ -28,6 +28,7 @@ mod notice;
 mod policy;
 pub mod scaffold;
 mod seed;
+mod shared;
 mod spec;
 mod stdio;
 mod world;
