@@ -30,24 +30,20 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn entry_name(engine: &Engine, source: &[u8]) -> String {
+fn entry_name(engine: &Engine, digest: &[u8; 32]) -> String {
     let mut engine_hash = std::collections::hash_map::DefaultHasher::new();
     engine
         .precompile_compatibility_hash()
         .hash(&mut engine_hash);
-    format!(
-        "{}-{:016x}.cwasm",
-        hex(&Sha256::digest(source)),
-        engine_hash.finish()
-    )
+    format!("{}-{:016x}.cwasm", hex(digest), engine_hash.finish())
 }
 
-/// The component for `source` (the plugin `name`), from the cache when a
-/// valid entry exists, otherwise compiled (announced if it is large) and
-/// stored.
-pub fn load(engine: &Engine, source: &[u8], name: &str) -> Result<Component> {
+/// The component for `source` (the plugin `name`, whose bytes have the
+/// SHA-256 `digest`), from the cache when a valid entry exists, otherwise
+/// compiled (announced if it is large) and stored.
+pub fn load(engine: &Engine, source: &[u8], digest: &[u8; 32], name: &str) -> Result<Component> {
     let dir = cache_dir();
-    let path = dir.as_ref().map(|dir| dir.join(entry_name(engine, source)));
+    let path = dir.as_ref().map(|dir| dir.join(entry_name(engine, digest)));
     if let Some(component) = path.as_deref().and_then(|path| read_entry(engine, path)) {
         return Ok(component);
     }

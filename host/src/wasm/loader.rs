@@ -1,27 +1,23 @@
-//! Compiling and instantiating plugins: one engine and linker per run, one
-//! store and instance per `--plugin` occurrence.
+//! Loading plugins for one run: each `--plugin` occurrence gets a store and
+//! instance of its own, made from the plugin the process has prepared once
+//! (see [`shared`](super::shared)).
 
 use std::io::ErrorKind;
 use std::rc::Rc;
-use std::sync::Once;
 
 use anyhow::{anyhow, bail, Context, Result};
-use wasmtime::component::{HasSelf, Linker};
-use wasmtime::{Config, Engine, Store};
+use wasmtime::Store;
 
-use super::bindings::Plugin;
 use super::host::{PluginState, Sandbox, SplitMix64};
-use super::instance::{ticks, Instance, Limits, EPOCH_TICK};
+use super::instance::{ticks, Instance, Limits};
 use super::policy::WasmPolicy;
 use super::seed::{Seed, SeedReport};
-use super::{builtins, cache, newest_wit_version, world, PluginSpec};
+use super::{builtins, shared, world, PluginSpec};
 use crate::output::Log;
 use crate::rules::syscall_set::syscalls_for_list;
 
 /// Loads plugins for one run.
 pub struct Loader {
-    engine: Engine,
-    linker: Linker<PluginState>,
     limits: Limits,
     seeds: SplitMix64,
     seed_report: Rc<SeedReport>,
@@ -31,17 +27,11 @@ pub struct Loader {
 impl Loader {
     /// A loader giving every plugin `limits` and a generator seeded from
     /// `seed`; plugins log to `log`, and the seed is named there once the
-    /// run ends if a plugin drew a random number.
+    /// run ends if a plugin drew a random number. Fails only if the
+    /// process's WebAssembly engine cannot be started.
     pub fn new(limits: Limits, seed: Seed, log: Log) -> Result<Loader> {
-        let mut config = Config::new();
-        config.epoch_interruption(true);
-        let engine = Engine::new(&config)?;
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        shared::engine()?;
         Ok(Loader {
-            engine,
-            linker,
             limits,
             seeds: SplitMix64(seed.value),
             seed_report: Rc::new(SeedReport::new(seed, log.clone())),
@@ -49,31 +39,26 @@ impl Loader {
         })
     }
 
-    /// Check, compile (or fetch from the cache) and instantiate `source`: a
-    /// built-in name or a .wasm/.wat path.
+    /// Check `source` (a built-in name or a .wasm/.wat path), prepare it
+    /// (the first time in the process: compile or fetch from the cache, and
+    /// link) and instantiate it in a store of its own.
     pub fn open(&mut self, source: &str, is_file: bool) -> Result<Instance> {
         let bytes = text_to_binary(read_source(source, is_file)?)?;
         check_is_component(&bytes)?;
         world::check(&bytes)?;
-        let component =
-            cache::load(&self.engine, &bytes, source).context("not a valid component")?;
+        let prepared = shared::prepare(&bytes, source)?;
         let state = PluginState::new(&Sandbox {
             memory_bytes: self.limits.memory_bytes,
             dirs: &self.limits.dirs,
             seed: self.seeds.next(),
         })?;
-        let mut store = Store::new(&self.engine, state);
+        let mut store = Store::new(prepared.engine(), state);
         store.limiter(|state| &mut state.limits);
         store.set_epoch_deadline(ticks(self.limits.timeout));
-        start_epoch_ticker(&self.engine);
-        let plugin = Plugin::instantiate(&mut store, &component, &self.linker)
+        let plugin = prepared
+            .instantiate(&mut store)
             .map_err(anyhow::Error::from)
-            .with_context(|| {
-                format!(
-                    "does not implement the world fi:policy/plugin@{}",
-                    newest_wit_version()
-                )
-            })?;
+            .context("instantiating failed")?;
         Ok(Instance {
             name: source.to_string(),
             store,
@@ -175,19 +160,6 @@ fn check_is_component(bytes: &[u8]) -> Result<()> {
         ),
         _ => bail!("not a component: not a WebAssembly file"),
     }
-}
-
-/// Advance the engine's epoch in the background, so a plugin stuck in a loop
-/// traps once its call has used up its ticks.
-fn start_epoch_ticker(engine: &Engine) {
-    static STARTED: Once = Once::new();
-    STARTED.call_once(|| {
-        let engine = engine.clone();
-        std::thread::spawn(move || loop {
-            std::thread::sleep(EPOCH_TICK);
-            engine.increment_epoch();
-        });
-    });
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 //!
 //! Each `--plugin` occurrence is one long-lived instance with its own store,
 //! so a plugin keeps its state across every thread and process of the run.
+//! Every session of a process shares one engine, and compiles and links each
+//! distinct plugin once (see `shared.rs`).
 //! Plugins are sandboxed: no files (unless `--plugin-dir`), no network, no
 //! environment, a frozen clock, and random numbers from the run's seed.
 
@@ -28,6 +30,7 @@ mod notice;
 mod policy;
 pub mod scaffold;
 mod seed;
+mod shared;
 mod spec;
 mod stdio;
 mod world;
