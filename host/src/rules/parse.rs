@@ -214,15 +214,17 @@ fn build_rule(mode: Mode, text: &str, expr: &str) -> Result<Rule, RuleErrorKind>
     })
 }
 
+/// Reads an option's (non-empty) value into the options being built.
+type ApplyOption = fn(&mut Options, &str) -> Result<(), RuleErrorKind>;
+
 /// One option of an expression, as strace's `parse_inject_token` knows it.
 struct OptionSpec {
     /// The name before `=`.
     name: &'static str,
     /// Whether `-e fault=` takes it (`-e inject=` takes them all).
     in_fault: bool,
-    /// Reads the (non-empty) value into the options; `None` for a strace
-    /// option fi does not implement.
-    apply: Option<fn(&mut Options, &str) -> Result<(), RuleErrorKind>>,
+    /// Reads the value; `None` for a strace option fi does not implement.
+    apply: Option<ApplyOption>,
 }
 
 /// The options strace knows, in the order strace(1) lists them.
