@@ -124,7 +124,7 @@ fn the_packaged_sdk_builds_a_plugin_outside_the_workspace() {
     out.assert_code(0);
     assert!(out.stdout.contains("name: packaged"), "{}", out.describe());
     assert!(
-        out.stdout.contains("subscribes to 1 syscalls: fsync"),
+        out.stdout.contains("subscribes to 1 syscall: fsync"),
         "{}",
         out.describe()
     );
