@@ -25,7 +25,7 @@ fn main() {
     let plugins = plugin_names(&workspace.join("plugins"));
     // A new plugin crate changes Cargo.lock, as a workspace member. Other
     // folders under plugins/ (examples, with their own target/) don't count.
-    let inputs = ["sdk", "wit", "Cargo.lock", "Cargo.toml"].map(String::from);
+    let inputs = ["sdk", "grammar", "wit", "Cargo.lock", "Cargo.toml"].map(String::from);
     let plugin_dirs = plugins.iter().map(|name| format!("plugins/{name}"));
     for input in inputs.into_iter().chain(plugin_dirs) {
         println!("cargo:rerun-if-changed={}", workspace.join(input).display());
@@ -85,8 +85,9 @@ const EXAMPLE_SOURCES: &[(&str, &[&str])] = &[
 /// Writes `$OUT_DIR/scaffold_files.rs`, the files of `fault plugin new`:
 /// `SCAFFOLD_FILES: &[TemplateFile]` (see host/src/wasm/scaffold.rs). Every
 /// language gets `host/templates/<language>/`; Rust also the SDK (into
-/// `fi-sdk/`, its WIT included) and the workspace's `rust-toolchain.toml`,
-/// the others their example's sources and the WIT (into `wit/`).
+/// `fi-sdk/`, its WIT included), the grammar it depends on (into
+/// `fi-grammar/`) and the workspace's `rust-toolchain.toml`, the others
+/// their example's sources and the WIT (into `wit/`).
 fn embed_scaffold(workspace: &Path, out_dir: &Path) {
     let mut files = Vec::new(); // (language, path, source, renamed)
     let templates = workspace.join("host/templates");
@@ -96,6 +97,13 @@ fn embed_scaffold(workspace: &Path, out_dir: &Path) {
         }
     }
     for (path, source) in walk(&workspace.join("sdk"), "fi-sdk/") {
+        let source = match path.as_str() {
+            "fi-sdk/Cargo.toml" => sdk_manifest_for_projects(&source, out_dir),
+            _ => source,
+        };
+        files.push(("rust", path, source, false));
+    }
+    for (path, source) in walk(&workspace.join("grammar"), "fi-grammar/") {
         files.push(("rust", path, source, false));
     }
     let toolchain = workspace.join("rust-toolchain.toml");
@@ -130,6 +138,23 @@ fn embed_scaffold(workspace: &Path, out_dir: &Path) {
     out.push_str("];\n");
     println!("cargo:rerun-if-changed={}", templates.display());
     fs::write(out_dir.join("scaffold_files.rs"), out).unwrap();
+}
+
+/// The SDK's Cargo.toml as a project's `fi-sdk/` needs it: fi-grammar is
+/// beside it in `fi-grammar/`, not in the workspace's `grammar/`. Written to
+/// `out_dir`; returns its path.
+fn sdk_manifest_for_projects(manifest: &Path, out_dir: &Path) -> PathBuf {
+    let text = fs::read_to_string(manifest)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", manifest.display()));
+    let (workspace_path, project_path) = (r#"path = "../grammar""#, r#"path = "../fi-grammar""#);
+    assert!(
+        text.contains(workspace_path),
+        "{} has no fi-grammar dependency with {workspace_path}",
+        manifest.display()
+    );
+    let copy = out_dir.join("fi-sdk-Cargo.toml");
+    fs::write(&copy, text.replace(workspace_path, project_path)).unwrap();
+    copy
 }
 
 /// The files under `dir` (following links), as `prefix` + their path

@@ -1,5 +1,6 @@
 //! Generates the x86_64 syscall and errno tables from the `syscalls` crate,
-//! which does not build for wasm32 itself.
+//! which does not build for wasm32 itself, and the errno aliases' constants
+//! from fi-grammar's table.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -41,6 +42,13 @@ fn main() {
         writeln!(
             out,
             "    /// {description} ({code}).\n    pub const {name}: Errno = Errno({code});"
+        )
+        .unwrap();
+    }
+    for (alias, canonical) in fi_grammar::names::ERRNO_ALIASES {
+        writeln!(
+            out,
+            "    /// `{canonical}` under its other name.\n    pub const {alias}: Errno = Errno::{canonical};"
         )
         .unwrap();
     }

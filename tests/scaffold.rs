@@ -91,8 +91,9 @@ fn cargo(project: &Path, args: &[&str]) -> Outcome {
 #[test]
 fn rust_project_builds_checks_and_tests() {
     let (_dir, project) = generate("rust");
-    // The SDK and its contract come with the project.
+    // The SDK, its contract and the grammar it uses come with the project.
     assert!(project.join("fi-sdk/wit/policy.wit").is_file());
+    assert!(project.join("fi-grammar/src/lib.rs").is_file());
     let toolchain = fs::read_to_string(project.join("rust-toolchain.toml")).unwrap();
     assert!(toolchain.contains("wasm32-wasip2"), "{toolchain}");
 

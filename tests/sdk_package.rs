@@ -1,6 +1,7 @@
-//! `cargo package -p fi-sdk` makes a crate that stands alone: unpacked
-//! outside the workspace, a plugin crate depending on it by path builds for
-//! wasm32-wasip2 and passes `fault plugin check`.
+//! `cargo package -p fi-grammar -p fi-sdk` makes two crates that stand
+//! alone: unpacked outside the workspace, a plugin crate depending on the SDK
+//! by path (and patching in the unpacked grammar, which the SDK names by
+//! version) builds for wasm32-wasip2 and passes `fault plugin check`.
 
 mod common;
 
@@ -46,6 +47,8 @@ fn the_packaged_sdk_builds_a_plugin_outside_the_workspace() {
         &[
             "package",
             "-p",
+            "fi-grammar",
+            "-p",
             "fi-sdk",
             "--no-verify",
             "--allow-dirty",
@@ -57,37 +60,35 @@ fn the_packaged_sdk_builds_a_plugin_outside_the_workspace() {
     .run()
     .assert_code(0);
 
-    let crate_file = fs::read_dir(target.join("package"))
-        .expect("cargo package wrote target/package")
-        .map(|entry| entry.unwrap().path())
-        .find(|path| path.extension().is_some_and(|e| e == "crate"))
-        .expect("a .crate file");
     let unpacked = dir.join("unpacked");
     fs::create_dir(&unpacked).unwrap();
-    let tar = Command::new("tar")
-        .arg("xzf")
-        .arg(&crate_file)
-        .arg("-C")
-        .arg(&unpacked)
-        .status()
-        .expect("running tar");
-    assert!(tar.success(), "tar xzf {}", crate_file.display());
-    let sdk: PathBuf = fs::read_dir(&unpacked)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let unpack = |name: &str| -> PathBuf {
+        let crate_file = target.join(format!("package/{name}-0.1.0.crate"));
+        let tar = Command::new("tar")
+            .arg("xzf")
+            .arg(&crate_file)
+            .arg("-C")
+            .arg(&unpacked)
+            .status()
+            .expect("running tar");
+        assert!(tar.success(), "tar xzf {}", crate_file.display());
+        unpacked.join(format!("{name}-0.1.0"))
+    };
+    let sdk = unpack("fi-sdk");
+    let grammar = unpack("fi-grammar");
 
     // The contract is inside the crate, as a file, not a link out of it.
     let wit = sdk.join("wit/policy.wit");
     let meta = fs::symlink_metadata(&wit).expect("wit/policy.wit in the crate");
     assert!(meta.is_file(), "{} is not a plain file", wit.display());
-    let manifest = fs::read_to_string(sdk.join("Cargo.toml.orig")).unwrap();
-    assert!(
-        !manifest.contains(".workspace") && !manifest.contains("workspace = true"),
-        "inherits from the workspace:\n{manifest}"
-    );
+    for krate in [&sdk, &grammar] {
+        let manifest = fs::read_to_string(krate.join("Cargo.toml.orig")).unwrap();
+        assert!(
+            !manifest.contains(".workspace") && !manifest.contains("workspace = true"),
+            "{} inherits from the workspace:\n{manifest}",
+            krate.display()
+        );
+    }
 
     let plugin = dir.join("plugin");
     fs::create_dir_all(plugin.join("src")).unwrap();
@@ -96,8 +97,10 @@ fn the_packaged_sdk_builds_a_plugin_outside_the_workspace() {
         format!(
             "[package]\nname = \"packaged\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
              [workspace]\n\n[lib]\ncrate-type = [\"cdylib\"]\n\n\
-             [dependencies]\nfi-sdk = {{ path = {:?} }}\n",
-            sdk.display().to_string()
+             [dependencies]\nfi-sdk = {{ path = {:?} }}\n\n\
+             [patch.crates-io]\nfi-grammar = {{ path = {:?} }}\n",
+            sdk.display().to_string(),
+            grammar.display().to_string()
         ),
     )
     .unwrap();

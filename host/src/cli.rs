@@ -8,6 +8,10 @@ use std::time::Duration;
 use clap::builder::PossibleValue;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
+/// Durations on the command line (`--plugin-timeout 200ms`) are read as the
+/// rules' `delay_enter=` is: one grammar, in fi-grammar.
+pub use fi_grammar::parse_duration;
+
 use crate::output::LogFormat;
 use crate::policy::chain::OnPolicyError;
 use crate::session::{Session, SessionError, Status};
@@ -371,33 +375,6 @@ fn stage_order(matches: &ArgMatches, run: &RunArgs) -> Vec<StageSpec> {
     stages.into_iter().map(|(_, stage)| stage).collect()
 }
 
-/// Parse `1s`, `200ms`, `50us`, `10ns`; a bare number is microseconds, as in
-/// strace's `delay_enter=`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: u64 = number.parse().map_err(|_| {
-        format!("invalid duration '{text}': expected a number with s, ms, us or ns")
-    })?;
-    let nanos_per_unit = match unit {
-        "s" => 1_000_000_000,
-        "ms" => 1_000_000,
-        "" | "us" => 1_000,
-        "ns" => 1,
-        _ => {
-            return Err(format!(
-                "invalid duration '{text}': unknown unit '{unit}' (use s, ms, us or ns)"
-            ))
-        }
-    };
-    value
-        .checked_mul(nanos_per_unit)
-        .map(Duration::from_nanos)
-        .ok_or_else(|| format!("invalid duration '{text}': too long"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,6 +415,7 @@ mod tests {
         assert_eq!(parse_duration("7"), Ok(Duration::from_micros(7)));
         assert!(parse_duration("3h")
             .unwrap_err()
+            .to_string()
             .contains("unknown unit 'h'"));
         assert!(parse_duration("").is_err());
     }

@@ -102,11 +102,15 @@ impl Config {
         self.parse(key)?.ok_or_else(|| ConfigError::missing(key))
     }
 
-    /// The value of `key` as a duration with a unit: `250ns`, `10us`,
-    /// `1.5ms`, `2s`, `1m`.
+    /// The value of `key` as a duration, read as fi's rules read
+    /// `delay_enter=`: `250ns`, `10us`, `1.5ms`, `2s`; a number without a
+    /// unit is in microseconds (`10` is `10us`).
     pub fn duration(&self, key: &str) -> Result<Option<Duration>, ConfigError> {
         self.get(key)
-            .map(|value| parse_duration(value).map_err(|e| ConfigError::invalid(key, value, e)))
+            .map(|value| {
+                fi_grammar::parse_duration(value)
+                    .map_err(|e| ConfigError::invalid(key, value, e.kind))
+            })
             .transpose()
     }
 
@@ -123,32 +127,6 @@ impl Config {
             })
             .transpose()
     }
-}
-
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let split = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(s.len());
-    let (number, unit) = s.split_at(split);
-    let nanos_per_unit = match unit {
-        "ns" => 1,
-        "us" | "µs" => 1_000,
-        "ms" => 1_000_000,
-        "s" => 1_000_000_000,
-        "m" => 60_000_000_000,
-        "" => return Err("give a unit: ns, us, ms, s or m (as in 10ms)".into()),
-        _ => return Err(format!("unknown unit '{unit}' (use ns, us, ms, s or m)")),
-    };
-    if let Ok(whole) = number.parse::<u64>() {
-        return whole
-            .checked_mul(nanos_per_unit)
-            .map(Duration::from_nanos)
-            .ok_or_else(|| "too long".to_string());
-    }
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("'{number}' is not a number"))?;
-    Duration::try_from_secs_f64(value * nanos_per_unit as f64 / 1e9).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -202,28 +180,32 @@ mod tests {
         let bad = config(&[("when", "0")]).unwrap();
         assert_eq!(
             bad.parse::<When>("when").unwrap_err().to_string(),
-            "when=0: calls are counted from 1"
+            "when=0: FIRST must be in 1..65535"
         );
     }
 
     #[test]
     fn durations() {
+        let duration = |value: &str| config(&[("delay", value)]).unwrap().duration("delay");
         let ms = Duration::from_millis;
-        assert_eq!(parse_duration("10ms"), Ok(ms(10)));
-        assert_eq!(parse_duration("1.5s"), Ok(ms(1500)));
-        assert_eq!(parse_duration("250ns"), Ok(Duration::from_nanos(250)));
-        assert_eq!(parse_duration("2m"), Ok(ms(120_000)));
-        assert!(parse_duration("10").unwrap_err().contains("give a unit"));
-        assert!(parse_duration("10h")
-            .unwrap_err()
-            .contains("unknown unit 'h'"));
-        assert!(parse_duration("ms").unwrap_err().contains("not a number"));
-        let c = config(&[("delay", "5x")]).unwrap();
-        assert!(c
-            .duration("delay")
-            .unwrap_err()
-            .to_string()
-            .starts_with("delay=5x: "));
+        assert_eq!(duration("10ms"), Ok(Some(ms(10))));
+        assert_eq!(duration("1.5s"), Ok(Some(ms(1500))));
+        assert_eq!(duration("250ns"), Ok(Some(Duration::from_nanos(250))));
+        // As in fi's delay_enter=: a bare number is in microseconds.
+        assert_eq!(duration("10"), Ok(Some(Duration::from_micros(10))));
+        assert_eq!(
+            duration("10h").unwrap_err().to_string(),
+            "delay=10h: unknown unit 'h' (use s, ms, us or ns)"
+        );
+        assert_eq!(
+            duration("2m").unwrap_err().to_string(),
+            "delay=2m: unknown unit 'm' (use s, ms, us or ns)"
+        );
+        assert_eq!(
+            duration("ms").unwrap_err().to_string(),
+            "delay=ms: expected a number with s, ms, us or ns"
+        );
+        assert_eq!(config(&[]).unwrap().duration("delay"), Ok(None));
     }
 
     #[test]

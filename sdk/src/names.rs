@@ -1,7 +1,8 @@
 //! x86_64 system call numbers and errno values, with their names.
 //!
 //! The tables are generated at build time from the `syscalls` crate (the one
-//! fi itself uses), so names here and on fi's command line agree.
+//! fi itself uses) and the errno aliases from fi-grammar's (the one fi's
+//! rules use), so names here and on fi's command line agree.
 
 use std::fmt;
 use std::str::FromStr;
@@ -69,21 +70,7 @@ impl fmt::Display for Sysno {
     }
 }
 
-/// Other names of errno values, as in `<errno.h>`.
-const ERRNO_ALIASES: &[(&str, Errno)] = &[
-    ("EWOULDBLOCK", Errno::EAGAIN),
-    ("EDEADLOCK", Errno::EDEADLK),
-    ("ENOTSUP", Errno::EOPNOTSUPP),
-];
-
 impl Errno {
-    /// `EAGAIN` under its other name.
-    pub const EWOULDBLOCK: Errno = Errno::EAGAIN;
-    /// `EDEADLK` under its other name.
-    pub const EDEADLOCK: Errno = Errno::EDEADLK;
-    /// `EOPNOTSUPP` under its other name.
-    pub const ENOTSUP: Errno = Errno::EOPNOTSUPP;
-
     /// The errno with this code.
     ///
     /// # Panics
@@ -143,11 +130,11 @@ impl FromStr for Errno {
                 _ => Err(format!("errno {code} is out of range (1 to 4095)")),
             };
         }
-        let named = ERRNOS.iter().map(|&(errno, name, _)| (name, errno));
-        named
-            .chain(ERRNO_ALIASES.iter().copied())
-            .find(|(name, _)| name.eq_ignore_ascii_case(s))
-            .map(|(_, errno)| errno)
+        let name = fi_grammar::names::errno_alias(s).unwrap_or(s);
+        ERRNOS
+            .iter()
+            .find(|(_, known, _)| known.eq_ignore_ascii_case(name))
+            .map(|&(errno, _, _)| errno)
             .ok_or_else(|| format!("'{s}' is not an errno name (such as EIO) or number"))
     }
 }

@@ -44,6 +44,8 @@
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
+use fi_grammar::names::AT_FDCWD;
+
 use crate::{Call, Config, ConfigError, Policy, Subscription, Sysno};
 
 /// Makes policy `P` from `pairs` as fi does for `--plugin NAME:key=value`:
@@ -183,9 +185,6 @@ impl Default for FakeTracee {
         }
     }
 }
-
-/// `AT_FDCWD`: a `dirfd` meaning the working directory.
-const AT_FDCWD: i32 = -100;
 
 impl FakeTracee {
     pub(crate) fn fd_path(&self, fd: i32) -> Option<String> {

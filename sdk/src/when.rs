@@ -6,8 +6,9 @@ use std::str::FromStr;
 
 use crate::Call;
 
-/// Which occurrences of a call to act on, in strace's `when=` syntax.
-/// Calls are counted from 1, separately for every thread and every syscall:
+/// Which occurrences of a call to act on, in strace's `when=` syntax (the
+/// grammar fi's `-e` rules read, from fi-grammar). Calls are counted from 1,
+/// separately for every thread and every syscall:
 ///
 /// | syntax    | acts on                                   |
 /// |-----------|-------------------------------------------|
@@ -17,7 +18,8 @@ use crate::Call;
 /// | `F..L`    | the F-th to the L-th call                 |
 /// | `F..L+S`  | every S-th call from the F-th to the L-th |
 ///
-/// The default, `1+`, is every call.
+/// As in strace, F and S are in 1..65535 and L in F..65534. The default,
+/// `1+`, is every call.
 ///
 /// ```
 /// use fi_sdk::When;
@@ -29,9 +31,7 @@ use crate::Call;
 /// ```
 #[derive(Clone, Debug)]
 pub struct When {
-    first: u32,
-    last: u32,
-    step: u32,
+    when: fi_grammar::When,
     counts: HashMap<(i32, u32), u32>,
 }
 
@@ -42,22 +42,13 @@ impl When {
 
     /// Every call (`1+`).
     pub fn always() -> When {
-        When::new(1, u32::MAX, 1)
-    }
-
-    fn new(first: u32, last: u32, step: u32) -> When {
-        When {
-            first,
-            last,
-            step,
-            counts: HashMap::new(),
-        }
+        When::from(fi_grammar::When::default())
     }
 
     /// Count `call` for its thread and syscall, and say whether this
     /// occurrence is one to act on.
     pub fn hit(&mut self, call: &Call) -> bool {
-        if self.first == 1 && self.last == u32::MAX && self.step == 1 {
+        if self.when.is_always() {
             return true;
         }
         let count = self
@@ -71,7 +62,16 @@ impl When {
 
     /// Whether the `n`-th call (counting from 1) is one to act on.
     pub fn includes(&self, n: u32) -> bool {
-        (self.first..=self.last).contains(&n) && (n - self.first).is_multiple_of(self.step)
+        self.when.matches(n)
+    }
+}
+
+impl From<fi_grammar::When> for When {
+    fn from(when: fi_grammar::When) -> When {
+        When {
+            when,
+            counts: HashMap::new(),
+        }
     }
 }
 
@@ -81,55 +81,20 @@ impl Default for When {
     }
 }
 
-/// Parses a count; `what` names it in errors.
-fn count(s: &str, what: &str) -> Result<u32, String> {
-    let n: u32 = s
-        .parse()
-        .map_err(|_| format!("'{s}' is not a {what} (expected F, F+, F+S, F..L or F..L+S)"))?;
-    if n == 0 {
-        return Err(match what {
-            "step" => "the step must be at least 1".into(),
-            _ => "calls are counted from 1".into(),
-        });
-    }
-    Ok(n)
-}
-
 impl FromStr for When {
-    type Err = String;
+    type Err = fi_grammar::WhenError;
 
-    fn from_str(s: &str) -> Result<When, String> {
-        let (range, step) = match s.split_once('+') {
-            Some((range, "")) => (range, Some(1)),
-            Some((range, step)) => (range, Some(count(step, "step")?)),
-            None => (s, None),
-        };
-        let (first, last) = match range.split_once("..") {
-            Some((first, last)) => (count(first, "count")?, Some(count(last, "count")?)),
-            None => (count(range, "count")?, None),
-        };
-        match (last, step) {
-            (Some(last), _) if last < first => Err(format!(
-                "the last call ({last}) comes before the first ({first})"
-            )),
-            (Some(last), step) => Ok(When::new(first, last, step.unwrap_or(1))),
-            (None, Some(step)) => Ok(When::new(first, u32::MAX, step)),
-            (None, None) => Ok(When::new(first, first, 1)),
-        }
+    /// strace's `FIRST[..LAST][+[STEP]]`; the error says which part is wrong
+    /// (`FIRST must be in 1..65535`).
+    fn from_str(s: &str) -> Result<When, fi_grammar::WhenError> {
+        s.parse::<fi_grammar::When>().map(When::from)
     }
 }
 
 impl fmt::Display for When {
     /// The canonical strace form, such as `2+` or `1..10+3`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.first)?;
-        match (self.last, self.step) {
-            (u32::MAX, 1) => f.write_str("+"),
-            (u32::MAX, step) => write!(f, "+{step}"),
-            (last, _) if last == self.first => Ok(()),
-            (last, 1) => write!(f, "..{last}"),
-            (last, step) => write!(f, "..{last}+{step}"),
-        }
+        self.when.fmt(f)
     }
 }
 
@@ -159,15 +124,16 @@ mod tests {
 
     #[test]
     fn errors() {
-        let err = |s: &str| s.parse::<When>().unwrap_err();
-        assert_eq!(err("0"), "calls are counted from 1");
-        assert_eq!(err("2+0"), "the step must be at least 1");
-        assert_eq!(err("5..2"), "the last call (2) comes before the first (5)");
-        assert!(err("x").starts_with("'x' is not a count"));
-        assert!(err("").starts_with("'' is not a count"));
-        assert!(err("1..").starts_with("'' is not a count"));
-        assert!(err("1+x").starts_with("'x' is not a step"));
-        assert!(err("-1").starts_with("'-1' is not a count"));
+        let err = |s: &str| s.parse::<When>().unwrap_err().to_string();
+        assert_eq!(err("0"), "FIRST must be in 1..65535");
+        assert_eq!(err("2+0"), "STEP must be in 1..65535");
+        assert_eq!(err("5..2"), "LAST must be in FIRST..65534");
+        assert_eq!(err("x"), "FIRST must be in 1..65535");
+        assert_eq!(err(""), "FIRST must be in 1..65535");
+        assert_eq!(err("1.."), "LAST must be in FIRST..65534");
+        assert_eq!(err("1+x"), "STEP must be in 1..65535");
+        assert_eq!(err("-1"), "FIRST must be in 1..65535");
+        assert_eq!(err("65536"), "FIRST must be in 1..65535");
     }
 
     #[test]

@@ -11,6 +11,8 @@
 
 use std::time::Duration;
 
+use fi_grammar::names::{errno_alias, signal_name_matches};
+pub use fi_grammar::When;
 use nix::sys::signal::Signal;
 use syscalls::{Errno, Sysno, SysnoSet};
 use thiserror::Error;
@@ -47,42 +49,6 @@ pub enum Fault {
     Error(Errno),
     /// `retval=`: the call succeeds with this return value.
     Retval(i64),
-}
-
-/// strace's `when=FIRST[..LAST][+[STEP]]`: which invocations (counted from 1)
-/// are tampered with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct When {
-    /// The first invocation tampered with (1..65535).
-    pub first: u32,
-    /// The last invocation that may be tampered with (`first`..65534);
-    /// `None`: no upper bound.
-    pub last: Option<u32>,
-    /// The distance between tampered invocations (1..65535); 0 means only
-    /// `first` is tampered with (`when=F`).
-    pub step: u32,
-}
-
-impl Default for When {
-    /// Every invocation, as when `when=` is not given (`1+`).
-    fn default() -> When {
-        When {
-            first: 1,
-            last: None,
-            step: 1,
-        }
-    }
-}
-
-impl When {
-    /// Whether the `n`th invocation (1-based) is tampered with.
-    pub fn matches(&self, n: u32) -> bool {
-        if n < self.first || self.last.is_some_and(|last| n > last) {
-            return false;
-        }
-        // Only 0 is a multiple of 0, so a step of 0 leaves only `first`.
-        (n - self.first).is_multiple_of(self.step)
-    }
 }
 
 /// A rejected `-e` argument; displays as `-e EXPR: what is wrong`.
@@ -206,29 +172,6 @@ const MAX_ERRNO: i32 = 4095;
 /// The highest signal number on x86_64 Linux (`SIGRTMAX`).
 const SIGRTMAX: i32 = 64;
 
-/// Bounds of `when=`: strace keeps the counters in 16 bits and uses 65535
-/// for "no last".
-const WHEN_MAX: u32 = 65535;
-const WHEN_LAST_MAX: u32 = 65534;
-
-/// Errno spellings from libc headers that strace's table lacks.
-const ERRNO_ALIASES: [(&str, &str); 3] = [
-    ("EWOULDBLOCK", "EAGAIN"),
-    ("EDEADLOCK", "EDEADLK"),
-    ("ENOTSUP", "EOPNOTSUPP"),
-];
-
-/// Time suffixes of delays, in nanoseconds; without one a delay is in
-/// microseconds. `s` comes last so that it does not shadow `ns`/`us`/`ms`.
-const TIME_UNITS: [(&str, u64); 4] = [
-    ("ns", 1),
-    ("us", 1_000),
-    ("ms", 1_000_000),
-    ("s", 1_000_000_000),
-];
-const DEFAULT_TIME_UNIT: u64 = 1_000;
-const NANOS_PER_SEC: u64 = 1_000_000_000;
-
 /// Which expression is being parsed.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -242,11 +185,6 @@ impl Mode {
             Mode::Inject => "inject",
             Mode::Fault => "fault",
         }
-    }
-
-    /// Whether `key` names an option this mode takes.
-    fn allows(self, key: &str) -> bool {
-        self == Mode::Inject || matches!(key, "error" | "when" | "syscall")
     }
 }
 
@@ -276,6 +214,88 @@ fn build_rule(mode: Mode, text: &str, expr: &str) -> Result<Rule, RuleErrorKind>
     })
 }
 
+/// Reads an option's (non-empty) value into the options being built.
+type ApplyOption = fn(&mut Options, &str) -> Result<(), RuleErrorKind>;
+
+/// One option of an expression, as strace's `parse_inject_token` knows it.
+struct OptionSpec {
+    /// The name before `=`.
+    name: &'static str,
+    /// Whether `-e fault=` takes it (`-e inject=` takes them all).
+    in_fault: bool,
+    /// Reads the value; `None` for a strace option fi does not implement.
+    apply: Option<ApplyOption>,
+}
+
+/// The options strace knows, in the order strace(1) lists them.
+const OPTIONS: &[OptionSpec] = &[
+    OptionSpec {
+        name: "error",
+        in_fault: true,
+        apply: Some(|options, value| {
+            options.set_fault("error", || parse_errno(value).map(Fault::Error))
+        }),
+    },
+    OptionSpec {
+        name: "retval",
+        in_fault: false,
+        apply: Some(|options, value| {
+            options.set_fault("retval", || parse_retval(value).map(Fault::Retval))
+        }),
+    },
+    OptionSpec {
+        name: "signal",
+        in_fault: false,
+        apply: Some(|options, value| {
+            set_once(&mut options.signal, "signal", || parse_signal(value))
+        }),
+    },
+    OptionSpec {
+        name: "syscall",
+        in_fault: true,
+        apply: Some(|options, value| {
+            set_once(&mut options.replace, "syscall", || parse_replacement(value))
+        }),
+    },
+    OptionSpec {
+        name: "delay_enter",
+        in_fault: false,
+        apply: Some(|options, value| {
+            set_once(&mut options.delay_enter, "delay_enter", || {
+                parse_delay("delay_enter", value)
+            })
+        }),
+    },
+    OptionSpec {
+        name: "delay_exit",
+        in_fault: false,
+        apply: Some(|options, value| {
+            set_once(&mut options.delay_exit, "delay_exit", || {
+                parse_delay("delay_exit", value)
+            })
+        }),
+    },
+    OptionSpec {
+        name: "poke_enter",
+        in_fault: false,
+        apply: None,
+    },
+    OptionSpec {
+        name: "poke_exit",
+        in_fault: false,
+        apply: None,
+    },
+    // Repeatable: the last one wins (strace(1)).
+    OptionSpec {
+        name: "when",
+        in_fault: true,
+        apply: Some(|options, value| {
+            options.when = parse_when(value)?;
+            Ok(())
+        }),
+    },
+];
+
 /// The options of one expression, as they are read.
 #[derive(Default)]
 struct Options {
@@ -288,33 +308,24 @@ struct Options {
 }
 
 impl Options {
+    /// Apply one `NAME=VALUE` token, looking NAME up in [`OPTIONS`].
     fn apply(&mut self, mode: Mode, token: &str) -> Result<(), RuleErrorKind> {
         let unknown = || RuleErrorKind::UnknownOption(token.to_owned());
         let (key, value) = token.split_once('=').ok_or_else(unknown)?;
-        if !is_known_option(key) {
-            return Err(unknown());
-        }
-        if !mode.allows(key) {
+        let option = OPTIONS
+            .iter()
+            .find(|option| option.name == key)
+            .ok_or_else(unknown)?;
+        if mode == Mode::Fault && !option.in_fault {
             return Err(RuleErrorKind::NotForFault(key.to_owned()));
         }
         if value.is_empty() {
             return Err(RuleErrorKind::MissingValue(key.to_owned()));
         }
-        match key {
-            "when" => self.when = parse_when(value)?,
-            "error" => self.set_fault(key, || parse_errno(value).map(Fault::Error))?,
-            "retval" => self.set_fault(key, || parse_retval(value).map(Fault::Retval))?,
-            "signal" => set_once(&mut self.signal, key, || parse_signal(value))?,
-            "syscall" => set_once(&mut self.replace, key, || parse_replacement(value))?,
-            "delay_enter" => set_once(&mut self.delay_enter, key, || {
-                parse_delay("delay_enter", value)
-            })?,
-            "delay_exit" => set_once(&mut self.delay_exit, key, || {
-                parse_delay("delay_exit", value)
-            })?,
-            _ => return Err(RuleErrorKind::UnsupportedOption(key.to_owned())),
-        }
-        Ok(())
+        let apply = option
+            .apply
+            .ok_or_else(|| RuleErrorKind::UnsupportedOption(key.to_owned()))?;
+        apply(self, value)
     }
 
     /// Set `error=` or `retval=` (named `key`), which exclude each other.
@@ -354,21 +365,6 @@ impl Options {
     }
 }
 
-fn is_known_option(key: &str) -> bool {
-    matches!(
-        key,
-        "when"
-            | "error"
-            | "retval"
-            | "signal"
-            | "syscall"
-            | "delay_enter"
-            | "delay_exit"
-            | "poke_enter"
-            | "poke_exit"
-    )
-}
-
 /// Fill `slot` with the parsed value unless option `key` was already given.
 fn set_once<T>(
     slot: &mut Option<T>,
@@ -399,10 +395,7 @@ fn parse_errno(value: &str) -> Result<Errno, RuleErrorKind> {
 
 fn errno_by_name(name: &str) -> Option<Errno> {
     let upper = name.to_ascii_uppercase();
-    let canonical = ERRNO_ALIASES
-        .iter()
-        .find(|(alias, _)| *alias == upper)
-        .map_or(upper.as_str(), |(_, canonical)| canonical);
+    let canonical = errno_alias(&upper).unwrap_or(&upper);
     (1..=MAX_ERRNO)
         .map(Errno::new)
         .find(|errno| errno.name() == Some(canonical))
@@ -459,17 +452,9 @@ fn parse_signal(value: &str) -> Result<Signal, RuleErrorKind> {
             _ => Err(RuleErrorKind::SignalOutOfRange(value.to_owned())),
         };
     }
-    let bare = strip_sig_prefix(value);
     Signal::iterator()
-        .find(|signal| strip_sig_prefix(signal.as_str()).eq_ignore_ascii_case(bare))
+        .find(|signal| signal_name_matches(signal.as_str(), value))
         .ok_or_else(|| RuleErrorKind::UnknownSignal(value.to_owned()))
-}
-
-fn strip_sig_prefix(name: &str) -> &str {
-    match name.get(..3) {
-        Some(prefix) if prefix.eq_ignore_ascii_case("SIG") => &name[3..],
-        _ => name,
-    }
 }
 
 /// `syscall=`: a syscall name (not a number) from `%pure`.
@@ -483,94 +468,30 @@ fn parse_replacement(value: &str) -> Result<Sysno, RuleErrorKind> {
     Ok(sysno)
 }
 
-/// `delay_enter=`/`delay_exit=`: a non-negative decimal number (fractions
-/// and exponents allowed) with an optional unit `s`, `ms`, `us` or `ns`;
-/// microseconds without one.
+/// `delay_enter=`/`delay_exit=`: a duration as [`fi_grammar::duration`]
+/// reads it (microseconds without a unit).
 fn parse_delay(option: &'static str, value: &str) -> Result<Duration, RuleErrorKind> {
-    let invalid = |reason| RuleErrorKind::InvalidDelay {
+    use fi_grammar::DurationErrorKind as Kind;
+    fi_grammar::parse_duration(value).map_err(|error| RuleErrorKind::InvalidDelay {
         option,
         value: value.to_owned(),
-        reason,
-    };
-    let (number, unit) = split_time_unit(value);
-    let integer = number.strip_prefix('+').unwrap_or(number);
-    if is_decimal(integer) {
-        let count: u64 = integer.parse().map_err(|_| invalid("too large"))?;
-        return Ok(nanos_to_duration(u128::from(count) * u128::from(unit)));
-    }
-    if !number
-        .chars()
-        .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'))
-    {
-        return Err(invalid("expected NUMBER[s|ms|us|ns]"));
-    }
-    let count: f64 = number.parse().map_err(|_| invalid("not a number"))?;
-    if count < 0.0 {
-        return Err(invalid("negative"));
-    }
-    let seconds = count * unit as f64 / NANOS_PER_SEC as f64;
-    Duration::try_from_secs_f64(seconds).map_err(|_| invalid("too large"))
-}
-
-/// Split a time into its number and its unit in nanoseconds.
-fn split_time_unit(value: &str) -> (&str, u64) {
-    TIME_UNITS
-        .iter()
-        .find_map(|&(suffix, nanos)| value.strip_suffix(suffix).map(|number| (number, nanos)))
-        .unwrap_or((value, DEFAULT_TIME_UNIT))
-}
-
-/// A duration of `nanos` nanoseconds, saturating past `u64::MAX` seconds.
-fn nanos_to_duration(nanos: u128) -> Duration {
-    let per_sec = u128::from(NANOS_PER_SEC);
-    let secs = u64::try_from(nanos / per_sec).unwrap_or(u64::MAX);
-    Duration::new(secs, (nanos % per_sec) as u32)
+        reason: match error.kind {
+            Kind::NoNumber | Kind::UnknownUnit(_) => "expected NUMBER[s|ms|us|ns]",
+            Kind::NotANumber => "not a number",
+            Kind::Negative => "negative",
+            Kind::TooLarge => "too large",
+        },
+    })
 }
 
 /// `when=FIRST[..LAST][+[STEP]]`.
 fn parse_when(value: &str) -> Result<When, RuleErrorKind> {
-    let invalid = |reason| RuleErrorKind::InvalidWhen {
-        value: value.to_owned(),
-        reason,
-    };
-    let (first, rest) = split_decimal(value);
-    let first =
-        when_number(first, 1, WHEN_MAX).ok_or_else(|| invalid("FIRST must be in 1..65535"))?;
-    let (last, rest) = match rest.strip_prefix("..") {
-        Some(range) => {
-            let (last, rest) = split_decimal(range);
-            let last = when_number(last, first, WHEN_LAST_MAX)
-                .ok_or_else(|| invalid("LAST must be in FIRST..65534"))?;
-            (Some(last), rest)
-        }
-        None => (None, rest),
-    };
-    let step = match rest.strip_prefix('+') {
-        Some("") => 1,
-        Some(step) => {
-            when_number(step, 1, WHEN_MAX).ok_or_else(|| invalid("STEP must be in 1..65535"))?
-        }
-        None if !rest.is_empty() => return Err(invalid("expected FIRST[..LAST][+[STEP]]")),
-        // `F` is only invocation F; `F..L` is every one from F to L.
-        None if last.is_some() => 1,
-        None => 0,
-    };
-    Ok(When { first, last, step })
-}
-
-/// Split off the leading decimal digits.
-fn split_decimal(text: &str) -> (&str, &str) {
-    let end = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    text.split_at(end)
-}
-
-fn when_number(digits: &str, min: u32, max: u32) -> Option<u32> {
-    if !is_decimal(digits) {
-        return None;
-    }
-    digits.parse().ok().filter(|n| (min..=max).contains(n))
+    value
+        .parse()
+        .map_err(|error: fi_grammar::WhenError| RuleErrorKind::InvalidWhen {
+            value: value.to_owned(),
+            reason: error.reason,
+        })
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //!
 //! The projects are the files under `host/templates/<language>/`, the
 //! sources of `plugins/examples/<language>/` and the WIT contract (for Rust,
-//! the SDK with its WIT), all embedded by host/build.rs. They are written for
+//! the SDK with its WIT and the fi-grammar crate it depends on), all
+//! embedded by host/build.rs. They are written for
 //! a policy named `fsync-eio`; the copy is renamed to NAME.
 
 use std::fs;
@@ -198,5 +199,16 @@ mod tests {
             };
             assert!(paths.contains(&wit), "{language}: {paths:?}");
         }
+        let rust = |path| {
+            SCAFFOLD_FILES
+                .iter()
+                .find(|f| f.language == "rust" && f.path == path)
+                .map(|f| std::str::from_utf8(f.contents).unwrap())
+        };
+        assert!(rust("fi-grammar/Cargo.toml").is_some());
+        assert!(rust("fi-grammar/src/lib.rs").is_some());
+        // The SDK finds the grammar beside it, not where the workspace has it.
+        let sdk = rust("fi-sdk/Cargo.toml").unwrap();
+        assert!(sdk.contains(r#"path = "../fi-grammar""#), "{sdk}");
     }
 }

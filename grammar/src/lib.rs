@@ -1,0 +1,15 @@
+//! The syntax fi's `-e` rules, its command line and its guest SDK share, in
+//! one place so that they accept the same things:
+//!
+//! - [`duration`]: times such as `delay_enter=1.5ms` and `--plugin-timeout 2s`;
+//! - [`when`]: strace's `when=FIRST[..LAST][+[STEP]]`;
+//! - [`names`]: the errno and signal spellings beyond their canonical names.
+//!
+//! It has no dependencies and builds for the host and for `wasm32-wasip2`.
+
+pub mod duration;
+pub mod names;
+pub mod when;
+
+pub use duration::{parse_duration, DurationError, DurationErrorKind};
+pub use when::{When, WhenError};
