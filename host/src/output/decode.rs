@@ -12,9 +12,6 @@ use super::{flags, CallRecord};
 /// How many bytes of a path argument are shown.
 const SHOWN_PATH_BYTES: usize = 256;
 
-/// `AT_FDCWD` as a dirfd argument.
-const AT_FDCWD: i64 = -100;
-
 /// The whole log line for `record`.
 pub fn text_line(record: &CallRecord) -> String {
     let mut line = format!("[pid {:>6}] {}(", record.tracee.tid, record.call.name());
@@ -66,7 +63,7 @@ fn argument(record: &CallRecord, call: &Call, index: usize) -> String {
             PathArg::Path(i) if i == index => return path_text(record, value),
             PathArg::At { path, .. } if path == index => return path_text(record, value),
             PathArg::At { dirfd, .. } if dirfd == index => {
-                return if value as i32 as i64 == AT_FDCWD {
+                return if value as i32 == libc::AT_FDCWD {
                     "AT_FDCWD".to_string()
                 } else {
                     fd_text(record, value)

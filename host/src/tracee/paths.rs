@@ -9,9 +9,6 @@ use super::Tracee;
 use crate::arch::classes::{fd_args, path_args, PathArg};
 use crate::model::Call;
 
-/// `AT_FDCWD`: a dirfd meaning "the working directory".
-const AT_FDCWD: i32 = -100;
-
 /// The longest path the kernel accepts, NUL included.
 const PATH_MAX: usize = 4096;
 
@@ -33,7 +30,7 @@ impl Tracee {
         if path.is_absolute() {
             return Some(normalize(path));
         }
-        let base = if dirfd == AT_FDCWD {
+        let base = if dirfd == libc::AT_FDCWD {
             fs::read_link(format!("/proc/{}/cwd", self.tid)).ok()?
         } else {
             self.fd_path(dirfd)?
@@ -50,7 +47,7 @@ impl Tracee {
         let mut paths = Vec::new();
         for arg in path_args(sysno) {
             let resolved = match *arg {
-                PathArg::Path(i) => self.resolve_path(AT_FDCWD, call.args[i]),
+                PathArg::Path(i) => self.resolve_path(libc::AT_FDCWD, call.args[i]),
                 PathArg::At { dirfd, path } => {
                     self.resolve_path(call.args[dirfd] as i32, call.args[path])
                 }
