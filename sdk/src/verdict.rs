@@ -142,7 +142,7 @@ impl From<Verdict> for types::Verdict {
             action,
             delay_enter_ns: nanos(verdict.delay_enter),
             delay_exit_ns: nanos(verdict.delay_exit),
-            signal: verdict.signal,
+            signal: (verdict.signal != 0).then_some(verdict.signal),
             want_exit: verdict.want_exit,
         }
     }
