@@ -92,6 +92,7 @@ mod describe;
 mod glob;
 mod names;
 mod random;
+mod structs;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod trigger;
@@ -104,6 +105,7 @@ pub use describe::{Description, Subscription};
 pub use glob::Glob;
 pub use names::{Errno, Sysno};
 pub use random::{chance, random, Probability};
+pub use structs::{IoVec, MsgHdr, SockAddr, Stat, Timespec};
 pub use trigger::Trigger;
 pub use verdict::{ExitAction, Verdict};
 pub use when::When;
