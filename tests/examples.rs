@@ -356,7 +356,11 @@ fn checks_its_configuration(plugin: &Path, language: Language) {
         // contract; the others implement wit/since-0.1.0.
         format!(
             "implements fi:policy/plugin@{}",
-            if language.dir == "rust" { "0.2.0" } else { "0.1.0" }
+            if language.dir == "rust" {
+                "0.2.0"
+            } else {
+                "0.1.0"
+            }
         ),
         "name: fsync-eio".to_string(),
         format!("(written in {})", language.shown),
