@@ -3,9 +3,8 @@
 //! `BUILTIN_PLUGINS: &[(&str, &[u8])]`, each plugin's directory name and
 //! component bytes.
 //!
-//! Also sets, for `--version`, `FI_WIT_PACKAGE` (the package line of
-//! `wit/policy.wit`, e.g. `fi:policy@0.1.0`) and `FI_WASMTIME_VERSION` (the
-//! wasmtime version `Cargo.lock` pins).
+//! Also sets, for `--version`, `FI_WASMTIME_VERSION` (the wasmtime version
+//! `Cargo.lock` pins).
 //!
 //! The plugins are built by a nested `cargo build --release --target
 //! wasm32-wasip2`, in their own target directory (`target/plugins`) so it
@@ -31,8 +30,6 @@ fn main() {
         println!("cargo:rerun-if-changed={}", workspace.join(input).display());
     }
 
-    let wit_package = package_of(&workspace.join("wit/policy.wit"));
-    println!("cargo:rustc-env=FI_WIT_PACKAGE={wit_package}");
     let wasmtime = locked_version(&workspace.join("Cargo.lock"), "wasmtime");
     println!("cargo:rustc-env=FI_WASMTIME_VERSION={wasmtime}");
 
@@ -113,7 +110,9 @@ fn embed_scaffold(workspace: &Path, out_dir: &Path) {
         for name in *names {
             files.push((language, name.to_string(), example.join(name), true));
         }
-        for (path, source) in walk(&workspace.join("wit"), "wit/") {
+        // The examples are 0.1.0 plugins: they come with the contract they
+        // implement.
+        for (path, source) in walk(&workspace.join("wit/since-0.1.0"), "wit/") {
             files.push((language, path, source, false));
         }
     }
@@ -174,19 +173,6 @@ fn walk(dir: &Path, prefix: &str) -> Vec<(String, PathBuf)> {
     }
     files.sort();
     files
-}
-
-/// The package a WIT file declares (`package fi:policy@0.1.0;` gives
-/// `fi:policy@0.1.0`).
-fn package_of(wit: &Path) -> String {
-    let text =
-        fs::read_to_string(wit).unwrap_or_else(|e| panic!("cannot read {}: {e}", wit.display()));
-    text.lines()
-        .find_map(|line| line.trim().strip_prefix("package "))
-        .and_then(|rest| rest.strip_suffix(';'))
-        .unwrap_or_else(|| panic!("{} declares no package", wit.display()))
-        .trim()
-        .to_string()
 }
 
 /// The version of the crate `name` in a `Cargo.lock` (the first one, if

@@ -352,7 +352,16 @@ fn checks_its_configuration(plugin: &Path, language: Language) {
     assert_eq!(output.status.code(), Some(0), "{what}");
     let stdout = String::from_utf8_lossy(&output.stdout);
     for line in [
-        "implements fi:policy/plugin@0.1.0".to_string(),
+        // The Rust example is built with the SDK, which targets the newest
+        // contract; the others implement wit/since-0.1.0.
+        format!(
+            "implements fi:policy/plugin@{}",
+            if language.dir == "rust" {
+                "0.2.0"
+            } else {
+                "0.1.0"
+            }
+        ),
         "name: fsync-eio".to_string(),
         format!("(written in {})", language.shown),
         "subscribes to 2 syscalls: fsync, fdatasync".to_string(),

@@ -20,13 +20,14 @@ use crate::session::{Session, SessionError, Status};
 /// (whichever of its two names it was started by).
 pub const NAME: &str = crate::COMMAND;
 
-/// What `--version` prints after the name: the version, the plugin contract
-/// this build implements and the wasmtime that runs the plugins.
+/// What `--version` prints after the name: the version, the versions of the
+/// plugin contract this build runs plugins for and the wasmtime that runs
+/// them.
 static LONG_VERSION: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "{}\nplugin contract: {} (wit/policy.wit)\nwasmtime {}",
+        "{}\nplugin contract: {} (wit/since-VERSION/policy.wit)\nwasmtime {}",
         env!("CARGO_PKG_VERSION"),
-        crate::wasm::WIT_PACKAGE,
+        crate::wasm::wit_packages(),
         env!("FI_WASMTIME_VERSION"),
     )
 });

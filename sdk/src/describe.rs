@@ -85,7 +85,10 @@ impl Subscription {
 
 impl From<Subscription> for types::Subscription {
     fn from(s: Subscription) -> types::Subscription {
+        // Every call may ask for its result: the SDK does not yet let a
+        // policy say it needs less.
         types::Subscription {
+            results: s.syscalls.clone(),
             syscalls: s.syscalls,
         }
     }

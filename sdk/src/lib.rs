@@ -75,7 +75,8 @@
 
 #![warn(missing_docs)]
 
-// Generated from wit/ (a link to the top-level wit/); reachable only through `__private`.
+// Generated from wit/ (a link to the top-level wit/since-0.2.0, the newest
+// contract); reachable only through `__private`.
 #[allow(missing_docs)]
 mod bindings {
     wit_bindgen::generate!({
@@ -91,6 +92,7 @@ mod describe;
 mod glob;
 mod names;
 mod random;
+mod structs;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 mod trigger;
@@ -103,6 +105,7 @@ pub use describe::{Description, Subscription};
 pub use glob::Glob;
 pub use names::{Errno, Sysno};
 pub use random::{chance, random, Probability};
+pub use structs::{IoVec, MsgHdr, SockAddr, Stat, Timespec};
 pub use trigger::Trigger;
 pub use verdict::{ExitAction, Verdict};
 pub use when::When;
@@ -135,6 +138,12 @@ pub trait Policy: Sized + 'static {
     fn on_exit(&mut self, call: &Call, result: i64) -> ExitAction {
         let _ = (call, result);
         ExitAction::Keep
+    }
+
+    /// The thread `tid` has ended; a new thread may be given the same id.
+    /// Forget what the policy keeps per thread. The default does nothing.
+    fn thread_exited(&mut self, tid: i32) {
+        let _ = tid;
     }
 
     /// The traced program has ended: a good time to [`log`] a summary. The
@@ -221,6 +230,10 @@ pub mod __private {
 
         fn on_exit(call: types::Syscall, result: i64) -> types::ExitAction {
             with(|policy: &mut P| policy.on_exit(&Call::new(call), result)).into()
+        }
+
+        fn thread_exited(tid: i32) {
+            with(|policy: &mut P| policy.thread_exited(tid));
         }
 
         fn finish() {

@@ -142,7 +142,7 @@ impl From<Verdict> for types::Verdict {
             action,
             delay_enter_ns: nanos(verdict.delay_enter),
             delay_exit_ns: nanos(verdict.delay_exit),
-            signal: verdict.signal,
+            signal: (verdict.signal != 0).then_some(verdict.signal),
             want_exit: verdict.want_exit,
         }
     }
@@ -176,7 +176,7 @@ mod tests {
         assert_eq!(changes.len(), 2);
         assert_eq!((changes[1].index, changes[1].value), (3, 1));
         assert_eq!((v.delay_enter_ns, v.delay_exit_ns), (0, 2_000_000));
-        assert_eq!((v.signal, v.want_exit), (9, true));
+        assert_eq!((v.signal, v.want_exit), (Some(9), true));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use anyhow::{Context, Result};
 
 use super::{builtins, scaffold, PluginSpec};
-use super::{newest_wit_version, Limits, Loader, Seed};
+use super::{Limits, Loader, Seed};
 use crate::output::{Log, LogFormat};
 
 fn loader(log: &Log) -> Result<Loader> {
@@ -84,7 +84,7 @@ pub fn check(text: &str) -> Result<()> {
     println!(
         "{}: implements fi:policy/plugin@{}",
         spec.source,
-        newest_wit_version()
+        instance.wit_version()
     );
     println!("name: {}", description.name);
     println!("summary: {}", description.summary);

@@ -9,9 +9,9 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::fi::policy::{host, tracee, types};
 use super::count;
 use super::stdio::Captured;
+use super::v0_2::{host, tracee, types};
 use crate::model::Call;
 use crate::tracee::Tracee;
 

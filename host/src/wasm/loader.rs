@@ -39,14 +39,15 @@ impl Loader {
         })
     }
 
-    /// Check `source` (a built-in name or a .wasm/.wat path), prepare it
-    /// (the first time in the process: compile or fetch from the cache, and
-    /// link) and instantiate it in a store of its own.
+    /// Check `source` (a built-in name or a .wasm/.wat path) and find the
+    /// contract version it was built for, prepare it (the first time in the
+    /// process: compile or fetch from the cache, and link against that
+    /// version's bindings) and instantiate it in a store of its own.
     pub fn open(&mut self, source: &str, is_file: bool) -> Result<Instance> {
         let bytes = text_to_binary(read_source(source, is_file)?)?;
         check_is_component(&bytes)?;
-        world::check(&bytes)?;
-        let prepared = shared::prepare(&bytes, source)?;
+        let version = world::check(&bytes)?;
+        let prepared = shared::prepare(&bytes, source, version)?;
         let state = PluginState::new(&Sandbox {
             memory_bytes: self.limits.memory_bytes,
             dirs: &self.limits.dirs,
@@ -67,7 +68,8 @@ impl Loader {
         })
     }
 
-    /// Call `init` with `config`: the plugin, configured and subscribed,
+    /// Call `init` with `config`: the plugin, configured and subscribed
+    /// (to its `syscalls` and its `results`, the latter also at their exit),
     /// or the plugin's own error message on refusal.
     pub fn configure(
         &self,
@@ -77,16 +79,18 @@ impl Loader {
         instance.arm_timeout();
         let subscription = instance
             .plugin
-            .fi_policy_policy()
-            .call_init(&mut instance.store, config)
+            .init(&mut instance.store, config)
             .map_err(anyhow::Error::from)
             .context("init failed")?
             .map_err(|message| anyhow!("{message}"))?;
         let syscalls =
             syscalls_for_list(&subscription.syscalls).context("its subscription is invalid")?;
+        let results = syscalls_for_list(&subscription.results)
+            .context("its subscription's results are invalid")?;
         Ok(WasmPolicy::new(
             instance,
-            syscalls,
+            syscalls.union(&results),
+            results,
             self.log.clone(),
             self.seed_report.clone(),
         ))

@@ -1,6 +1,11 @@
 //! WebAssembly policy plugins: components implementing `fi:policy/plugin`
-//! (see `wit/policy.wit`), run by wasmtime as the second implementation of
-//! the [`Policy`](crate::policy::Policy) seam.
+//! (see `wit/since-VERSION/policy.wit`), run by wasmtime as the second
+//! implementation of the [`Policy`](crate::policy::Policy) seam.
+//!
+//! Every supported version of the contract has a module of its own
+//! (`v0_1.rs`, `v0_2.rs`) with its bindings and an adapter to one internal
+//! plugin interface (`plugin.rs`), written against the newest version's
+//! types, so the loader and the policy are written once.
 //!
 //! Each `--plugin` occurrence is one long-lived instance with its own store,
 //! so a plugin keeps its state across every thread and process of the run.
@@ -9,17 +14,6 @@
 //! Plugins are sandboxed: no files (unless `--plugin-dir`), no network, no
 //! environment, a frozen clock, and random numbers from the run's seed.
 
-mod bindings {
-    wasmtime::component::bindgen!({
-        world: "plugin",
-        path: "../wit",
-    });
-}
-
-/// The WIT package the bindings above are generated from, as
-/// `wit/policy.wit` declares it (`fi:policy@0.1.0`); set by build.rs.
-pub const WIT_PACKAGE: &str = env!("FI_WIT_PACKAGE");
-
 pub mod builtins;
 mod cache;
 pub mod commands;
@@ -27,12 +21,15 @@ mod host;
 mod instance;
 mod loader;
 mod notice;
+mod plugin;
 mod policy;
 pub mod scaffold;
 mod seed;
 mod shared;
 mod spec;
 mod stdio;
+mod v0_1;
+mod v0_2;
 mod world;
 
 pub use instance::{Instance, Limits};
@@ -41,14 +38,23 @@ pub use policy::WasmPolicy;
 pub use seed::Seed;
 pub use spec::PluginSpec;
 
-/// The versions of the WIT contract (`fi:policy@VERSION`) this build runs
-/// plugins for, oldest first; the last is the one `wit/` holds. A plugin
+/// The versions of the WIT contract (`fi:policy@VERSION`, in
+/// `wit/since-VERSION/`) this build runs plugins for, oldest first. A plugin
 /// built for another version is refused before it is compiled.
-pub const SUPPORTED_WIT_VERSIONS: &[&str] = &["0.1.0"];
+pub const WIT_VERSIONS: &[&str] = &["0.1.0", "0.2.0"];
 
 /// The newest supported WIT version, the one new plugins should target.
 pub fn newest_wit_version() -> &'static str {
-    SUPPORTED_WIT_VERSIONS[SUPPORTED_WIT_VERSIONS.len() - 1]
+    WIT_VERSIONS[WIT_VERSIONS.len() - 1]
+}
+
+/// The supported versions as packages: `fi:policy@0.1.0, fi:policy@0.2.0`.
+pub fn wit_packages() -> String {
+    WIT_VERSIONS
+        .iter()
+        .map(|version| format!("fi:policy@{version}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `1 syscall`, `2 syscalls`: a count with its noun in the right number.

@@ -7,17 +7,20 @@ use std::time::Duration;
 use syscalls::{Errno, SysnoSet};
 use wasmtime::Trap;
 
-use super::bindings::fi::policy::types;
 use super::instance::Instance;
+use super::plugin::{types, ExitAction, Syscall};
 use super::seed::SeedReport;
 use crate::output::Log;
-use crate::policy::{Action, Call, Policy, PolicyError, Verdict};
+use crate::policy::{Action, Call, Capabilities, Policy, PolicyError, Verdict};
 use crate::tracee::Tracee;
 
 /// One `--plugin` occurrence, configured and subscribed.
 pub struct WasmPolicy {
     instance: Instance,
     subscription: SysnoSet,
+    /// The calls whose results the plugin may ask for (`want-exit`,
+    /// `delay-exit-ns`); a subset of `subscription`.
+    results: SysnoSet,
     log: Log,
     seed_report: Rc<SeedReport>,
     /// Set once the plugin has failed; it decides nothing more.
@@ -28,12 +31,14 @@ impl WasmPolicy {
     pub(super) fn new(
         instance: Instance,
         subscription: SysnoSet,
+        results: SysnoSet,
         log: Log,
         seed_report: Rc<SeedReport>,
     ) -> WasmPolicy {
         WasmPolicy {
             instance,
             subscription,
+            results,
             log,
             seed_report,
             failed: false,
@@ -47,7 +52,7 @@ impl WasmPolicy {
         &mut self,
         call: &Call,
         tracee: &Tracee,
-        run: impl FnOnce(&mut Instance, types::Syscall) -> wasmtime::Result<R>,
+        run: impl FnOnce(&mut Instance, Syscall) -> wasmtime::Result<R>,
     ) -> Result<(R, bool), PolicyError> {
         let instance = &mut self.instance;
         let state = instance.store.data_mut();
@@ -99,9 +104,9 @@ impl WasmPolicy {
     }
 }
 
-fn to_wit(call: &Call) -> types::Syscall {
+fn to_wit(call: &Call) -> Syscall {
     let [a, b, c, d, e, f] = call.args;
-    types::Syscall {
+    Syscall {
         nr: call.nr as u32,
         args: (a, b, c, d, e, f),
         pid: call.pid,
@@ -113,9 +118,22 @@ fn errno(value: u16) -> Errno {
     Errno::new(i32::from(value))
 }
 
-/// Apply a plugin's verdict to the call; a rewrite of a seventh argument is
-/// the plugin's error.
-fn from_wit(verdict: types::Verdict, call: &mut Call) -> Result<Verdict, String> {
+/// Apply a plugin's verdict to the call; a rewrite of a seventh argument,
+/// or a result asked for a call the plugin did not subscribe to the results
+/// of, is the plugin's error.
+fn from_wit(
+    verdict: types::Verdict,
+    call: &mut Call,
+    results: &SysnoSet,
+) -> Result<Verdict, String> {
+    let wants_result = verdict.want_exit || verdict.delay_exit_ns > 0;
+    if wants_result && !call.sysno().is_some_and(|sysno| results.contains(sysno)) {
+        return Err(format!(
+            "asked for the result of {} (want-exit or delay-exit-ns), but its subscription \
+             lists the call in `syscalls` only; list it in `results`",
+            call.name()
+        ));
+    }
     let action = match verdict.action {
         types::Action::Pass => Action::Pass,
         types::Action::Fail(e) => Action::Fail(errno(e)),
@@ -137,7 +155,7 @@ fn from_wit(verdict: types::Verdict, call: &mut Call) -> Result<Verdict, String>
         action,
         delay_enter: Duration::from_nanos(verdict.delay_enter_ns),
         delay_exit: Duration::from_nanos(verdict.delay_exit_ns),
-        signal: (verdict.signal != 0).then_some(i32::from(verdict.signal)),
+        signal: verdict.signal.map(i32::from),
         want_exit: verdict.want_exit,
         wrote_memory: false,
     })
@@ -152,17 +170,25 @@ impl Policy for WasmPolicy {
         self.subscription.clone()
     }
 
+    /// Rewriting is always possible (a verdict may rewrite any call);
+    /// results and delayed exits only if the plugin subscribed to a result.
+    fn needs(&self) -> Capabilities {
+        let results = !self.results.is_empty();
+        Capabilities {
+            rewrite: true,
+            results,
+            delay_exit: results,
+        }
+    }
+
     fn on_enter(&mut self, call: &mut Call, tracee: &Tracee) -> Result<Verdict, PolicyError> {
         if self.failed {
             return Ok(Verdict::PASS);
         }
         let (verdict, wrote_memory) = self.with_call(call, tracee, |instance, wit_call| {
-            instance
-                .plugin
-                .fi_policy_policy()
-                .call_on_enter(&mut instance.store, wit_call)
+            instance.plugin.on_enter(&mut instance.store, wit_call)
         })?;
-        let verdict = from_wit(verdict, call).map_err(|cause| PolicyError {
+        let verdict = from_wit(verdict, call, &self.results).map_err(|cause| PolicyError {
             policy: self.instance.name.clone(),
             syscall: call.name(),
             cause,
@@ -184,17 +210,36 @@ impl Policy for WasmPolicy {
         }
         let seen = *result;
         let (action, wrote_memory) = self.with_call(call, tracee, |instance, wit_call| {
-            instance
-                .plugin
-                .fi_policy_policy()
-                .call_on_exit(&mut instance.store, wit_call, seen)
+            instance.plugin.on_exit(&mut instance.store, wit_call, seen)
         })?;
         match action {
-            types::ExitAction::Keep => {}
-            types::ExitAction::Fail(e) => *result = -i64::from(e),
-            types::ExitAction::Return(value) => *result = value,
+            ExitAction::Keep => {}
+            ExitAction::Fail(e) => *result = -i64::from(e),
+            ExitAction::Return(value) => *result = value,
         }
         Ok(wrote_memory)
+    }
+
+    /// Tell the plugin, so that what it keeps per thread starts afresh for
+    /// a new thread given the same id; a failure is logged, and the plugin
+    /// decides nothing more.
+    fn thread_exited(&mut self, tid: i32) {
+        if self.failed {
+            return;
+        }
+        self.instance.arm_timeout();
+        let done = self
+            .instance
+            .plugin
+            .thread_exited(&mut self.instance.store, tid);
+        self.flush_output();
+        if let Err(error) = done {
+            self.failed = true;
+            self.log.note(
+                "fi",
+                &format!("{}: thread-exited: {error:#}", self.instance.name),
+            );
+        }
     }
 
     fn finish(&mut self) {
@@ -203,11 +248,7 @@ impl Policy for WasmPolicy {
             return;
         }
         self.instance.arm_timeout();
-        let finished = self
-            .instance
-            .plugin
-            .fi_policy_policy()
-            .call_finish(&mut self.instance.store);
+        let finished = self.instance.plugin.finish(&mut self.instance.store);
         self.flush_output();
         if let Err(error) = finished {
             self.log

@@ -12,13 +12,13 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use anyhow::{anyhow, Context, Result};
 use sha2::{Digest, Sha256};
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Engine};
 
-use super::bindings::{Plugin, PluginPre};
+use super::cache;
 use super::host::PluginState;
 use super::instance::EPOCH_TICK;
-use super::{cache, newest_wit_version};
+use super::plugin::{self, PluginPre};
 
 /// The engine and linker of the process.
 struct Shared {
@@ -32,7 +32,7 @@ type Key = [u8; 32];
 /// One plugin's place in the process: empty until it is prepared. Locked
 /// while it is prepared, so sessions asking for the same plugin at once
 /// wait for one compile, while other plugins compile meanwhile.
-type Slot = Arc<Mutex<Option<PluginPre<PluginState>>>>;
+type Slot = Arc<Mutex<Option<PluginPre>>>;
 
 /// The engine every plugin store of the process is made with; made (and its
 /// epoch ticker started) on the first call.
@@ -40,10 +40,11 @@ pub fn engine() -> Result<&'static Engine> {
     shared().map(|shared| &shared.engine)
 }
 
-/// The plugin whose bytes are `bytes` (named `name` in messages), compiled
-/// (or read from the disk cache) and linked on the first call of the
-/// process, and the same again on every later call.
-pub fn prepare(bytes: &[u8], name: &str) -> Result<PluginPre<PluginState>> {
+/// The plugin whose bytes are `bytes` (named `name` in messages), built for
+/// the contract `version`, compiled (or read from the disk cache) and linked
+/// against that version's bindings on the first call of the process, and the
+/// same again on every later call.
+pub fn prepare(bytes: &[u8], name: &str, version: &str) -> Result<PluginPre> {
     static PREPARED: OnceLock<Mutex<HashMap<Key, Slot>>> = OnceLock::new();
     let shared = shared()?;
     let key: Key = Sha256::digest(bytes).into();
@@ -60,17 +61,8 @@ pub fn prepare(bytes: &[u8], name: &str) -> Result<PluginPre<PluginState>> {
     }
     let component =
         cache::load(&shared.engine, bytes, &key, name).context("not a valid component")?;
-    let prepared = shared
-        .linker
-        .instantiate_pre(&component)
-        .and_then(PluginPre::new)
-        .map_err(anyhow::Error::from)
-        .with_context(|| {
-            format!(
-                "does not implement the world fi:policy/plugin@{}",
-                newest_wit_version()
-            )
-        })?;
+    let prepared = PluginPre::new(&shared.linker, &component, version)
+        .with_context(|| format!("does not implement the world fi:policy/plugin@{version}"))?;
     *slot = Some(prepared.clone());
     Ok(prepared)
 }
@@ -90,7 +82,7 @@ impl Shared {
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        Plugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)?;
+        plugin::add_to_linker(&mut linker)?;
         start_epoch_ticker(&engine)?;
         Ok(Shared { engine, linker })
     }
@@ -114,27 +106,35 @@ fn start_epoch_ticker(engine: &Engine) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wasm::builtins;
+    use crate::wasm::{builtins, world};
+
+    fn version_of(bytes: &[u8]) -> &'static str {
+        world::check(bytes).unwrap()
+    }
 
     /// Where a prepared plugin's compiled code lies in memory: a plugin
     /// compiled (or read from the disk cache) again would lie elsewhere.
-    fn code_of(prepared: &PluginPre<PluginState>) -> *const u8 {
-        prepared.instance_pre().component().image_range().start
+    fn code_of(prepared: &PluginPre) -> *const u8 {
+        prepared.code()
     }
 
     #[test]
     fn a_plugin_is_compiled_once_per_process_and_shared_across_threads() {
         let (_, bytes) = builtins::find("path-errno").unwrap();
-        let first = prepare(bytes, "path-errno").unwrap();
+        let first = prepare(bytes, "path-errno", version_of(bytes)).unwrap();
         let others: Vec<usize> = std::thread::scope(|scope| {
             let threads: Vec<_> = (0..4)
-                .map(|_| scope.spawn(|| code_of(&prepare(bytes, "path-errno").unwrap()) as usize))
+                .map(|_| {
+                    scope.spawn(|| {
+                        code_of(&prepare(bytes, "path-errno", version_of(bytes)).unwrap()) as usize
+                    })
+                })
                 .collect();
             threads.into_iter().map(|t| t.join().unwrap()).collect()
         });
         assert!(others.iter().all(|&code| code == code_of(&first) as usize));
         let (_, other_bytes) = builtins::find("fsync-fail").unwrap();
-        let other = prepare(other_bytes, "fsync-fail").unwrap();
+        let other = prepare(other_bytes, "fsync-fail", version_of(other_bytes)).unwrap();
         assert_ne!(code_of(&other), code_of(&first), "another plugin");
         assert!(Engine::same(first.engine(), engine().unwrap()));
     }

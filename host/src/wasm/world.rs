@@ -1,12 +1,13 @@
 //! What a component says it was built for, read from the names of its
-//! imports and exports without compiling it: a plugin built against another
-//! version of the WIT contract is refused at once, naming both versions,
+//! imports and exports without compiling it: the version of the WIT contract
+//! whose bindings the loader uses for it, or, for a plugin built against a
+//! version this build does not run, a refusal naming both versions at once,
 //! instead of after a compile that can take a minute for a large component.
 
 use anyhow::{bail, Context, Result};
 use wasmparser::{Chunk, Parser, Payload};
 
-use super::SUPPORTED_WIT_VERSIONS;
+use super::{wit_packages, WIT_VERSIONS};
 
 /// The package of fi's WIT contract.
 const PACKAGE: &str = "fi:policy";
@@ -14,9 +15,11 @@ const PACKAGE: &str = "fi:policy";
 /// The interface every plugin exports.
 const POLICY_INTERFACE: &str = "fi:policy/policy";
 
-/// Refuse a component built for a version of `fi:policy` this build does not
-/// implement, or one that does not export the policy interface at all.
-pub fn check(bytes: &[u8]) -> Result<()> {
+/// The version of `fi:policy` (`0.1.0`) a component was built for: that of
+/// its policy export. Refuses a component built for a version this build
+/// does not implement, one that mixes versions, or one that does not export
+/// the policy interface at all.
+pub fn check(bytes: &[u8]) -> Result<&'static str> {
     let (imports, exports) = interface_names(bytes).context("not a valid component")?;
     let mut versions: Vec<Option<&str>> = imports
         .iter()
@@ -28,7 +31,7 @@ pub fn check(bytes: &[u8]) -> Result<()> {
     versions.dedup();
     let foreign: Vec<String> = versions
         .iter()
-        .filter(|v| !v.is_some_and(|v| SUPPORTED_WIT_VERSIONS.contains(&v)))
+        .filter(|v| !v.is_some_and(|v| WIT_VERSIONS.contains(&v)))
         .map(|v| match v {
             Some(version) => format!("{PACKAGE}@{version}"),
             None => format!("{PACKAGE} without a version"),
@@ -38,28 +41,34 @@ pub fn check(bytes: &[u8]) -> Result<()> {
         bail!(
             "built for {}, but this build supports {}; rebuild the plugin against the WIT of a supported version",
             foreign.join(" and "),
-            supported()
+            wit_packages()
         );
     }
-    if !exports
+    let Some(policy) = exports
         .iter()
-        .any(|name| fi_interface(name).is_some_and(|(interface, _)| interface == POLICY_INTERFACE))
-    {
+        .filter_map(|name| fi_interface(name))
+        .find_map(|(interface, version)| (interface == POLICY_INTERFACE).then_some(version))
+    else {
         bail!(
             "does not implement the world {PACKAGE}/plugin@{}: it exports no {POLICY_INTERFACE} interface",
             super::newest_wit_version()
         );
+    };
+    // Every version left is a supported one: `foreign` is empty.
+    let version = policy.and_then(|policy| WIT_VERSIONS.iter().find(|&&v| v == policy));
+    let version = *version.expect("the policy export's version is supported");
+    if versions.len() > 1 {
+        bail!(
+            "mixes versions of the contract ({}); build it against one",
+            versions
+                .iter()
+                .flatten()
+                .map(|v| format!("{PACKAGE}@{v}"))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        );
     }
-    Ok(())
-}
-
-/// The supported versions as the messages name them.
-fn supported() -> String {
-    SUPPORTED_WIT_VERSIONS
-        .iter()
-        .map(|version| format!("{PACKAGE}@{version}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+    Ok(version)
 }
 
 /// `fi:policy/tracee@0.1.0` as its interface and version; `None` for names
@@ -116,15 +125,47 @@ mod tests {
     }
 
     #[test]
-    fn the_supported_version_is_the_one_in_the_wit() {
-        let wit = include_str!("../../../wit/policy.wit");
-        let package = wit
-            .lines()
-            .find_map(|line| line.strip_prefix("package fi:policy@"))
-            .unwrap();
-        assert_eq!(
-            package.trim_end_matches(';'),
-            crate::wasm::newest_wit_version()
+    fn the_supported_versions_are_the_folders_of_wit() {
+        let wit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+        let mut folders: Vec<String> = std::fs::read_dir(&wit)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        folders.sort();
+        let listed: Vec<String> = WIT_VERSIONS.iter().map(|v| format!("since-{v}")).collect();
+        assert_eq!(folders, listed);
+        for version in WIT_VERSIONS {
+            let text =
+                std::fs::read_to_string(wit.join(format!("since-{version}/policy.wit"))).unwrap();
+            let package = text
+                .lines()
+                .find_map(|line| line.strip_prefix("package fi:policy@"))
+                .unwrap();
+            assert_eq!(package.trim_end_matches(';'), *version);
+        }
+    }
+
+    #[test]
+    fn the_version_is_that_of_the_policy_export() {
+        for version in WIT_VERSIONS {
+            let bytes = component(&format!(
+                r#"(component
+                    (import "fi:policy/tracee@{version}" (instance))
+                    (instance $i)
+                    (export "fi:policy/policy@{version}" (instance $i)))"#
+            ));
+            assert_eq!(check(&bytes).unwrap(), *version);
+        }
+        let mixed = component(
+            r#"(component
+                (import "fi:policy/tracee@0.1.0" (instance))
+                (instance $i)
+                (export "fi:policy/policy@0.2.0" (instance $i)))"#,
+        );
+        let error = check(&mixed).unwrap_err().to_string();
+        assert!(
+            error.contains("mixes versions of the contract (fi:policy@0.1.0 and fi:policy@0.2.0)"),
+            "{error}"
         );
     }
 
@@ -139,7 +180,9 @@ mod tests {
         );
         let error = check(&bytes).unwrap_err().to_string();
         assert!(
-            error.contains("built for fi:policy@0.9.0, but this build supports fi:policy@0.1.0"),
+            error.contains(
+                "built for fi:policy@0.9.0, but this build supports fi:policy@0.1.0, fi:policy@0.2.0"
+            ),
             "{error}"
         );
     }
@@ -148,7 +191,7 @@ mod tests {
     fn a_component_without_the_policy_export_is_named() {
         let error = check(&component("(component)")).unwrap_err().to_string();
         assert!(
-            error.contains("does not implement the world fi:policy/plugin@0.1.0"),
+            error.contains("does not implement the world fi:policy/plugin@0.2.0"),
             "{error}"
         );
         let nested = component(
@@ -157,6 +200,6 @@ mod tests {
                 (instance $i)
                 (export "fi:policy/policy@0.1.0" (instance $i)))"#,
         );
-        check(&nested).unwrap();
+        assert_eq!(check(&nested).unwrap(), "0.1.0");
     }
 }

@@ -16,7 +16,7 @@ cd "$here"
 
 # 1. C bindings for the world: plugin.h, plugin.c (the canonical ABI glue)
 #    and plugin_component_type.o (the world, embedded in the module).
-wit-bindgen c ../../../wit --world plugin --out-dir "$build"
+wit-bindgen c ../../../wit/since-0.1.0 --world plugin --out-dir "$build"
 
 # 2. A core module. wasm32-wasi is WASI preview1; "reactor" means a library
 #    whose exports are called many times (its _initialize runs the C
