@@ -42,6 +42,12 @@ impl Trigger {
         })
     }
 
+    /// Forget the `when=` counts of thread `tid`, which has ended (see
+    /// [`When::forget_thread`]).
+    pub fn forget_thread(&mut self, tid: i32) {
+        self.when.forget_thread(tid);
+    }
+
     /// Whether to act on `call`, judging its path by [`Call::paths`]
     /// (fetched only if `path=` was given).
     pub fn fires(&mut self, call: &Call) -> bool {

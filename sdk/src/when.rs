@@ -60,6 +60,13 @@ impl When {
         self.includes(n)
     }
 
+    /// Forget the counts of thread `tid`, which has ended: a new thread given
+    /// the same id counts from 1 again. Call it from
+    /// [`Policy::thread_exited`](crate::Policy::thread_exited).
+    pub fn forget_thread(&mut self, tid: i32) {
+        self.counts.retain(|&(thread, _), _| thread != tid);
+    }
+
     /// Whether the `n`-th call (counting from 1) is one to act on.
     pub fn includes(&self, n: u32) -> bool {
         self.when.matches(n)
@@ -147,5 +154,18 @@ mod tests {
         assert!(!when.hit(&fsync(1)));
         assert!(when.hit(&fsync(2)));
         assert!(When::default().hit(&fsync(3)));
+    }
+
+    #[test]
+    fn a_new_thread_with_an_old_id_counts_afresh() {
+        let mut when: When = "2".parse().unwrap();
+        let fsync = |tid| FakeCall::new(Sysno::fsync).tid(tid).call();
+        assert!(!when.hit(&fsync(7)));
+        assert!(!when.hit(&fsync(8)));
+        when.forget_thread(7);
+        // Thread 7 ended; the kernel gives its id to a new thread.
+        assert!(!when.hit(&fsync(7)), "the new thread's first fsync");
+        assert!(when.hit(&fsync(7)), "the new thread's second fsync");
+        assert!(when.hit(&fsync(8)), "thread 8 kept its count");
     }
 }

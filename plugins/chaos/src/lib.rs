@@ -140,6 +140,10 @@ impl Policy for Chaos {
             _ => Verdict::pass(),
         }
     }
+
+    fn thread_exited(&mut self, tid: i32) {
+        self.trigger.forget_thread(tid);
+    }
 }
 
 fi_sdk::export_policy!(Chaos);

@@ -74,6 +74,11 @@ impl Policy for Count {
         log_table("syscall", &self.by_syscall);
         log_table("path", &self.by_path);
     }
+
+    fn thread_exited(&mut self, tid: i32) {
+        // A thread that died inside a call never reaches on_exit.
+        self.running.remove(&tid);
+    }
 }
 
 /// Logs one line per key, most called first.

@@ -51,6 +51,10 @@ impl Policy for Delay {
             .delay_enter(self.enter)
             .delay_exit(self.exit)
     }
+
+    fn thread_exited(&mut self, tid: i32) {
+        self.trigger.forget_thread(tid);
+    }
 }
 
 fi_sdk::export_policy!(Delay);

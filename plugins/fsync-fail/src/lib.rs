@@ -70,6 +70,10 @@ impl Policy for FsyncFail {
     fn on_exit(&mut self, _call: &Call, _result: i64) -> ExitAction {
         ExitAction::Fail(self.errno)
     }
+
+    fn thread_exited(&mut self, tid: i32) {
+        self.trigger.forget_thread(tid);
+    }
 }
 
 fi_sdk::export_policy!(FsyncFail);

@@ -44,6 +44,10 @@ impl Policy for PathErrno {
         }
         Verdict::pass()
     }
+
+    fn thread_exited(&mut self, tid: i32) {
+        self.trigger.forget_thread(tid);
+    }
 }
 
 fi_sdk::export_policy!(PathErrno);
