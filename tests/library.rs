@@ -127,6 +127,70 @@ fn a_native_policy_fires_and_the_program_sees_its_verdict() {
     );
 }
 
+/// A native policy that changes nothing but asks for every open of a file
+/// named `data.txt` to be logged.
+struct Watcher;
+
+impl Policy for Watcher {
+    fn name(&self) -> &str {
+        "watcher"
+    }
+
+    fn subscription(&self) -> SysnoSet {
+        SysnoSet::new(&[Sysno::openat])
+    }
+
+    fn on_enter(&mut self, call: &mut Call, tracee: &Tracee) -> Result<Verdict, PolicyError> {
+        let data = tracee
+            .call_paths(call)
+            .iter()
+            .any(|path| path.ends_with("data.txt"));
+        Ok(Verdict {
+            log: data,
+            ..Verdict::PASS
+        })
+    }
+}
+
+/// A log sink the test can read afterwards.
+#[derive(Clone, Default)]
+struct SharedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn a_policy_can_ask_for_an_unchanged_call_to_be_logged() {
+    let dir = TestDir::new("library-log-call");
+    let file = a_file(&dir);
+    let log = SharedLog::default();
+    let outcome = Session::command(&cat(&file))
+        .policy(Watcher)
+        .log_to(Box::new(log.clone()), fi::output::LogFormat::Text)
+        .run()
+        .unwrap();
+    assert_eq!(outcome.status, Status::Exited(0));
+    assert!(!outcome.fired("watcher"), "it changed nothing");
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| l.contains("openat(")).collect();
+    assert_eq!(lines.len(), 1, "{text}");
+    assert!(
+        lines[0].contains("data.txt\", O_RDONLY) = 3") && !lines[0].contains("INJECTED"),
+        "the real result, nothing injected: {text}"
+    );
+    let kept: Vec<_> = outcome.calls_of("openat").collect();
+    assert_eq!(kept.len(), 1, "{:?}", outcome.calls);
+    assert_eq!(kept[0].result, Some(3));
+}
+
 #[test]
 fn bad_parts_are_named_and_nothing_runs() {
     let dir = TestDir::new("library-bad");

@@ -71,6 +71,8 @@ pub struct Verdict {
     /// buffer, a struct the call reads): the call is tampered with even if
     /// nothing else changed.
     pub wrote_memory: bool,
+    /// Log this call, with its result, even if nothing changed it.
+    pub log: bool,
 }
 
 impl Verdict {
@@ -82,6 +84,7 @@ impl Verdict {
         signal: None,
         want_exit: false,
         wrote_memory: false,
+        log: false,
     };
 
     /// A verdict with this action and no modifiers.

@@ -26,6 +26,7 @@ pub struct Verdict {
     delay_exit: Duration,
     signal: u8,
     want_exit: bool,
+    log_call: bool,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -99,6 +100,13 @@ impl Verdict {
         self
     }
 
+    /// Have fault log this call, with its result, even if no policy changed
+    /// it: a plugin that watches calls points out the ones that matter.
+    pub fn log_call(mut self) -> Verdict {
+        self.log_call = true;
+        self
+    }
+
     fn with(action: Action) -> Verdict {
         Verdict {
             action,
@@ -144,6 +152,7 @@ impl From<Verdict> for types::Verdict {
             delay_exit_ns: nanos(verdict.delay_exit),
             signal: (verdict.signal != 0).then_some(verdict.signal),
             want_exit: verdict.want_exit,
+            log_call: verdict.log_call,
         }
     }
 }
@@ -169,6 +178,7 @@ mod tests {
             .delay_exit(Duration::from_millis(2))
             .signal(9)
             .want_exit()
+            .log_call()
             .into();
         let types::Action::Rewrite(changes) = &v.action else {
             panic!("not a rewrite: {:?}", v.action);
@@ -176,7 +186,9 @@ mod tests {
         assert_eq!(changes.len(), 2);
         assert_eq!((changes[1].index, changes[1].value), (3, 1));
         assert_eq!((v.delay_enter_ns, v.delay_exit_ns), (0, 2_000_000));
-        assert_eq!((v.signal, v.want_exit), (Some(9), true));
+        assert_eq!((v.signal, v.want_exit, v.log_call), (Some(9), true, true));
+        let quiet: types::Verdict = Verdict::pass().into();
+        assert!(!quiet.log_call && quiet.signal.is_none());
     }
 
     #[test]

@@ -256,7 +256,7 @@ impl<'a, B: Backend> Engine<'a, B> {
         let wants_exit = !decision.exit_stages.is_empty()
             || !decision.delay_exit.is_zero()
             || self.log.traces_all()
-            || (self.log.keeps_lines() && (rewritten || decision.tampers()));
+            || (self.log.keeps_lines() && (rewritten || decision.tampers() || decision.log));
         let delay = decision.delay_enter;
         if wants_exit {
             self.thread(tid).pending = Some(pending);
@@ -313,6 +313,7 @@ impl<'a, B: Backend> Engine<'a, B> {
             delay_ns: (decision.delay_enter + decision.delay_exit).as_nanos(),
             signals: &decision.signals,
             policies: &names,
+            logged: decision.log,
         };
         self.log.call(&record);
     }

@@ -47,6 +47,8 @@ pub struct CallRecord<'a> {
     pub signals: &'a [i32],
     /// The policies that changed something, by name.
     pub policies: &'a [&'a str],
+    /// A policy asked for this call to be logged even if nothing changed it.
+    pub logged: bool,
 }
 
 impl CallRecord<'_> {
@@ -185,10 +187,11 @@ impl Log {
             summary.count(record);
         }
         let tampered = record.tampered();
-        if self.keep == Keep::All || (self.keep == Keep::Tampered && tampered) {
+        let wanted = tampered || record.logged;
+        if self.keep == Keep::All || (self.keep == Keep::Tampered && wanted) {
             sink.gathered.records.push(record.to_record());
         }
-        if !(self.trace_all || tampered) {
+        if !(self.trace_all || wanted) {
             return;
         }
         let format = sink.format;

@@ -43,6 +43,8 @@ pub struct Decision {
     pub errors: Vec<PolicyError>,
     /// Some stage wrote to the tracee's memory, on entry or exit.
     pub wrote_memory: bool,
+    /// A stage asked for the call to be logged even if nothing changed it.
+    pub log: bool,
 }
 
 impl Decision {
@@ -148,8 +150,10 @@ impl Chain {
             decision.delay_exit += verdict.delay_exit;
             decision.signals.extend(verdict.signal);
             decision.wrote_memory |= verdict.wrote_memory;
+            decision.log |= verdict.log;
             let unchanged = Verdict {
                 want_exit: false,
+                log: false,
                 ..verdict
             } == Verdict::PASS;
             if !unchanged || *call != before {

@@ -158,6 +158,7 @@ fn from_wit(
         signal: verdict.signal.map(i32::from),
         want_exit: verdict.want_exit,
         wrote_memory: false,
+        log: verdict.log_call,
     })
 }
 

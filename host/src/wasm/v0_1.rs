@@ -88,6 +88,7 @@ pub fn on_enter(
         delay_exit_ns: verdict.delay_exit_ns,
         signal: (verdict.signal != 0).then_some(verdict.signal),
         want_exit: verdict.want_exit,
+        log_call: false,
     })
 }
 
