@@ -610,36 +610,6 @@ mod tests {
     }
 
     #[test]
-    fn when_forms() {
-        let cases = [
-            ("3", when(3, None, 0)),
-            ("3+", when(3, None, 1)),
-            ("3+2", when(3, None, 2)),
-            ("2..5", when(2, Some(5), 1)),
-            ("2..5+", when(2, Some(5), 1)),
-            ("2..9+3", when(2, Some(9), 3)),
-            ("4..4", when(4, Some(4), 1)),
-            ("65535", when(65535, None, 0)),
-            ("1..65534+65535", when(1, Some(65534), 65535)),
-        ];
-        for (text, expected) in cases {
-            assert_eq!(parse_when(text), Ok(expected), "{text}");
-        }
-    }
-
-    #[test]
-    fn when_matches_invocations() {
-        let matching = |w: When| (1..=12).filter(|&n| w.matches(n)).collect::<Vec<_>>();
-        assert_eq!(matching(When::default()), (1..=12).collect::<Vec<_>>());
-        assert_eq!(matching(when(3, None, 0)), [3]);
-        assert_eq!(matching(when(3, None, 1)), (3..=12).collect::<Vec<_>>());
-        assert_eq!(matching(when(3, None, 4)), [3, 7, 11]);
-        assert_eq!(matching(when(2, Some(5), 1)), [2, 3, 4, 5]);
-        assert_eq!(matching(when(2, Some(9), 3)), [2, 5, 8]);
-        assert!(when(1, None, 1).matches(u32::MAX));
-    }
-
-    #[test]
     fn fault_defaults_to_enosys() {
         let rule = parse_fault("chdir").unwrap();
         assert_eq!(rule.text, "fault=chdir");
