@@ -14,7 +14,7 @@ pub use fi_grammar::parse_duration;
 
 use crate::output::LogFormat;
 use crate::policy::chain::OnPolicyError;
-use crate::session::{Session, SessionError, Status};
+use crate::session::{Session, SessionError};
 
 /// The command's name, in its messages, its log notes and its usage lines
 /// (whichever of its two names it was started by).
@@ -235,11 +235,7 @@ pub fn execute(cli: &Cli, stages: &[StageSpec]) -> u8 {
 /// Trace the program (or attach to the processes) the arguments name.
 fn run(args: &RunArgs, stages: &[StageSpec]) -> u8 {
     match session(args, stages).and_then(Session::run) {
-        Ok(outcome) => match outcome.status {
-            Status::Exited(code) => code as u8,
-            Status::Killed(signal) => (128 + signal) as u8,
-            Status::Detached(_) | Status::Unknown => 0,
-        },
+        Ok(outcome) => outcome.status.shell_code() as u8,
         Err(error) => {
             eprintln!("{NAME}: {error}");
             exit_status_of(&error)
