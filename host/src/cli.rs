@@ -75,6 +75,31 @@ pub enum Command {
         #[command(subcommand)]
         action: PluginAction,
     },
+    /// Find error-handling bugs: fail every fault point of a run, one at a
+    /// time, and report the runs that go wrong.
+    #[command(args_conflicts_with_subcommands = true, after_help = EXPLORE_HELP)]
+    Explore {
+        /// Combine reports instead of exploring.
+        #[command(subcommand)]
+        action: Option<ExploreAction>,
+        /// The campaign.
+        #[command(flatten)]
+        args: Box<crate::explore_cli::ExploreArgs>,
+    },
+}
+
+/// The end of `fault explore --help`.
+const EXPLORE_HELP: &str = "Outcomes: crash (a signal, a runtime error), corrupt (--check failed), \
+    hang (past --timeout), silent (an error fired and the program ended as without it), \
+    handled (not a finding), not-reached.\n\n\
+    Exit status: 0 no findings, 1 findings, 125 explore itself failed or its command line is wrong.\n\n\
+    Example:\n  fault explore --workdir testdata --check 'sqlite3 db \"PRAGMA integrity_check\"' -- ./db-test";
+
+/// `fault explore ...`
+#[derive(Debug, Subcommand)]
+pub enum ExploreAction {
+    /// Combine the --json reports of several shards into one report.
+    Merge(crate::explore_cli::MergeArgs),
 }
 
 /// `fault plugins ...`
@@ -224,6 +249,11 @@ pub fn execute(cli: &Cli, stages: &[StageSpec]) -> u8 {
         Some(Command::Plugin {
             action: PluginAction::New { name, lang, dir },
         }) => crate::wasm::commands::new(name, lang, dir.as_deref()).map(|()| 0),
+        Some(Command::Explore { action: None, args }) => return crate::explore_cli::run(args),
+        Some(Command::Explore {
+            action: Some(ExploreAction::Merge(args)),
+            ..
+        }) => return crate::explore_cli::merge(args),
         None => return run(&cli.run, stages),
     };
     result.unwrap_or_else(|error| {

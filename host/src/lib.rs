@@ -24,6 +24,8 @@ pub mod backend;
 pub mod cli;
 pub mod command;
 pub mod engine;
+pub mod explore;
+pub mod explore_cli;
 pub mod model;
 pub mod output;
 pub mod policy;

@@ -34,6 +34,7 @@
 
 use std::ffi::OsString;
 use std::io::Write;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
@@ -90,6 +91,9 @@ pub enum Status {
     /// Every traced process is gone but fi never saw the main one end (an
     /// attached process that was not a child).
     Unknown,
+    /// The run's time limit ([`Session::time_limit`]) passed and fi killed
+    /// every traced process.
+    TimedOut,
 }
 
 impl Status {
@@ -107,6 +111,8 @@ impl Status {
             Status::Exited(code) => code,
             Status::Killed(signal) => 128 + signal,
             Status::Detached(_) | Status::Unknown => 0,
+            // As timeout(1) reports it.
+            Status::TimedOut => 124,
         }
     }
 }
@@ -168,6 +174,8 @@ pub struct Session {
     mode: Option<Mode>,
     stop_signals: bool,
     end_to_stderr: bool,
+    time_limit: Option<Duration>,
+    stdio: [Option<OwnedFd>; 3],
 }
 
 impl Session {
@@ -187,6 +195,8 @@ impl Session {
             mode: None,
             stop_signals: false,
             end_to_stderr: false,
+            time_limit: None,
+            stdio: [None, None, None],
         }
     }
 
@@ -319,6 +329,31 @@ impl Session {
         self
     }
 
+    /// Kill every traced process once `limit` has passed; the run then ends
+    /// with [`Status::TimedOut`].
+    pub fn time_limit(mut self, limit: Duration) -> Session {
+        self.time_limit = Some(limit);
+        self
+    }
+
+    /// The started program's standard input (instead of the caller's).
+    pub fn stdin(mut self, fd: impl Into<OwnedFd>) -> Session {
+        self.stdio[0] = Some(fd.into());
+        self
+    }
+
+    /// The started program's standard output (instead of the caller's).
+    pub fn stdout(mut self, fd: impl Into<OwnedFd>) -> Session {
+        self.stdio[1] = Some(fd.into());
+        self
+    }
+
+    /// The started program's standard error (instead of the caller's).
+    pub fn stderr(mut self, fd: impl Into<OwnedFd>) -> Session {
+        self.stdio[2] = Some(fd.into());
+        self
+    }
+
     /// Check everything, start or attach the program, trace it to the end.
     /// Nothing is started when an error names a bad part of the session.
     pub fn run(self) -> Result<Outcome, SessionError> {
@@ -355,6 +390,7 @@ impl Session {
             Ending::Exited(Some(code)) => Status::Exited(code),
             Ending::Exited(None) => Status::Unknown,
             Ending::Detached(signal) => Status::Detached(signal),
+            Ending::TimedOut => Status::TimedOut,
         };
         Ok(Outcome {
             status,
@@ -422,6 +458,9 @@ impl Session {
             ),
         };
         check_capabilities(PtraceBackend::CAPABILITIES, "ptrace", chain)?;
+        let mut program = program.clone();
+        program.stdio = std::array::from_fn(|i| self.stdio[i].as_ref().map(|fd| fd.as_raw_fd()));
+        let program = &program;
         let spawned = ptrace::spawn(program, filter.as_ref())
             .map_err(|e| SessionError::Failed(e.to_string()))?;
         let pid = spawned.pid;
@@ -432,6 +471,7 @@ impl Session {
             OnStopSignal::Ignore
         };
         let ending = Engine::new(&mut backend, chain, log, pid, &[(pid, pid)], on_stop)
+            .time_limit(self.time_limit)
             .run()
             .map_err(|e| {
                 // PTRACE_O_EXITKILL kills every tracee when fi exits; a
@@ -451,6 +491,12 @@ impl Session {
             (Ending::Exited(Some(127)), Some(StartError::Directory(cause))) => {
                 Err(SessionError::Failed(format!(
                     "cannot start {} in its directory: {cause}",
+                    shown()
+                )))
+            }
+            (Ending::Exited(Some(127)), Some(StartError::Stdio(cause))) => {
+                Err(SessionError::Failed(format!(
+                    "cannot give {} its standard streams: {cause}",
                     shown()
                 )))
             }
@@ -533,5 +579,6 @@ fn program_of(command: &Command) -> Result<Program, SessionError> {
         argv,
         env,
         cwd: command.get_current_dir().map(PathBuf::from),
+        stdio: [None; 3],
     })
 }

@@ -10,7 +10,7 @@ mod timers;
 
 use std::collections::HashMap;
 use std::fs;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::backend::{Backend, Event, Waited};
 use crate::model::{Action, Call};
@@ -29,6 +29,8 @@ pub enum Ending {
     Exited(Option<i32>),
     /// fi was asked to stop (by this signal) and let the attached processes go.
     Detached(i32),
+    /// The time limit passed: fi killed every traced process.
+    TimedOut,
 }
 
 /// What happens when fi itself receives SIGINT, SIGTERM or SIGHUP.
@@ -83,6 +85,10 @@ pub struct Engine<'a, B: Backend> {
     main_status: Option<i32>,
     on_stop: OnStopSignal,
     stop_signals: Option<StopSignals>,
+    /// When to kill every traced process, if the run has a time limit.
+    deadline: Option<Instant>,
+    /// The deadline passed: every process that still shows up is killed.
+    timed_out: bool,
 }
 
 impl<'a, B: Backend> Engine<'a, B> {
@@ -110,7 +116,15 @@ impl<'a, B: Backend> Engine<'a, B> {
             main_status: None,
             on_stop,
             stop_signals: None,
+            deadline: None,
+            timed_out: false,
         }
+    }
+
+    /// Kill every traced process once `limit` has passed (from now).
+    pub fn time_limit(mut self, limit: Option<Duration>) -> Engine<'a, B> {
+        self.deadline = limit.map(|limit| Instant::now() + limit);
+        self
     }
 
     /// Trace until every traced thread is gone, or a stop signal detaches.
@@ -122,17 +136,51 @@ impl<'a, B: Backend> Engine<'a, B> {
             if let Some(ending) = self.serve_stop_request() {
                 return Ok(ending);
             }
+            self.check_deadline();
             for tid in self.timers.take_due() {
                 self.backend.resume(tid, self.exit_pending(tid));
             }
-            match self.backend.wait(self.timers.next_due()) {
+            match self.backend.wait(self.next_wakeup()) {
                 Ok(Waited::Event(event)) => self.handle(event)?,
                 Ok(Waited::Nothing) => {}
                 Ok(Waited::NoneLeft) => break,
                 Err(e) => return Err(EngineError::Wait(e)),
             }
         }
+        if self.timed_out {
+            return Ok(Ending::TimedOut);
+        }
         Ok(Ending::Exited(self.main_status))
+    }
+
+    /// How long the backend may wait: until the next held thread is due or
+    /// the deadline passes, whichever comes first.
+    fn next_wakeup(&self) -> Option<Duration> {
+        let to_deadline = self
+            .deadline
+            .map(|at| at.saturating_duration_since(Instant::now()));
+        match (self.timers.next_due(), to_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Past the deadline, kill every process fi knows of and let the held
+    /// threads go, so that the kill takes effect at once.
+    fn check_deadline(&mut self) {
+        if self.deadline.is_none_or(|at| Instant::now() < at) {
+            return;
+        }
+        self.deadline = None;
+        self.timed_out = true;
+        let pids: std::collections::HashSet<i32> = self.threads.values().map(|t| t.pid).collect();
+        for pid in pids {
+            // SAFETY: plain kill of a traced process.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+        for tid in self.timers.take_all() {
+            self.backend.resume(tid, false);
+        }
     }
 
     /// Act on a SIGINT/SIGTERM/SIGHUP fi received, if any.
@@ -213,6 +261,13 @@ impl<'a, B: Backend> Engine<'a, B> {
     /// A subscribed call enters: ask the chain and apply its decision.
     fn on_entry(&mut self, tid: i32, nr: i64, args: [u64; 6]) -> Result<(), EngineError> {
         let pid = self.thread(tid).pid;
+        if self.timed_out {
+            // A process that appeared after the kill (a fork in flight).
+            // SAFETY: plain kill of a traced process.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            self.backend.resume(tid, false);
+            return Ok(());
+        }
         let tracee = Tracee { pid, tid };
         let original = Call { pid, tid, nr, args };
         let mut call = original;

@@ -393,7 +393,8 @@ fn parse_errno(value: &str) -> Result<Errno, RuleErrorKind> {
     errno_by_name(value).ok_or_else(|| RuleErrorKind::UnknownErrno(value.to_owned()))
 }
 
-fn errno_by_name(name: &str) -> Option<Errno> {
+/// The errno named `name` (any case, aliases such as EWOULDBLOCK included).
+pub(crate) fn errno_by_name(name: &str) -> Option<Errno> {
     let upper = name.to_ascii_uppercase();
     let canonical = errno_alias(&upper).unwrap_or(&upper);
     (1..=MAX_ERRNO)

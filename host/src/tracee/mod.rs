@@ -6,6 +6,7 @@
 
 mod memory;
 mod paths;
+pub mod stack;
 
 pub use paths::resolve_path_at;
 

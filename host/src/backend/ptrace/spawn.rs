@@ -3,7 +3,7 @@
 
 use std::ffi::{CString, OsStr, OsString};
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,12 +48,15 @@ pub enum StartError {
     Exec(io::Error),
     /// Changing to the program's directory.
     Directory(io::Error),
+    /// Giving the program the standard streams it was asked to have.
+    Stdio(io::Error),
 }
 
 /// The steps a child reports a failure of, in [`StartReport`]'s high half.
 const STEP_SECCOMP: u64 = 1;
 const STEP_EXEC: u64 = 2;
 const STEP_DIRECTORY: u64 = 3;
+const STEP_STDIO: u64 = 4;
 
 impl Spawned {
     /// Why the child could not start the program, once it has exited
@@ -65,6 +68,7 @@ impl Spawned {
             STEP_SECCOMP => Some(StartError::Seccomp(error)),
             STEP_EXEC => Some(StartError::Exec(error)),
             STEP_DIRECTORY => Some(StartError::Directory(error)),
+            STEP_STDIO => Some(StartError::Stdio(error)),
             _ => None,
         }
     }
@@ -179,6 +183,10 @@ pub struct Program {
     pub env: Vec<(OsString, OsString)>,
     /// The directory to start it in (the caller's when `None`).
     pub cwd: Option<PathBuf>,
+    /// Open files to become its standard input, output and error (the
+    /// caller's own where `None`); the caller keeps them open until
+    /// [`spawn`] returns.
+    pub stdio: [Option<RawFd>; 3],
 }
 
 /// Start `program` seized by this thread. With a `filter`, the child
@@ -229,11 +237,14 @@ pub fn spawn(program: &Program, filter: Option<&BpfProgram>) -> Result<Spawned, 
             child(
                 &go_read,
                 report.word(),
-                &path,
-                &argv_ptrs,
-                &env_ptrs,
-                cwd.as_ref(),
-                fprog.as_ref(),
+                &Exec {
+                    path: &path,
+                    argv: &argv_ptrs,
+                    env: &env_ptrs,
+                    cwd: cwd.as_ref(),
+                    stdio: program.stdio,
+                    fprog: fprog.as_ref(),
+                },
             )
         }
     }
@@ -263,20 +274,22 @@ fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
         .collect()
 }
 
+/// What the child does after it is seized, prepared before the fork.
+struct Exec<'a> {
+    path: &'a CString,
+    argv: &'a [*const libc::c_char],
+    env: &'a [*const libc::c_char],
+    cwd: Option<&'a CString>,
+    stdio: [Option<RawFd>; 3],
+    fprog: Option<&'a libc::sock_fprog>,
+}
+
 /// The child's side: wait until seized, filter, exec; leave a failure in
 /// `report`.
 ///
 /// # Safety
 /// Must run in a freshly forked child; uses only async-signal-safe calls.
-unsafe fn child(
-    go: &OwnedFd,
-    report: &AtomicU64,
-    path: &CString,
-    argv: &[*const libc::c_char],
-    env: &[*const libc::c_char],
-    cwd: Option<&CString>,
-    fprog: Option<&libc::sock_fprog>,
-) -> ! {
+unsafe fn child(go: &OwnedFd, report: &AtomicU64, exec: &Exec) -> ! {
     let mut byte = 0u8;
     // A byte means "seized, go on"; EOF means the tracer is gone.
     let got = loop {
@@ -289,19 +302,31 @@ unsafe fn child(
         libc::_exit(127);
     }
     unblock_all_signals();
-    if let Some(dir) = cwd {
+    for (target, fd) in (0..).zip(exec.stdio) {
+        let Some(fd) = fd else { continue };
+        // dup2 onto itself would keep close-on-exec: clear it instead.
+        let ok = if fd == target {
+            libc::fcntl(fd, libc::F_SETFD, 0) != -1
+        } else {
+            libc::dup2(fd, target) != -1
+        };
+        if !ok {
+            report_and_exit(report, STEP_STDIO);
+        }
+    }
+    if let Some(dir) = exec.cwd {
         if libc::chdir(dir.as_ptr()) == -1 {
             report_and_exit(report, STEP_DIRECTORY);
         }
     }
-    if let Some(fprog) = fprog {
+    if let Some(fprog) = exec.fprog {
         if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1
             || libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, fprog) == -1
         {
             report_and_exit(report, STEP_SECCOMP);
         }
     }
-    libc::execve(path.as_ptr(), argv.as_ptr(), env.as_ptr());
+    libc::execve(exec.path.as_ptr(), exec.argv.as_ptr(), exec.env.as_ptr());
     report_and_exit(report, STEP_EXEC)
 }
 

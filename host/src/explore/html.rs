@@ -1,0 +1,111 @@
+//! The `--html` report: one self-contained page with the findings and their
+//! call stacks, and the map of fault points by syscall and outcome.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use super::classify::Outcome;
+use super::report::{xml, Report};
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}\
+th{background:#f3f3f3}.crash{background:#f8d0d0}.corrupt{background:#f8e0c0}.hang{background:#f0f0b0}\
+.silent{background:#e0e0f8}.handled{background:#d8f0d8}pre{background:#f7f7f7;padding:.5em;overflow-x:auto}\
+code{font-size:90%}";
+
+/// The report as an HTML page.
+pub fn page(report: &Report) -> String {
+    let mut out = String::new();
+    let title = format!("fault explore: {}", report.command.join(" "));
+    let _ = write!(
+        out,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body>\n<h1>{}</h1>\n",
+        xml(&title),
+        xml(&title)
+    );
+    let tally: Vec<String> = report
+        .counts()
+        .iter()
+        .map(|(outcome, n)| format!("{n} {outcome}"))
+        .collect();
+    let _ = writeln!(
+        out,
+        "<p id=\"summary\">{} runs of {} planned: {}. <strong>{} findings.</strong></p>",
+        report.points.len(),
+        report.planned,
+        xml(&tally.join(", ")),
+        report.findings.len()
+    );
+    findings(&mut out, report);
+    point_map(&mut out, report);
+    out.push_str("</body></html>\n");
+    out
+}
+
+fn findings(out: &mut String, report: &Report) {
+    out.push_str("<h2>Findings</h2>\n");
+    if report.findings.is_empty() {
+        out.push_str("<p>No findings.</p>\n");
+        return;
+    }
+    out.push_str("<table id=\"findings\"><tr><th>id</th><th>outcome</th><th>syscall</th><th>fault</th><th>file</th><th>points</th><th>why</th></tr>\n");
+    for finding in &report.findings {
+        let _ = writeln!(
+            out,
+            "<tr class=\"finding {o}\"><td><a href=\"#f-{id}\">{id}</a></td><td>{o}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            xml(&finding.syscall),
+            finding.fault,
+            xml(&finding.path),
+            finding.points,
+            xml(&finding.detail),
+            id = finding.id,
+            o = finding.outcome,
+        );
+    }
+    out.push_str("</table>\n");
+    for finding in &report.findings {
+        let _ = writeln!(
+            out,
+            "<h3 id=\"f-{id}\">{id}: {o} on {} ({})</h3>\n<p>{}</p>\n<p>Replay: <code>{}</code></p>\n<pre class=\"stack\">{}</pre>",
+            xml(&finding.syscall),
+            finding.fault,
+            xml(&finding.detail),
+            xml(&finding.replay),
+            xml(&finding.stack.join("\n")),
+            id = finding.id,
+            o = finding.outcome,
+        );
+    }
+}
+
+fn point_map(out: &mut String, report: &Report) {
+    let mut map: BTreeMap<&str, BTreeMap<Outcome, usize>> = BTreeMap::new();
+    let mut outcomes = BTreeSet::new();
+    for point in &report.points {
+        *map.entry(&point.key.syscall)
+            .or_default()
+            .entry(point.outcome)
+            .or_default() += 1;
+        outcomes.insert(point.outcome);
+    }
+    out.push_str(
+        "<h2>Fault points by syscall and outcome</h2>\n<table id=\"map\"><tr><th>syscall</th>",
+    );
+    for outcome in &outcomes {
+        let _ = write!(out, "<th>{outcome}</th>");
+    }
+    out.push_str("</tr>\n");
+    for (syscall, counts) in &map {
+        let _ = write!(out, "<tr><td>{}</td>", xml(syscall));
+        for outcome in &outcomes {
+            match counts.get(outcome) {
+                Some(n) => {
+                    let _ = write!(out, "<td class=\"{outcome}\">{n}</td>");
+                }
+                None => out.push_str("<td></td>"),
+            }
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</table>\n");
+}

@@ -1,0 +1,175 @@
+//! The key of a fault point: what makes "the same call" recognisable in
+//! another run of the program, whatever the thread interleaving, the
+//! address-space layout or the temporary directory of that run.
+//!
+//! A key is
+//! - `program`: the file name of the calling process's executable;
+//! - `syscall`: the call's name;
+//! - `path`: the path class of the file the call touches (its path
+//!   argument, or the path of its fd): the run's working directory written
+//!   as `{workdir}`, every alphanumeric run of six or more characters that
+//!   mixes letters and digits (temporary names) as `*`, every other run of
+//!   digits as `N`;
+//! - `site`: the call stack in the caller, innermost first, each frame as
+//!   `module+0xaddress` (the module's file name, the address within it);
+//! - `ordinal`: how many calls with the same program, syscall, path and
+//!   site came before this one, plus one, counted over the whole run.
+//!
+//! The [`PointKey::id`] of a key and a fault names one injection; the
+//! [`PointKey::site_id`] names the code path findings are grouped by.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::faults::Fault;
+use crate::tracee::stack::Frame;
+
+/// A fault point's identity across runs (see the module documentation).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct PointKey {
+    /// The caller's executable, by file name.
+    pub program: String,
+    /// The syscall's name.
+    pub syscall: String,
+    /// The path class of the file it touches (empty if none).
+    pub path: String,
+    /// The call stack, innermost first, as `module+0xaddress`.
+    pub site: Vec<String>,
+    /// 1 for the first call with this program, syscall, path and site.
+    pub ordinal: u32,
+}
+
+impl PointKey {
+    /// The short id of injecting `fault` at this point: what `--replay`
+    /// takes.
+    pub fn id(&self, fault: Fault) -> String {
+        short_hash(&format!("{}\n{}\n{fault}", self.site_id(), self.ordinal))
+    }
+
+    /// The short id of the code path: program, syscall, path class and call
+    /// site, without the ordinal. Findings are grouped by it, and it is
+    /// what a suppression names.
+    pub fn site_id(&self) -> String {
+        short_hash(&format!(
+            "{}\n{}\n{}\n{}",
+            self.program,
+            self.syscall,
+            self.path,
+            self.site.join("\n")
+        ))
+    }
+}
+
+fn short_hash(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
+    digest[..5].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `frames` as key text: `module+0xaddress`, the module by file name.
+pub fn site_of(frames: &[Frame]) -> Vec<String> {
+    frames
+        .iter()
+        .map(|frame| {
+            let module = frame.module.file_name().unwrap_or_default();
+            format!("{}+{:#x}", module.to_string_lossy(), frame.offset)
+        })
+        .collect()
+}
+
+/// The path class of `path` for a run whose working directory is `workdir`.
+pub fn path_class(path: &Path, workdir: &Path) -> String {
+    let text = match path.strip_prefix(workdir) {
+        Ok(inside) if inside.as_os_str().is_empty() => "{workdir}".to_string(),
+        Ok(inside) => format!("{{workdir}}/{}", inside.display()),
+        Err(_) => path.display().to_string(),
+    };
+    let text = text.strip_suffix(" (deleted)").unwrap_or(&text);
+    normalize_names(text)
+}
+
+/// Temporary names to `*`, other digit runs to `N`.
+fn normalize_names(text: &str) -> String {
+    let mut out = String::new();
+    let mut run = String::new();
+    let flush = |run: &mut String, out: &mut String| {
+        let digits = run.bytes().filter(u8::is_ascii_digit).count();
+        if run.len() >= 6 && digits > 0 && digits < run.len() {
+            out.push('*');
+        } else {
+            let mut in_digits = false;
+            for c in run.chars() {
+                if c.is_ascii_digit() {
+                    if !in_digits {
+                        out.push('N');
+                    }
+                    in_digits = true;
+                } else {
+                    out.push(c);
+                    in_digits = false;
+                }
+            }
+        }
+        run.clear();
+    };
+    for c in text.chars() {
+        if c.is_ascii_alphanumeric() {
+            run.push(c);
+        } else {
+            flush(&mut run, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut run, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_workdir_temporary_names_and_numbers_are_normalised() {
+        let workdir = Path::new("/tmp/fault-explore-1234/run-7");
+        assert_eq!(
+            path_class(
+                Path::new("/tmp/fault-explore-1234/run-7/db/wal.000012"),
+                workdir
+            ),
+            "{workdir}/db/wal.N"
+        );
+        assert_eq!(
+            path_class(Path::new("/tmp/tmpk3j_x9w2/data.txt"), workdir),
+            "/tmp/*_xNwN/data.txt"
+        );
+        assert_eq!(
+            path_class(Path::new("/data/etilqs_a8f9e7d6c5"), workdir),
+            "/data/etilqs_*"
+        );
+        assert_eq!(
+            path_class(Path::new("/data/test.txt"), workdir),
+            "/data/test.txt"
+        );
+    }
+
+    #[test]
+    fn ids_change_with_the_fault_and_the_ordinal_but_site_ids_do_not() {
+        let key = PointKey {
+            program: "db".into(),
+            syscall: "write".into(),
+            path: "{workdir}/db.log".into(),
+            site: vec!["libc.so.6+0x1234".into(), "db+0x99".into()],
+            ordinal: 1,
+        };
+        let second = PointKey {
+            ordinal: 2,
+            ..key.clone()
+        };
+        let eio = Fault::Errno(syscalls::Errno::EIO);
+        assert_ne!(key.id(eio), key.id(Fault::Short));
+        assert_ne!(key.id(eio), second.id(eio));
+        assert_eq!(key.site_id(), second.site_id());
+        assert_eq!(key.id(eio).len(), 10);
+    }
+}

@@ -1,0 +1,497 @@
+//! `fault explore`: find error-handling bugs without writing a rule.
+//!
+//! A campaign runs the program once under a recording [`probe::Probe`] to
+//! list its fault points (every call of the explored set that touches the
+//! program's files), then once per point and fault with exactly that call
+//! failed, and classifies each run against the recording
+//! ([`classify::Outcome`]). Findings are grouped by code path and each can
+//! be replayed by id. Everything here is a client of [`Session`]: explore
+//! never reaches into the engine.
+//!
+//! [`Session`]: crate::session::Session
+
+pub mod classify;
+pub mod faults;
+pub mod html;
+pub mod key;
+pub mod plan;
+pub mod probe;
+pub mod report;
+pub mod trial;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use syscalls::SysnoSet;
+
+use classify::{classify, Outcome};
+use faults::{Fault, FaultChoice};
+use plan::{Plan, PlannedRun, Shard};
+use probe::{Probe, ProbeMode, Scope};
+use report::{Report, Suppressions, TriedPoint};
+use trial::{Observed, Program, RunDir};
+
+/// The time limit of the recording run when none is given.
+const RECORDING_LIMIT: Duration = Duration::from_secs(600);
+
+/// A campaign's settings.
+#[derive(Debug)]
+pub struct Options {
+    /// What to run, where, and the check.
+    pub program: Program,
+    /// The explored syscalls (default: [`faults::default_syscalls`]).
+    pub syscalls: SysnoSet,
+    /// Socket calls are points too.
+    pub network: bool,
+    /// Path globs that set the scope instead of the working directory
+    /// (relative ones are taken in the run's working directory).
+    pub paths: Vec<String>,
+    /// Every call of the explored syscalls is a point.
+    pub all_paths: bool,
+    /// The faults to try.
+    pub faults: FaultChoice,
+    /// A run still going after this is a hang (default: ten times the
+    /// recording's duration, at least 10 s).
+    pub timeout: Option<Duration>,
+    /// Try at most this many runs (0: record the plan only).
+    pub max_runs: Option<usize>,
+    /// Start no run after this much time.
+    pub time_budget: Option<Duration>,
+    /// Runs at once (needs a work directory to copy).
+    pub jobs: usize,
+    /// Try only this slice of the runs.
+    pub shard: Option<Shard>,
+    /// Read the plan from this file if it exists, or save it there.
+    pub plan_file: Option<PathBuf>,
+    /// Findings to leave out.
+    pub suppressions: Suppressions,
+    /// The command line that repeats this campaign's scope, before
+    /// `--replay ID -- CMD` (`fault explore --workdir d`), shell-quoted.
+    pub replay_prefix: String,
+    /// Show progress on standard error.
+    pub progress: bool,
+}
+
+/// Why a campaign could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum ExploreError {
+    /// The options do not make a campaign.
+    #[error("{0}")]
+    Invalid(String),
+    /// The run without faults failed in a way that makes comparison
+    /// meaningless, or a run could not be made.
+    #[error("{0}")]
+    Failed(String),
+    /// The program could not be started.
+    #[error(transparent)]
+    Session(#[from] crate::session::SessionError),
+}
+
+/// The scratch directory of a campaign (its runs' copies), removed at the
+/// end.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Scratch, ExploreError> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos();
+        let path =
+            std::env::temp_dir().join(format!("fault-explore-{}-{nanos:08x}", std::process::id()));
+        std::fs::create_dir_all(&path)
+            .map_err(|e| ExploreError::Failed(format!("creating {}: {e}", path.display())))?;
+        Ok(Scratch(path))
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The recording: the run without faults, and the plan.
+struct Recording {
+    baseline: Observed,
+    plan: Plan,
+    timeout: Duration,
+}
+
+impl Options {
+    fn check(&self) -> Result<(), ExploreError> {
+        if self.program.argv.is_empty() {
+            return Err(ExploreError::Invalid(
+                "nothing to explore: give a command after --".into(),
+            ));
+        }
+        if self.jobs == 0 {
+            return Err(ExploreError::Invalid("--jobs must be at least 1".into()));
+        }
+        if self.jobs > 1 && self.program.workdir.is_none() {
+            return Err(ExploreError::Invalid(
+                "--jobs above 1 needs --workdir: runs in the current directory would share its files"
+                    .into(),
+            ));
+        }
+        if let Some(dir) = &self.program.workdir {
+            if !dir.is_dir() {
+                return Err(ExploreError::Invalid(format!(
+                    "--workdir {}: not a directory",
+                    dir.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn command_text(&self) -> Vec<String> {
+        self.program
+            .argv
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// The scope of a run working in `dir`.
+    fn scope(&self, dir: &Path) -> Result<Scope, ExploreError> {
+        let paths = if self.paths.is_empty() {
+            None
+        } else {
+            let mut set = GlobSetBuilder::new();
+            for pattern in &self.paths {
+                let absolute = if pattern.starts_with('/') {
+                    pattern.clone()
+                } else {
+                    format!("{}/{pattern}", dir.display())
+                };
+                let glob = Glob::new(&absolute)
+                    .map_err(|e| ExploreError::Invalid(format!("--path {pattern}: {e}")))?;
+                set.add(glob);
+            }
+            let set: GlobSet = set
+                .build()
+                .map_err(|e| ExploreError::Invalid(format!("--path: {e}")))?;
+            Some(Arc::new(set))
+        };
+        Ok(Scope {
+            syscalls: self.syscalls.clone(),
+            workdir: dir.to_path_buf(),
+            paths,
+            all_paths: self.all_paths,
+            network: self.network,
+        })
+    }
+
+    /// The command line that replays injection `id`.
+    fn replay_command(&self, id: &str) -> String {
+        let command: Vec<String> = self.command_text().iter().map(|a| shell_quote(a)).collect();
+        format!(
+            "{} --replay {id} -- {}",
+            self.replay_prefix,
+            command.join(" ")
+        )
+    }
+
+    /// Run the program once without faults, listing its points.
+    fn record(&self, scratch: &Path) -> Result<Recording, ExploreError> {
+        let dir = RunDir::prepare(&self.program, scratch, "record")
+            .map_err(|e| ExploreError::Failed(format!("preparing the recording: {e}")))?;
+        let probe = Probe::new(
+            self.scope(dir.path())?,
+            self.faults.clone(),
+            ProbeMode::Record,
+        );
+        let limit = self.timeout.unwrap_or(RECORDING_LIMIT);
+        let mut baseline = trial::run(&self.program, &dir, probe, limit)?;
+        match baseline.status {
+            crate::session::Status::TimedOut => {
+                return Err(ExploreError::Failed(format!(
+                    "the run without faults did not end within {limit:?}"
+                )))
+            }
+            crate::session::Status::Killed(signal) => {
+                return Err(ExploreError::Failed(format!(
+                    "the run without faults was killed by signal {signal}: nothing to compare with"
+                )))
+            }
+            _ => {}
+        }
+        if let Some(failure) = &baseline.check_failed {
+            return Err(ExploreError::Failed(format!(
+                "--check fails after the run without faults, so it cannot tell a fault's damage: {failure}"
+            )));
+        }
+        let seen = std::mem::take(&mut baseline.probe.points);
+        let plan = match &self.plan_file {
+            Some(path) if path.exists() => {
+                let plan = Plan::load(path).map_err(ExploreError::Invalid)?;
+                if plan.command != self.command_text() {
+                    return Err(ExploreError::Invalid(format!(
+                        "--plan {}: recorded for `{}`, not this command",
+                        path.display(),
+                        plan.command.join(" ")
+                    )));
+                }
+                plan
+            }
+            Some(path) => {
+                let plan = Plan::new(self.command_text(), seen);
+                plan.save(path).map_err(ExploreError::Failed)?;
+                plan
+            }
+            None => Plan::new(self.command_text(), seen),
+        };
+        let timeout = self
+            .timeout
+            .unwrap_or_else(|| (baseline.duration * 10).max(Duration::from_secs(10)));
+        Ok(Recording {
+            baseline,
+            plan,
+            timeout,
+        })
+    }
+
+    /// The runs of `plan` this campaign makes.
+    fn runs(&self, plan: &Plan) -> Vec<PlannedRun> {
+        let mut runs: Vec<PlannedRun> = plan
+            .runs()
+            .into_iter()
+            .enumerate()
+            .filter(|(n, _)| self.shard.is_none_or(|shard| shard.holds(*n)))
+            .map(|(_, run)| run)
+            .collect();
+        if let Some(max) = self.max_runs {
+            runs.truncate(max);
+        }
+        runs
+    }
+}
+
+/// Run a campaign: record, inject every planned fault (within the budget),
+/// classify, and report.
+pub fn explore(options: &Options) -> Result<Report, ExploreError> {
+    options.check()?;
+    let scratch = Scratch::new()?;
+    let recording = options.record(&scratch.0)?;
+    let runs = options.runs(&recording.plan);
+    let planned = recording.plan.runs().len();
+    let progress = Progress::new(runs.len(), options.progress);
+    let started = Instant::now();
+    let next = AtomicUsize::new(0);
+    let (sender, receiver) = mpsc::channel();
+    let failure: Mutex<Option<ExploreError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..options.jobs.min(runs.len().max(1)) {
+            let sender = sender.clone();
+            let (runs, next, recording, scratch, failure) =
+                (&runs, &next, &recording, &scratch, &failure);
+            scope.spawn(move || loop {
+                let n = next.fetch_add(1, Ordering::Relaxed);
+                let over_budget = options
+                    .time_budget
+                    .is_some_and(|budget| started.elapsed() >= budget);
+                let Some(run) = runs.get(n) else { break };
+                if over_budget {
+                    break;
+                }
+                match options.inject(recording, run, &scratch.0, n) {
+                    Ok(point) => {
+                        if sender.send(point).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        failure
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get_or_insert(e);
+                        next.store(runs.len(), Ordering::Relaxed);
+                        break;
+                    }
+                }
+            });
+        }
+        drop(sender);
+        for point in receiver.iter() {
+            progress.advance(&point);
+        }
+    });
+    progress.finish();
+    if let Some(error) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        return Err(error);
+    }
+    let points: Vec<TriedPoint> = progress.into_points();
+    Ok(Report::new(
+        options.command_text(),
+        planned,
+        points,
+        &options.suppressions,
+    ))
+}
+
+impl Options {
+    /// Make run number `n`: inject `run`'s fault in a fresh directory and
+    /// classify what happened.
+    fn inject(
+        &self,
+        recording: &Recording,
+        run: &PlannedRun,
+        scratch: &Path,
+        n: usize,
+    ) -> Result<TriedPoint, ExploreError> {
+        let planned = &recording.plan.points[run.point];
+        let id = planned.key.id(run.fault);
+        let observed = self.run_injected(&id, scratch, &format!("run-{n}"), recording.timeout)?;
+        let (outcome, detail) = classify(&recording.baseline, &observed);
+        Ok(TriedPoint {
+            replay: self.replay_command(&id),
+            id,
+            key: planned.key.clone(),
+            fault: run.fault,
+            outcome,
+            detail,
+            stack: planned.stack.clone(),
+        })
+    }
+
+    fn run_injected(
+        &self,
+        id: &str,
+        scratch: &Path,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<Observed, ExploreError> {
+        let dir = RunDir::prepare(&self.program, scratch, name)
+            .map_err(|e| ExploreError::Failed(format!("preparing a run: {e}")))?;
+        let probe = Probe::new(
+            self.scope(dir.path())?,
+            self.faults.clone(),
+            ProbeMode::Inject(id.to_string()),
+        );
+        Ok(trial::run(&self.program, &dir, probe, timeout)?)
+    }
+}
+
+/// What a replay showed.
+#[derive(Debug)]
+pub struct Replayed {
+    /// The outcome against a fresh run without faults.
+    pub outcome: Outcome,
+    /// Why.
+    pub detail: String,
+    /// Where and what was injected, if it fired.
+    pub fired: Option<(String, Fault, Vec<String>)>,
+    /// The injected run's standard output and error (their starts).
+    pub output: (String, String),
+}
+
+/// Replay injection `id`: a run without faults to compare with, then the
+/// run with that one fault.
+pub fn replay(options: &Options, id: &str) -> Result<Replayed, ExploreError> {
+    options.check()?;
+    let scratch = Scratch::new()?;
+    let recording = options.record(&scratch.0)?;
+    let observed = options.run_injected(id, &scratch.0, "replay", recording.timeout)?;
+    let (outcome, detail) = classify(&recording.baseline, &observed);
+    let fired = observed.probe.fired.as_ref().map(|fired| {
+        let place = format!("{} {}", fired.key.syscall, fired.key.path);
+        (
+            place,
+            fired.fault,
+            crate::tracee::stack::symbolize(&fired.frames),
+        )
+    });
+    Ok(Replayed {
+        outcome,
+        detail,
+        fired,
+        output: (observed.stdout.text(), observed.stderr.text()),
+    })
+}
+
+/// Quote `text` for a POSIX shell, if it needs it.
+pub fn shell_quote(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
+    }
+}
+
+/// The campaign's progress: a bar with an ETA on a terminal, a line per
+/// tenth of the runs (and per finding) otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    total: usize,
+    points: Mutex<Vec<TriedPoint>>,
+    plain: bool,
+}
+
+impl Progress {
+    fn new(total: usize, show: bool) -> Progress {
+        let terminal = show && std::io::stderr().is_terminal();
+        let bar = terminal.then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "explore [{bar:30}] {pos}/{len} runs, ETA {eta} {msg}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
+            );
+            bar
+        });
+        Progress {
+            bar,
+            total,
+            points: Mutex::new(Vec::new()),
+            plain: show && !terminal,
+        }
+    }
+
+    fn advance(&self, point: &TriedPoint) {
+        let mut points = self.points.lock().unwrap_or_else(|e| e.into_inner());
+        points.push(point.clone());
+        let done = points.len();
+        let findings = points.iter().filter(|p| p.outcome.is_finding()).count();
+        if let Some(bar) = &self.bar {
+            bar.set_position(done as u64);
+            bar.set_message(format!("{findings} failing"));
+        } else if self.plain {
+            let step = (self.total / 10).max(1);
+            if point.outcome.is_finding() {
+                eprintln!(
+                    "[{}] explore: {} {} on {} {} ({})",
+                    crate::COMMAND,
+                    point.id,
+                    point.outcome,
+                    point.key.syscall,
+                    point.key.path,
+                    point.fault
+                );
+            }
+            if done.is_multiple_of(step) || done == self.total {
+                eprintln!("[{}] explore: {done}/{} runs", crate::COMMAND, self.total);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+
+    fn into_points(self) -> Vec<TriedPoint> {
+        self.points.into_inner().unwrap_or_else(|e| e.into_inner())
+    }
+}

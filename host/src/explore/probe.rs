@@ -1,0 +1,338 @@
+//! The one policy of every explore run: it finds the fault points among the
+//! calls (in [`Scope`]), keys them, and either records them or injects one
+//! fault at the point whose id it was given.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use globset::GlobSet;
+use syscalls::{Sysno, SysnoSet};
+
+use super::faults::{Fault, FaultChoice};
+use super::key::{path_class, site_of, PointKey};
+use crate::model::{Action, Call, Capabilities, Verdict};
+use crate::policy::{Policy, PolicyError};
+use crate::tracee::stack::{Frame, Unwinder};
+use crate::tracee::Tracee;
+
+/// The deepest call stack a key keeps.
+const STACK_DEPTH: usize = 16;
+
+/// Which calls are fault points.
+#[derive(Clone, Debug)]
+pub struct Scope {
+    /// The explored syscalls.
+    pub syscalls: SysnoSet,
+    /// The run's working directory: the default scope is the files in it.
+    pub workdir: PathBuf,
+    /// Explicit path globs, instead of the working directory.
+    pub paths: Option<Arc<GlobSet>>,
+    /// Every call of the explored syscalls, whatever it touches.
+    pub all_paths: bool,
+    /// Socket calls too.
+    pub network: bool,
+}
+
+impl Scope {
+    /// The file `call` touches if it is a fault point (empty for a point
+    /// that touches no file, with `all_paths`); `None` if it is not one.
+    fn target(&self, call: &Call, tracee: &Tracee) -> Option<PathBuf> {
+        let sysno = call.sysno()?;
+        let paths = if sysno == Sysno::msync {
+            tracee.mapped_file(call.args[0]).into_iter().collect()
+        } else {
+            tracee.call_paths(call)
+        };
+        if self.all_paths {
+            return Some(paths.into_iter().next().unwrap_or_default());
+        }
+        paths.into_iter().find(|path| self.covers(call, path))
+    }
+
+    fn covers(&self, call: &Call, path: &Path) -> bool {
+        let text = path.to_string_lossy();
+        if text.contains("/__pycache__/") {
+            // The interpreter's own best-effort cache, not the program's data.
+            return false;
+        }
+        if text.starts_with("socket:") {
+            return self.network;
+        }
+        if let Some(globs) = &self.paths {
+            return globs.is_match(path);
+        }
+        path.starts_with(&self.workdir) || self.is_redirected_output(call, path)
+    }
+
+    /// A write to standard output or error that goes to a regular file.
+    fn is_redirected_output(&self, call: &Call, path: &Path) -> bool {
+        let writes = matches!(
+            call.sysno(),
+            Some(Sysno::write | Sysno::writev | Sysno::pwrite64)
+        );
+        writes && matches!(call.args[0], 1 | 2) && path.is_file()
+    }
+}
+
+/// What a probe does with the points it finds.
+#[derive(Clone, Debug)]
+pub enum ProbeMode {
+    /// List every point, with the faults to try there.
+    Record,
+    /// Inject the fault whose id ([`PointKey::id`]) this is.
+    Inject(String),
+}
+
+/// A point as the recording run saw it.
+#[derive(Clone, Debug)]
+pub struct SeenPoint {
+    /// Its key.
+    pub key: PointKey,
+    /// The faults to try there.
+    pub faults: Vec<Fault>,
+    /// Its call stack, for naming.
+    pub frames: Vec<Frame>,
+}
+
+/// The fault a probe injected.
+#[derive(Clone, Debug)]
+pub struct Fired {
+    /// Where.
+    pub key: PointKey,
+    /// What.
+    pub fault: Fault,
+    /// Its call stack, for naming.
+    pub frames: Vec<Frame>,
+    /// The program wrote the same bytes again from the same place after the
+    /// error: it retried.
+    pub retried: bool,
+}
+
+/// What a probe found, readable after the run.
+#[derive(Debug, Default)]
+pub struct ProbeReport {
+    /// Recording: the points, in the order the calls were made.
+    pub points: Vec<SeenPoint>,
+    /// Injecting: the fault, once it fired.
+    pub fired: Option<Fired>,
+}
+
+/// The explore policy (see the module documentation).
+pub struct Probe {
+    scope: Scope,
+    faults: FaultChoice,
+    mode: ProbeMode,
+    report: Arc<Mutex<ProbeReport>>,
+    unwinder: Unwinder,
+    /// Calls seen per key without its ordinal.
+    counts: HashMap<PointKey, u32>,
+    /// Executable names by process.
+    programs: HashMap<i32, String>,
+    /// A `close` that runs and then reports this errno, by thread.
+    fail_at_exit: HashMap<i32, i64>,
+    /// After an injected error on a write: its site and the written bytes,
+    /// to tell a retry from the next write.
+    retry_watch: Option<(PointKey, Vec<u8>)>,
+}
+
+impl Probe {
+    /// A probe over `scope` trying `faults`; its findings go to the returned
+    /// report.
+    pub fn new(
+        scope: Scope,
+        faults: FaultChoice,
+        mode: ProbeMode,
+    ) -> (Probe, Arc<Mutex<ProbeReport>>) {
+        let report = Arc::new(Mutex::new(ProbeReport::default()));
+        let probe = Probe {
+            scope,
+            faults,
+            mode,
+            report: report.clone(),
+            unwinder: Unwinder::new(),
+            counts: HashMap::new(),
+            programs: HashMap::new(),
+            fail_at_exit: HashMap::new(),
+            retry_watch: None,
+        };
+        (probe, report)
+    }
+
+    fn program(&mut self, pid: i32) -> String {
+        self.programs
+            .entry(pid)
+            .or_insert_with(|| {
+                fs::read_link(format!("/proc/{pid}/exe"))
+                    .ok()
+                    .and_then(|exe| Some(exe.file_name()?.to_string_lossy().into_owned()))
+                    .unwrap_or_default()
+            })
+            .clone()
+    }
+
+    /// The key of `call` at `target`, counted.
+    fn key(&mut self, call: &Call, target: &Path, frames: &[Frame]) -> PointKey {
+        let mut key = PointKey {
+            program: self.program(call.pid),
+            syscall: call.name(),
+            path: path_class(target, &self.scope.workdir),
+            site: site_of(frames),
+            ordinal: 0,
+        };
+        let count = self.counts.entry(key.clone()).or_insert(0);
+        *count += 1;
+        key.ordinal = *count;
+        key
+    }
+
+    fn inject(&mut self, fault: Fault, call: &mut Call, tracee: &Tracee) -> Verdict {
+        match fault {
+            Fault::Short => {
+                call.args[2] = (call.args[2] / 2).max(1);
+                Verdict::PASS
+            }
+            Fault::Errno(errno) if call.sysno() == Some(Sysno::close) => {
+                self.fail_at_exit
+                    .insert(call.tid, -i64::from(errno.into_raw()));
+                Verdict {
+                    want_exit: true,
+                    ..Verdict::PASS
+                }
+            }
+            Fault::Errno(errno) => {
+                if is_plain_write(call) {
+                    let fired = self.report().fired.as_ref().map(|f| f.key.clone());
+                    if let Some(key) = fired {
+                        self.retry_watch = Some((key, written_bytes(call, tracee)));
+                    }
+                }
+                Verdict::action(Action::Fail(errno))
+            }
+        }
+    }
+
+    fn report(&self) -> std::sync::MutexGuard<'_, ProbeReport> {
+        self.report.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// After the injected error: is this call the same write again?
+    fn check_retry(&mut self, key: &PointKey, call: &Call, tracee: &Tracee) {
+        let Some((watched, bytes)) = &self.retry_watch else {
+            return;
+        };
+        let same_place = watched.site_id() == key.site_id() && watched.ordinal < key.ordinal;
+        if same_place && written_bytes(call, tracee) == *bytes {
+            if let Some(fired) = self.report().fired.as_mut() {
+                fired.retried = true;
+            }
+            self.retry_watch = None;
+        }
+    }
+}
+
+fn is_plain_write(call: &Call) -> bool {
+    matches!(call.sysno(), Some(Sysno::write | Sysno::pwrite64))
+}
+
+/// The first bytes a `write`/`pwrite64` writes, enough to tell one write
+/// from another.
+fn written_bytes(call: &Call, tracee: &Tracee) -> Vec<u8> {
+    let len = call.args[2].min(4096) as usize;
+    let mut bytes = tracee.read_memory(call.args[1], len).unwrap_or_default();
+    bytes.extend(call.args[2].to_le_bytes());
+    bytes
+}
+
+impl Policy for Probe {
+    fn name(&self) -> &str {
+        "explore"
+    }
+
+    fn subscription(&self) -> SysnoSet {
+        let mut set = self.scope.syscalls.clone();
+        set.insert(Sysno::execve);
+        set.insert(Sysno::execveat);
+        set
+    }
+
+    fn needs(&self) -> Capabilities {
+        Capabilities {
+            rewrite: true,
+            results: true,
+            delay_exit: false,
+        }
+    }
+
+    fn on_enter(&mut self, call: &mut Call, tracee: &Tracee) -> Result<Verdict, PolicyError> {
+        let Some(sysno) = call.sysno() else {
+            return Ok(Verdict::PASS);
+        };
+        if matches!(sysno, Sysno::execve | Sysno::execveat) {
+            // The address space and the executable are about to change.
+            self.unwinder.forget(call.pid);
+            self.programs.remove(&call.pid);
+            return Ok(Verdict::PASS);
+        }
+        if !self.scope.syscalls.contains(sysno) {
+            return Ok(Verdict::PASS);
+        }
+        let Some(target) = self.scope.target(call, tracee) else {
+            return Ok(Verdict::PASS);
+        };
+        let frames = self.unwinder.stack(tracee, STACK_DEPTH);
+        let key = self.key(call, &target, &frames);
+        let count = matches!(
+            sysno,
+            Sysno::read | Sysno::write | Sysno::pread64 | Sysno::pwrite64 | Sysno::sendto
+        )
+        .then_some(call.args[2]);
+        let faults = self.faults.faults_for(sysno, count);
+        match self.mode.clone() {
+            ProbeMode::Record => {
+                self.report().points.push(SeenPoint {
+                    key,
+                    faults,
+                    frames,
+                });
+                Ok(Verdict::PASS)
+            }
+            ProbeMode::Inject(id) => {
+                if self.report().fired.is_some() {
+                    self.check_retry(&key, call, tracee);
+                    return Ok(Verdict::PASS);
+                }
+                let Some(fault) = faults.into_iter().find(|&fault| key.id(fault) == id) else {
+                    return Ok(Verdict::PASS);
+                };
+                self.report().fired = Some(Fired {
+                    key,
+                    fault,
+                    frames,
+                    retried: false,
+                });
+                Ok(self.inject(fault, call, tracee))
+            }
+        }
+    }
+
+    fn on_exit(
+        &mut self,
+        call: &Call,
+        result: &mut i64,
+        _tracee: &Tracee,
+    ) -> Result<bool, PolicyError> {
+        if let Some(errno) = self.fail_at_exit.remove(&call.tid) {
+            *result = errno;
+        }
+        Ok(false)
+    }
+
+    fn thread_exited(&mut self, tid: i32) {
+        self.fail_at_exit.remove(&tid);
+        // A process's first thread has the process's id.
+        self.unwinder.forget(tid);
+        self.programs.remove(&tid);
+    }
+}

@@ -1,0 +1,236 @@
+//! One run of the explored program under a probe: in a fresh copy of the
+//! work directory (or the current directory), with its output captured, a
+//! time limit, and the user's check afterwards.
+
+use std::ffi::OsString;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use super::probe::{Probe, ProbeReport};
+use crate::session::{Session, SessionError, Status};
+
+/// How much of a stream a trial keeps to show (all of it is hashed).
+const KEPT_OUTPUT: usize = 64 * 1024;
+
+/// What to run, and where.
+#[derive(Clone, Debug)]
+pub struct Program {
+    /// The executable, as the user named it, found from the directory explore
+    /// was started in.
+    pub argv: Vec<OsString>,
+    /// The directory every run starts in a copy of (`--workdir`), or `None`
+    /// to run in `cwd` itself.
+    pub workdir: Option<PathBuf>,
+    /// The directory explore was started in.
+    pub cwd: PathBuf,
+    /// The shell command that checks a run's result (`--check`).
+    pub check: Option<String>,
+}
+
+/// A captured stream: its hash and its start.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Captured {
+    /// SHA-256 of everything written.
+    pub hash: [u8; 32],
+    /// The first bytes, to show.
+    pub head: Vec<u8>,
+}
+
+impl Captured {
+    /// The start of the stream as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.head).into_owned()
+    }
+}
+
+/// What one run gave.
+#[derive(Debug)]
+pub struct Observed {
+    /// How the program ended.
+    pub status: Status,
+    /// Its standard output.
+    pub stdout: Captured,
+    /// Its standard error.
+    pub stderr: Captured,
+    /// How long it ran.
+    pub duration: Duration,
+    /// The check's failure, if it failed: its status and output.
+    pub check_failed: Option<String>,
+    /// What the probe saw or did.
+    pub probe: ProbeReport,
+}
+
+/// The directory a run works in, removed afterwards if it is a copy.
+pub struct RunDir {
+    path: PathBuf,
+    copy: bool,
+}
+
+impl RunDir {
+    /// The run's working directory: a fresh copy of `program.workdir` under
+    /// `scratch` named `name`, or the current directory.
+    pub fn prepare(program: &Program, scratch: &Path, name: &str) -> io::Result<RunDir> {
+        let Some(source) = &program.workdir else {
+            return Ok(RunDir {
+                path: program.cwd.clone(),
+                copy: false,
+            });
+        };
+        let path = scratch.join(name);
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(source)
+            .arg(&path)
+            .stdin(Stdio::null())
+            .status()?;
+        if !status.success() {
+            return Err(io::Error::other(format!(
+                "copying {} to {} failed ({status})",
+                source.display(),
+                path.display()
+            )));
+        }
+        Ok(RunDir { path, copy: true })
+    }
+
+    /// Where the run works.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for RunDir {
+    fn drop(&mut self) {
+        if self.copy {
+            let _ = fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Run `program` in `dir` under `probe`, killed after `limit`, then its
+/// check.
+pub fn run(
+    program: &Program,
+    dir: &RunDir,
+    probe: (Probe, Arc<Mutex<ProbeReport>>),
+    limit: Duration,
+) -> Result<Observed, SessionError> {
+    let (probe, report) = probe;
+    let (first, rest) = program
+        .argv
+        .split_first()
+        .ok_or_else(|| SessionError::Invalid("explore: no command given".into()))?;
+    let mut command = Command::new(resolve_program(first, &program.cwd));
+    command.args(rest).current_dir(dir.path());
+    let (stdout_read, stdout_write) = io::pipe().map_err(failed("a pipe for the output"))?;
+    let (stderr_read, stderr_write) = io::pipe().map_err(failed("a pipe for the output"))?;
+    let stdin = File::open("/dev/null").map_err(failed("/dev/null"))?;
+    let stdout = capture(stdout_read);
+    let stderr = capture(stderr_read);
+    let started = Instant::now();
+    let outcome = Session::command(&command)
+        .policy(probe)
+        .keep_no_calls()
+        .time_limit(limit)
+        .stdin(stdin)
+        .stdout(stdout_write)
+        .stderr(stderr_write)
+        .run();
+    let duration = started.elapsed();
+    let stdout = stdout.join().unwrap_or_default();
+    let stderr = stderr.join().unwrap_or_default();
+    let status = outcome?.status;
+    let check_failed = match (&program.check, status) {
+        (Some(check), status) if status != Status::TimedOut => run_check(check, dir.path(), limit),
+        _ => None,
+    };
+    let probe = std::mem::take(&mut *report.lock().unwrap_or_else(|e| e.into_inner()));
+    Ok(Observed {
+        status,
+        stdout,
+        stderr,
+        duration,
+        check_failed,
+        probe,
+    })
+}
+
+/// A program named with a slash is found from where explore was started,
+/// not from the run's copy; a bare name is looked up in `PATH`.
+fn resolve_program(program: &OsString, cwd: &Path) -> OsString {
+    let path = Path::new(program);
+    if path.is_relative() && path.components().count() > 1 {
+        cwd.join(path).into_os_string()
+    } else {
+        program.clone()
+    }
+}
+
+fn failed(what: &'static str) -> impl Fn(io::Error) -> SessionError {
+    move |e| SessionError::Failed(format!("explore: {what}: {e}"))
+}
+
+/// Read a stream to its end on a thread: its hash and head.
+fn capture(mut stream: impl Read + Send + 'static) -> JoinHandle<Captured> {
+    std::thread::spawn(move || {
+        let mut hasher = Sha256::new();
+        let mut head = Vec::new();
+        let mut buf = [0u8; 8192];
+        while let Ok(n @ 1..) = stream.read(&mut buf) {
+            hasher.update(&buf[..n]);
+            let room = KEPT_OUTPUT.saturating_sub(head.len());
+            head.extend_from_slice(&buf[..n.min(room)]);
+        }
+        Captured {
+            hash: hasher.finalize().into(),
+            head,
+        }
+    })
+}
+
+/// Run the check in `dir`; its failure (status and output) if it failed.
+fn run_check(check: &str, dir: &Path, limit: Duration) -> Option<String> {
+    let mut child = match Command::new("sh")
+        .arg("-c")
+        .arg(check)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => return Some(format!("the check could not start: {e}")),
+    };
+    let stdout = capture(child.stdout.take().expect("piped"));
+    let stderr = capture(child.stderr.take().expect("piped"));
+    let deadline = Instant::now() + limit;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let output = format!(
+        "{}{}",
+        stdout.join().unwrap_or_default().text(),
+        stderr.join().unwrap_or_default().text()
+    );
+    match status {
+        Some(status) if status.success() => None,
+        Some(status) => Some(format!("check {status}: {}", output.trim())),
+        None => Some(format!("check timed out after {limit:?}")),
+    }
+}

@@ -1,0 +1,307 @@
+//! The `fault explore` command line: its options, checked, made into
+//! [`explore::Options`], and the reports written.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::cli::{parse_duration, EXIT_FAILED, NAME};
+use crate::explore::faults::{default_syscalls, Fault, FaultChoice};
+use crate::explore::plan::Shard;
+use crate::explore::report::{Report, Suppressions};
+use crate::explore::{self, shell_quote, ExploreError, Options};
+
+/// Exit status of a campaign with findings.
+pub const EXIT_FINDINGS: u8 = 1;
+
+/// `fault explore [OPTIONS] -- CMD [ARGS]`
+#[derive(Debug, Args)]
+pub struct ExploreArgs {
+    /// Start every run (the recording too) in a fresh copy of DIR, and run
+    /// --check there; without it, runs share the current directory.
+    #[arg(long, value_name = "DIR")]
+    pub workdir: Option<PathBuf>,
+
+    /// A shell command run in the run's directory afterwards; its failure
+    /// makes the run "corrupt".
+    #[arg(long, value_name = "CMD")]
+    pub check: Option<String>,
+
+    /// The explored syscalls, in strace's set syntax (default: the storage
+    /// calls: open, read, write, fsync, msync, rename, unlink, close, ...).
+    #[arg(long, value_name = "SET")]
+    pub syscalls: Option<String>,
+
+    /// Explore the socket calls too (connect, send, recv, accept).
+    #[arg(long)]
+    pub network: bool,
+
+    /// Points are the calls on files matching GLOB (repeatable; relative
+    /// globs are taken in the run's directory) instead of the files in the
+    /// run's directory.
+    #[arg(long = "path", value_name = "GLOB")]
+    pub paths: Vec<String>,
+
+    /// Every call of the explored syscalls is a point, whatever it touches.
+    #[arg(long, conflicts_with = "paths")]
+    pub all_paths: bool,
+
+    /// The faults to try: a comma list of errno names and `short`, or `all`
+    /// (every errno the man page lists). Default: a few per syscall.
+    #[arg(long, value_name = "LIST")]
+    pub faults: Option<String>,
+
+    /// A run still going after TIME is a hang (default: 10 times the
+    /// recording's duration, at least 10s).
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+
+    /// Make at most N injected runs (0: record and save the plan only).
+    #[arg(long, value_name = "N")]
+    pub max_runs: Option<usize>,
+
+    /// Start no run after TIME (e.g. 600s).
+    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    pub time_budget: Option<Duration>,
+
+    /// Runs at once (needs --workdir).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub jobs: usize,
+
+    /// Make only slice I of N of the runs (1-based), for a CI matrix;
+    /// `explore merge` combines the slices' --json reports.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+
+    /// Read the plan from FILE if it exists; otherwise record it there.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+
+    /// Leave out the findings FILE names: ids, or globs over stack frames,
+    /// one per line.
+    #[arg(long, value_name = "FILE")]
+    pub suppress: Option<PathBuf>,
+
+    /// Replay one injection by its id, and say what came of it.
+    #[arg(long, value_name = "ID")]
+    pub replay: Option<String>,
+
+    /// Reports to write.
+    #[command(flatten)]
+    pub reports: ReportArgs,
+
+    /// The program to explore and its arguments.
+    #[arg(last = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+/// Where to write a campaign's reports.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Write every point tried and the findings as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+
+    /// Write one JUnit test case per finding.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+
+    /// Write a self-contained HTML report.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+}
+
+/// `fault explore merge REPORT... [--json FILE] ...`
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The --json reports of the slices.
+    #[arg(required = true, value_name = "REPORT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Leave out the findings FILE names.
+    #[arg(long, value_name = "FILE")]
+    pub suppress: Option<PathBuf>,
+
+    /// Reports to write.
+    #[command(flatten)]
+    pub reports: ReportArgs,
+}
+
+/// Run `fault explore`; the exit status.
+pub fn run(args: &ExploreArgs) -> u8 {
+    let result = options(args).and_then(|options| match &args.replay {
+        Some(id) => replay(&options, id),
+        None => campaign(&options, &args.reports),
+    });
+    result.unwrap_or_else(|error| {
+        eprintln!("{NAME} explore: {error}");
+        match error {
+            ExploreError::Session(e) => crate::cli::exit_status_of(&e),
+            _ => EXIT_FAILED,
+        }
+    })
+}
+
+/// Run `fault explore merge`; the exit status.
+pub fn merge(args: &MergeArgs) -> u8 {
+    let merged = (|| -> Result<Report, ExploreError> {
+        let suppressions = suppressions(args.suppress.as_deref())?;
+        let mut reports = Vec::new();
+        for path in &args.inputs {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ExploreError::Invalid(format!("{}: {e}", path.display())))?;
+            let report: Report = serde_json::from_str(&text).map_err(|e| {
+                ExploreError::Invalid(format!("{}: not an explore report: {e}", path.display()))
+            })?;
+            reports.push(report);
+        }
+        let report = Report::merge(reports, &suppressions);
+        write_reports(&report, &args.reports)?;
+        Ok(report)
+    })();
+    match merged {
+        Ok(report) => {
+            print!("{}", report.summary());
+            exit_status(&report)
+        }
+        Err(error) => {
+            eprintln!("{NAME} explore merge: {error}");
+            EXIT_FAILED
+        }
+    }
+}
+
+fn exit_status(report: &Report) -> u8 {
+    if report.findings.is_empty() {
+        0
+    } else {
+        EXIT_FINDINGS
+    }
+}
+
+fn campaign(options: &Options, reports: &ReportArgs) -> Result<u8, ExploreError> {
+    let report = explore::explore(options)?;
+    write_reports(&report, reports)?;
+    print!("{}", report.summary());
+    Ok(exit_status(&report))
+}
+
+fn replay(options: &Options, id: &str) -> Result<u8, ExploreError> {
+    let replayed = explore::replay(options, id)?;
+    let (stdout, stderr) = &replayed.output;
+    print!("{stdout}");
+    eprint!("{stderr}");
+    match &replayed.fired {
+        Some((place, fault, stack)) => {
+            println!("replay {id}: injected {fault} into {place}");
+            for frame in stack.iter().take(8) {
+                println!("    {frame}");
+            }
+        }
+        None => println!("replay {id}: the point did not occur in this run"),
+    }
+    println!("outcome: {} ({})", replayed.outcome, replayed.detail);
+    Ok(if replayed.outcome.is_finding() {
+        EXIT_FINDINGS
+    } else {
+        0
+    })
+}
+
+fn write_reports(report: &Report, args: &ReportArgs) -> Result<(), ExploreError> {
+    let write = |path: &Option<PathBuf>, flag: &str, text: String| match path {
+        Some(path) => std::fs::write(path, text)
+            .map_err(|e| ExploreError::Failed(format!("--{flag} {}: {e}", path.display()))),
+        None => Ok(()),
+    };
+    let json = serde_json::to_string_pretty(report).expect("a report serializes");
+    write(&args.json, "json", json)?;
+    write(&args.junit, "junit", report.junit())?;
+    write(&args.html, "html", explore::html::page(report))
+}
+
+fn suppressions(path: Option<&Path>) -> Result<Suppressions, ExploreError> {
+    path.map(Suppressions::read)
+        .transpose()
+        .map(Option::unwrap_or_default)
+        .map_err(ExploreError::Invalid)
+}
+
+/// The campaign the arguments describe, checked.
+fn options(args: &ExploreArgs) -> Result<Options, ExploreError> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| ExploreError::Failed(format!("the current directory: {e}")))?;
+    let syscalls = match &args.syscalls {
+        Some(set) => crate::rules::syscall_set::parse_syscall_set(set)
+            .map_err(|e| ExploreError::Invalid(format!("--syscalls {set}: {e}")))?,
+        None => default_syscalls(args.network),
+    };
+    let faults = match args.faults.as_deref() {
+        None => FaultChoice::Default,
+        Some("all") => FaultChoice::All,
+        Some(list) => FaultChoice::Only(
+            list.split(',')
+                .map(|item| item.trim().parse::<Fault>())
+                .collect::<Result<_, _>>()
+                .map_err(|e| ExploreError::Invalid(format!("--faults {list}: {e}")))?,
+        ),
+    };
+    let workdir = args.workdir.as_ref().map(|dir| cwd.join(dir));
+    Ok(Options {
+        program: explore::trial::Program {
+            argv: args.command.clone(),
+            workdir,
+            cwd,
+            check: args.check.clone(),
+        },
+        syscalls,
+        network: args.network,
+        paths: args.paths.clone(),
+        all_paths: args.all_paths,
+        faults,
+        timeout: args.timeout,
+        max_runs: args.max_runs,
+        time_budget: args.time_budget,
+        jobs: args.jobs,
+        shard: args.shard,
+        plan_file: args.plan.clone(),
+        suppressions: suppressions(args.suppress.as_deref())?,
+        replay_prefix: replay_prefix(args),
+        progress: true,
+    })
+}
+
+/// `fault explore` with the options that decide which points exist and
+/// what they are: what a replay command repeats.
+fn replay_prefix(args: &ExploreArgs) -> String {
+    let mut words = vec![NAME.to_string(), "explore".to_string()];
+    let mut add = |flag: &str, value: Option<String>| {
+        if let Some(value) = value {
+            words.push(flag.to_string());
+            words.push(shell_quote(&value));
+        }
+    };
+    add(
+        "--workdir",
+        args.workdir.as_ref().map(|d| d.display().to_string()),
+    );
+    add("--check", args.check.clone());
+    add("--syscalls", args.syscalls.clone());
+    add("--faults", args.faults.clone());
+    add(
+        "--timeout",
+        args.timeout.map(|t| format!("{}ms", t.as_millis())),
+    );
+    for path in &args.paths {
+        add("--path", Some(path.clone()));
+    }
+    if args.network {
+        words.push("--network".into());
+    }
+    if args.all_paths {
+        words.push("--all-paths".into());
+    }
+    words.join(" ")
+}
