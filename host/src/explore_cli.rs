@@ -25,9 +25,15 @@ pub struct ExploreArgs {
     pub workdir: Option<PathBuf>,
 
     /// A shell command run in the run's directory afterwards; its failure
-    /// makes the run "corrupt".
+    /// makes a run in which the program claimed success (ended as without
+    /// faults) "corrupt".
     #[arg(long, value_name = "CMD")]
     pub check: Option<String>,
+
+    /// The check must pass after every run, also when the program reported
+    /// the error (an integrity check, such as SQLite's integrity_check).
+    #[arg(long, requires = "check")]
+    pub check_always: bool,
 
     /// The explored syscalls, in strace's set syntax (default: the storage
     /// calls: open, read, write, fsync, msync, rename, unlink, close, ...).
@@ -255,6 +261,7 @@ fn options(args: &ExploreArgs) -> Result<Options, ExploreError> {
             workdir,
             cwd,
             check: args.check.clone(),
+            check_always: args.check_always,
         },
         syscalls,
         network: args.network,
@@ -296,6 +303,9 @@ fn replay_prefix(args: &ExploreArgs) -> String {
     );
     for path in &args.paths {
         add("--path", Some(path.clone()));
+    }
+    if args.check_always {
+        words.push("--check-always".into());
     }
     if args.network {
         words.push("--network".into());

@@ -58,8 +58,11 @@ impl fmt::Display for Outcome {
     }
 }
 
-/// The outcome of `run` against `baseline`, with a line saying why.
-pub fn classify(baseline: &Observed, run: &Observed) -> (Outcome, String) {
+/// The outcome of `run` against `baseline`, with a line saying why. A
+/// failed check makes the run corrupt if the program ended as the recording
+/// did (it claimed success), or after any run with `check_always` (an
+/// integrity check that must hold whatever happened).
+pub fn classify(baseline: &Observed, run: &Observed, check_always: bool) -> (Outcome, String) {
     let Some(fired) = &run.probe.fired else {
         return (Outcome::NotReached, "the point did not occur".into());
     };
@@ -75,10 +78,13 @@ pub fn classify(baseline: &Observed, run: &Observed) -> (Outcome, String) {
             return (Outcome::Crash, format!("the program crashed: {marker}"));
         }
     }
+    let claimed_success = run.status == baseline.status;
     if let Some(check) = &run.check_failed {
-        return (Outcome::Corrupt, check.clone());
+        if claimed_success || check_always {
+            return (Outcome::Corrupt, check.clone());
+        }
     }
-    let unchanged = run.status == baseline.status
+    let unchanged = claimed_success
         && run.stdout.hash == baseline.stdout.hash
         && run.stderr.hash == baseline.stderr.hash;
     if !unchanged {

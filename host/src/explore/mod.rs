@@ -347,7 +347,7 @@ impl Options {
         let planned = &recording.plan.points[run.point];
         let id = planned.key.id(run.fault);
         let observed = self.run_injected(&id, scratch, &format!("run-{n}"), recording.timeout)?;
-        let (outcome, detail) = classify(&recording.baseline, &observed);
+        let (outcome, detail) = classify(&recording.baseline, &observed, self.program.check_always);
         Ok(TriedPoint {
             replay: self.replay_command(&id),
             id,
@@ -397,7 +397,7 @@ pub fn replay(options: &Options, id: &str) -> Result<Replayed, ExploreError> {
     let scratch = Scratch::new()?;
     let recording = options.record(&scratch.0)?;
     let observed = options.run_injected(id, &scratch.0, "replay", recording.timeout)?;
-    let (outcome, detail) = classify(&recording.baseline, &observed);
+    let (outcome, detail) = classify(&recording.baseline, &observed, options.program.check_always);
     let fired = observed.probe.fired.as_ref().map(|fired| {
         let place = format!("{} {}", fired.key.syscall, fired.key.path);
         (

@@ -47,6 +47,9 @@ pub struct Finding {
     pub program: String,
     /// The call stack.
     pub stack: Vec<String>,
+    /// The innermost frame in the program's own code (not the C library or
+    /// a language runtime), where the error went unhandled.
+    pub at: String,
     /// How many injected points share this path and outcome.
     pub points: usize,
     /// Why, in a line (of the first point).
@@ -140,17 +143,16 @@ impl Report {
                 "finding", "outcome", "syscall", "fault", "points"
             );
             for finding in &self.findings {
-                let place = finding.stack.iter().find(|f| !is_libc(f));
                 let _ = writeln!(
                     out,
-                    "{:<10}  {:<8}  {:<12}  {:<7}  {:>6}  {} {}",
+                    "{:<10}  {:<8}  {:<12}  {:<7}  {:>6}  {} at {}",
                     finding.id,
                     finding.outcome.name(),
                     finding.syscall,
                     finding.fault.to_string(),
                     finding.points,
                     finding.path,
-                    place.map(|p| format!("at {p}")).unwrap_or_default()
+                    finding.at
                 );
             }
             for finding in &self.findings {
@@ -200,8 +202,23 @@ impl Report {
     }
 }
 
-fn is_libc(frame: &str) -> bool {
-    frame.starts_with("libc.so") || frame.contains("(libc.so") || frame.starts_with("__")
+/// The innermost frame of `point`'s stack outside the C library, the
+/// dynamic loader and the Go runtime's system call layers.
+fn own_frame(point: &TriedPoint) -> String {
+    const LIBRARIES: &[&str] = &["libc.so", "libc-", "ld-linux", "libpthread"];
+    const RUNTIME: &[&str] = &["runtime", "syscall.", "internal/", "os.", "io.", "bufio."];
+    point
+        .key
+        .site
+        .iter()
+        .zip(&point.stack)
+        .find(|(site, name)| {
+            !LIBRARIES.iter().any(|lib| site.starts_with(lib))
+                && !RUNTIME.iter().any(|prefix| name.starts_with(prefix))
+        })
+        .or_else(|| point.key.site.iter().zip(&point.stack).next())
+        .map(|(_, name)| name.clone())
+        .unwrap_or_else(|| "?".into())
 }
 
 /// Escape text for XML and HTML.
@@ -236,6 +253,7 @@ fn findings_of(points: &[TriedPoint], suppressions: &Suppressions) -> (Vec<Findi
             path: worst.key.path.clone(),
             program: worst.key.program.clone(),
             stack: worst.stack.clone(),
+            at: own_frame(worst),
             points: group.iter().filter(|p| p.outcome == worst.outcome).count(),
             detail: worst.detail.clone(),
             replay: worst.replay.clone(),

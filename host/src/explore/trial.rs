@@ -32,6 +32,9 @@ pub struct Program {
     pub cwd: PathBuf,
     /// The shell command that checks a run's result (`--check`).
     pub check: Option<String>,
+    /// The check must pass after every run, even one in which the program
+    /// reported an error (`--check-always`).
+    pub check_always: bool,
 }
 
 /// A captured stream: its hash and its start.
