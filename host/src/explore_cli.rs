@@ -254,6 +254,14 @@ fn options(args: &ExploreArgs) -> Result<Options, ExploreError> {
                 .map_err(|e| ExploreError::Invalid(format!("--faults {list}: {e}")))?,
         ),
     };
+    if let Some(dir) = &args.workdir {
+        if !cwd.join(dir).is_dir() {
+            return Err(ExploreError::Invalid(format!(
+                "--workdir {}: not a directory",
+                dir.display()
+            )));
+        }
+    }
     let workdir = args.workdir.as_ref().map(|dir| cwd.join(dir));
     Ok(Options {
         program: explore::trial::Program {

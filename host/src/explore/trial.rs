@@ -233,7 +233,8 @@ fn run_check(check: &str, dir: &Path, limit: Duration) -> Option<String> {
     );
     match status {
         Some(status) if status.success() => None,
-        Some(status) => Some(format!("check {status}: {}", output.trim())),
+        Some(status) if output.trim().is_empty() => Some(format!("the check failed ({status})")),
+        Some(status) => Some(format!("the check failed ({status}): {}", output.trim())),
         None => Some(format!("check timed out after {limit:?}")),
     }
 }

@@ -1,0 +1,429 @@
+//! `fault explore` as a new user runs it: on programs with error-handling
+//! bugs (found unaided, classified, replayable), on correct programs (no
+//! findings), on real software (sqlite3), with sharding, reports and bad
+//! input.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+mod common;
+use common::{c_program, go_program, java, java_classes, python3, require_tool, Cmd, TestDir};
+
+/// A campaign can make dozens of runs.
+const CAMPAIGN: Duration = Duration::from_secs(600);
+
+fn explore(dir: &TestDir, args: &[&str], command: &[&OsArg]) -> common::Outcome {
+    Cmd::fault()
+        .arg("explore")
+        .args(args)
+        .arg("--")
+        .args(command)
+        .cwd(dir.path())
+        .timeout(CAMPAIGN)
+        .run()
+}
+
+type OsArg = std::ffi::OsStr;
+
+fn os(text: &str) -> &OsArg {
+    OsArg::new(text)
+}
+
+/// An empty work directory inside the test's directory.
+fn workdir(dir: &TestDir) -> PathBuf {
+    let work = dir.join("work");
+    fs::create_dir_all(&work).unwrap();
+    work
+}
+
+/// The findings of a --json report: (outcome, syscall, fault, path).
+fn findings(report: &Path) -> Vec<(String, String, String, String)> {
+    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(report).unwrap())
+        .unwrap_or_else(|e| panic!("{}: {e}", report.display()));
+    let mut found: Vec<_> = json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let text = |key: &str| f[key].as_str().unwrap_or_default().to_string();
+            (
+                text("outcome"),
+                text("syscall"),
+                text("fault"),
+                text("path"),
+            )
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+fn finding(
+    outcome: &str,
+    syscall: &str,
+    fault: &str,
+    path: &str,
+) -> (String, String, String, String) {
+    (outcome.into(), syscall.into(), fault.into(), path.into())
+}
+
+/// The replay command of the first finding, run in `dir` through sh.
+fn replay_first(dir: &TestDir, report: &Path) -> common::Outcome {
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(report).unwrap()).unwrap();
+    let replay = json["findings"][0]["replay"].as_str().unwrap().to_string();
+    assert!(replay.starts_with("fault explore "), "{replay}");
+    let path = format!(
+        "{}:{}",
+        Path::new(common::FAULT).parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Cmd::new("sh")
+        .args(["-c", &replay])
+        .env("PATH", path)
+        .cwd(dir.path())
+        .timeout(CAMPAIGN)
+        .run()
+}
+
+#[test]
+fn the_go_seed_programs_ignored_write_is_found_and_replayed() {
+    let dir = TestDir::new("explore-go");
+    workdir(&dir);
+    let program = go_program("seed");
+    let report = dir.join("report.json");
+    let run = explore(
+        &dir,
+        &["--workdir", "work", "--json", report.to_str().unwrap()],
+        &[program.as_os_str()],
+    );
+    run.assert_code(1);
+    let found = findings(&report);
+    assert!(
+        found.contains(&finding("silent", "write", "EIO", "{workdir}/test.txt")),
+        "{found:?}\n{}",
+        run.describe()
+    );
+    assert!(run.stdout.contains("main.main"), "{}", run.describe());
+
+    let replayed = replay_first(&dir, &report);
+    replayed.assert_code(1);
+    assert!(
+        replayed.stdout.contains("outcome: silent"),
+        "{}",
+        replayed.describe()
+    );
+
+    // With a check that compares the file, the same write is corrupt.
+    let checked = dir.join("checked.json");
+    let run = explore(
+        &dir,
+        &[
+            "--workdir",
+            "work",
+            "--check",
+            "grep -qx 'some great stuff' test.txt",
+            "--json",
+            checked.to_str().unwrap(),
+        ],
+        &[program.as_os_str()],
+    );
+    run.assert_code(1);
+    assert!(
+        findings(&checked).contains(&finding("corrupt", "write", "EIO", "{workdir}/test.txt")),
+        "{:?}",
+        findings(&checked)
+    );
+}
+
+#[test]
+fn a_c_program_gets_exactly_its_planted_bugs() {
+    let dir = TestDir::new("explore-c");
+    workdir(&dir);
+    let store = c_program("explore_store");
+    let check = format!("{} verify", store.display());
+    let report = dir.join("report.json");
+    let run = explore(
+        &dir,
+        &[
+            "--workdir",
+            "work",
+            "--check",
+            &check,
+            "--jobs",
+            "2",
+            "--json",
+            report.to_str().unwrap(),
+        ],
+        &[store.as_os_str()],
+    );
+    run.assert_code(1);
+    assert_eq!(
+        findings(&report),
+        vec![
+            finding("corrupt", "write", "short", "{workdir}/store.dat"),
+            finding("crash", "openat", "EACCES", "{workdir}/notes.txt"),
+            finding("silent", "close", "EIO", "{workdir}/index.dat"),
+        ],
+        "{}",
+        run.describe()
+    );
+    // The work directory itself is never written.
+    assert_eq!(fs::read_dir(dir.join("work")).unwrap().count(), 0);
+}
+
+#[test]
+fn a_swallowed_python_fsync_is_found_and_a_careful_save_reports_nothing() {
+    let dir = TestDir::new("explore-python");
+    let work = workdir(&dir);
+    let python = python3();
+    let programs = common::tests_dir().join("programs/python");
+    for script in ["swallow_fsync.py", "careful_save.py"] {
+        fs::copy(programs.join(script), work.join(script)).unwrap();
+    }
+    let report = dir.join("swallow.json");
+    let run = explore(
+        &dir,
+        &["--workdir", "work", "--json", report.to_str().unwrap()],
+        &[python.as_os_str(), os("swallow_fsync.py")],
+    );
+    run.assert_code(1);
+    assert_eq!(
+        findings(&report),
+        vec![finding("silent", "fsync", "EIO", "{workdir}/data.txt")],
+        "{}",
+        run.describe()
+    );
+
+    let run = explore(
+        &dir,
+        &[
+            "--workdir",
+            "work",
+            "--check",
+            "grep -qx important data.txt",
+        ],
+        &[python.as_os_str(), os("careful_save.py")],
+    );
+    run.assert_code(0);
+    assert!(run.stdout.contains("no findings"), "{}", run.describe());
+}
+
+#[test]
+fn a_java_programs_ignored_force_failure_is_found() {
+    let dir = TestDir::new("explore-java");
+    workdir(&dir);
+    let classes = java_classes();
+    let report = dir.join("report.json");
+    let run = explore(
+        &dir,
+        &[
+            "--workdir",
+            "work",
+            "--syscalls",
+            "msync",
+            "--json",
+            report.to_str().unwrap(),
+        ],
+        &[
+            java().as_os_str(),
+            os("-Xshare:off"),
+            os("-cp"),
+            classes.as_os_str(),
+            os("ForceIgnored"),
+        ],
+    );
+    run.assert_code(1);
+    assert_eq!(
+        findings(&report),
+        vec![finding("silent", "msync", "EIO", "{workdir}/record.dat")],
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
+fn a_multithreaded_program_gets_the_same_plan_keys_every_time() {
+    let dir = TestDir::new("explore-threads");
+    workdir(&dir);
+    let program = c_program("explore_threads");
+    let keys = |plan: &str| {
+        explore(
+            &dir,
+            &["--workdir", "work", "--max-runs", "0", "--plan", plan],
+            &[program.as_os_str()],
+        )
+        .assert_code(0);
+        let json: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(dir.join(plan)).unwrap()).unwrap();
+        let mut keys: Vec<String> = json["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["key"].to_string())
+            .collect();
+        keys.sort();
+        keys
+    };
+    let first = keys("first.json");
+    // 4 threads: open, 3 writes, fsync each (a close after the fsync has
+    // nothing to lose, so it is no point).
+    assert_eq!(first.len(), 20, "{first:#?}");
+    for _ in 0..2 {
+        assert_eq!(keys("again.json"), first);
+        fs::remove_file(dir.join("again.json")).unwrap();
+    }
+}
+
+#[test]
+fn four_shards_merged_equal_one_campaign_and_reports_are_written() {
+    let dir = TestDir::new("explore-shards");
+    workdir(&dir);
+    let store = c_program("explore_store");
+    let check = format!("{} verify", store.display());
+    let whole = dir.join("whole.json");
+    let junit = dir.join("whole.xml");
+    let base = ["--workdir", "work", "--check", check.as_str()];
+    let mut args = base.to_vec();
+    args.extend([
+        "--json",
+        whole.to_str().unwrap(),
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    explore(&dir, &args, &[store.as_os_str()]).assert_code(1);
+    let mut shards = Vec::new();
+    for i in 1..=4 {
+        let out = dir.join(&format!("shard-{i}.json"));
+        let shard = format!("{i}/4");
+        let mut args = base.to_vec();
+        args.extend(["--shard", &shard, "--json", out.to_str().unwrap()]);
+        explore(&dir, &args, &[store.as_os_str()]);
+        shards.push(out);
+    }
+    let merged = dir.join("merged.json");
+    let html = dir.join("merged.html");
+    let run = Cmd::fault()
+        .args(["explore", "merge"])
+        .args(&shards)
+        .arg("--json")
+        .arg(&merged)
+        .arg("--html")
+        .arg(&html)
+        .run();
+    run.assert_code(1);
+    let read = |path: &Path| -> serde_json::Value {
+        serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap()
+    };
+    assert_eq!(read(&merged), read(&whole));
+
+    let xml = fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), 3, "{xml}");
+    assert_eq!(xml.matches("<failure ").count(), 3, "{xml}");
+
+    // The HTML report, as a browser renders it.
+    let chromium = require_tool("chromium", "apt-get install chromium");
+    let dom = Command::new(chromium)
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom"])
+        .arg(format!("file://{}", html.display()))
+        .output()
+        .expect("running chromium");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert_eq!(dom.matches("<tr class=\"finding ").count(), 3, "{dom}");
+    for outcome in ["crash", "corrupt", "silent"] {
+        assert!(dom.contains(&format!("<td>{outcome}</td>")), "{dom}");
+    }
+    assert!(dom.contains("id=\"map\""), "{dom}");
+}
+
+#[test]
+fn sqlite3_completes_and_keeps_its_integrity_under_every_fault() {
+    let sqlite3 = require_tool("sqlite3", "apt-get install sqlite3");
+    let dir = TestDir::new("explore-sqlite");
+    workdir(&dir);
+    let report = dir.join("report.json");
+    let run = explore(
+        &dir,
+        &[
+            "--workdir",
+            "work",
+            "--jobs",
+            "2",
+            "--check",
+            "sqlite3 test.db 'PRAGMA integrity_check' | grep -qx ok",
+            "--check-always",
+            "--json",
+            report.to_str().unwrap(),
+        ],
+        &[
+            sqlite3.as_os_str(),
+            os("test.db"),
+            os("CREATE TABLE t(x); INSERT INTO t VALUES(1); INSERT INTO t VALUES(2);"),
+        ],
+    );
+    // SQLite ignores a failed fsync of the database's directory (its
+    // documented choice); nothing else goes wrong, and integrity holds.
+    let found = findings(&report);
+    assert!(
+        found
+            .iter()
+            .all(|(outcome, syscall, _, path)| outcome == "silent"
+                && syscall == "fdatasync"
+                && path == "{workdir}"),
+        "{found:?}\n{}",
+        run.describe()
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
+    assert!(json["points"].as_array().unwrap().len() > 20);
+    assert!(!run.stdout.contains("corrupt"), "{}", run.describe());
+}
+
+#[test]
+fn bad_explore_command_lines_are_refused_before_anything_runs() {
+    let dir = TestDir::new("explore-bad");
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["explore", "--jobs", "2", "--", "true"],
+            "--jobs above 1 needs --workdir",
+        ),
+        (&["explore", "--shard", "5/4", "--", "true"], "--shard 5/4"),
+        (
+            &["explore", "--faults", "EBOGUS", "--", "true"],
+            "unknown fault 'EBOGUS'",
+        ),
+        (
+            &["explore", "--workdir", "missing", "--", "true"],
+            "--workdir missing: not a directory",
+        ),
+        (
+            &["explore", "--syscalls", "nosuchcall", "--", "true"],
+            "--syscalls nosuchcall",
+        ),
+        (&["explore"], "nothing to explore"),
+        (&["explore", "merge", "missing.json"], "missing.json"),
+    ];
+    for (args, message) in cases {
+        let run = Cmd::fault().args(*args).cwd(dir.path()).run();
+        run.assert_code(125);
+        assert!(
+            run.stderr.contains(message),
+            "{message}\n{}",
+            run.describe()
+        );
+    }
+    // A check that fails without any fault cannot judge a fault.
+    let run = Cmd::fault()
+        .args(["explore", "--check", "false", "--", "true"])
+        .cwd(dir.path())
+        .run();
+    run.assert_code(125);
+    assert!(
+        run.stderr
+            .contains("--check fails after the run without faults"),
+        "{}",
+        run.describe()
+    );
+}
