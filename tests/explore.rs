@@ -319,6 +319,26 @@ fn four_shards_merged_equal_one_campaign_and_reports_are_written() {
     };
     assert_eq!(read(&merged), read(&whole));
 
+    // An interrupted campaign, resumed, gives the same report too.
+    let resumed = dir.join("resumed.json");
+    let plan = dir.join("plan.json");
+    let mut args = base.to_vec();
+    args.extend([
+        "--plan",
+        plan.to_str().unwrap(),
+        "--json",
+        resumed.to_str().unwrap(),
+    ]);
+    let mut interrupted = args.clone();
+    interrupted.extend(["--max-runs", "5"]);
+    explore(&dir, &interrupted, &[store.as_os_str()]);
+    assert_eq!(read(&resumed)["points"].as_array().unwrap().len(), 5);
+    let mut resume = args.clone();
+    resume.push("--resume");
+    explore(&dir, &resume, &[store.as_os_str()]).assert_code(1);
+    assert_eq!(read(&resumed)["points"], read(&whole)["points"]);
+    assert_eq!(read(&resumed)["findings"], read(&whole)["findings"]);
+
     let xml = fs::read_to_string(&junit).unwrap();
     assert_eq!(xml.matches("<testcase ").count(), 3, "{xml}");
     assert_eq!(xml.matches("<failure ").count(), 3, "{xml}");
@@ -426,4 +446,43 @@ fn bad_explore_command_lines_are_refused_before_anything_runs() {
         "{}",
         run.describe()
     );
+}
+
+#[test]
+fn a_program_that_waits_forever_after_an_error_is_a_hang_and_nothing_is_left_running() {
+    let dir = TestDir::new("explore-hang");
+    workdir(&dir);
+    let program = c_program("explore_wait");
+    let report = dir.join("report.json");
+    let run = explore(
+        &dir,
+        &[
+            "--workdir",
+            "work",
+            "--timeout",
+            "2s",
+            "--json",
+            report.to_str().unwrap(),
+        ],
+        &[program.as_os_str()],
+    );
+    run.assert_code(1);
+    assert_eq!(
+        findings(&report),
+        vec![
+            finding("hang", "openat", "EACCES", "{workdir}/out.dat"),
+            finding("hang", "write", "EIO", "{workdir}/out.dat"),
+        ],
+        "{}",
+        run.describe()
+    );
+    let name = program.file_name().unwrap().to_str().unwrap();
+    let left: Vec<PathBuf> = fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| {
+            let comm = entry.ok()?.path().join("comm");
+            (fs::read_to_string(&comm).ok()?.trim() == name).then_some(comm)
+        })
+        .collect();
+    assert!(left.is_empty(), "left running: {left:?}");
 }

@@ -90,6 +90,11 @@ pub struct ExploreArgs {
     #[arg(long, value_name = "FILE")]
     pub suppress: Option<PathBuf>,
 
+    /// Go on with an interrupted campaign: the runs already in the --json
+    /// report are not made again (use with --plan, so the points are the same).
+    #[arg(long, requires_all = ["json", "plan"])]
+    pub resume: bool,
+
     /// Replay one injection by its id, and say what came of it.
     #[arg(long, value_name = "ID")]
     pub replay: Option<String>,
@@ -154,15 +159,11 @@ pub fn run(args: &ExploreArgs) -> u8 {
 pub fn merge(args: &MergeArgs) -> u8 {
     let merged = (|| -> Result<Report, ExploreError> {
         let suppressions = suppressions(args.suppress.as_deref())?;
-        let mut reports = Vec::new();
-        for path in &args.inputs {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| ExploreError::Invalid(format!("{}: {e}", path.display())))?;
-            let report: Report = serde_json::from_str(&text).map_err(|e| {
-                ExploreError::Invalid(format!("{}: not an explore report: {e}", path.display()))
-            })?;
-            reports.push(report);
-        }
+        let reports = args
+            .inputs
+            .iter()
+            .map(|path| read_report(path))
+            .collect::<Result<_, _>>()?;
         let report = Report::merge(reports, &suppressions);
         write_reports(&report, &args.reports)?;
         Ok(report)
@@ -177,6 +178,15 @@ pub fn merge(args: &MergeArgs) -> u8 {
             EXIT_FAILED
         }
     }
+}
+
+/// A `--json` report written earlier.
+fn read_report(path: &Path) -> Result<Report, ExploreError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ExploreError::Invalid(format!("{}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| {
+        ExploreError::Invalid(format!("{}: not an explore report: {e}", path.display()))
+    })
 }
 
 fn exit_status(report: &Report) -> u8 {
@@ -283,6 +293,10 @@ fn options(args: &ExploreArgs) -> Result<Options, ExploreError> {
         shard: args.shard,
         plan_file: args.plan.clone(),
         suppressions: suppressions(args.suppress.as_deref())?,
+        done: match (&args.reports.json, args.resume) {
+            (Some(path), true) if path.exists() => read_report(path)?.points,
+            _ => Vec::new(),
+        },
         replay_prefix: replay_prefix(args),
         progress: true,
     })

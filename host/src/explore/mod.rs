@@ -69,6 +69,9 @@ pub struct Options {
     pub plan_file: Option<PathBuf>,
     /// Findings to leave out.
     pub suppressions: Suppressions,
+    /// Runs an earlier, interrupted campaign already made (`--resume`):
+    /// not made again, and part of the report.
+    pub done: Vec<TriedPoint>,
     /// The command line that repeats this campaign's scope, before
     /// `--replay ID -- CMD` (`fault explore --workdir d`), shell-quoted.
     pub replay_prefix: String,
@@ -258,12 +261,15 @@ impl Options {
 
     /// The runs of `plan` this campaign makes.
     fn runs(&self, plan: &Plan) -> Vec<PlannedRun> {
+        let done: std::collections::HashSet<&str> =
+            self.done.iter().map(|point| point.id.as_str()).collect();
         let mut runs: Vec<PlannedRun> = plan
             .runs()
             .into_iter()
             .enumerate()
             .filter(|(n, _)| self.shard.is_none_or(|shard| shard.holds(*n)))
             .map(|(_, run)| run)
+            .filter(|run| !done.contains(plan.points[run.point].key.id(run.fault).as_str()))
             .collect();
         if let Some(max) = self.max_runs {
             runs.truncate(max);
@@ -325,7 +331,8 @@ pub fn explore(options: &Options) -> Result<Report, ExploreError> {
     if let Some(error) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(error);
     }
-    let points: Vec<TriedPoint> = progress.into_points();
+    let mut points: Vec<TriedPoint> = progress.into_points();
+    points.extend(options.done.iter().cloned());
     Ok(Report::new(
         options.command_text(),
         planned,
