@@ -283,3 +283,38 @@ fn eight_sessions_at_once_beside_the_process_s_own_children_twenty_times() {
         });
     }
 }
+
+#[test]
+fn a_time_limit_kills_the_whole_program_and_says_so() {
+    // A shell whose child sleeps: both must go at the limit.
+    let mut command = Command::new("sh");
+    command.args(["-c", "sleep 30; echo late"]);
+    let started = std::time::Instant::now();
+    let outcome = Session::command(&command)
+        .rule("fault=chdir")
+        .time_limit(std::time::Duration::from_millis(500))
+        .run()
+        .unwrap();
+    assert_eq!(outcome.status, Status::TimedOut);
+    assert_eq!(outcome.status.shell_code(), 124);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn the_program_s_standard_streams_can_be_given() {
+    let dir = TestDir::new("library-stdio");
+    let out = fs::File::create(dir.join("out.txt")).unwrap();
+    let err = fs::File::create(dir.join("err.txt")).unwrap();
+    let mut command = Command::new("sh");
+    command.args(["-c", "read line; echo \"got [$line]\"; echo oops >&2"]);
+    let outcome = Session::command(&command)
+        .rule("fault=chdir")
+        .stdin(fs::File::open("/dev/null").unwrap())
+        .stdout(out)
+        .stderr(err)
+        .run()
+        .unwrap();
+    assert_eq!(outcome.status, Status::Exited(0));
+    assert_eq!(dir.read("out.txt"), "got []\n");
+    assert_eq!(dir.read("err.txt"), "oops\n");
+}

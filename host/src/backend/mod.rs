@@ -112,4 +112,8 @@ pub trait Backend {
     /// Let every traced thread go, each as it was: `held` are stopped at an
     /// entry or exit and let go there; the rest are stopped first.
     fn detach_all(&mut self, held: &[i32]);
+
+    /// Kill (SIGKILL) every traced process, those the engine has not heard
+    /// from too; their ends are reported by `wait` as usual.
+    fn kill_all(&mut self);
 }

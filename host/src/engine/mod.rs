@@ -173,11 +173,7 @@ impl<'a, B: Backend> Engine<'a, B> {
         }
         self.deadline = None;
         self.timed_out = true;
-        let pids: std::collections::HashSet<i32> = self.threads.values().map(|t| t.pid).collect();
-        for pid in pids {
-            // SAFETY: plain kill of a traced process.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
+        self.backend.kill_all();
         for tid in self.timers.take_all() {
             self.backend.resume(tid, false);
         }
@@ -263,8 +259,7 @@ impl<'a, B: Backend> Engine<'a, B> {
         let pid = self.thread(tid).pid;
         if self.timed_out {
             // A process that appeared after the kill (a fork in flight).
-            // SAFETY: plain kill of a traced process.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            self.backend.kill_all();
             self.backend.resume(tid, false);
             return Ok(());
         }

@@ -69,6 +69,8 @@ impl Backend for Scripted {
     }
 
     fn detach_all(&mut self, _held: &[i32]) {}
+
+    fn kill_all(&mut self) {}
 }
 
 const TID: i32 = 4242;

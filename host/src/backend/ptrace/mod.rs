@@ -311,6 +311,14 @@ impl Backend for PtraceBackend {
         let _ = sys::tgkill(pid, tid, signal);
     }
 
+    fn kill_all(&mut self) {
+        for &tid in &self.threads {
+            // kill() with a thread's id ends its whole process.
+            // SAFETY: plain kill of a traced process.
+            unsafe { libc::kill(tid, libc::SIGKILL) };
+        }
+    }
+
     fn detach_all(&mut self, held: &[i32]) {
         for &tid in held {
             self.detach_stopped(tid, 0);
