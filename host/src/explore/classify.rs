@@ -6,6 +6,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use syscalls::Sysno;
 
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
 use super::trial::Observed;
 use crate::session::Status;
 
@@ -58,11 +61,62 @@ impl fmt::Display for Outcome {
     }
 }
 
+/// The run without faults, and what of it varies by itself: two runs
+/// without faults tell the output and the files that differ with no fault
+/// to explain it, which then cannot show a fault's effect.
+#[derive(Debug)]
+pub struct Baseline {
+    /// The first run (the recording).
+    pub run: Observed,
+    /// Standard output is the same in both runs.
+    pub stdout_stable: bool,
+    /// Standard error is the same in both runs.
+    pub stderr_stable: bool,
+    /// Files that differ between the two runs (or exist in one only).
+    pub noisy_files: BTreeSet<PathBuf>,
+}
+
+impl Baseline {
+    /// The baseline of two runs without faults.
+    pub fn new(run: Observed, again: &Observed) -> Baseline {
+        let noisy_files = match (&run.tree, &again.tree) {
+            (Some(first), Some(second)) => first
+                .keys()
+                .chain(second.keys())
+                .filter(|path| first.get(*path) != second.get(*path))
+                .cloned()
+                .collect(),
+            _ => BTreeSet::new(),
+        };
+        Baseline {
+            stdout_stable: run.stdout.hash == again.stdout.hash,
+            stderr_stable: run.stderr.hash == again.stderr.hash,
+            noisy_files,
+            run,
+        }
+    }
+
+    /// Whether `run` left the same files as the run without faults (those
+    /// that do not vary by themselves); `None` when runs share a directory.
+    fn same_files(&self, run: &Observed) -> Option<bool> {
+        let (Some(ours), Some(theirs)) = (&self.run.tree, &run.tree) else {
+            return None;
+        };
+        let stable = |tree: &super::trial::Tree| {
+            tree.iter()
+                .filter(|(path, _)| !self.noisy_files.contains(*path))
+                .map(|(path, hash)| (path.clone(), *hash))
+                .collect::<Vec<_>>()
+        };
+        Some(stable(ours) == stable(theirs))
+    }
+}
+
 /// The outcome of `run` against `baseline`, with a line saying why. A
 /// failed check makes the run corrupt if the program ended as the recording
 /// did (it claimed success), or after any run with `check_always` (an
 /// integrity check that must hold whatever happened).
-pub fn classify(baseline: &Observed, run: &Observed, check_always: bool) -> (Outcome, String) {
+pub fn classify(baseline: &Baseline, run: &Observed, check_always: bool) -> (Outcome, String) {
     let Some(fired) = &run.probe.fired else {
         return (Outcome::NotReached, "the point did not occur".into());
     };
@@ -74,23 +128,29 @@ pub fn classify(baseline: &Observed, run: &Observed, check_always: bool) -> (Out
     }
     let stderr = run.stderr.text();
     if let Some(marker) = crash_marker(&stderr) {
-        if !baseline.stderr.text().contains(marker) {
+        if !baseline.run.stderr.text().contains(marker) {
             return (Outcome::Crash, format!("the program crashed: {marker}"));
         }
     }
-    let claimed_success = run.status == baseline.status;
+    let claimed_success = run.status == baseline.run.status;
     if let Some(check) = &run.check_failed {
         if claimed_success || check_always {
             return (Outcome::Corrupt, check.clone());
         }
     }
-    let unchanged = claimed_success
-        && run.stdout.hash == baseline.stdout.hash
-        && run.stderr.hash == baseline.stderr.hash;
-    if !unchanged {
+    let told = !claimed_success
+        || (baseline.stdout_stable && run.stdout.hash != baseline.run.stdout.hash)
+        || (baseline.stderr_stable && run.stderr.hash != baseline.run.stderr.hash);
+    if told {
         return (
             Outcome::Handled,
             format!("the program noticed ({})", describe(run.status)),
+        );
+    }
+    if !baseline.stdout_stable || !baseline.stderr_stable {
+        return (
+            Outcome::Handled,
+            "the output varies from run to run without faults: only a --check can judge".into(),
         );
     }
     if fired.fault.is_retryable() {
@@ -103,6 +163,12 @@ pub fn classify(baseline: &Observed, run: &Observed, check_always: bool) -> (Out
         return (
             Outcome::Handled,
             "recovered from a failed read and finished correctly".into(),
+        );
+    }
+    if !reports_lost_sync(&fired.key.syscall) && baseline.same_files(run) == Some(true) {
+        return (
+            Outcome::Handled,
+            "recovered: the files are as without the fault".into(),
         );
     }
     (
@@ -138,6 +204,16 @@ fn changes_state(syscall: &str) -> bool {
             | Sysno::connect
             | Sysno::accept
             | Sysno::accept4
+    )
+}
+
+/// Whether a failure of `syscall` reports data lost on its way to the disk
+/// (a sync, a close), which the files left behind cannot show: the pages
+/// stay cached, as after a real write-back error.
+fn reports_lost_sync(syscall: &str) -> bool {
+    matches!(
+        syscall,
+        "fsync" | "fdatasync" | "msync" | "sync_file_range" | "close"
     )
 }
 

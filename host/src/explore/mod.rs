@@ -28,12 +28,15 @@ use std::time::{Duration, Instant};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use syscalls::SysnoSet;
 
-use classify::{classify, Outcome};
+use classify::{classify, Baseline, Outcome};
 use faults::{Fault, FaultChoice};
 use plan::{Plan, PlannedRun, Shard};
 use probe::{Probe, ProbeMode, Scope};
 use report::{Report, Suppressions, TriedPoint};
 use trial::{Observed, Program, RunDir};
+
+/// An injection id no point has: a run that injects nothing.
+const NO_POINT: &str = "-";
 
 /// The time limit of the recording run when none is given.
 const RECORDING_LIMIT: Duration = Duration::from_secs(600);
@@ -118,9 +121,9 @@ impl Drop for Scratch {
     }
 }
 
-/// The recording: the run without faults, and the plan.
+/// The recording: the runs without faults, and the plan.
 struct Recording {
-    baseline: Observed,
+    baseline: Baseline,
     plan: Plan,
     timeout: Duration,
 }
@@ -252,8 +255,10 @@ impl Options {
         let timeout = self
             .timeout
             .unwrap_or_else(|| (baseline.duration * 10).max(Duration::from_secs(10)));
+        // A second run without faults tells what varies by itself.
+        let again = self.run_injected(NO_POINT, scratch, "again", limit)?;
         Ok(Recording {
-            baseline,
+            baseline: Baseline::new(baseline, &again),
             plan,
             timeout,
         })

@@ -46,10 +46,12 @@ pub struct PlannedRun {
 }
 
 impl Plan {
-    /// The plan of a recording's points.
+    /// The plan of a recording's points: those whose call did not fail
+    /// there already.
     pub fn new(command: Vec<String>, seen: Vec<SeenPoint>) -> Plan {
         let points = seen
             .into_iter()
+            .filter(|point| !point.failed)
             .map(|point| PlannedPoint {
                 stack: symbolize(&point.frames),
                 key: point.key,

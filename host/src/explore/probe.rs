@@ -94,6 +94,10 @@ pub struct SeenPoint {
     pub faults: Vec<Fault>,
     /// Its call stack, for naming.
     pub frames: Vec<Frame>,
+    /// The call failed in this run already (an `unlink` of a file that is
+    /// not there): the program has its error path exercised, and failing it
+    /// otherwise changes nothing it meant to change.
+    pub failed: bool,
 }
 
 /// The fault a probe injected.
@@ -132,6 +136,9 @@ pub struct Probe {
     programs: HashMap<i32, String>,
     /// A `close` that runs and then reports this errno, by thread.
     fail_at_exit: HashMap<i32, i64>,
+    /// Recording: the point each thread's current call is, to note its
+    /// result.
+    recording: HashMap<i32, usize>,
     /// Files written since their last sync, by (process, fd): only closing
     /// one of them can lose data.
     unsynced: HashSet<(i32, u64)>,
@@ -158,6 +165,7 @@ impl Probe {
             counts: HashMap::new(),
             programs: HashMap::new(),
             fail_at_exit: HashMap::new(),
+            recording: HashMap::new(),
             unsynced: HashSet::new(),
             retry_watch: None,
         };
@@ -324,12 +332,18 @@ impl Policy for Probe {
         }
         match self.mode.clone() {
             ProbeMode::Record => {
-                self.report().points.push(SeenPoint {
+                let mut report = self.report.lock().unwrap_or_else(|e| e.into_inner());
+                self.recording.insert(call.tid, report.points.len());
+                report.points.push(SeenPoint {
                     key,
                     faults,
                     frames,
+                    failed: false,
                 });
-                Ok(Verdict::PASS)
+                Ok(Verdict {
+                    want_exit: true,
+                    ..Verdict::PASS
+                })
             }
             ProbeMode::Inject(id) => {
                 if self.report().fired.is_some() {
@@ -359,11 +373,17 @@ impl Policy for Probe {
         if let Some(errno) = self.fail_at_exit.remove(&call.tid) {
             *result = errno;
         }
+        if let Some(index) = self.recording.remove(&call.tid) {
+            if let Some(point) = self.report().points.get_mut(index) {
+                point.failed = (-4095..0).contains(result);
+            }
+        }
         Ok(false)
     }
 
     fn thread_exited(&mut self, tid: i32) {
         self.fail_at_exit.remove(&tid);
+        self.recording.remove(&tid);
         // A process's first thread has the process's id.
         self.unwinder.forget(tid);
         self.programs.remove(&tid);

@@ -2,6 +2,7 @@
 //! work directory (or the current directory), with its output captured, a
 //! time limit, and the user's check afterwards.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, Read};
@@ -66,6 +67,9 @@ pub struct Observed {
     pub duration: Duration,
     /// The check's failure, if it failed: its status and output.
     pub check_failed: Option<String>,
+    /// The files the run left in its copy of the work directory (`None`
+    /// without `--workdir`, where runs share the current directory).
+    pub tree: Option<Tree>,
     /// What the probe saw or did.
     pub probe: ProbeReport,
 }
@@ -155,14 +159,53 @@ pub fn run(
         _ => None,
     };
     let probe = std::mem::take(&mut *report.lock().unwrap_or_else(|e| e.into_inner()));
+    let tree = dir.copy.then(|| snapshot(dir.path()));
     Ok(Observed {
         status,
         stdout,
         stderr,
         duration,
         check_failed,
+        tree,
         probe,
     })
+}
+
+/// The files under a directory: each path (relative) with a hash of its
+/// contents (of its target, for a symlink; empty, for a directory).
+pub type Tree = BTreeMap<PathBuf, [u8; 32]>;
+
+/// The tree under `root`.
+fn snapshot(root: &Path) -> Tree {
+    let mut tree = Tree::new();
+    let mut pending = vec![root.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            let hash = if kind.is_dir() {
+                pending.push(path.clone());
+                [0; 32]
+            } else if kind.is_symlink() {
+                let target = fs::read_link(&path).unwrap_or_default();
+                Sha256::digest(target.as_os_str().as_encoded_bytes()).into()
+            } else {
+                let mut hasher = Sha256::new();
+                if let Ok(mut file) = File::open(&path) {
+                    let _ = io::copy(&mut file, &mut hasher);
+                }
+                hasher.finalize().into()
+            };
+            let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+            tree.insert(relative, hash);
+        }
+    }
+    tree
 }
 
 /// A program named with a slash is found from where explore was started,
