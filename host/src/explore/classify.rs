@@ -7,7 +7,6 @@ use serde::{Deserialize, Serialize};
 use syscalls::Sysno;
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 
 use super::trial::Observed;
 use crate::session::Status;
@@ -72,8 +71,9 @@ pub struct Baseline {
     pub stdout_stable: bool,
     /// Standard error is the same in both runs.
     pub stderr_stable: bool,
-    /// Files that differ between the two runs (or exist in one only).
-    pub noisy_files: BTreeSet<PathBuf>,
+    /// Path classes of files that differ between the two runs (or exist
+    /// in one only).
+    pub noisy_files: BTreeSet<String>,
 }
 
 impl Baseline {
@@ -105,7 +105,7 @@ impl Baseline {
         let stable = |tree: &super::trial::Tree| {
             tree.iter()
                 .filter(|(path, _)| !self.noisy_files.contains(*path))
-                .map(|(path, hash)| (path.clone(), *hash))
+                .map(|(path, hashes)| (path.clone(), hashes.clone()))
                 .collect::<Vec<_>>()
         };
         Some(stable(ours) == stable(theirs))

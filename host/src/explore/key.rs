@@ -90,7 +90,7 @@ pub fn path_class(path: &Path, workdir: &Path) -> String {
 }
 
 /// Temporary names to `*`, other digit runs to `N`.
-fn normalize_names(text: &str) -> String {
+pub(super) fn normalize_names(text: &str) -> String {
     let mut out = String::new();
     let mut run = String::new();
     let flush = |run: &mut String, out: &mut String| {

@@ -255,7 +255,9 @@ impl Options {
         let timeout = self
             .timeout
             .unwrap_or_else(|| (baseline.duration * 10).max(Duration::from_secs(10)));
-        // A second run without faults tells what varies by itself.
+        // A second run without faults tells what varies by itself; it
+        // starts in another second, so that times in seconds vary too.
+        std::thread::sleep(Duration::from_secs(1).saturating_sub(baseline.duration));
         let again = self.run_injected(NO_POINT, scratch, "again", limit)?;
         Ok(Recording {
             baseline: Baseline::new(baseline, &again),

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use super::key::normalize_names;
 use super::probe::{Probe, ProbeReport};
 use crate::session::{Session, SessionError, Status};
 
@@ -171,9 +172,12 @@ pub fn run(
     })
 }
 
-/// The files under a directory: each path (relative) with a hash of its
-/// contents (of its target, for a symlink; empty, for a directory).
-pub type Tree = BTreeMap<PathBuf, [u8; 32]>;
+/// The files under a directory, by path class (the relative path with
+/// temporary names and numbers normalised, as in a point's key, so that a
+/// file named by a hash or a time is the same file in every run): the hashes
+/// of their contents (of the target, for a symlink; zero, for a directory),
+/// sorted.
+pub type Tree = BTreeMap<String, Vec<[u8; 32]>>;
 
 /// The tree under `root`.
 fn snapshot(root: &Path) -> Tree {
@@ -201,9 +205,13 @@ fn snapshot(root: &Path) -> Tree {
                 }
                 hasher.finalize().into()
             };
-            let relative = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
-            tree.insert(relative, hash);
+            let relative = path.strip_prefix(root).unwrap_or(&path);
+            let class = normalize_names(&relative.to_string_lossy());
+            tree.entry(class).or_default().push(hash);
         }
+    }
+    for hashes in tree.values_mut() {
+        hashes.sort_unstable();
     }
     tree
 }
