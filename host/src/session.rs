@@ -40,6 +40,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::ptrace::{self, seccomp, Mode, Program, PtraceBackend, SpawnError, StartError};
+use crate::crash::{Crash, CrashPolicy, CrashReport};
 use crate::engine::{Ending, Engine, OnStopSignal};
 use crate::model::{Capabilities, Record};
 use crate::output::{Keep, Log, LogFormat, LogOptions, Summary};
@@ -123,6 +124,8 @@ pub struct Outcome {
     pub summary: Summary,
     /// Every stage of the chain in order, with what it changed.
     pub stages: Vec<StageReport>,
+    /// With [`Session::crash`]: where the crash came and what it lost.
+    pub crash: Option<CrashReport>,
 }
 
 impl Outcome {
@@ -168,6 +171,7 @@ pub struct Session {
     mode: Option<Mode>,
     stop_signals: bool,
     end_to_stderr: bool,
+    crash: Option<Crash>,
 }
 
 impl Session {
@@ -187,6 +191,7 @@ impl Session {
             mode: None,
             stop_signals: false,
             end_to_stderr: false,
+            crash: None,
         }
     }
 
@@ -225,6 +230,15 @@ impl Session {
     /// Add a native Rust policy at the end of the chain.
     pub fn policy(mut self, policy: impl Policy + Send + 'static) -> Session {
         self.stages.push(StageSource::Native(Box::new(policy)));
+        self
+    }
+
+    /// Simulate a power loss ([`crate::crash`]): model the files under the
+    /// crash's root, kill the traced tree just after the crash point and
+    /// rewrite those files to a state a power cut may leave. The crash
+    /// stage runs last in the chain; [`Outcome::crash`] says what was lost.
+    pub fn crash(mut self, crash: Crash) -> Session {
+        self.crash = Some(crash);
         self
     }
 
@@ -341,7 +355,16 @@ impl Session {
             keep: self.keep,
             end_to_stderr: self.end_to_stderr,
         });
-        let policies = self.build_policies(&log)?;
+        let mut policies = self.build_policies(&log)?;
+        let crash_slot = match self.crash.take() {
+            Some(crash) => {
+                let slot = Arc::default();
+                let policy = CrashPolicy::new(crash, Arc::clone(&slot)).map_err(invalid)?;
+                policies.push(Box::new(policy));
+                Some(slot)
+            }
+            None => None,
+        };
         let mut chain = Chain::new(policies, self.on_policy_error);
         let ending = match target {
             Target::Spawn(program) => self.run_spawned(&program, &mut chain, log.clone()),
@@ -356,11 +379,15 @@ impl Session {
             Ending::Exited(None) => Status::Unknown,
             Ending::Detached(signal) => Status::Detached(signal),
         };
+        let crash = crash_slot.and_then(|slot: crate::crash::ReportSlot| {
+            slot.lock().unwrap_or_else(|e| e.into_inner()).take()
+        });
         Ok(Outcome {
             status,
             calls: gathered.records,
             summary: gathered.summary.unwrap_or_default(),
             stages,
+            crash,
         })
     }
 

@@ -83,6 +83,11 @@ pub struct Engine<'a, B: Backend> {
     main_status: Option<i32>,
     on_stop: OnStopSignal,
     stop_signals: Option<StopSignals>,
+    /// A policy had every traced process killed ([`Verdict::kill_after`]):
+    /// a thread still making calls is killed too.
+    ///
+    /// [`Verdict::kill_after`]: crate::model::Verdict::kill_after
+    killed: bool,
 }
 
 impl<'a, B: Backend> Engine<'a, B> {
@@ -110,6 +115,7 @@ impl<'a, B: Backend> Engine<'a, B> {
             main_status: None,
             on_stop,
             stop_signals: None,
+            killed: false,
         }
     }
 
@@ -206,6 +212,9 @@ impl<'a, B: Backend> Engine<'a, B> {
         if let Some(pending) = thread.pending {
             // The call never returned (exit, exit_group, a kill).
             self.log_call(thread.pid, tid, &pending, None);
+            if pending.decision.kill_after {
+                self.kill_all();
+            }
         }
         self.chain.thread_exited(tid);
     }
@@ -213,6 +222,15 @@ impl<'a, B: Backend> Engine<'a, B> {
     /// A subscribed call enters: ask the chain and apply its decision.
     fn on_entry(&mut self, tid: i32, nr: i64, args: [u64; 6]) -> Result<(), EngineError> {
         let pid = self.thread(tid).pid;
+        if self.killed {
+            // A process of the tree that the kill missed (a fork in flight):
+            // its call does not run.
+            // SAFETY: plain kill of a traced process.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            self.backend.skip(tid, -i64::from(libc::EINTR));
+            self.backend.resume(tid, false);
+            return Ok(());
+        }
         let tracee = Tracee { pid, tid };
         let original = Call { pid, tid, nr, args };
         let mut call = original;
@@ -242,6 +260,9 @@ impl<'a, B: Backend> Engine<'a, B> {
             self.backend.skip(tid, result);
             pending.forced = Some(result);
             self.log_call(pid, tid, &pending, Some(result));
+            if pending.decision.kill_after {
+                self.kill_all();
+            }
             let hold = pending.decision.delay_enter + pending.decision.delay_exit;
             self.resume_after(tid, hold, false);
             return Ok(());
@@ -255,6 +276,7 @@ impl<'a, B: Backend> Engine<'a, B> {
         let decision = &pending.decision;
         let wants_exit = !decision.exit_stages.is_empty()
             || !decision.delay_exit.is_zero()
+            || decision.kill_after
             || self.log.traces_all()
             || (self.log.keeps_lines() && (rewritten || decision.tampers() || decision.log));
         let delay = decision.delay_enter;
@@ -286,9 +308,25 @@ impl<'a, B: Backend> Engine<'a, B> {
             pending.forced = Some(result);
         }
         self.log_call(pid, tid, &pending, Some(result));
+        if pending.decision.kill_after {
+            self.kill_all();
+        }
         let delay = pending.decision.delay_exit;
         self.resume_after(tid, delay, false);
         Ok(())
+    }
+
+    /// Kill every traced process at once with SIGKILL, as a power cut
+    /// would stop them: no exit handler runs, no buffer is flushed.
+    fn kill_all(&mut self) {
+        self.killed = true;
+        let mut pids: Vec<i32> = self.threads.values().map(|t| t.pid).collect();
+        pids.sort_unstable();
+        pids.dedup();
+        for pid in pids {
+            // SAFETY: plain kill of a traced process.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
     }
 
     fn log_call(&mut self, pid: i32, tid: i32, pending: &Pending, result: Option<i64>) {
