@@ -285,7 +285,11 @@ fn print_crash(report: &CrashReport) {
 
 /// Run `--check CMD` with `sh -c`; its exit status (128+N for signal N).
 fn run_check(check: &str) -> u8 {
-    match std::process::Command::new("sh").arg("-c").arg(check).status() {
+    match std::process::Command::new("sh")
+        .arg("-c")
+        .arg(check)
+        .status()
+    {
         Ok(status) => {
             use std::os::unix::process::ExitStatusExt;
             let code = status

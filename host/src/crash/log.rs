@@ -139,7 +139,10 @@ impl Log {
 
     /// `file`'s data is durable.
     pub(crate) fn sync_file(&mut self, file: FileId, store: &mut Store) {
-        self.retain(store, |change| !matches!(change, Change::Data(d) if d.file == file));
+        self.retain(
+            store,
+            |change| !matches!(change, Change::Data(d) if d.file == file),
+        );
     }
 
     /// The entries of directory `dir` are durable.
@@ -149,7 +152,10 @@ impl Log {
                 e.dirs.retain(|d| d != dir);
             }
         }
-        self.retain(store, |change| !matches!(change, Change::Entry(e) if e.dirs.is_empty()));
+        self.retain(
+            store,
+            |change| !matches!(change, Change::Entry(e) if e.dirs.is_empty()),
+        );
     }
 
     /// Everything is durable (`sync`, `syncfs`).
@@ -168,8 +174,9 @@ impl Log {
     }
 
     fn retain(&mut self, store: &mut Store, keep: impl Fn(&Change) -> bool) {
-        let (kept, dropped): (Vec<_>, Vec<_>) =
-            std::mem::take(&mut self.changes).into_iter().partition(|(_, c)| keep(c));
+        let (kept, dropped): (Vec<_>, Vec<_>) = std::mem::take(&mut self.changes)
+            .into_iter()
+            .partition(|(_, c)| keep(c));
         self.changes = kept;
         for (_, change) in dropped {
             drop_change(change, store);

@@ -145,7 +145,10 @@ impl Crash {
 
     /// Crash after the first call the model follows (the write family,
     /// syncs, opens, directory changes) that `predicate` accepts.
-    pub fn at(self, predicate: impl FnMut(&Call, &Tracee, &Point) -> bool + Send + 'static) -> Crash {
+    pub fn at(
+        self,
+        predicate: impl FnMut(&Call, &Tracee, &Point) -> bool + Send + 'static,
+    ) -> Crash {
         self.at_calls(SysnoSet::empty(), predicate)
     }
 

@@ -19,10 +19,39 @@ use crate::tracee::Tracee;
 pub(crate) fn followed() -> SysnoSet {
     use Sysno::*;
     SysnoSet::new(&[
-        write, pwrite64, writev, pwritev, pwritev2, ftruncate, truncate, fallocate,
-        copy_file_range, sendfile, splice, open, openat, openat2, creat, mkdir, mkdirat, mknod,
-        mknodat, symlink, symlinkat, link, linkat, unlink, unlinkat, rmdir, rename, renameat,
-        renameat2, fsync, fdatasync, sync, syncfs,
+        write,
+        pwrite64,
+        writev,
+        pwritev,
+        pwritev2,
+        ftruncate,
+        truncate,
+        fallocate,
+        copy_file_range,
+        sendfile,
+        splice,
+        open,
+        openat,
+        openat2,
+        creat,
+        mkdir,
+        mkdirat,
+        mknod,
+        mknodat,
+        symlink,
+        symlinkat,
+        link,
+        linkat,
+        unlink,
+        unlinkat,
+        rmdir,
+        rename,
+        renameat,
+        renameat2,
+        fsync,
+        fdatasync,
+        sync,
+        syncfs,
     ])
 }
 
@@ -162,7 +191,9 @@ impl Model {
         };
         change.len = change.len.saturating_sub(requested - written);
         change.new_size = change.old_size.max(change.offset + change.len);
-        let old_len = change.len.min(change.old_size.saturating_sub(change.offset));
+        let old_len = change
+            .len
+            .min(change.old_size.saturating_sub(change.offset));
         self.store.shorten(&mut change.old, old_len);
         if change.len == 0 {
             self.log.remove(id, &mut self.store);
@@ -245,7 +276,13 @@ impl Model {
                 let dir = a[2] as i32 & libc::AT_REMOVEDIR != 0;
                 self.remove(tracee, call, fd(0), a[1], dir)?
             }
-            rename => self.rename(tracee, call, [libc::AT_FDCWD, libc::AT_FDCWD], [a[0], a[1]], 0)?,
+            rename => self.rename(
+                tracee,
+                call,
+                [libc::AT_FDCWD, libc::AT_FDCWD],
+                [a[0], a[1]],
+                0,
+            )?,
             renameat => self.rename(tracee, call, [fd(0), fd(2)], [a[1], a[3]], 0)?,
             renameat2 => self.rename(tracee, call, [fd(0), fd(2)], [a[1], a[3]], a[4] as u32)?,
             fsync | fdatasync => match self.fd_file(tracee, fd(0))? {
@@ -299,10 +336,9 @@ impl Model {
     fn path_arg(&self, tracee: &Tracee, dirfd: i32, addr: u64) -> Option<PathBuf> {
         let path = tracee.resolve_path(dirfd, addr)?;
         let path = match (path.parent(), path.file_name()) {
-            (Some(parent), Some(name)) => parent
-                .canonicalize()
-                .map(|p| p.join(name))
-                .unwrap_or(path),
+            (Some(parent), Some(name)) => {
+                parent.canonicalize().map(|p| p.join(name)).unwrap_or(path)
+            }
             _ => path,
         };
         self.under_root(&path).then_some(path)
@@ -398,7 +434,11 @@ impl Model {
             ));
             return Ok(None);
         }
-        let new_size = if keep_size { size } else { size.max(offset + len) };
+        let new_size = if keep_size {
+            size
+        } else {
+            size.max(offset + len)
+        };
         if !zeroes {
             return if new_size > size {
                 self.resize(call, f, new_size)
@@ -453,10 +493,12 @@ impl Model {
 
     fn create(&mut self, tracee: &Tracee, call: &Call, dirfd: i32, addr: u64) -> Option<Pending> {
         let path = self.path_arg(tracee, dirfd, addr)?;
-        fs::symlink_metadata(&path).is_err().then(|| Pending::Create {
-            path,
-            syscall: syscall_name(call),
-        })
+        fs::symlink_metadata(&path)
+            .is_err()
+            .then(|| Pending::Create {
+                path,
+                syscall: syscall_name(call),
+            })
     }
 
     fn remove(
@@ -476,7 +518,11 @@ impl Model {
         if meta.is_dir() != dir {
             return Ok(None);
         }
-        let saved = if dir { None } else { Some(self.keep(&path, &meta)?) };
+        let saved = if dir {
+            None
+        } else {
+            Some(self.keep(&path, &meta)?)
+        };
         let dirs = parent_of(&path).into_iter().collect();
         let id = self.log.push(Change::Entry(EntryChange {
             entry: Entry::Removed {

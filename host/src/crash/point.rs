@@ -48,11 +48,9 @@ impl CrashAt {
         for option in parts.filter(|p| !p.is_empty()) {
             match option.split_once('=') {
                 Some(("when", value)) if when.is_none() => {
-                    let parsed: When = value
-                        .parse()
-                        .map_err(|e: fi_grammar::WhenError| {
-                            fail(format!("invalid when= '{value}': {}", e.reason))
-                        })?;
+                    let parsed: When = value.parse().map_err(|e: fi_grammar::WhenError| {
+                        fail(format!("invalid when= '{value}': {}", e.reason))
+                    })?;
                     when = Some(parsed);
                 }
                 Some(("path", value)) if paths.is_none() && !value.is_empty() => {
@@ -109,7 +107,10 @@ mod tests {
     #[test]
     fn names_the_wrong_part() {
         let e = CrashAt::parse("fsync:when=0").err().unwrap();
-        assert!(e.starts_with("--crash-at fsync:when=0: invalid when= '0'"), "{e}");
+        assert!(
+            e.starts_with("--crash-at fsync:when=0: invalid when= '0'"),
+            "{e}"
+        );
         let e = CrashAt::parse("nosuchcall").err().unwrap();
         assert!(e.contains("nosuchcall"), "{e}");
         let e = CrashAt::parse("write:error=EIO").err().unwrap();

@@ -148,6 +148,13 @@ impl Policy for CrashPolicy {
         Ok(false)
     }
 
+    fn idle_reason(&self) -> Option<String> {
+        Some(format!(
+            "the run ended before the crash point ({} durability points)",
+            self.durability_points
+        ))
+    }
+
     fn thread_exited(&mut self, tid: i32) {
         self.model.thread_gone(tid);
     }

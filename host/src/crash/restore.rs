@@ -77,7 +77,11 @@ pub(crate) fn apply(model: &Model, fates: &[Fate]) -> (Vec<Lost>, Vec<String>) {
         }
         let (what, result) = undo_entry(&e.entry);
         if let Err(err) = result {
-            errors.push(format!("undoing {} ({}): {err}", e.syscall, what.describe(None)));
+            errors.push(format!(
+                "undoing {} ({}): {err}",
+                e.syscall,
+                what.describe(None)
+            ));
         }
         lost.push((i, what));
     }
@@ -120,8 +124,9 @@ fn lost_data(d: &DataChange, fate: Fate) -> Option<Lost> {
 fn undo_data(model: &Model, d: &DataChange, path: &Path, keep: &[Range<u64>]) -> io::Result<()> {
     let file = OpenOptions::new().write(true).open(path)?;
     model.store.restore(&d.old, &file, d.offset, keep)?;
-    if d.content {
-        let past_end = d.offset.max(d.old_size)..d.offset + d.len;
+    let end = d.offset + d.len;
+    if d.content && end > d.old_size {
+        let past_end = d.offset.max(d.old_size)..end;
         for piece in outside(past_end, keep) {
             zero(&file, piece)?;
         }

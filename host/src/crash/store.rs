@@ -138,7 +138,10 @@ impl Store {
                 Saved::Memory(bytes) => bytes[done as usize..(done + n) as usize].to_vec(),
                 Saved::Spilled { at, .. } => {
                     let mut buf = vec![0; n as usize];
-                    let spill = self.spill.as_ref().expect("spilled bytes have a spill file");
+                    let spill = self
+                        .spill
+                        .as_ref()
+                        .expect("spilled bytes have a spill file");
                     spill.read_exact_at(&mut buf, at + done)?;
                     buf
                 }
