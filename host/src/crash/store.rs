@@ -203,6 +203,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::single_range_in_vec_init)]
     fn outside_cuts_the_kept_ranges_out() {
         assert_eq!(outside(0..10, &[]), vec![0..10]);
         assert_eq!(outside(0..10, &[3..5]), vec![0..3, 5..10]);
@@ -211,6 +212,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::single_range_in_vec_init)]
     fn spilled_bytes_come_back_and_memory_stays_in_budget() {
         let dir = std::env::temp_dir().join(format!("fi-store-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
