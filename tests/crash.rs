@@ -426,3 +426,31 @@ fn sqlite_loses_acknowledged_commits_exactly_where_its_documentation_says() {
         }
     }
 }
+
+#[test]
+fn the_crash_kills_every_process_of_the_tree_at_once() {
+    let dir = TestDir::new("crash-tree");
+    let started = std::time::Instant::now();
+    let run = Cmd::fault()
+        .args(["--crash-at", "write:path=f"])
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "sleep 30 & echo x > f; wait; echo after > g",
+        ])
+        .cwd(dir.path())
+        .timeout(Duration::from_secs(20))
+        .run();
+    run.assert_code(128 + 9);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "the sleep survived"
+    );
+    assert!(
+        !dir.join("f").exists(),
+        "the unsynced creation of f is undone"
+    );
+    assert!(!dir.join("g").exists(), "nothing ran after the crash");
+    assert!(run.stderr.contains("f: creation undone"), "{}", run.stderr);
+}

@@ -357,7 +357,13 @@ impl Session {
         });
         let mut policies = self.build_policies(&log)?;
         let crash_slot = match self.crash.take() {
-            Some(crash) => {
+            Some(mut crash) => {
+                // A relative root is the program's, inside its directory.
+                if let Target::Spawn(Program { cwd: Some(cwd), .. }) = &target {
+                    if crash.root.is_relative() {
+                        crash.root = cwd.join(&crash.root);
+                    }
+                }
                 let slot = Arc::default();
                 let policy = CrashPolicy::new(crash, Arc::clone(&slot)).map_err(invalid)?;
                 policies.push(Box::new(policy));

@@ -43,6 +43,9 @@ pub(crate) use policy::{CrashPolicy, ReportSlot};
 use crate::model::Call;
 use crate::tracee::Tracee;
 
+/// The most losses [`CrashReport::lines`] lists one by one.
+const MAX_LINES: usize = 50;
+
 /// Memory the model keeps old bytes in before it spills to disk (16 MiB).
 const DEFAULT_MEMORY: u64 = 16 << 20;
 
@@ -128,8 +131,9 @@ pub struct Crash {
 
 impl Crash {
     /// A crash in `mode` (choices seeded by `seed`) of the files under
-    /// `root` (taken from fi's working directory if relative; it must be an
-    /// existing directory when the run starts).
+    /// `root`, which must be an existing directory when the run starts. A
+    /// relative root is taken in the program's working directory (the
+    /// command's, or fi's).
     pub fn new(root: impl Into<PathBuf>, mode: CrashMode, seed: u64) -> Crash {
         Crash {
             root: root.into(),
@@ -352,8 +356,12 @@ impl CrashReport {
                 lines.extend(
                     self.lost
                         .iter()
+                        .take(MAX_LINES)
                         .map(|l| format!("  lost: {}", l.describe(Some(&self.root)))),
                 );
+                if self.lost.len() > MAX_LINES {
+                    lines.push(format!("  ... and {} more", self.lost.len() - MAX_LINES));
+                }
             }
         }
         lines.extend(self.problems.iter().map(|p| format!("  problem: {p}")));
