@@ -111,6 +111,26 @@ fn rename_without_fsync_can_leave_neither_version() {
             && data.len() == 512
             && new_version().starts_with(data.as_str())
     }));
+    // A state found by durability point replays through --crash-at's spec.
+    let (point, mode, data, report) = torn
+        .iter()
+        .find(|(_, mode, _, _)| *mode == CrashMode::Torn(Tear::Any))
+        .expect("a torn-any state without a whole version");
+    let dir = TestDir::new("crash-replay");
+    reset(dir.path());
+    let replay = &report.point.as_ref().unwrap().replay;
+    let again = crash_run(
+        &rename_program(dir.path(), "unsafe"),
+        Crash::new(dir.path(), *mode, *point)
+            .at_spec(replay)
+            .unwrap(),
+    );
+    assert_eq!(
+        again.point.unwrap().durability_point,
+        Some(*point),
+        "{replay}"
+    );
+    assert_eq!(&dir.read("data.txt"), data, "{replay}");
     // Losing every unsynced change always leaves the old version.
     for (point, mode, data, _) in &states {
         if *mode == CrashMode::LoseUnsynced {

@@ -213,6 +213,9 @@ pub struct CrashedAt {
     pub syscall: String,
     /// Its number among the durability points, if it is one.
     pub durability_point: Option<u64>,
+    /// The `--crash-at` that crashes after the same call of the same run
+    /// (`rename:when=2`: its syscall, counted over the whole run).
+    pub replay: String,
 }
 
 /// One change that did not survive the crash.
@@ -346,6 +349,10 @@ impl CrashReport {
                     at.call.pid,
                     self.unsynced,
                     self.lost.len()
+                ));
+                lines.push(format!(
+                    "  replay: --crash-at {} --crash-mode {} --seed {}",
+                    at.replay, self.mode, self.seed
                 ));
                 if self.spilled_bytes > 0 {
                     lines.push(format!(

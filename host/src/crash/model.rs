@@ -310,8 +310,13 @@ impl Model {
         if !self.under_root(&path) {
             return Ok(None);
         }
-        let file = File::open(format!("/proc/{}/fd/{fd}", tracee.tid))?;
-        let meta = file.metadata()?;
+        let proc_path = format!("/proc/{}/fd/{fd}", tracee.tid);
+        // Stat before opening: opening a FIFO to read would wait for a writer.
+        let meta = fs::metadata(&proc_path)?;
+        if !meta.is_file() && !meta.is_dir() {
+            return Ok(None);
+        }
+        let file = File::open(&proc_path)?;
         let info = fs::read_to_string(format!("/proc/{}/fdinfo/{fd}", tracee.tid))?;
         let field = |name: &str| {
             info.lines()
@@ -610,6 +615,9 @@ fn parent_of(path: &Path) -> Option<PathBuf> {
 
 /// The regular file at `path`, opened to read, as an [`FdFile`].
 fn open_file(path: &Path) -> Option<FdFile> {
+    if !fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
     let file = OpenOptions::new().read(true).open(path).ok()?;
     let meta = file.metadata().ok()?;
     meta.is_file().then(|| FdFile {

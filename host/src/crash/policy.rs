@@ -3,6 +3,7 @@
 //! the traced tree after the chosen one, and rewrites the files when the
 //! run has ended.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -27,6 +28,8 @@ pub(crate) struct CrashPolicy {
     point: Option<Predicate>,
     subscription: SysnoSet,
     durability_points: u64,
+    /// Calls seen so far, per syscall number (for the replay spec).
+    seen: HashMap<i64, u32>,
     crashed: Option<CrashedAt>,
     scratch: PathBuf,
     slot: ReportSlot,
@@ -54,6 +57,7 @@ impl CrashPolicy {
             point: crash.point,
             subscription: followed().union(&crash.point_calls),
             durability_points: 0,
+            seen: HashMap::new(),
             crashed: None,
             scratch,
             slot,
@@ -113,6 +117,9 @@ impl Policy for CrashPolicy {
             // The tree is being killed: nothing more reaches the disk model.
             return Ok(Verdict::PASS);
         }
+        let seen = self.seen.entry(call.nr).or_insert(0);
+        *seen = seen.saturating_add(1);
+        let nth = *seen;
         let durable = self.model.enter(call, tracee);
         if durable {
             self.durability_points += 1;
@@ -129,6 +136,7 @@ impl Policy for CrashPolicy {
                 call: *call,
                 syscall: call.name(),
                 durability_point: point.durability_point,
+                replay: format!("{}:when={nth}", call.name()),
             });
         }
         Ok(Verdict {
