@@ -213,6 +213,8 @@ pub struct CrashedAt {
     pub syscall: String,
     /// Its number among the durability points, if it is one.
     pub durability_point: Option<u64>,
+    /// The paths it touched (path arguments, then files behind its fds).
+    pub paths: Vec<PathBuf>,
     /// The `--crash-at` that crashes after the same call of the same run
     /// (`rename:when=2`: its syscall, counted over the whole run).
     pub replay: String,
@@ -262,13 +264,7 @@ pub enum Lost {
 impl Lost {
     /// One line for a person, with paths relative to `root` if given.
     pub fn describe(&self, root: Option<&Path>) -> String {
-        let show = |p: &Path| {
-            root.and_then(|r| p.strip_prefix(r).ok())
-                .filter(|rel| !rel.as_os_str().is_empty())
-                .unwrap_or(p)
-                .display()
-                .to_string()
-        };
+        let show = |p: &Path| relative(p, root);
         match self {
             Lost::Bytes {
                 path,
@@ -291,6 +287,15 @@ impl Lost {
             }
         }
     }
+}
+
+/// `path` relative to `root` if it is under it, for a person.
+fn relative(path: &Path, root: Option<&Path>) -> String {
+    root.and_then(|r| path.strip_prefix(r).ok())
+        .filter(|rel| !rel.as_os_str().is_empty())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// What a crash did, or why there was none.
@@ -336,13 +341,23 @@ impl CrashReport {
                     .durability_point
                     .map(|n| format!(", durability point {n}"))
                     .unwrap_or_default();
+                let on = if at.paths.is_empty() {
+                    String::new()
+                } else {
+                    let shown: Vec<String> = at
+                        .paths
+                        .iter()
+                        .map(|p| relative(p, Some(&self.root)))
+                        .collect();
+                    format!(" on {}", shown.join(", "))
+                };
                 let states = self
                     .reorder_states
                     .map(|n| format!(", {n} reorder states"))
                     .unwrap_or_default();
                 lines.push(format!(
-                    "crash ({}, seed {}) after {} [pid {}{point}]: {} unsynced changes{states}, \
-                     {} lost",
+                    "crash ({}, seed {}) after {}{on} [pid {}{point}]: {} unsynced \
+                     changes{states}, {} lost",
                     self.mode,
                     self.seed,
                     at.syscall,

@@ -149,6 +149,11 @@ impl Model {
         };
         let failed = result < 0;
         match pending {
+            // A failed write may have been merged into earlier appends:
+            // take back only its own bytes.
+            Pending::Data { id, requested } if failed && requested > 0 => {
+                self.trim(id, requested, 0)
+            }
             Pending::Data { id, .. } | Pending::Entry { id } if failed => {
                 self.log.remove(id, &mut self.store)
             }

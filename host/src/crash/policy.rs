@@ -136,6 +136,7 @@ impl Policy for CrashPolicy {
                 call: *call,
                 syscall: call.name(),
                 durability_point: point.durability_point,
+                paths: tracee.call_paths(call),
                 replay: format!("{}:when={nth}", call.name()),
             });
         }
