@@ -474,3 +474,34 @@ fn the_crash_kills_every_process_of_the_tree_at_once() {
     assert!(!dir.join("g").exists(), "nothing ran after the crash");
     assert!(run.stderr.contains("f: creation undone"), "{}", run.stderr);
 }
+
+#[test]
+fn writes_through_a_shared_mapping_survive_only_an_msync() {
+    for (how, expect_new, lost) in [
+        ("nosync", false, true),
+        ("sync", true, false),
+        ("none", false, false),
+    ] {
+        let dir = TestDir::new(&format!("crash-mmap-{how}"));
+        let old = "a".repeat(4096);
+        fs::write(dir.join("map.dat"), &old).unwrap();
+        let mut command = Command::new(c_program("crash_mmap"));
+        command.arg(dir.join("map.dat")).arg(how);
+        let report = crash_run(
+            &command,
+            Crash::new(dir.path(), CrashMode::LoseUnsynced, 3)
+                .at_spec("getpid")
+                .unwrap(),
+        );
+        assert!(report.point.is_some(), "{how}: {:?}", report.lines());
+        let data = dir.read("map.dat");
+        let new = format!("new contents{}", &old[12..]);
+        assert_eq!(data == new, expect_new, "{how}: {:?}", report.lines());
+        assert!(data == old || data == new, "{how}");
+        let mapped = report
+            .lost
+            .iter()
+            .any(|l| matches!(l, Lost::Bytes { syscall, .. } if syscall == "mmap"));
+        assert_eq!(mapped, lost, "{how}: {:?}", report.lines());
+    }
+}

@@ -21,6 +21,9 @@ pub(crate) fn followed() -> SysnoSet {
     SysnoSet::new(&[
         write,
         pwrite64,
+        mmap,
+        msync,
+        munmap,
         writev,
         pwritev,
         pwritev2,
@@ -78,6 +81,20 @@ enum Pending {
     },
     /// A sync.
     Sync(Sync),
+    /// A shared writable mapping, whose snapshot is logged as change `id`.
+    Map { id: u64, mapping: Mapping },
+}
+
+/// A shared, writable mapping of a file under the root: what the program
+/// writes through it is invisible, so the mapped range is taken as
+/// rewritten from its snapshot at the mapping (or the file's last sync) on.
+#[derive(Debug)]
+struct Mapping {
+    file: FileId,
+    path: PathBuf,
+    offset: u64,
+    len: u64,
+    addr: u64,
 }
 
 /// An open file of the tracee's, seen through `/proc`.
@@ -100,6 +117,7 @@ pub(crate) struct Model {
     /// the file they copy.
     pub(crate) copies: HashMap<FileId, PathBuf>,
     kept: u64,
+    mappings: Vec<Mapping>,
     /// Things the model saw but could not follow, once each.
     pub(crate) notes: Vec<String>,
 }
@@ -116,6 +134,7 @@ impl Model {
             pending: HashMap::new(),
             copies: HashMap::new(),
             kept: 0,
+            mappings: Vec::new(),
             notes: Vec::new(),
         }
     }
@@ -135,7 +154,10 @@ impl Model {
                 None
             }
         };
-        let durable = pending.is_some();
+        // A mapping is followed, but mapping a file changes nothing yet.
+        let durable = pending
+            .as_ref()
+            .is_some_and(|p| !matches!(p, Pending::Map { .. }));
         if let Some(pending) = pending {
             self.pending.insert(call.tid, pending);
         }
@@ -154,7 +176,9 @@ impl Model {
             Pending::Data { id, requested } if failed && requested > 0 => {
                 self.trim(id, requested, 0)
             }
-            Pending::Data { id, .. } | Pending::Entry { id } if failed => {
+            Pending::Data { id, .. } | Pending::Entry { id } | Pending::Map { id, .. }
+                if failed =>
+            {
                 self.log.remove(id, &mut self.store)
             }
             _ if failed => {}
@@ -168,10 +192,97 @@ impl Model {
                     dirs,
                 }));
             }
-            Pending::Sync(Sync::File(file)) => self.log.sync_file(file, &mut self.store),
+            Pending::Map { mut mapping, .. } => {
+                mapping.addr = result as u64;
+                self.mappings.push(mapping);
+            }
+            Pending::Sync(Sync::File(file)) => {
+                self.log.sync_file(file, &mut self.store);
+                self.snapshot_mappings(Some(file));
+            }
             Pending::Sync(Sync::Dir(dir)) => self.log.sync_dir(&dir, &mut self.store),
-            Pending::Sync(Sync::All) => self.log.sync_all(&mut self.store),
+            Pending::Sync(Sync::All) => {
+                self.log.sync_all(&mut self.store);
+                self.snapshot_mappings(None);
+            }
         }
+    }
+
+    /// After a sync of `file` (of everything for `None`), its mappings are
+    /// taken as rewritten from now on: log a fresh snapshot of each.
+    fn snapshot_mappings(&mut self, file: Option<FileId>) {
+        for i in 0..self.mappings.len() {
+            let m = &self.mappings[i];
+            if file.is_some_and(|f| f != m.file) {
+                continue;
+            }
+            let (path, offset, len) = (m.path.clone(), m.offset, m.len);
+            match open_file(&path) {
+                Some(f) if id_of(&f.meta) == self.mappings[i].file => {
+                    if let Err(e) = self.log_mapping(f, offset, len) {
+                        self.note(format!("mmap of {}: {e}", path.display()));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Log the `len` bytes at `offset` of the mapped file `f` as rewritten.
+    fn log_mapping(&mut self, f: FdFile, offset: u64, len: u64) -> io::Result<u64> {
+        let size = f.meta.len();
+        let len = len.min(size.saturating_sub(offset));
+        let old = self.store.save(&f.file, offset, len)?;
+        Ok(self.log.push(Change::Data(DataChange {
+            file: id_of(&f.meta),
+            path: f.path,
+            syscall: "mmap",
+            offset,
+            len,
+            content: true,
+            old_size: size,
+            new_size: size,
+            old,
+        })))
+    }
+
+    /// `mmap(addr, len, prot, flags, fd, offset)`: a shared, writable
+    /// mapping of a file under the root is followed.
+    fn map(&mut self, tracee: &Tracee, a: [u64; 6]) -> io::Result<Option<Pending>> {
+        let (len, prot, flags) = (a[1], a[2] as i32, a[3] as i32);
+        let shared = flags & libc::MAP_TYPE == libc::MAP_SHARED
+            || flags & libc::MAP_TYPE == libc::MAP_SHARED_VALIDATE;
+        if !shared || prot & libc::PROT_WRITE == 0 || flags & libc::MAP_ANONYMOUS != 0 {
+            return Ok(None);
+        }
+        let Some(f) = self.fd_file(tracee, a[4] as i32)? else {
+            return Ok(None);
+        };
+        if !f.meta.is_file() {
+            return Ok(None);
+        }
+        let mapping = Mapping {
+            file: id_of(&f.meta),
+            path: f.path.clone(),
+            offset: a[5],
+            len,
+            addr: 0,
+        };
+        let id = self.log_mapping(f, a[5], len)?;
+        Ok(Some(Pending::Map { id, mapping }))
+    }
+
+    /// `msync(addr, len, MS_SYNC)` makes the mapped file's data durable.
+    fn msync(&mut self, tracee: &Tracee, addr: u64, flags: i32) -> Option<Pending> {
+        if flags & libc::MS_SYNC == 0 {
+            return None;
+        }
+        let path = tracee.mapped_file(addr)?;
+        if !self.under_root(&path) {
+            return None;
+        }
+        let meta = fs::metadata(&path).ok()?;
+        Some(Pending::Sync(Sync::File(id_of(&meta))))
     }
 
     /// Thread `tid` is gone; a call it had entered never returned (it may
@@ -290,6 +401,14 @@ impl Model {
             )?,
             renameat => self.rename(tracee, call, [fd(0), fd(2)], [a[1], a[3]], 0)?,
             renameat2 => self.rename(tracee, call, [fd(0), fd(2)], [a[1], a[3]], a[4] as u32)?,
+            mmap => self.map(tracee, a)?,
+            msync => self.msync(tracee, a[0], a[2] as i32),
+            munmap => {
+                // What was written stays dirty (and unsynced) in the page
+                // cache; only later writes cannot come.
+                self.mappings.retain(|m| m.addr != a[0]);
+                None
+            }
             fsync | fdatasync => match self.fd_file(tracee, fd(0))? {
                 Some(f) if f.meta.is_dir() => Some(Pending::Sync(Sync::Dir(f.path))),
                 Some(f) => Some(Pending::Sync(Sync::File(id_of(&f.meta)))),

@@ -42,10 +42,15 @@ pub(crate) fn apply(model: &Model, fates: &[Fate]) -> (Vec<Lost>, Vec<String>) {
         if fate == Fate::Kept {
             continue;
         }
-        lost.extend(lost_data(d, fate).map(|l| (i, l)));
         let Some(path) = files.get(&d.file) else {
+            lost.extend(lost_data(d, fate).map(|l| (i, l)));
             continue;
         };
+        if d.syscall == "mmap" && unchanged(model, d, path) {
+            // Nothing was written through the mapping.
+            continue;
+        }
+        lost.extend(lost_data(d, fate).map(|l| (i, l)));
         let later = changes[i + 1..].iter().zip(&fates[i + 1..]);
         let mut keep: Vec<Range<u64>> = later
             .filter_map(|(c, f)| match c {
@@ -87,6 +92,13 @@ pub(crate) fn apply(model: &Model, fates: &[Fate]) -> (Vec<Lost>, Vec<String>) {
     }
     lost.sort_by_key(|(i, _)| *i);
     (merge(lost.into_iter().map(|(_, l)| l).collect()), errors)
+}
+
+/// Whether the range of `d` holds what it held before `d`.
+fn unchanged(model: &Model, d: &DataChange, path: &Path) -> bool {
+    fs::File::open(path)
+        .and_then(|file| model.store.same(&d.old, &file, d.offset))
+        .unwrap_or(false)
 }
 
 /// The bytes of `d` that reached the disk, as file offsets.

@@ -157,6 +157,34 @@ impl Store {
         Ok(())
     }
 
+    /// Whether `file` holds the bytes of `saved` at `offset`.
+    pub(crate) fn same(&self, saved: &Saved, file: &File, offset: u64) -> io::Result<bool> {
+        let len = saved.len();
+        let mut done = 0;
+        while done < len {
+            let n = CHUNK.min(len - done) as usize;
+            let mut now = vec![0; n];
+            file.read_exact_at(&mut now, offset + done)?;
+            let then = match saved {
+                Saved::Memory(bytes) => bytes[done as usize..done as usize + n].to_vec(),
+                Saved::Spilled { at, .. } => {
+                    let mut buf = vec![0; n];
+                    let spill = self
+                        .spill
+                        .as_ref()
+                        .expect("spilled bytes have a spill file");
+                    spill.read_exact_at(&mut buf, at + done)?;
+                    buf
+                }
+            };
+            if now != then {
+                return Ok(false);
+            }
+            done += n as u64;
+        }
+        Ok(true)
+    }
+
     /// Give the spill file's space for `len` bytes at `at` back.
     fn punch(&mut self, at: u64, len: u64) {
         if let Some(spill) = &self.spill {
