@@ -9,8 +9,9 @@
 //! last `fsync`/`fdatasync` (writes through `O_SYNC`/`O_DSYNC` descriptors
 //! or with `RWF_SYNC`/`RWF_DSYNC` are durable at once), and every change to
 //! a directory's entries (create, link, symlink, mkdir, mknod, rename,
-//! unlink, rmdir) since that directory's last `fsync`; `sync` and `syncfs`
-//! make everything durable. Before a change runs it keeps what undoes it:
+//! unlink, rmdir) since that directory's last `fsync`, and shared writable
+//! mappings (their range counts as rewritten until `msync(MS_SYNC)` or an
+//! fsync); `sync` and `syncfs` make everything durable. Before a change runs it keeps what undoes it:
 //! the bytes a write overwrites (in memory up to a budget, then in a spill
 //! file), a hard link to a file a rename replaces or an unlink removes.
 //!

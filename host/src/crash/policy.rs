@@ -143,6 +143,8 @@ impl Policy for CrashPolicy {
         Ok(Verdict {
             want_exit: durable || fire,
             kill_after: fire,
+            // The crash call is logged, with its result.
+            log: fire,
             ..Verdict::PASS
         })
     }
