@@ -5,15 +5,20 @@
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use syscalls::{Sysno, SysnoSet};
 
-use super::log::{Change, DataChange, Entry, EntryChange, FileId, Log};
+mod data;
+mod entries;
+mod mapping;
+
+use super::log::{Change, Entry, EntryChange, FileId, Log};
 use super::store::Store;
 use crate::model::Call;
 use crate::tracee::Tracee;
+use mapping::Mapping;
 
 /// The calls the model follows.
 pub(crate) fn followed() -> SysnoSet {
@@ -83,18 +88,6 @@ enum Pending {
     Sync(Sync),
     /// A shared writable mapping, whose snapshot is logged as change `id`.
     Map { id: u64, mapping: Mapping },
-}
-
-/// A shared, writable mapping of a file under the root: what the program
-/// writes through it is invisible, so the mapped range is taken as
-/// rewritten from its snapshot at the mapping (or the file's last sync) on.
-#[derive(Debug)]
-struct Mapping {
-    file: FileId,
-    path: PathBuf,
-    offset: u64,
-    len: u64,
-    addr: u64,
 }
 
 /// An open file of the tracee's, seen through `/proc`.
@@ -206,83 +199,6 @@ impl Model {
                 self.snapshot_mappings(None);
             }
         }
-    }
-
-    /// After a sync of `file` (of everything for `None`), its mappings are
-    /// taken as rewritten from now on: log a fresh snapshot of each.
-    fn snapshot_mappings(&mut self, file: Option<FileId>) {
-        for i in 0..self.mappings.len() {
-            let m = &self.mappings[i];
-            if file.is_some_and(|f| f != m.file) {
-                continue;
-            }
-            let (path, offset, len) = (m.path.clone(), m.offset, m.len);
-            match open_file(&path) {
-                Some(f) if id_of(&f.meta) == self.mappings[i].file => {
-                    if let Err(e) = self.log_mapping(f, offset, len) {
-                        self.note(format!("mmap of {}: {e}", path.display()));
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-
-    /// Log the `len` bytes at `offset` of the mapped file `f` as rewritten.
-    fn log_mapping(&mut self, f: FdFile, offset: u64, len: u64) -> io::Result<u64> {
-        let size = f.meta.len();
-        let len = len.min(size.saturating_sub(offset));
-        let old = self.store.save(&f.file, offset, len)?;
-        Ok(self.log.push(Change::Data(DataChange {
-            file: id_of(&f.meta),
-            path: f.path,
-            syscall: "mmap",
-            offset,
-            len,
-            content: true,
-            old_size: size,
-            new_size: size,
-            old,
-        })))
-    }
-
-    /// `mmap(addr, len, prot, flags, fd, offset)`: a shared, writable
-    /// mapping of a file under the root is followed.
-    fn map(&mut self, tracee: &Tracee, a: [u64; 6]) -> io::Result<Option<Pending>> {
-        let (len, prot, flags) = (a[1], a[2] as i32, a[3] as i32);
-        let shared = flags & libc::MAP_TYPE == libc::MAP_SHARED
-            || flags & libc::MAP_TYPE == libc::MAP_SHARED_VALIDATE;
-        if !shared || prot & libc::PROT_WRITE == 0 || flags & libc::MAP_ANONYMOUS != 0 {
-            return Ok(None);
-        }
-        let Some(f) = self.fd_file(tracee, a[4] as i32)? else {
-            return Ok(None);
-        };
-        if !f.meta.is_file() {
-            return Ok(None);
-        }
-        let mapping = Mapping {
-            file: id_of(&f.meta),
-            path: f.path.clone(),
-            offset: a[5],
-            len,
-            addr: 0,
-        };
-        let id = self.log_mapping(f, a[5], len)?;
-        Ok(Some(Pending::Map { id, mapping }))
-    }
-
-    /// `msync(addr, len, MS_SYNC)` makes the mapped file's data durable.
-    fn msync(&mut self, tracee: &Tracee, addr: u64, flags: i32) -> Option<Pending> {
-        if flags & libc::MS_SYNC == 0 {
-            return None;
-        }
-        let path = tracee.mapped_file(addr)?;
-        if !self.under_root(&path) {
-            return None;
-        }
-        let meta = fs::metadata(&path).ok()?;
-        Some(Pending::Sync(Sync::File(id_of(&meta))))
     }
 
     /// Thread `tid` is gone; a call it had entered never returned (it may
@@ -471,260 +387,6 @@ impl Model {
             _ => path,
         };
         self.under_root(&path).then_some(path)
-    }
-
-    fn write(
-        &mut self,
-        tracee: &Tracee,
-        call: &Call,
-        fd: i32,
-        offset: Option<u64>,
-        len: u64,
-        sync: bool,
-    ) -> io::Result<Option<Pending>> {
-        let Some(f) = self.fd_file(tracee, fd)? else {
-            return Ok(None);
-        };
-        if !f.meta.is_file() || len == 0 {
-            return Ok(None);
-        }
-        let size = f.meta.len();
-        if sync || f.flags & libc::O_DSYNC != 0 {
-            // Written through to the disk before the call returns.
-            return Ok(Some(Pending::Sync(Sync::File(id_of(&f.meta)))));
-        }
-        let offset = match offset {
-            Some(offset) => offset,
-            None if f.flags & libc::O_APPEND != 0 => size,
-            None => f.pos,
-        };
-        let old_len = len.min(size.saturating_sub(offset));
-        let old = self.store.save(&f.file, offset, old_len)?;
-        let id = self.log.push_data(
-            DataChange {
-                file: id_of(&f.meta),
-                path: f.path,
-                syscall: syscall_name(call),
-                offset,
-                len,
-                content: true,
-                old_size: size,
-                new_size: size.max(offset + len),
-                old,
-            },
-            &mut self.store,
-        );
-        Ok(Some(Pending::Data { id, requested: len }))
-    }
-
-    /// The file `f` is cut or extended to `new_size`.
-    fn resize(&mut self, call: &Call, f: FdFile, new_size: u64) -> io::Result<Option<Pending>> {
-        let size = f.meta.len();
-        if new_size == size {
-            return Ok(None);
-        }
-        let (offset, len) = if new_size < size {
-            (new_size, size - new_size)
-        } else {
-            (size, new_size - size)
-        };
-        let saved = if new_size < size { len } else { 0 };
-        let old = self.store.save(&f.file, offset, saved)?;
-        let id = self.log.push(Change::Data(DataChange {
-            file: id_of(&f.meta),
-            path: f.path,
-            syscall: syscall_name(call),
-            offset,
-            len,
-            content: false,
-            old_size: size,
-            new_size,
-            old,
-        }));
-        Ok(Some(Pending::Data { id, requested: 0 }))
-    }
-
-    fn fallocate(&mut self, tracee: &Tracee, call: &Call) -> io::Result<Option<Pending>> {
-        let (mode, offset, len) = (call.args[1] as i32, call.args[2], call.args[3]);
-        let Some(f) = self.fd_file(tracee, call.args[0] as i32)? else {
-            return Ok(None);
-        };
-        if !f.meta.is_file() {
-            return Ok(None);
-        }
-        let size = f.meta.len();
-        let keep_size = mode & libc::FALLOC_FL_KEEP_SIZE != 0;
-        let zeroes = mode & (libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_ZERO_RANGE) != 0;
-        let shifts = mode & (libc::FALLOC_FL_COLLAPSE_RANGE | libc::FALLOC_FL_INSERT_RANGE) != 0;
-        if shifts {
-            self.note(format!(
-                "fallocate with COLLAPSE_RANGE or INSERT_RANGE on {} is not modelled",
-                f.path.display()
-            ));
-            return Ok(None);
-        }
-        let new_size = if keep_size {
-            size
-        } else {
-            size.max(offset + len)
-        };
-        if !zeroes {
-            return if new_size > size {
-                self.resize(call, f, new_size)
-            } else {
-                Ok(None)
-            };
-        }
-        let old_len = len.min(size.saturating_sub(offset));
-        let old = self.store.save(&f.file, offset, old_len)?;
-        let id = self.log.push(Change::Data(DataChange {
-            file: id_of(&f.meta),
-            path: f.path,
-            syscall: "fallocate",
-            offset,
-            len,
-            content: true,
-            old_size: size,
-            new_size,
-            old,
-        }));
-        Ok(Some(Pending::Data { id, requested: 0 }))
-    }
-
-    fn open(
-        &mut self,
-        tracee: &Tracee,
-        call: &Call,
-        dirfd: i32,
-        addr: u64,
-        flags: i32,
-    ) -> io::Result<Option<Pending>> {
-        if flags & (libc::O_CREAT | libc::O_TRUNC) == 0 {
-            return Ok(None);
-        }
-        let Some(path) = self.path_arg(tracee, dirfd, addr) else {
-            return Ok(None);
-        };
-        match fs::symlink_metadata(&path) {
-            Err(_) if flags & libc::O_CREAT != 0 => Ok(Some(Pending::Create {
-                path,
-                syscall: syscall_name(call),
-            })),
-            Ok(meta) if meta.is_file() && flags & libc::O_TRUNC != 0 && meta.len() > 0 => {
-                match open_file(&path) {
-                    Some(f) => self.resize(call, f, 0),
-                    None => Ok(None),
-                }
-            }
-            _ => Ok(None),
-        }
-    }
-
-    fn create(&mut self, tracee: &Tracee, call: &Call, dirfd: i32, addr: u64) -> Option<Pending> {
-        let path = self.path_arg(tracee, dirfd, addr)?;
-        fs::symlink_metadata(&path)
-            .is_err()
-            .then(|| Pending::Create {
-                path,
-                syscall: syscall_name(call),
-            })
-    }
-
-    fn remove(
-        &mut self,
-        tracee: &Tracee,
-        call: &Call,
-        dirfd: i32,
-        addr: u64,
-        dir: bool,
-    ) -> io::Result<Option<Pending>> {
-        let Some(path) = self.path_arg(tracee, dirfd, addr) else {
-            return Ok(None);
-        };
-        let Ok(meta) = fs::symlink_metadata(&path) else {
-            return Ok(None);
-        };
-        if meta.is_dir() != dir {
-            return Ok(None);
-        }
-        let saved = if dir {
-            None
-        } else {
-            Some(self.keep(&path, &meta)?)
-        };
-        let dirs = parent_of(&path).into_iter().collect();
-        let id = self.log.push(Change::Entry(EntryChange {
-            entry: Entry::Removed {
-                path,
-                saved,
-                mode: meta.permissions().mode(),
-            },
-            syscall: syscall_name(call),
-            dirs,
-        }));
-        Ok(Some(Pending::Entry { id }))
-    }
-
-    fn rename(
-        &mut self,
-        tracee: &Tracee,
-        call: &Call,
-        dirfds: [i32; 2],
-        addrs: [u64; 2],
-        flags: u32,
-    ) -> io::Result<Option<Pending>> {
-        let from = self.path_arg(tracee, dirfds[0], addrs[0]);
-        let to = self.path_arg(tracee, dirfds[1], addrs[1]);
-        let (from, to) = match (from, to) {
-            (Some(from), Some(to)) => (from, to),
-            // Out of the root: as if removed.
-            (Some(_), None) => return self.remove(tracee, call, dirfds[0], addrs[0], false),
-            // Into the root: as if created.
-            (None, Some(to)) => {
-                return Ok(Some(Pending::Create {
-                    path: to,
-                    syscall: syscall_name(call),
-                }))
-            }
-            (None, None) => return Ok(None),
-        };
-        if fs::symlink_metadata(&from).is_err() {
-            return Ok(None);
-        }
-        let exchange = flags & libc::RENAME_EXCHANGE != 0;
-        let replaced = match fs::symlink_metadata(&to) {
-            Ok(meta) if !exchange && !meta.is_dir() => Some(self.keep(&to, &meta)?),
-            _ => None,
-        };
-        let mut dirs: Vec<PathBuf> = parent_of(&from).into_iter().collect();
-        dirs.extend(parent_of(&to).filter(|d| !dirs.contains(d)));
-        let id = self.log.push(Change::Entry(EntryChange {
-            entry: Entry::Renamed {
-                from,
-                to,
-                replaced,
-                exchange,
-            },
-            syscall: syscall_name(call),
-            dirs,
-        }));
-        Ok(Some(Pending::Entry { id }))
-    }
-
-    /// Keep what `path` names in the scratch directory: a hard link, or a
-    /// copy across file systems.
-    fn keep(&mut self, path: &Path, meta: &fs::Metadata) -> io::Result<PathBuf> {
-        self.kept += 1;
-        let kept = self.scratch.join(format!("kept-{}", self.kept));
-        if fs::hard_link(path, &kept).is_err() {
-            if meta.file_type().is_symlink() {
-                std::os::unix::fs::symlink(fs::read_link(path)?, &kept)?;
-            } else {
-                fs::copy(path, &kept)?;
-                self.copies.insert(id_of(meta), kept.clone());
-            }
-        }
-        Ok(kept)
     }
 }
 
