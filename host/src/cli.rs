@@ -12,6 +12,9 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand,
 /// rules' `delay_enter=` is: one grammar, in fi-grammar.
 pub use fi_grammar::parse_duration;
 
+use std::str::FromStr;
+
+use crate::crash::{Crash, CrashMode, CrashReport};
 use crate::output::LogFormat;
 use crate::policy::chain::OnPolicyError;
 use crate::session::{Session, SessionError};
@@ -198,6 +201,28 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_seccomp: bool,
 
+    /// Simulate a power loss just after the chosen call returns: the traced tree is
+    /// killed and the files under --root rewritten as a power cut may leave them.
+    /// SET as in -e; when= counts the calls of SET over the whole run; path= as -P.
+    #[arg(long, value_name = "SET[:when=EXPR][:path=GLOB]")]
+    pub crash_at: Option<String>,
+
+    /// What the crash leaves: lose-unsynced (every unsynced change undone, the default),
+    /// torn (unsynced data lost, the last write keeps a sector-aligned prefix), torn-any
+    /// (any prefix), reorder (a seeded subset survives), reorder=N (subset N).
+    #[arg(long, value_name = "MODE", requires = "crash_at", value_parser = CrashMode::from_str)]
+    pub crash_mode: Option<CrashMode>,
+
+    /// The directory whose files the crash model follows and rewrites (default: the
+    /// working directory); nothing outside it is touched.
+    #[arg(long, value_name = "DIR", requires = "crash_at")]
+    pub root: Option<PathBuf>,
+
+    /// After the crash, run CMD with `sh -c` in the working directory; fault then exits
+    /// with CMD's status.
+    #[arg(long, value_name = "CMD", requires = "crash_at")]
+    pub check: Option<String>,
+
     /// The program to run and its arguments.
     #[arg(last = true, value_name = "CMD")]
     pub command: Vec<OsString>,
@@ -265,10 +290,48 @@ pub fn execute(cli: &Cli, stages: &[StageSpec]) -> u8 {
 /// Trace the program (or attach to the processes) the arguments name.
 fn run(args: &RunArgs, stages: &[StageSpec]) -> u8 {
     match session(args, stages).and_then(Session::run) {
-        Ok(outcome) => outcome.status.shell_code() as u8,
+        Ok(outcome) => {
+            if let Some(report) = &outcome.crash {
+                print_crash(report);
+            }
+            match &args.check {
+                Some(check) => run_check(check),
+                None => outcome.status.shell_code() as u8,
+            }
+        }
         Err(error) => {
             eprintln!("{NAME}: {error}");
             exit_status_of(&error)
+        }
+    }
+}
+
+/// What the crash lost, on standard error.
+fn print_crash(report: &CrashReport) {
+    for line in report.lines() {
+        eprintln!("{NAME}: {line}");
+    }
+}
+
+/// Run `--check CMD` with `sh -c`; its exit status (128+N for signal N).
+fn run_check(check: &str) -> u8 {
+    match std::process::Command::new("sh")
+        .arg("-c")
+        .arg(check)
+        .status()
+    {
+        Ok(status) => {
+            use std::os::unix::process::ExitStatusExt;
+            let code = status
+                .code()
+                .or_else(|| status.signal().map(|s| 128 + s))
+                .unwrap_or(EXIT_FAILED.into());
+            eprintln!("{NAME}: --check exited with status {code}");
+            code as u8
+        }
+        Err(e) => {
+            eprintln!("{NAME}: --check {check}: {e}");
+            EXIT_FAILED
         }
     }
 }
@@ -327,6 +390,15 @@ fn session(args: &RunArgs, stages: &[StageSpec]) -> Result<Session, SessionError
     };
     if args.no_seccomp {
         session = session.without_seccomp();
+    }
+    if let Some(spec) = &args.crash_at {
+        let root = args.root.clone().unwrap_or_else(|| PathBuf::from("."));
+        let mode = args.crash_mode.unwrap_or(CrashMode::LoseUnsynced);
+        let seed = crate::wasm::Seed::given_or_fresh(args.seed, false).value;
+        let crash = Crash::new(root, mode, seed)
+            .at_spec(spec)
+            .map_err(SessionError::Invalid)?;
+        session = session.crash(crash);
     }
     Ok(session)
 }

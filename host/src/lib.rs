@@ -23,6 +23,7 @@ pub mod arch;
 pub mod backend;
 pub mod cli;
 pub mod command;
+pub mod crash;
 pub mod engine;
 pub mod explore;
 pub mod explore_cli;

@@ -73,6 +73,9 @@ pub struct Verdict {
     pub wrote_memory: bool,
     /// Log this call, with its result, even if nothing changed it.
     pub log: bool,
+    /// Kill every traced process with SIGKILL once this call has returned
+    /// (a crash: no exit handler runs, no buffer is flushed).
+    pub kill_after: bool,
 }
 
 impl Verdict {
@@ -85,6 +88,7 @@ impl Verdict {
         want_exit: false,
         wrote_memory: false,
         log: false,
+        kill_after: false,
     };
 
     /// A verdict with this action and no modifiers.

@@ -41,6 +41,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::backend::ptrace::{self, seccomp, Mode, Program, PtraceBackend, SpawnError, StartError};
+use crate::crash::{Crash, CrashPolicy, CrashReport};
 use crate::engine::{Ending, Engine, OnStopSignal};
 use crate::model::{Capabilities, Record};
 use crate::output::{Keep, Log, LogFormat, LogOptions, Summary};
@@ -129,6 +130,8 @@ pub struct Outcome {
     pub summary: Summary,
     /// Every stage of the chain in order, with what it changed.
     pub stages: Vec<StageReport>,
+    /// With [`Session::crash`]: where the crash came and what it lost.
+    pub crash: Option<CrashReport>,
 }
 
 impl Outcome {
@@ -176,6 +179,7 @@ pub struct Session {
     end_to_stderr: bool,
     time_limit: Option<Duration>,
     stdio: [Option<OwnedFd>; 3],
+    crash: Option<Crash>,
 }
 
 impl Session {
@@ -197,6 +201,7 @@ impl Session {
             end_to_stderr: false,
             time_limit: None,
             stdio: [None, None, None],
+            crash: None,
         }
     }
 
@@ -235,6 +240,15 @@ impl Session {
     /// Add a native Rust policy at the end of the chain.
     pub fn policy(mut self, policy: impl Policy + Send + 'static) -> Session {
         self.stages.push(StageSource::Native(Box::new(policy)));
+        self
+    }
+
+    /// Simulate a power loss ([`crate::crash`]): model the files under the
+    /// crash's root, kill the traced tree just after the crash point and
+    /// rewrite those files to a state a power cut may leave. The crash
+    /// stage runs last in the chain; [`Outcome::crash`] says what was lost.
+    pub fn crash(mut self, crash: Crash) -> Session {
+        self.crash = Some(crash);
         self
     }
 
@@ -376,7 +390,22 @@ impl Session {
             keep: self.keep,
             end_to_stderr: self.end_to_stderr,
         });
-        let policies = self.build_policies(&log)?;
+        let mut policies = self.build_policies(&log)?;
+        let crash_slot = match self.crash.take() {
+            Some(mut crash) => {
+                // A relative root is the program's, inside its directory.
+                if let Target::Spawn(Program { cwd: Some(cwd), .. }) = &target {
+                    if crash.root.is_relative() {
+                        crash.root = cwd.join(&crash.root);
+                    }
+                }
+                let slot = Arc::default();
+                let policy = CrashPolicy::new(crash, Arc::clone(&slot)).map_err(invalid)?;
+                policies.push(Box::new(policy));
+                Some(slot)
+            }
+            None => None,
+        };
         let mut chain = Chain::new(policies, self.on_policy_error);
         let ending = match target {
             Target::Spawn(program) => self.run_spawned(&program, &mut chain, log.clone()),
@@ -392,11 +421,15 @@ impl Session {
             Ending::Detached(signal) => Status::Detached(signal),
             Ending::TimedOut => Status::TimedOut,
         };
+        let crash = crash_slot.and_then(|slot: crate::crash::ReportSlot| {
+            slot.lock().unwrap_or_else(|e| e.into_inner()).take()
+        });
         Ok(Outcome {
             status,
             calls: gathered.records,
             summary: gathered.summary.unwrap_or_default(),
             stages,
+            crash,
         })
     }
 

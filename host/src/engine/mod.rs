@@ -87,8 +87,14 @@ pub struct Engine<'a, B: Backend> {
     stop_signals: Option<StopSignals>,
     /// When to kill every traced process, if the run has a time limit.
     deadline: Option<Instant>,
-    /// The deadline passed: every process that still shows up is killed.
+    /// The deadline passed (and every traced process was killed).
     timed_out: bool,
+    /// Every traced process was killed (the deadline passed, or a policy
+    /// asked with [`Verdict::kill_after`]): a thread still making calls is
+    /// killed too.
+    ///
+    /// [`Verdict::kill_after`]: crate::model::Verdict::kill_after
+    killed: bool,
 }
 
 impl<'a, B: Backend> Engine<'a, B> {
@@ -118,6 +124,7 @@ impl<'a, B: Backend> Engine<'a, B> {
             stop_signals: None,
             deadline: None,
             timed_out: false,
+            killed: false,
         }
     }
 
@@ -173,7 +180,7 @@ impl<'a, B: Backend> Engine<'a, B> {
         }
         self.deadline = None;
         self.timed_out = true;
-        self.backend.kill_all();
+        self.kill_all();
         for tid in self.timers.take_all() {
             self.backend.resume(tid, false);
         }
@@ -250,6 +257,9 @@ impl<'a, B: Backend> Engine<'a, B> {
         if let Some(pending) = thread.pending {
             // The call never returned (exit, exit_group, a kill).
             self.log_call(thread.pid, tid, &pending, None);
+            if pending.decision.kill_after {
+                self.kill_all();
+            }
         }
         self.chain.thread_exited(tid);
     }
@@ -257,9 +267,11 @@ impl<'a, B: Backend> Engine<'a, B> {
     /// A subscribed call enters: ask the chain and apply its decision.
     fn on_entry(&mut self, tid: i32, nr: i64, args: [u64; 6]) -> Result<(), EngineError> {
         let pid = self.thread(tid).pid;
-        if self.timed_out {
-            // A process that appeared after the kill (a fork in flight).
+        if self.killed {
+            // A process of the tree that the kill missed (a fork in flight):
+            // its call does not run.
             self.backend.kill_all();
+            self.backend.skip(tid, -i64::from(libc::EINTR));
             self.backend.resume(tid, false);
             return Ok(());
         }
@@ -292,6 +304,9 @@ impl<'a, B: Backend> Engine<'a, B> {
             self.backend.skip(tid, result);
             pending.forced = Some(result);
             self.log_call(pid, tid, &pending, Some(result));
+            if pending.decision.kill_after {
+                self.kill_all();
+            }
             let hold = pending.decision.delay_enter + pending.decision.delay_exit;
             self.resume_after(tid, hold, false);
             return Ok(());
@@ -305,6 +320,7 @@ impl<'a, B: Backend> Engine<'a, B> {
         let decision = &pending.decision;
         let wants_exit = !decision.exit_stages.is_empty()
             || !decision.delay_exit.is_zero()
+            || decision.kill_after
             || self.log.traces_all()
             || (self.log.keeps_lines() && (rewritten || decision.tampers() || decision.log));
         let delay = decision.delay_enter;
@@ -336,9 +352,19 @@ impl<'a, B: Backend> Engine<'a, B> {
             pending.forced = Some(result);
         }
         self.log_call(pid, tid, &pending, Some(result));
+        if pending.decision.kill_after {
+            self.kill_all();
+        }
         let delay = pending.decision.delay_exit;
         self.resume_after(tid, delay, false);
         Ok(())
+    }
+
+    /// Kill every traced process at once with SIGKILL, as a power cut
+    /// would stop them: no exit handler runs, no buffer is flushed.
+    fn kill_all(&mut self) {
+        self.killed = true;
+        self.backend.kill_all();
     }
 
     fn log_call(&mut self, pid: i32, tid: i32, pending: &Pending, result: Option<i64>) {

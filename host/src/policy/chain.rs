@@ -45,6 +45,9 @@ pub struct Decision {
     pub wrote_memory: bool,
     /// A stage asked for the call to be logged even if nothing changed it.
     pub log: bool,
+    /// A stage asked for every traced process to be killed once the call
+    /// has returned ([`Verdict::kill_after`]).
+    pub kill_after: bool,
 }
 
 impl Decision {
@@ -55,6 +58,7 @@ impl Decision {
             || !self.delay_enter.is_zero()
             || !self.delay_exit.is_zero()
             || self.wrote_memory
+            || self.kill_after
     }
 }
 
@@ -151,6 +155,7 @@ impl Chain {
             decision.signals.extend(verdict.signal);
             decision.wrote_memory |= verdict.wrote_memory;
             decision.log |= verdict.log;
+            decision.kill_after |= verdict.kill_after;
             let unchanged = Verdict {
                 want_exit: false,
                 log: false,

@@ -209,6 +209,7 @@ pub struct SplitMix64(pub u64);
 
 impl SplitMix64 {
     /// The next number of the sequence.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;

@@ -32,6 +32,7 @@ mod v0_1;
 mod v0_2;
 mod world;
 
+pub use host::SplitMix64;
 pub use instance::{Instance, Limits};
 pub use loader::Loader;
 pub use policy::WasmPolicy;

@@ -159,6 +159,7 @@ fn from_wit(
         want_exit: verdict.want_exit,
         wrote_memory: false,
         log: verdict.log_call,
+        kill_after: false,
     })
 }
 

@@ -1,0 +1,156 @@
+//! Changes to directory entries: creations, removals, renames, and the
+//! files kept in the scratch directory to undo them.
+
+use std::fs;
+use std::io;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use super::{id_of, open_file, parent_of, syscall_name, Model, Pending};
+use crate::crash::log::{Change, Entry, EntryChange};
+use crate::model::Call;
+use crate::tracee::Tracee;
+
+impl Model {
+    pub(super) fn open(
+        &mut self,
+        tracee: &Tracee,
+        call: &Call,
+        dirfd: i32,
+        addr: u64,
+        flags: i32,
+    ) -> io::Result<Option<Pending>> {
+        if flags & (libc::O_CREAT | libc::O_TRUNC) == 0 {
+            return Ok(None);
+        }
+        let Some(path) = self.path_arg(tracee, dirfd, addr) else {
+            return Ok(None);
+        };
+        match fs::symlink_metadata(&path) {
+            Err(_) if flags & libc::O_CREAT != 0 => Ok(Some(Pending::Create {
+                path,
+                syscall: syscall_name(call),
+            })),
+            Ok(meta) if meta.is_file() && flags & libc::O_TRUNC != 0 && meta.len() > 0 => {
+                match open_file(&path) {
+                    Some(f) => self.resize(call, f, 0),
+                    None => Ok(None),
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+
+    pub(super) fn create(
+        &mut self,
+        tracee: &Tracee,
+        call: &Call,
+        dirfd: i32,
+        addr: u64,
+    ) -> Option<Pending> {
+        let path = self.path_arg(tracee, dirfd, addr)?;
+        fs::symlink_metadata(&path)
+            .is_err()
+            .then(|| Pending::Create {
+                path,
+                syscall: syscall_name(call),
+            })
+    }
+
+    pub(super) fn remove(
+        &mut self,
+        tracee: &Tracee,
+        call: &Call,
+        dirfd: i32,
+        addr: u64,
+        dir: bool,
+    ) -> io::Result<Option<Pending>> {
+        let Some(path) = self.path_arg(tracee, dirfd, addr) else {
+            return Ok(None);
+        };
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            return Ok(None);
+        };
+        if meta.is_dir() != dir {
+            return Ok(None);
+        }
+        let saved = if dir {
+            None
+        } else {
+            Some(self.keep(&path, &meta)?)
+        };
+        let dirs = parent_of(&path).into_iter().collect();
+        let id = self.log.push(Change::Entry(EntryChange {
+            entry: Entry::Removed {
+                path,
+                saved,
+                mode: meta.permissions().mode(),
+            },
+            syscall: syscall_name(call),
+            dirs,
+        }));
+        Ok(Some(Pending::Entry { id }))
+    }
+
+    pub(super) fn rename(
+        &mut self,
+        tracee: &Tracee,
+        call: &Call,
+        dirfds: [i32; 2],
+        addrs: [u64; 2],
+        flags: u32,
+    ) -> io::Result<Option<Pending>> {
+        let from = self.path_arg(tracee, dirfds[0], addrs[0]);
+        let to = self.path_arg(tracee, dirfds[1], addrs[1]);
+        let (from, to) = match (from, to) {
+            (Some(from), Some(to)) => (from, to),
+            // Out of the root: as if removed.
+            (Some(_), None) => return self.remove(tracee, call, dirfds[0], addrs[0], false),
+            // Into the root: as if created.
+            (None, Some(to)) => {
+                return Ok(Some(Pending::Create {
+                    path: to,
+                    syscall: syscall_name(call),
+                }))
+            }
+            (None, None) => return Ok(None),
+        };
+        if fs::symlink_metadata(&from).is_err() {
+            return Ok(None);
+        }
+        let exchange = flags & libc::RENAME_EXCHANGE != 0;
+        let replaced = match fs::symlink_metadata(&to) {
+            Ok(meta) if !exchange && !meta.is_dir() => Some(self.keep(&to, &meta)?),
+            _ => None,
+        };
+        let mut dirs: Vec<PathBuf> = parent_of(&from).into_iter().collect();
+        dirs.extend(parent_of(&to).filter(|d| !dirs.contains(d)));
+        let id = self.log.push(Change::Entry(EntryChange {
+            entry: Entry::Renamed {
+                from,
+                to,
+                replaced,
+                exchange,
+            },
+            syscall: syscall_name(call),
+            dirs,
+        }));
+        Ok(Some(Pending::Entry { id }))
+    }
+
+    /// Keep what `path` names in the scratch directory: a hard link, or a
+    /// copy across file systems.
+    pub(super) fn keep(&mut self, path: &Path, meta: &fs::Metadata) -> io::Result<PathBuf> {
+        self.kept += 1;
+        let kept = self.scratch.join(format!("kept-{}", self.kept));
+        if fs::hard_link(path, &kept).is_err() {
+            if meta.file_type().is_symlink() {
+                std::os::unix::fs::symlink(fs::read_link(path)?, &kept)?;
+            } else {
+                fs::copy(path, &kept)?;
+                self.copies.insert(id_of(meta), kept.clone());
+            }
+        }
+        Ok(kept)
+    }
+}

@@ -1,0 +1,435 @@
+//! The durability model: from each call under the root, as it enters, what
+//! it will change and what undoes it (read from the files before the call
+//! runs); when it returns, whether it did, and what it made durable.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use syscalls::{Sysno, SysnoSet};
+
+mod data;
+mod entries;
+mod mapping;
+
+use super::log::{Change, Entry, EntryChange, FileId, Log};
+use super::store::Store;
+use crate::model::Call;
+use crate::tracee::Tracee;
+use mapping::Mapping;
+
+/// The calls the model follows.
+pub(crate) fn followed() -> SysnoSet {
+    use Sysno::*;
+    SysnoSet::new(&[
+        write,
+        pwrite64,
+        mmap,
+        msync,
+        munmap,
+        writev,
+        pwritev,
+        pwritev2,
+        ftruncate,
+        truncate,
+        fallocate,
+        copy_file_range,
+        sendfile,
+        splice,
+        open,
+        openat,
+        openat2,
+        creat,
+        mkdir,
+        mkdirat,
+        mknod,
+        mknodat,
+        symlink,
+        symlinkat,
+        link,
+        linkat,
+        unlink,
+        unlinkat,
+        rmdir,
+        rename,
+        renameat,
+        renameat2,
+        fsync,
+        fdatasync,
+        sync,
+        syncfs,
+    ])
+}
+
+/// What a call will make durable once it returns successfully.
+#[derive(Debug)]
+enum Sync {
+    File(FileId),
+    Dir(PathBuf),
+    All,
+}
+
+/// What to do when a followed call returns.
+#[derive(Debug)]
+enum Pending {
+    /// A data change logged at entry: trim it to what was written, or
+    /// forget it if the call failed.
+    Data { id: u64, requested: u64 },
+    /// An entry change logged at entry: forget it if the call failed.
+    Entry { id: u64 },
+    /// A name that will exist if the call succeeds.
+    Create {
+        path: PathBuf,
+        syscall: &'static str,
+    },
+    /// A sync.
+    Sync(Sync),
+    /// A shared writable mapping, whose snapshot is logged as change `id`.
+    Map { id: u64, mapping: Mapping },
+}
+
+/// An open file of the tracee's, seen through `/proc`.
+struct FdFile {
+    path: PathBuf,
+    file: File,
+    meta: fs::Metadata,
+    flags: i32,
+    pos: u64,
+}
+
+/// The model of one run: the root it follows and the unsynced changes.
+pub(crate) struct Model {
+    root: PathBuf,
+    scratch: PathBuf,
+    pub(crate) store: Store,
+    pub(crate) log: Log,
+    pending: HashMap<i32, Pending>,
+    /// Copies of removed files kept across file systems, by the identity of
+    /// the file they copy.
+    pub(crate) copies: HashMap<FileId, PathBuf>,
+    kept: u64,
+    mappings: Vec<Mapping>,
+    /// Things the model saw but could not follow, once each.
+    pub(crate) notes: Vec<String>,
+}
+
+impl Model {
+    /// A model of the files under `root` (absolute, resolved), keeping what
+    /// it needs in `scratch`, at most `budget` bytes of it in memory.
+    pub(crate) fn new(root: PathBuf, scratch: PathBuf, budget: u64) -> Model {
+        Model {
+            store: Store::new(budget, &scratch),
+            root,
+            scratch,
+            log: Log::default(),
+            pending: HashMap::new(),
+            copies: HashMap::new(),
+            kept: 0,
+            mappings: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// The root.
+    pub(crate) fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// `call` enters: log what it will change. Whether it is a durability
+    /// point (it writes, syncs or changes an entry under the root).
+    pub(crate) fn enter(&mut self, call: &Call, tracee: &Tracee) -> bool {
+        let pending = match self.classify(call, tracee) {
+            Ok(pending) => pending,
+            Err(e) => {
+                self.note(format!("{}: {e}", call.name()));
+                None
+            }
+        };
+        // A mapping is followed, but mapping a file changes nothing yet.
+        let durable = pending
+            .as_ref()
+            .is_some_and(|p| !matches!(p, Pending::Map { .. }));
+        if let Some(pending) = pending {
+            self.pending.insert(call.tid, pending);
+        }
+        durable
+    }
+
+    /// The call thread `tid` entered returned `result`.
+    pub(crate) fn exit(&mut self, tid: i32, result: i64) {
+        let Some(pending) = self.pending.remove(&tid) else {
+            return;
+        };
+        let failed = result < 0;
+        match pending {
+            // A failed write may have been merged into earlier appends:
+            // take back only its own bytes.
+            Pending::Data { id, requested } if failed && requested > 0 => {
+                self.trim(id, requested, 0)
+            }
+            Pending::Data { id, .. } | Pending::Entry { id } | Pending::Map { id, .. }
+                if failed =>
+            {
+                self.log.remove(id, &mut self.store)
+            }
+            _ if failed => {}
+            Pending::Data { id, requested } => self.trim(id, requested, result as u64),
+            Pending::Entry { .. } => {}
+            Pending::Create { path, syscall } => {
+                let dirs = parent_of(&path).into_iter().collect();
+                self.log.push(Change::Entry(EntryChange {
+                    entry: Entry::Created { path },
+                    syscall,
+                    dirs,
+                }));
+            }
+            Pending::Map { mut mapping, .. } => {
+                mapping.addr = result as u64;
+                self.mappings.push(mapping);
+            }
+            Pending::Sync(Sync::File(file)) => {
+                self.log.sync_file(file, &mut self.store);
+                self.snapshot_mappings(Some(file));
+            }
+            Pending::Sync(Sync::Dir(dir)) => self.log.sync_dir(&dir, &mut self.store),
+            Pending::Sync(Sync::All) => {
+                self.log.sync_all(&mut self.store);
+                self.snapshot_mappings(None);
+            }
+        }
+    }
+
+    /// Thread `tid` is gone; a call it had entered never returned (it may
+    /// have run: its change stays logged).
+    pub(crate) fn thread_gone(&mut self, tid: i32) {
+        self.pending.remove(&tid);
+    }
+
+    fn note(&mut self, note: String) {
+        if self.notes.len() < 20 && !self.notes.contains(&note) {
+            self.notes.push(note);
+        }
+    }
+
+    /// A write of `requested` bytes wrote `written`.
+    fn trim(&mut self, id: u64, requested: u64, written: u64) {
+        if written >= requested {
+            return;
+        }
+        let Some(Change::Data(change)) = self.log.get_mut(id) else {
+            return;
+        };
+        change.len = change.len.saturating_sub(requested - written);
+        change.new_size = change.old_size.max(change.offset + change.len);
+        let old_len = change
+            .len
+            .min(change.old_size.saturating_sub(change.offset));
+        self.store.shorten(&mut change.old, old_len);
+        if change.len == 0 {
+            self.log.remove(id, &mut self.store);
+        }
+    }
+
+    fn under_root(&self, path: &Path) -> bool {
+        path.starts_with(&self.root)
+    }
+
+    /// What `call` will do under the root, logging the changes it makes.
+    fn classify(&mut self, call: &Call, tracee: &Tracee) -> io::Result<Option<Pending>> {
+        use Sysno::*;
+        let Some(sysno) = call.sysno() else {
+            return Ok(None);
+        };
+        let a = call.args;
+        let fd = |i: usize| a[i] as i32;
+        let len_at = |i: usize| a[i];
+        Ok(match sysno {
+            write => self.write(tracee, call, fd(0), None, len_at(2), false)?,
+            pwrite64 => self.write(tracee, call, fd(0), Some(a[3]), len_at(2), false)?,
+            writev => {
+                let len = iovec_len(tracee, a[1], a[2])?;
+                self.write(tracee, call, fd(0), None, len, false)?
+            }
+            pwritev => {
+                let len = iovec_len(tracee, a[1], a[2])?;
+                self.write(tracee, call, fd(0), Some(a[3]), len, false)?
+            }
+            pwritev2 => {
+                let len = iovec_len(tracee, a[1], a[2])?;
+                let flags = a[5] as i32;
+                let offset = (a[3] as i64 >= 0 && flags & libc::RWF_APPEND == 0).then_some(a[3]);
+                let durable = flags & (libc::RWF_DSYNC | libc::RWF_SYNC) != 0;
+                self.write(tracee, call, fd(0), offset, len, durable)?
+            }
+            copy_file_range | splice => {
+                let offset = match a[3] {
+                    0 => None,
+                    ptr => Some(read_u64(tracee, ptr)?),
+                };
+                self.write(tracee, call, fd(2), offset, len_at(4), false)?
+            }
+            sendfile => self.write(tracee, call, fd(0), None, len_at(3), false)?,
+            ftruncate => match self.fd_file(tracee, fd(0))? {
+                Some(f) if f.meta.is_file() => self.resize(call, f, a[1])?,
+                _ => None,
+            },
+            truncate => match self.path_arg(tracee, libc::AT_FDCWD, a[0]) {
+                Some(path) => match open_file(&path) {
+                    Some(f) => self.resize(call, f, a[1])?,
+                    None => None,
+                },
+                None => None,
+            },
+            fallocate => self.fallocate(tracee, call)?,
+            open | creat => {
+                let flags = if sysno == creat {
+                    libc::O_CREAT | libc::O_TRUNC
+                } else {
+                    a[1] as i32
+                };
+                self.open(tracee, call, libc::AT_FDCWD, a[0], flags)?
+            }
+            openat => self.open(tracee, call, fd(0), a[1], a[2] as i32)?,
+            openat2 => {
+                let flags = read_u64(tracee, a[2])? as i32;
+                self.open(tracee, call, fd(0), a[1], flags)?
+            }
+            mkdir | mknod => self.create(tracee, call, libc::AT_FDCWD, a[0]),
+            mkdirat | mknodat => self.create(tracee, call, fd(0), a[1]),
+            symlink => self.create(tracee, call, libc::AT_FDCWD, a[1]),
+            symlinkat => self.create(tracee, call, fd(1), a[2]),
+            link => self.create(tracee, call, libc::AT_FDCWD, a[1]),
+            linkat => self.create(tracee, call, fd(2), a[3]),
+            unlink => self.remove(tracee, call, libc::AT_FDCWD, a[0], false)?,
+            rmdir => self.remove(tracee, call, libc::AT_FDCWD, a[0], true)?,
+            unlinkat => {
+                let dir = a[2] as i32 & libc::AT_REMOVEDIR != 0;
+                self.remove(tracee, call, fd(0), a[1], dir)?
+            }
+            rename => self.rename(
+                tracee,
+                call,
+                [libc::AT_FDCWD, libc::AT_FDCWD],
+                [a[0], a[1]],
+                0,
+            )?,
+            renameat => self.rename(tracee, call, [fd(0), fd(2)], [a[1], a[3]], 0)?,
+            renameat2 => self.rename(tracee, call, [fd(0), fd(2)], [a[1], a[3]], a[4] as u32)?,
+            mmap => self.map(tracee, a)?,
+            msync => self.msync(tracee, a[0], a[2] as i32),
+            munmap => {
+                // What was written stays dirty (and unsynced) in the page
+                // cache; only later writes cannot come.
+                self.mappings.retain(|m| m.addr != a[0]);
+                None
+            }
+            fsync | fdatasync => match self.fd_file(tracee, fd(0))? {
+                Some(f) if f.meta.is_dir() => Some(Pending::Sync(Sync::Dir(f.path))),
+                Some(f) => Some(Pending::Sync(Sync::File(id_of(&f.meta)))),
+                None => None,
+            },
+            sync => Some(Pending::Sync(Sync::All)),
+            syncfs => {
+                let same_fs = match fs::metadata(format!("/proc/{}/fd/{}", tracee.tid, fd(0))) {
+                    Ok(meta) => fs::metadata(&self.root).is_ok_and(|r| r.dev() == meta.dev()),
+                    Err(_) => false,
+                };
+                same_fs.then_some(Pending::Sync(Sync::All))
+            }
+            _ => None,
+        })
+    }
+
+    /// The file behind the tracee's `fd`, if it is under the root.
+    fn fd_file(&self, tracee: &Tracee, fd: i32) -> io::Result<Option<FdFile>> {
+        let Some(path) = tracee.fd_path(fd) else {
+            return Ok(None);
+        };
+        if !self.under_root(&path) {
+            return Ok(None);
+        }
+        let proc_path = format!("/proc/{}/fd/{fd}", tracee.tid);
+        // Stat before opening: opening a FIFO to read would wait for a writer.
+        let meta = fs::metadata(&proc_path)?;
+        if !meta.is_file() && !meta.is_dir() {
+            return Ok(None);
+        }
+        let file = File::open(&proc_path)?;
+        let info = fs::read_to_string(format!("/proc/{}/fdinfo/{fd}", tracee.tid))?;
+        let field = |name: &str| {
+            info.lines()
+                .find_map(|line| line.strip_prefix(name))
+                .map(|v| v.trim().to_string())
+        };
+        let pos = field("pos:").and_then(|v| v.parse().ok()).unwrap_or(0);
+        let flags = field("flags:")
+            .and_then(|v| i32::from_str_radix(&v, 8).ok())
+            .unwrap_or(0);
+        Ok(Some(FdFile {
+            path,
+            file,
+            meta,
+            flags,
+            pos,
+        }))
+    }
+
+    /// The path argument at `addr` (relative to `dirfd`), with its
+    /// directory's symlinks resolved, if it is under the root.
+    fn path_arg(&self, tracee: &Tracee, dirfd: i32, addr: u64) -> Option<PathBuf> {
+        let path = tracee.resolve_path(dirfd, addr)?;
+        let path = match (path.parent(), path.file_name()) {
+            (Some(parent), Some(name)) => {
+                parent.canonicalize().map(|p| p.join(name)).unwrap_or(path)
+            }
+            _ => path,
+        };
+        self.under_root(&path).then_some(path)
+    }
+}
+
+/// A file's identity.
+pub(crate) fn id_of(meta: &fs::Metadata) -> FileId {
+    (meta.dev(), meta.ino())
+}
+
+fn parent_of(path: &Path) -> Option<PathBuf> {
+    path.parent().map(Path::to_path_buf)
+}
+
+/// The regular file at `path`, opened to read, as an [`FdFile`].
+fn open_file(path: &Path) -> Option<FdFile> {
+    if !fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
+    let file = OpenOptions::new().read(true).open(path).ok()?;
+    let meta = file.metadata().ok()?;
+    meta.is_file().then(|| FdFile {
+        path: path.to_path_buf(),
+        file,
+        meta,
+        flags: 0,
+        pos: 0,
+    })
+}
+
+fn syscall_name(call: &Call) -> &'static str {
+    call.sysno().map_or("syscall", |s| s.name())
+}
+
+/// The total length of the `count` iovecs at `addr` in the tracee.
+fn iovec_len(tracee: &Tracee, addr: u64, count: u64) -> io::Result<u64> {
+    let count = count.min(1024) as usize;
+    let raw = tracee.read_memory(addr, count * 16)?;
+    Ok(raw
+        .chunks_exact(16)
+        .map(|iov| u64::from_ne_bytes(iov[8..16].try_into().expect("8 bytes")))
+        .fold(0u64, u64::saturating_add))
+}
+
+fn read_u64(tracee: &Tracee, addr: u64) -> io::Result<u64> {
+    let raw = tracee.read_memory(addr, 8)?;
+    Ok(u64::from_ne_bytes(raw[..8].try_into().expect("8 bytes")))
+}
