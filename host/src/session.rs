@@ -39,8 +39,11 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backend::ptrace::{self, seccomp, Mode, Program, PtraceBackend, SpawnError, StartError};
-use crate::engine::{Ending, Engine, OnStopSignal};
+use crate::backend::filter::filter_for;
+use crate::backend::notify::NotifyBackend;
+use crate::backend::ptrace::{self, Filter, Mode, Program, PtraceBackend, SpawnError, StartError};
+use crate::backend::{Backend, Kind, Route};
+use crate::engine::{plan, Ending, Engine, EngineError, OnStopSignal};
 use crate::model::{Capabilities, Record};
 use crate::output::{Keep, Log, LogFormat, LogOptions, Summary};
 pub use crate::policy::chain::StageReport;
@@ -166,6 +169,7 @@ pub struct Session {
     keep: Keep,
     print_summary: bool,
     mode: Option<Mode>,
+    backend: Kind,
     stop_signals: bool,
     end_to_stderr: bool,
 }
@@ -185,6 +189,7 @@ impl Session {
             keep: Keep::Tampered,
             print_summary: false,
             mode: None,
+            backend: Kind::from_env(),
             stop_signals: false,
             end_to_stderr: false,
         }
@@ -309,6 +314,13 @@ impl Session {
         self
     }
 
+    /// Run on this backend ([`Kind::Auto`] by default, or as the
+    /// `FI_BACKEND` environment variable says: `auto`, `ptrace`).
+    pub fn backend(mut self, kind: Kind) -> Session {
+        self.backend = kind;
+        self
+    }
+
     /// Handle SIGINT/SIGTERM/SIGHUP sent to this process: forward them to a
     /// spawned program, or detach from attached ones. Installs process-wide
     /// handlers, so for one session of a process at a time (the command
@@ -414,32 +426,36 @@ impl Session {
         log: Log,
     ) -> Result<Ending, SessionError> {
         let mode = self.mode.unwrap_or(Mode::Seccomp);
-        let filter = match mode {
-            Mode::Syscall => None,
-            Mode::Seccomp => Some(
-                seccomp::filter_for(&chain.subscription())
-                    .map_err(|e| SessionError::Failed(format!("{e:#}")))?,
-            ),
-        };
         check_capabilities(PtraceBackend::CAPABILITIES, "ptrace", chain)?;
-        let spawned = ptrace::spawn(program, filter.as_ref())
+        let routes = match mode {
+            Mode::Syscall => Vec::new(),
+            Mode::Seccomp => plan::routes(chain, &log, self.backend),
+        };
+        let program_filter = filter_for(&routes);
+        let filter = (mode == Mode::Seccomp).then(|| Filter {
+            program: &program_filter,
+            listener: routes.iter().any(|&(_, route)| route == Route::Notify),
+        });
+        let mut spawned = ptrace::spawn(program, filter.as_ref())
             .map_err(|e| SessionError::Failed(e.to_string()))?;
         let pid = spawned.pid;
-        let mut backend = PtraceBackend::new(mode, chain.subscription(), &[pid]);
+        let backend = PtraceBackend::new(mode, chain.subscription(), &[pid]);
         let on_stop = if self.stop_signals {
             OnStopSignal::Forward
         } else {
             OnStopSignal::Ignore
         };
-        let ending = Engine::new(&mut backend, chain, log, pid, &[(pid, pid)], on_stop)
-            .run()
-            .map_err(|e| {
-                // PTRACE_O_EXITKILL kills every tracee when fi exits; a
-                // library caller goes on, so kill the program now.
-                // SAFETY: plain kill of the session's own child.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-                SessionError::Failed(e.to_string())
-            })?;
+        let ended = match spawned.listener.take() {
+            Some(listener) => drive(NotifyBackend::new(backend, listener), chain, log, pid, on_stop),
+            None => drive(backend, chain, log, pid, on_stop),
+        };
+        let ending = ended.map_err(|e| {
+            // PTRACE_O_EXITKILL kills every tracee when fi exits; a
+            // library caller goes on, so kill the program now.
+            // SAFETY: plain kill of the session's own child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            SessionError::Failed(e.to_string())
+        })?;
         let shown = || program.path.display().to_string();
         match (ending, spawned.start_error()) {
             (Ending::Exited(Some(127)), Some(StartError::Exec(cause))) => {
@@ -491,6 +507,17 @@ impl Session {
         }
         Ok(ending)
     }
+}
+
+/// Run the engine over `backend` for the spawned program `pid`.
+fn drive<B: Backend>(
+    mut backend: B,
+    chain: &mut Chain,
+    log: Log,
+    pid: i32,
+    on_stop: OnStopSignal,
+) -> Result<Ending, EngineError> {
+    Engine::new(&mut backend, chain, log, pid, &[(pid, pid)], on_stop).run()
 }
 
 /// Refuse a chain that needs more than a backend can do.
