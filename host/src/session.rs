@@ -446,7 +446,13 @@ impl Session {
             OnStopSignal::Ignore
         };
         let ended = match spawned.listener.take() {
-            Some(listener) => drive(NotifyBackend::new(backend, listener), chain, log, pid, on_stop),
+            Some(listener) => drive(
+                NotifyBackend::new(backend, listener),
+                chain,
+                log,
+                pid,
+                on_stop,
+            ),
             None => drive(backend, chain, log, pid, on_stop),
         };
         let ending = ended.map_err(|e| {

@@ -65,11 +65,7 @@ mod tests {
 
     #[test]
     fn each_route_returns_its_action_and_the_rest_is_allowed() {
-        let program = filter_for(&[
-            (1, Route::Trace),
-            (74, Route::Errno(5)),
-            (2, Route::Notify),
-        ]);
+        let program = filter_for(&[(1, Route::Trace), (74, Route::Errno(5)), (2, Route::Notify)]);
         let returns: Vec<u32> = program
             .iter()
             .filter(|i| i.code == RET_K)
@@ -85,6 +81,8 @@ mod tests {
                 libc::SECCOMP_RET_ALLOW,
             ]
         );
-        assert!(program.iter().all(|i| i.k != libc::SECCOMP_RET_KILL_PROCESS));
+        assert!(program
+            .iter()
+            .all(|i| i.k != libc::SECCOMP_RET_KILL_PROCESS));
     }
 }

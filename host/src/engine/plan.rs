@@ -92,7 +92,10 @@ mod tests {
 
     #[test]
     fn any_stop_or_a_logged_result_needs_ptrace() {
-        assert_eq!(route_for(&[ENTRY, Need::Stop], &log(false), true), Route::Trace);
+        assert_eq!(
+            route_for(&[ENTRY, Need::Stop], &log(false), true),
+            Route::Trace
+        );
         assert_eq!(route_for(&[DELAYS], &log(true), true), Route::Trace);
         assert_eq!(route_for(&[DELAYS], &log(false), true), Route::Notify);
         assert_eq!(route_for(&[ENTRY], &log(true), false), Route::Trace);

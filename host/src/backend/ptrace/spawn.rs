@@ -377,7 +377,12 @@ unsafe fn child(
         if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 {
             report_and_exit(report, STEP_SECCOMP);
         }
-        let listener = libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, flags, fprog);
+        let listener = libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            flags,
+            fprog,
+        );
         if listener == -1 {
             report_and_exit(report, STEP_SECCOMP);
         }
