@@ -31,7 +31,7 @@ const FD_SYNC_WAKE_UP: u64 = 1;
 /// checked again, while no ptrace event comes: ptrace events (forks, exits,
 /// traced calls) are seen at most this late.
 const SHORTEST_NAP: Duration = Duration::from_micros(20);
-const LONGEST_NAP: Duration = Duration::from_millis(2);
+const LONGEST_NAP: Duration = Duration::from_millis(1);
 
 /// Whether this kernel has what the backend needs: user notification with
 /// killable waits (Linux 5.19).
