@@ -14,6 +14,7 @@ pub use fi_grammar::parse_duration;
 
 use std::str::FromStr;
 
+use crate::backend::Kind;
 use crate::crash::{Crash, CrashMode, CrashReport};
 use crate::output::LogFormat;
 use crate::policy::chain::OnPolicyError;
@@ -196,6 +197,12 @@ pub struct RunArgs {
     /// What a plugin error (trap, timeout, memory) does: kill the run, or let the call pass.
     #[arg(long, value_enum, default_value_t = OnPolicyError::Abort)]
     pub on_plugin_error: OnPolicyError,
+
+    /// How calls reach fault: auto (constant errors answered by the seccomp filter when no
+    /// log line is kept, entry-only decisions through seccomp user notification, ptrace stops
+    /// for the rest; the default, or $FI_BACKEND) or ptrace (a ptrace stop per decided call).
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub backend: Option<Kind>,
 
     /// Stop every call with PTRACE_SYSCALL instead of a seccomp filter (slow; for comparison).
     #[arg(long)]
@@ -388,6 +395,9 @@ fn session(args: &RunArgs, stages: &[StageSpec]) -> Result<Session, SessionError
         Some(out) => session.log_to(out, args.log_format),
         None => session.end_of_log_to_stderr(),
     };
+    if let Some(kind) = args.backend {
+        session = session.backend(kind);
+    }
     if args.no_seccomp {
         session = session.without_seccomp();
     }
@@ -432,6 +442,20 @@ impl ValueEnum for LogFormat {
         Some(match self {
             LogFormat::Text => PossibleValue::new("text").help("strace-style text lines"),
             LogFormat::Json => PossibleValue::new("json").help("one JSON object per line"),
+        })
+    }
+}
+
+impl ValueEnum for Kind {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Kind::Auto, Kind::Ptrace]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            Kind::Auto => PossibleValue::new("auto")
+                .help("in-kernel answers and seccomp user notification where possible"),
+            Kind::Ptrace => PossibleValue::new("ptrace").help("a ptrace stop per decided call"),
         })
     }
 }

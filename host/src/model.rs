@@ -132,6 +132,26 @@ impl Capabilities {
     }
 }
 
+/// How a policy needs to see the calls of one syscall it subscribed to: what
+/// lets the engine choose, per syscall, the cheapest way to reach it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// A full stop: the policy may rewrite the call, see or change its
+    /// result, hold it after it ran or write the caller's memory.
+    Stop,
+    /// The policy decides at entry only: pass, fail, return a value, hold
+    /// the call before it runs, deliver a signal (what a seccomp
+    /// user notification can answer). It may read the caller's memory.
+    Entry {
+        /// It may let a call it changed (held, signalled, asked to log) run,
+        /// whose real result only an exit stop shows.
+        passes_changed: bool,
+    },
+    /// Every call gets this action and nothing else, whatever the call, its
+    /// thread or how many came before: a seccomp filter can answer it.
+    Constant(Action),
+}
+
 /// What became of one decided call: the typed form of a log line, kept in a
 /// session's [`Outcome`](crate::session::Outcome).
 #[derive(Clone, Debug, PartialEq, Eq)]

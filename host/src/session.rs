@@ -40,9 +40,12 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backend::ptrace::{self, seccomp, Mode, Program, PtraceBackend, SpawnError, StartError};
+use crate::backend::filter::filter_for;
+use crate::backend::notify::NotifyBackend;
+use crate::backend::ptrace::{self, Filter, Mode, Program, PtraceBackend, SpawnError, StartError};
+use crate::backend::{Backend, Kind, Route};
 use crate::crash::{Crash, CrashPolicy, CrashReport};
-use crate::engine::{Ending, Engine, OnStopSignal};
+use crate::engine::{plan, Ending, Engine, EngineError, OnStopSignal};
 use crate::model::{Capabilities, Record};
 use crate::output::{Keep, Log, LogFormat, LogOptions, Summary};
 pub use crate::policy::chain::StageReport;
@@ -175,6 +178,7 @@ pub struct Session {
     keep: Keep,
     print_summary: bool,
     mode: Option<Mode>,
+    backend: Kind,
     stop_signals: bool,
     end_to_stderr: bool,
     time_limit: Option<Duration>,
@@ -197,6 +201,7 @@ impl Session {
             keep: Keep::Tampered,
             print_summary: false,
             mode: None,
+            backend: Kind::from_env(),
             stop_signals: false,
             end_to_stderr: false,
             time_limit: None,
@@ -330,6 +335,13 @@ impl Session {
     /// (slow; attached processes always are).
     pub fn without_seccomp(mut self) -> Session {
         self.mode = Some(Mode::Syscall);
+        self
+    }
+
+    /// Run on this backend ([`Kind::Auto`] by default, or as the
+    /// `FI_BACKEND` environment variable says: `auto`, `ptrace`).
+    pub fn backend(mut self, kind: Kind) -> Session {
+        self.backend = kind;
         self
     }
 
@@ -483,36 +495,45 @@ impl Session {
         log: Log,
     ) -> Result<Ending, SessionError> {
         let mode = self.mode.unwrap_or(Mode::Seccomp);
-        let filter = match mode {
-            Mode::Syscall => None,
-            Mode::Seccomp => Some(
-                seccomp::filter_for(&chain.subscription())
-                    .map_err(|e| SessionError::Failed(format!("{e:#}")))?,
-            ),
-        };
         check_capabilities(PtraceBackend::CAPABILITIES, "ptrace", chain)?;
+        let routes = match mode {
+            Mode::Syscall => Vec::new(),
+            Mode::Seccomp => plan::routes(chain, &log, self.backend),
+        };
+        let program_filter = filter_for(&routes);
+        let filter = (mode == Mode::Seccomp).then(|| Filter {
+            program: &program_filter,
+            listener: routes.iter().any(|&(_, route)| route == Route::Notify),
+        });
         let mut program = program.clone();
         program.stdio = std::array::from_fn(|i| self.stdio[i].as_ref().map(|fd| fd.as_raw_fd()));
         let program = &program;
-        let spawned = ptrace::spawn(program, filter.as_ref())
+        let mut spawned = ptrace::spawn(program, filter.as_ref())
             .map_err(|e| SessionError::Failed(e.to_string()))?;
         let pid = spawned.pid;
-        let mut backend = PtraceBackend::new(mode, chain.subscription(), &[pid]);
+        let backend = PtraceBackend::new(mode, chain.subscription(), &[pid]);
         let on_stop = if self.stop_signals {
             OnStopSignal::Forward
         } else {
             OnStopSignal::Ignore
         };
-        let ending = Engine::new(&mut backend, chain, log, pid, &[(pid, pid)], on_stop)
-            .time_limit(self.time_limit)
-            .run()
-            .map_err(|e| {
-                // PTRACE_O_EXITKILL kills every tracee when fi exits; a
-                // library caller goes on, so kill the program now.
-                // SAFETY: plain kill of the session's own child.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-                SessionError::Failed(e.to_string())
-            })?;
+        let limit = self.time_limit;
+        let ended = match spawned.listener.take() {
+            Some(listener) => drive(
+                NotifyBackend::new(backend, listener),
+                chain,
+                log,
+                (pid, on_stop, limit),
+            ),
+            None => drive(backend, chain, log, (pid, on_stop, limit)),
+        };
+        let ending = ended.map_err(|e| {
+            // PTRACE_O_EXITKILL kills every tracee when fi exits; a
+            // library caller goes on, so kill the program now.
+            // SAFETY: plain kill of the session's own child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            SessionError::Failed(e.to_string())
+        })?;
         let shown = || program.path.display().to_string();
         match (ending, spawned.start_error()) {
             (Ending::Exited(Some(127)), Some(StartError::Exec(cause))) => {
@@ -570,6 +591,18 @@ impl Session {
         }
         Ok(ending)
     }
+}
+
+/// Run the engine over `backend` for the spawned program `pid`.
+fn drive<B: Backend>(
+    mut backend: B,
+    chain: &mut Chain,
+    log: Log,
+    (pid, on_stop, limit): (i32, OnStopSignal, Option<Duration>),
+) -> Result<Ending, EngineError> {
+    Engine::new(&mut backend, chain, log, pid, &[(pid, pid)], on_stop)
+        .time_limit(limit)
+        .run()
 }
 
 /// Refuse a chain that needs more than a backend can do.

@@ -27,12 +27,52 @@
 //! (spawned programs, one stop per subscribed call) and with
 //! `PTRACE_SYSCALL` (attached programs, two stops per call).
 
+pub mod filter;
+pub mod notify;
 pub mod ptrace;
 
 use std::io;
 use std::time::Duration;
 
 pub use crate::model::Capabilities;
+
+/// How the seccomp filter sends the calls of one syscall number on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// A ptrace stop (`SECCOMP_RET_TRACE`): everything is possible.
+    Trace,
+    /// A user notification (`SECCOMP_RET_USER_NOTIF`): the engine lets the
+    /// call run or answers it, without a ptrace stop.
+    Notify,
+    /// The kernel fails every call with this errno (`SECCOMP_RET_ERRNO`);
+    /// fi never sees them.
+    Errno(u16),
+}
+
+/// Which backend a session runs on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Kind {
+    /// The fastest the kernel and the policies allow: constant answers in
+    /// the seccomp filter, entry-only decisions through user notification,
+    /// ptrace stops for the rest (ptrace alone on kernels before 5.19).
+    #[default]
+    Auto,
+    /// ptrace stops for every decided call (the behaviour before user
+    /// notification, for comparison).
+    Ptrace,
+}
+
+impl Kind {
+    /// The backend named by `FI_BACKEND` (`auto`, `ptrace`), the default
+    /// when it is unset or names none (what test suites run once per backend
+    /// set).
+    pub fn from_env() -> Kind {
+        match std::env::var("FI_BACKEND").as_deref() {
+            Ok("ptrace") => Kind::Ptrace,
+            _ => Kind::Auto,
+        }
+    }
+}
 
 /// A stop the engine must decide about, or news of a thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +86,10 @@ pub enum Event {
         nr: i64,
         /// The six argument registers.
         args: [u64; 6],
+        /// The call waits on a seccomp user notification, not in a ptrace
+        /// stop: it may only be skipped with a result or let run
+        /// ([`Backend::rewrite`] and `stop_at_exit` do nothing).
+        notified: bool,
     },
     /// A call resumed with `stop_at_exit` has returned `result` (negative
     /// errno on failure). The thread stays stopped until resumed.

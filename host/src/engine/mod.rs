@@ -5,6 +5,7 @@
 //! The engine knows nothing of ptrace: a backend reports entries and exits
 //! and applies what the engine decides ([`crate::backend`]).
 
+pub mod plan;
 pub mod stop_signals;
 mod timers;
 
@@ -217,7 +218,12 @@ impl<'a, B: Backend> Engine<'a, B> {
 
     fn handle(&mut self, event: Event) -> Result<(), EngineError> {
         match event {
-            Event::Entry { tid, nr, args } => self.on_entry(tid, nr, args),
+            Event::Entry {
+                tid,
+                nr,
+                args,
+                notified,
+            } => self.on_entry(tid, nr, args, notified),
             Event::Exit { tid, result } => self.on_exit(tid, result),
             Event::ThreadExited { tid, status } => {
                 self.thread_gone(tid, Some(status));
@@ -264,8 +270,15 @@ impl<'a, B: Backend> Engine<'a, B> {
         self.chain.thread_exited(tid);
     }
 
-    /// A subscribed call enters: ask the chain and apply its decision.
-    fn on_entry(&mut self, tid: i32, nr: i64, args: [u64; 6]) -> Result<(), EngineError> {
+    /// A subscribed call enters: ask the chain and apply its decision. A
+    /// `notified` call can only be answered or let run.
+    fn on_entry(
+        &mut self,
+        tid: i32,
+        nr: i64,
+        args: [u64; 6],
+        notified: bool,
+    ) -> Result<(), EngineError> {
         let pid = self.thread(tid).pid;
         if self.killed {
             // A process of the tree that the kill missed (a fork in flight):
@@ -311,6 +324,9 @@ impl<'a, B: Backend> Engine<'a, B> {
             self.resume_after(tid, hold, false);
             return Ok(());
         }
+        if notified {
+            return self.let_notified_run(pending);
+        }
         if rewritten {
             self.backend.rewrite(tid, call.nr, call.args);
         }
@@ -330,6 +346,29 @@ impl<'a, B: Backend> Engine<'a, B> {
             self.log_call(pid, tid, &pending, None);
         }
         self.resume_after(tid, delay, wants_exit);
+        Ok(())
+    }
+
+    /// Let a notified call that no stage failed run. Its policies declared
+    /// it decided at entry ([`crate::model::Need::Entry`]): a rewrite is
+    /// their error, and its result goes unseen.
+    fn let_notified_run(&mut self, pending: Pending) -> Result<(), EngineError> {
+        let Call { pid, tid, .. } = pending.original;
+        let delay = pending.decision.delay_enter;
+        if pending.call != pending.original {
+            self.backend.resume(tid, false);
+            let stage = pending.decision.changed_by.last().copied().unwrap_or(0);
+            return Err(EngineError::Policy(PolicyError {
+                policy: self.chain.stage_name(stage).to_string(),
+                syscall: pending.original.name(),
+                cause: "rewrote a call it declared to decide at entry only (answered through \
+                        a seccomp user notification, which cannot rewrite); run with \
+                        --backend ptrace, or declare that it rewrites this call"
+                    .to_string(),
+            }));
+        }
+        self.log_call(pid, tid, &pending, None);
+        self.resume_after(tid, delay, false);
         Ok(())
     }
 

@@ -80,6 +80,7 @@ fn entry(nr: Sysno) -> Event {
         tid: TID,
         nr: nr.id() as i64,
         args: [1, 0x1000, 8, 0, 0, 0],
+        notified: false,
     }
 }
 

@@ -8,9 +8,9 @@
 
 use std::time::Duration;
 
-use syscalls::SysnoSet;
+use syscalls::{Sysno, SysnoSet};
 
-use super::{Action, Call, Capabilities, Policy, PolicyError, Verdict};
+use super::{Action, Call, Capabilities, Need, Policy, PolicyError, Verdict};
 use crate::tracee::Tracee;
 
 /// What to do when a policy fails to decide (a plugin trapped or timed out).
@@ -67,6 +67,9 @@ struct Stage {
     subscription: SysnoSet,
     /// How many calls this stage changed.
     changed: u64,
+    /// Syscalls whose calls the seccomp filter answers for this stage,
+    /// without fi seeing them.
+    in_kernel: SysnoSet,
 }
 
 /// What one stage did over a run, for the end-of-run report.
@@ -95,6 +98,7 @@ impl Chain {
                 subscription: policy.subscription(),
                 policy,
                 changed: 0,
+                in_kernel: SysnoSet::empty(),
             })
             .collect();
         Chain { stages, on_error }
@@ -114,6 +118,26 @@ impl Chain {
             .map(|stage| (stage.policy.name(), stage.policy.needs()))
     }
 
+    /// What each stage subscribed to `sysno` needs to see of its calls, in
+    /// chain order.
+    pub fn needs_at(&self, sysno: Sysno) -> Vec<Need> {
+        self.stages
+            .iter()
+            .filter(|stage| stage.subscription.contains(sysno))
+            .map(|stage| stage.policy.need(sysno))
+            .collect()
+    }
+
+    /// The calls of `sysno` are answered in the kernel for the one stage
+    /// subscribed to it: its report says so, since fi counts none of them.
+    pub fn decided_in_kernel(&mut self, sysno: Sysno) {
+        for stage in &mut self.stages {
+            if stage.subscription.contains(sysno) {
+                stage.in_kernel.insert(sysno);
+            }
+        }
+    }
+
     /// The name of stage `index`.
     pub fn stage_name(&self, index: usize) -> &str {
         self.stages[index].policy.name()
@@ -127,7 +151,7 @@ impl Chain {
                 name: stage.policy.name().to_string(),
                 changed: stage.changed,
                 idle_reason: (stage.changed == 0)
-                    .then(|| stage.policy.idle_reason())
+                    .then(|| kernel_note(&stage.in_kernel).or_else(|| stage.policy.idle_reason()))
                     .flatten(),
             })
             .collect()
@@ -217,4 +241,18 @@ impl Chain {
             stage.policy.finish();
         }
     }
+}
+
+/// Why a stage whose calls the kernel answered shows no changed call.
+fn kernel_note(in_kernel: &SysnoSet) -> Option<String> {
+    if in_kernel.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = in_kernel.iter().map(|sysno| sysno.name()).collect();
+    Some(format!(
+        "its {} calls were answered by the seccomp filter in the kernel \
+         (SECCOMP_RET_ERRNO), which fi does not see or count; \
+         log them (-o FILE) to have them counted",
+        names.join("/")
+    ))
 }

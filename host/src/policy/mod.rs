@@ -7,9 +7,9 @@
 
 pub mod chain;
 
-use syscalls::SysnoSet;
+use syscalls::{Sysno, SysnoSet};
 
-pub use crate::model::{Action, Call, Capabilities, Verdict};
+pub use crate::model::{Action, Call, Capabilities, Need, Verdict};
 use crate::tracee::Tracee;
 
 /// Why a policy could not decide a call (a plugin trapped, ran too long, ...).
@@ -38,6 +38,15 @@ pub trait Policy {
     /// knows better.
     fn needs(&self) -> Capabilities {
         Capabilities::ALL
+    }
+
+    /// How this policy needs to see the calls of `sysno`, one of its
+    /// subscription: the engine answers a constant in the kernel, decides
+    /// entry-only calls through a seccomp user notification, and stops the
+    /// rest with ptrace. A full stop, unless a policy knows better.
+    fn need(&self, sysno: Sysno) -> Need {
+        let _ = sysno;
+        Need::Stop
     }
 
     /// Decide `call` before it runs. Rewrite it by changing `call`.

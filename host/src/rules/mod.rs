@@ -8,9 +8,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use syscalls::SysnoSet;
+use syscalls::{Sysno, SysnoSet};
 
-use crate::policy::{Action, Call, Capabilities, Policy, PolicyError, Verdict};
+use crate::policy::{Action, Call, Capabilities, Need, Policy, PolicyError, Verdict};
 use crate::tracee::Tracee;
 use parse::{Fault, Rule};
 
@@ -181,6 +181,26 @@ impl Policy for RulePolicy {
             rewrite: substitutes,
             results: substitutes && self.rule.fault.is_some(),
             delay_exit: self.rule.delay_exit.is_some(),
+        }
+    }
+
+    /// A substitute, a delayed exit or a signal needs a stop; a plain
+    /// `error=` on every call (no `when=`, no `-P`, no delay) is a constant;
+    /// the rest is decided at entry.
+    fn need(&self, _sysno: Sysno) -> Need {
+        let rule = &self.rule;
+        if rule.replace.is_some() || rule.delay_exit.is_some() || rule.signal.is_some() {
+            return Need::Stop;
+        }
+        match rule.fault {
+            Some(Fault::Error(errno))
+                if self.paths.is_none() && rule.when.is_always() && rule.delay_enter.is_none() =>
+            {
+                Need::Constant(Action::Fail(errno))
+            }
+            fault => Need::Entry {
+                passes_changed: fault.is_none(),
+            },
         }
     }
 

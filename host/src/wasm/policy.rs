@@ -4,14 +4,14 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use syscalls::{Errno, SysnoSet};
+use syscalls::{Errno, Sysno, SysnoSet};
 use wasmtime::Trap;
 
 use super::instance::Instance;
 use super::plugin::{types, ExitAction, Syscall};
 use super::seed::SeedReport;
 use crate::output::Log;
-use crate::policy::{Action, Call, Capabilities, Policy, PolicyError, Verdict};
+use crate::policy::{Action, Call, Capabilities, Need, Policy, PolicyError, Verdict};
 use crate::tracee::Tracee;
 
 /// One `--plugin` occurrence, configured and subscribed.
@@ -180,6 +180,19 @@ impl Policy for WasmPolicy {
             rewrite: true,
             results,
             delay_exit: results,
+        }
+    }
+
+    /// What the subscription says: a call listed in `results` needs a stop
+    /// (its verdicts may want the result); one listed in `syscalls` only is
+    /// decided at entry, and its verdicts may let a changed call run.
+    fn need(&self, sysno: Sysno) -> Need {
+        if self.results.contains(sysno) {
+            Need::Stop
+        } else {
+            Need::Entry {
+                passes_changed: true,
+            }
         }
     }
 

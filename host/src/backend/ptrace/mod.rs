@@ -8,7 +8,6 @@
 //! only the tracer thread.
 
 mod attach;
-pub mod seccomp;
 mod spawn;
 pub mod sys;
 
@@ -22,7 +21,7 @@ use syscalls::SysnoSet;
 use super::{Backend, Capabilities, Event, Waited};
 use crate::arch;
 pub use attach::{attach, AttachError};
-pub use spawn::{find_program, spawn, Program, SpawnError, Spawned, StartError};
+pub use spawn::{find_program, spawn, Filter, Program, SpawnError, Spawned, StartError};
 use sys::{PtraceEvent, SyscallStop};
 
 /// How calls reach a [`PtraceBackend`].
@@ -189,7 +188,12 @@ impl PtraceBackend {
     fn entry(&mut self, tid: i32) -> Option<Event> {
         self.stop_at(tid, |regs| {
             let (nr, args) = arch::call_of(regs);
-            Event::Entry { tid, nr, args }
+            Event::Entry {
+                tid,
+                nr,
+                args,
+                notified: false,
+            }
         })
     }
 
@@ -222,17 +226,25 @@ impl PtraceBackend {
         })
     }
 
+    /// The next event already waiting, if any, without blocking.
+    pub(crate) fn take_ready(&mut self) -> io::Result<Option<Event>> {
+        while let Some(event) = sys::wait_any(true)? {
+            self.nap = SHORTEST_NAP;
+            if let Some(event) = self.translate(event) {
+                return Ok(Some(event));
+            }
+        }
+        Ok(None)
+    }
+
     /// Poll once for an event; if none is ready, nap at most `timeout`
     /// (shortly after recent events, longer while the program is quiet).
     /// Polling keeps fi out of the process's signal mask: no SIGCHLD to
     /// block or wait for. The engine calls again, checking its stop
     /// requests and timers in between.
     fn poll(&mut self, timeout: Duration) -> io::Result<Waited> {
-        while let Some(event) = sys::wait_any(true)? {
-            self.nap = SHORTEST_NAP;
-            if let Some(event) = self.translate(event) {
-                return Ok(Waited::Event(event));
-            }
+        if let Some(event) = self.take_ready()? {
+            return Ok(Waited::Event(event));
         }
         let nap = self.nap.min(timeout);
         self.nap = (self.nap * 2).min(LONGEST_NAP);

@@ -8,9 +8,8 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use seccompiler::BpfProgram;
-
 use super::sys as ptrace;
+use crate::backend::filter::{self, BpfProgram};
 
 /// Why a program could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -30,10 +29,22 @@ pub enum SpawnError {
     Os(&'static str, io::Error),
 }
 
+/// The seccomp filter a spawned program starts under.
+pub struct Filter<'a> {
+    /// The compiled filter.
+    pub program: &'a BpfProgram,
+    /// Ask the kernel for a user-notification listener, handed to fi
+    /// before the program execs (its notified calls wait on fi).
+    pub listener: bool,
+}
+
 /// A program fault started and seized.
 pub struct Spawned {
     /// Its process id.
     pub pid: i32,
+    /// The filter's user-notification listener, when one was asked for
+    /// (none if the child failed before it had one).
+    pub listener: Option<OwnedFd>,
     /// Where the child leaves its [`StartError`], if it had one.
     report: StartReport,
 }
@@ -62,7 +73,7 @@ impl Spawned {
     /// Why the child could not start the program, once it has exited
     /// (`None` if it did exec).
     pub fn start_error(&self) -> Option<StartError> {
-        let word = self.report.word().load(Ordering::Acquire);
+        let word = self.report.word(WORD_ERROR).load(Ordering::Acquire);
         let error = io::Error::from_raw_os_error(word as u32 as i32);
         match word >> 32 {
             STEP_SECCOMP => Some(StartError::Seccomp(error)),
@@ -74,13 +85,23 @@ impl Spawned {
     }
 }
 
-/// A word of memory shared with the child, where it leaves the failed step
-/// and errno (`step << 32 | errno`, 0 when nothing failed) before it exits.
-/// Shared memory, not a pipe: once the filter is installed, a `write` of the
-/// child's would be a traced call that the user's rules may tamper with.
+/// Words of memory shared with the child: where it leaves the failed step
+/// and errno (`step << 32 | errno`, 0 when nothing failed) before it exits,
+/// its listener's fd number (plus one, 0 for none yet), and fi's word that it
+/// has taken the listener. Shared memory, not a pipe: once the filter is
+/// installed, a `write` of the child's would be a filtered call that the
+/// user's rules may tamper with (or that waits for fi to answer it).
 struct StartReport {
     word: *mut AtomicU64,
 }
+
+/// The failed step and errno.
+const WORD_ERROR: usize = 0;
+/// The listener's fd number plus one.
+const WORD_LISTENER: usize = 1;
+/// Nonzero once fi took a copy of the listener.
+const WORD_TAKEN: usize = 2;
+const WORDS: usize = 3;
 
 impl StartReport {
     fn new() -> Result<StartReport, SpawnError> {
@@ -88,7 +109,7 @@ impl StartReport {
         let page = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
-                std::mem::size_of::<AtomicU64>(),
+                WORDS * std::mem::size_of::<AtomicU64>(),
                 libc::PROT_READ | libc::PROT_WRITE,
                 libc::MAP_SHARED | libc::MAP_ANONYMOUS,
                 -1,
@@ -101,16 +122,18 @@ impl StartReport {
         Ok(StartReport { word: page.cast() })
     }
 
-    fn word(&self) -> &AtomicU64 {
-        // SAFETY: the mapping lives as long as self, page-aligned and zeroed.
-        unsafe { &*self.word }
+    fn word(&self, index: usize) -> &AtomicU64 {
+        debug_assert!(index < WORDS);
+        // SAFETY: the mapping lives as long as self, page-aligned, zeroed,
+        // WORDS words long.
+        unsafe { &*self.word.add(index) }
     }
 }
 
 impl Drop for StartReport {
     fn drop(&mut self) {
         // SAFETY: our own mapping, no longer referenced.
-        unsafe { libc::munmap(self.word.cast(), std::mem::size_of::<AtomicU64>()) };
+        unsafe { libc::munmap(self.word.cast(), WORDS * std::mem::size_of::<AtomicU64>()) };
     }
 }
 
@@ -190,9 +213,10 @@ pub struct Program {
 }
 
 /// Start `program` seized by this thread. With a `filter`, the child
-/// installs it (after no_new_privs) just before exec; without one, the child
-/// is interrupted so the tracer can trace it with `PTRACE_SYSCALL`.
-pub fn spawn(program: &Program, filter: Option<&BpfProgram>) -> Result<Spawned, SpawnError> {
+/// installs it (after no_new_privs) just before exec, and hands over its
+/// listener if asked; without one, the child is interrupted so the tracer
+/// can trace it with `PTRACE_SYSCALL`.
+pub fn spawn(program: &Program, filter: Option<&Filter>) -> Result<Spawned, SpawnError> {
     // Everything the child needs is allocated before fork: after it, the
     // child may only make async-signal-safe calls.
     let path = c_string(program.path.as_os_str())?;
@@ -218,10 +242,13 @@ pub fn spawn(program: &Program, filter: Option<&BpfProgram>) -> Result<Spawned, 
         .transpose()?;
     let argv_ptrs = null_terminated(&argv);
     let env_ptrs = null_terminated(&env);
-    let fprog = filter.map(|program| libc::sock_fprog {
-        len: program.len() as u16,
-        filter: program.as_ptr() as *mut libc::sock_filter,
-    });
+    let fprog = filter.map(|f| filter::fprog(f.program));
+    let flags = match filter {
+        Some(Filter { listener: true, .. }) => {
+            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER | libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+        }
+        _ => 0,
+    };
     let (go_read, go_write) = pipe()?;
     let report = StartReport::new()?;
 
@@ -236,14 +263,14 @@ pub fn spawn(program: &Program, filter: Option<&BpfProgram>) -> Result<Spawned, 
         unsafe {
             child(
                 &go_read,
-                report.word(),
+                &report,
                 &Exec {
                     path: &path,
                     argv: &argv_ptrs,
                     env: &env_ptrs,
                     cwd: cwd.as_ref(),
                     stdio: program.stdio,
-                    fprog: fprog.as_ref(),
+                    filter: fprog.as_ref().map(|fprog| (fprog, flags)),
                 },
             )
         }
@@ -263,7 +290,59 @@ pub fn spawn(program: &Program, filter: Option<&BpfProgram>) -> Result<Spawned, 
     // meanwhile holds a copy of this end until it execs.
     // SAFETY: writing one byte from a local to a pipe we own.
     unsafe { libc::write(go_write.as_raw_fd(), [1u8].as_ptr().cast(), 1) };
-    Ok(Spawned { pid, report })
+    let listener = if flags != 0 {
+        take_listener(pid, &report).inspect_err(|_| {
+            // SAFETY: our own child, spinning before its exec.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        })?
+    } else {
+        None
+    };
+    Ok(Spawned {
+        pid,
+        listener,
+        report,
+    })
+}
+
+/// How long the child may take to post its listener.
+const LISTENER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Take a copy of the child's listener once it posts its number (`None` if
+/// the child failed first), and tell the child it may exec.
+fn take_listener(pid: i32, report: &StartReport) -> Result<Option<OwnedFd>, SpawnError> {
+    let started = std::time::Instant::now();
+    let number = loop {
+        if report.word(WORD_ERROR).load(Ordering::Acquire) != 0 {
+            return Ok(None);
+        }
+        match report.word(WORD_LISTENER).load(Ordering::Acquire) {
+            0 if started.elapsed() > LISTENER_DEADLINE => {
+                return Err(SpawnError::Os(
+                    "waiting for the seccomp listener",
+                    io::Error::from_raw_os_error(libc::ETIMEDOUT),
+                ))
+            }
+            0 => std::thread::sleep(std::time::Duration::from_micros(20)),
+            plus_one => break (plus_one - 1) as i32,
+        }
+    };
+    let os = |what| SpawnError::Os(what, io::Error::last_os_error());
+    // SAFETY: plain syscalls with integer arguments; each returns a new fd.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if pidfd < 0 {
+        return Err(os("pidfd_open"));
+    }
+    // SAFETY: pidfd_open returned a new fd that we now own.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as i32) };
+    // SAFETY: as above.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), number, 0) };
+    if fd < 0 {
+        return Err(os("pidfd_getfd"));
+    }
+    report.word(WORD_TAKEN).store(1, Ordering::Release);
+    // SAFETY: pidfd_getfd returned a new fd (close-on-exec) that we own.
+    Ok(Some(unsafe { OwnedFd::from_raw_fd(fd as i32) }))
 }
 
 fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
@@ -281,7 +360,8 @@ struct Exec<'a> {
     env: &'a [*const libc::c_char],
     cwd: Option<&'a CString>,
     stdio: [Option<RawFd>; 3],
-    fprog: Option<&'a libc::sock_fprog>,
+    /// The seccomp filter and the flags to install it with.
+    filter: Option<(&'a libc::sock_fprog, libc::c_ulong)>,
 }
 
 /// The child's side: wait until seized, filter, exec; leave a failure in
@@ -289,7 +369,7 @@ struct Exec<'a> {
 ///
 /// # Safety
 /// Must run in a freshly forked child; uses only async-signal-safe calls.
-unsafe fn child(go: &OwnedFd, report: &AtomicU64, exec: &Exec) -> ! {
+unsafe fn child(go: &OwnedFd, report: &StartReport, exec: &Exec) -> ! {
     let mut byte = 0u8;
     // A byte means "seized, go on"; EOF means the tracer is gone.
     let got = loop {
@@ -319,11 +399,28 @@ unsafe fn child(go: &OwnedFd, report: &AtomicU64, exec: &Exec) -> ! {
             report_and_exit(report, STEP_DIRECTORY);
         }
     }
-    if let Some(fprog) = exec.fprog {
-        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1
-            || libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, fprog) == -1
-        {
+    if let Some((fprog, flags)) = exec.filter {
+        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 {
             report_and_exit(report, STEP_SECCOMP);
+        }
+        let listener = libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            flags,
+            fprog,
+        );
+        if listener == -1 {
+            report_and_exit(report, STEP_SECCOMP);
+        }
+        if flags & libc::SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 {
+            // Post the listener (close-on-exec) and wait, without a system
+            // call (every call may now wait on fi), until fi took a copy.
+            report
+                .word(WORD_LISTENER)
+                .store(listener as u64 + 1, Ordering::Release);
+            while report.word(WORD_TAKEN).load(Ordering::Acquire) == 0 {
+                std::hint::spin_loop();
+            }
         }
     }
     libc::execve(exec.path.as_ptr(), exec.argv.as_ptr(), exec.env.as_ptr());
@@ -340,8 +437,10 @@ unsafe fn unblock_all_signals() {
 
 /// Leave the failed step and errno for the parent (a store, no system
 /// call), and exit like a shell that could not exec.
-unsafe fn report_and_exit(report: &AtomicU64, step: u64) -> ! {
+unsafe fn report_and_exit(report: &StartReport, step: u64) -> ! {
     let errno = *libc::__errno_location() as u32;
-    report.store(step << 32 | u64::from(errno), Ordering::Release);
+    report
+        .word(WORD_ERROR)
+        .store(step << 32 | u64::from(errno), Ordering::Release);
     libc::_exit(127)
 }

@@ -1,0 +1,259 @@
+//! The user-notification backend: a [`PtraceBackend`] over a seccomp filter
+//! whose entry-only calls wait on a seccomp user notification
+//! (`SECCOMP_RET_USER_NOTIF`) instead of stopping the thread.
+//!
+//! The program stays under ptrace for fork, clone, exec and exit events and
+//! for the calls routed to a ptrace stop; the backend watches both the
+//! listener and `waitpid`. A notified call is answered with
+//! `SECCOMP_USER_NOTIF_FLAG_CONTINUE` (run it), an errno or a value, after
+//! `SECCOMP_IOCTL_NOTIF_ID_VALID` confirms that the caller still waits, so
+//! that what the policies read of its memory was its own.
+//!
+//! The filter carries `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`: once fi has
+//! received a call, only a fatal signal ends the caller's wait. A signal a
+//! verdict sends, or one from elsewhere, stays pending until fi answers, and
+//! is delivered as the call returns, as after a ptrace stop; without the
+//! flag the call would restart and be decided twice.
+
+use std::collections::HashMap;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::Duration;
+
+use super::ptrace::PtraceBackend;
+use super::{Backend, Capabilities, Event, Waited};
+
+/// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (Linux 6.6): the supervisor and the
+/// caller hand over on one CPU.
+const FD_SYNC_WAKE_UP: u64 = 1;
+
+/// The shortest and longest waits on the listener before `waitpid` is
+/// checked again, while no ptrace event comes: ptrace events (forks, exits,
+/// traced calls) are seen at most this late.
+const SHORTEST_NAP: Duration = Duration::from_micros(20);
+const LONGEST_NAP: Duration = Duration::from_millis(1);
+
+/// Whether this kernel has what the backend needs: user notification with
+/// killable waits (Linux 5.19).
+pub fn supported() -> bool {
+    // SAFETY: uname fills the struct.
+    let mut uts = unsafe { std::mem::zeroed::<libc::utsname>() };
+    // SAFETY: a valid out pointer.
+    if unsafe { libc::uname(&mut uts) } != 0 {
+        return false;
+    }
+    // SAFETY: uname NUL-terminates release.
+    let release = unsafe { std::ffi::CStr::from_ptr(uts.release.as_ptr()) };
+    let mut numbers = release
+        .to_string_lossy()
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|part| part.parse::<u32>().ok())
+        .collect::<Vec<_>>()
+        .into_iter();
+    let version = (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0));
+    version >= (5, 19)
+}
+
+/// A notified call waiting for its answer.
+struct Held {
+    /// The notification's id.
+    id: u64,
+    /// The result to answer with; `None` lets the call run.
+    answer: Option<i64>,
+}
+
+/// Calls reach the engine through user notifications and ptrace stops.
+pub struct NotifyBackend {
+    ptrace: PtraceBackend,
+    /// The filter's listener; `None` once every filtered process is gone.
+    listener: Option<OwnedFd>,
+    /// Notified calls the engine is deciding, by thread.
+    held: HashMap<i32, Held>,
+    nap: Duration,
+}
+
+impl NotifyBackend {
+    /// A backend over `ptrace` (in seccomp mode) and the filter's `listener`.
+    pub fn new(ptrace: PtraceBackend, listener: OwnedFd) -> NotifyBackend {
+        // Best effort: kernels before 6.6 wake across CPUs.
+        // SAFETY: an ioctl on our listener with a flags word.
+        unsafe {
+            libc::ioctl(
+                listener.as_raw_fd(),
+                libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+                FD_SYNC_WAKE_UP,
+            )
+        };
+        NotifyBackend {
+            ptrace,
+            listener: Some(listener),
+            held: HashMap::new(),
+            nap: SHORTEST_NAP,
+        }
+    }
+
+    /// Wait on the listener at most `timeout`; a notification if one came.
+    fn listen(&mut self, timeout: Duration) -> io::Result<Option<Event>> {
+        let Some(listener) = &self.listener else {
+            crate::backend::ptrace::sys::nap(timeout).or_else(interrupted)?;
+            return Ok(None);
+        };
+        let fd = listener.as_raw_fd();
+        let mut poll = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let wait = libc::timespec {
+            tv_sec: timeout.as_secs() as libc::time_t,
+            tv_nsec: timeout.subsec_nanos() as libc::c_long,
+        };
+        // SAFETY: one valid pollfd, a valid timeout, no signal mask change.
+        let ready = unsafe { libc::ppoll(&mut poll, 1, &wait, std::ptr::null()) };
+        if ready < 0 {
+            return Err(io::Error::last_os_error()).or_else(interrupted);
+        }
+        if ready == 0 {
+            return Ok(None);
+        }
+        if poll.revents & libc::POLLIN == 0 {
+            // POLLHUP: no process runs under the filter any more.
+            self.listener = None;
+            return Ok(None);
+        }
+        // SAFETY: seccomp_notif is plain data; the kernel wants it zeroed.
+        let mut notif = unsafe { std::mem::zeroed::<libc::seccomp_notif>() };
+        // SAFETY: RECV fills the struct it is given.
+        if unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_RECV, &mut notif) } != 0 {
+            // ENOENT: the caller was killed before fi took its call.
+            return Ok(None);
+        }
+        let tid = notif.pid as i32;
+        self.held.insert(
+            tid,
+            Held {
+                id: notif.id,
+                answer: None,
+            },
+        );
+        Ok(Some(Event::Entry {
+            tid,
+            nr: i64::from(notif.data.nr),
+            args: notif.data.args,
+            notified: true,
+        }))
+    }
+
+    /// Answer the notified call `held`: run it, or give it its result. A
+    /// caller gone meanwhile (killed) is not answered.
+    fn answer(&self, held: &Held) {
+        let Some(listener) = &self.listener else {
+            return;
+        };
+        let fd = listener.as_raw_fd();
+        // SAFETY: ID_VALID reads the id it is given.
+        if unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_ID_VALID, &held.id) } != 0 {
+            return;
+        }
+        // SAFETY: plain data.
+        let mut response = unsafe { std::mem::zeroed::<libc::seccomp_notif_resp>() };
+        response.id = held.id;
+        match held.answer {
+            None => response.flags = libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
+            Some(result) if (-4095..0).contains(&result) => response.error = result as i32,
+            Some(result) => response.val = result,
+        }
+        // SAFETY: SEND reads the response it is given. ENOENT (the caller
+        // was killed meanwhile) needs nothing more.
+        unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_SEND, &response) };
+    }
+}
+
+/// An interrupted wait is an empty one: the engine checks its stop
+/// requests and asks again.
+fn interrupted<T: Default>(error: io::Error) -> io::Result<T> {
+    match error.raw_os_error() {
+        Some(libc::EINTR) => Ok(T::default()),
+        _ => Err(error),
+    }
+}
+
+impl Backend for NotifyBackend {
+    fn capabilities(&self) -> Capabilities {
+        PtraceBackend::CAPABILITIES
+    }
+
+    fn wait(&mut self, timeout: Option<Duration>) -> io::Result<Waited> {
+        match self.ptrace.take_ready() {
+            Ok(Some(event)) => {
+                self.nap = SHORTEST_NAP;
+                return Ok(Waited::Event(event));
+            }
+            Ok(None) => {}
+            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => return Ok(Waited::NoneLeft),
+            Err(e) => return Err(e),
+        }
+        let nap = timeout.map_or(self.nap, |t| t.min(self.nap));
+        match self.listen(nap)? {
+            Some(event) => {
+                self.nap = SHORTEST_NAP;
+                Ok(Waited::Event(event))
+            }
+            None => {
+                self.nap = (self.nap * 2).min(LONGEST_NAP);
+                Ok(Waited::Nothing)
+            }
+        }
+    }
+
+    fn rewrite(&mut self, tid: i32, nr: i64, args: [u64; 6]) {
+        if !self.held.contains_key(&tid) {
+            self.ptrace.rewrite(tid, nr, args);
+        }
+    }
+
+    fn skip(&mut self, tid: i32, result: i64) {
+        match self.held.get_mut(&tid) {
+            Some(held) => held.answer = Some(result),
+            None => self.ptrace.skip(tid, result),
+        }
+    }
+
+    fn set_result(&mut self, tid: i32, result: i64) {
+        if !self.held.contains_key(&tid) {
+            self.ptrace.set_result(tid, result);
+        }
+    }
+
+    fn resume(&mut self, tid: i32, stop_at_exit: bool) {
+        match self.held.remove(&tid) {
+            Some(held) => self.answer(&held),
+            None => self.ptrace.resume(tid, stop_at_exit),
+        }
+    }
+
+    fn signal(&mut self, pid: i32, tid: i32, signal: i32) {
+        self.ptrace.signal(pid, tid, signal);
+    }
+
+    fn kill_all(&mut self) {
+        // The processes are all traced: a thread waiting on a notification
+        // dies with them.
+        self.ptrace.kill_all();
+    }
+
+    fn detach_all(&mut self, held: &[i32]) {
+        let stopped: Vec<i32> = held
+            .iter()
+            .copied()
+            .filter(|tid| match self.held.remove(tid) {
+                Some(call) => {
+                    self.answer(&call);
+                    false
+                }
+                None => true,
+            })
+            .collect();
+        self.ptrace.detach_all(&stopped);
+    }
+}

@@ -1,0 +1,103 @@
+//! Which way the calls of each subscribed syscall reach the engine: the
+//! cheapest [`Route`] that loses nothing the policies need or the log keeps.
+//!
+//! - [`Route::Errno`]: the one stage subscribed answers every call with the
+//!   same errno ([`Need::Constant`]) and no per-call log line or record is
+//!   kept: the filter answers in the kernel, at native speed. The stage's
+//!   report says so, since fi then sees none of these calls.
+//! - [`Route::Notify`]: every stage decides at entry ([`Need::Entry`]), and
+//!   no kept line needs the real result of a call a stage changed but let
+//!   run; the kernel has user notification ([`notify::supported`]).
+//! - [`Route::Trace`]: everything else, and everything with
+//!   [`Kind::Ptrace`].
+
+use syscalls::Sysno;
+
+use crate::backend::{notify, Kind, Route};
+use crate::model::{Action, Need};
+use crate::output::Log;
+use crate::policy::chain::Chain;
+
+/// The route of every syscall `chain` subscribes to, by number. Marks in
+/// the chain the stages whose calls the kernel answers.
+pub fn routes(chain: &mut Chain, log: &Log, kind: Kind) -> Vec<(u32, Route)> {
+    let notify = kind == Kind::Auto && notify::supported();
+    let subscribed: Vec<Sysno> = chain.subscription().iter().collect();
+    subscribed
+        .into_iter()
+        .map(|sysno| {
+            let route = match kind {
+                Kind::Ptrace => Route::Trace,
+                Kind::Auto => route_for(&chain.needs_at(sysno), log, notify),
+            };
+            if let Route::Errno(_) = route {
+                chain.decided_in_kernel(sysno);
+            }
+            (sysno.id() as u32, route)
+        })
+        .collect()
+}
+
+/// The route for calls whose stages need `needs`, in chain order.
+fn route_for(needs: &[Need], log: &Log, notify: bool) -> Route {
+    if let [Need::Constant(Action::Fail(errno))] = needs {
+        if !log.keeps_lines() {
+            return Route::Errno(errno.into_raw() as u16);
+        }
+    }
+    let entry_only = needs.iter().all(|need| match need {
+        Need::Stop => false,
+        Need::Constant(_) => true,
+        Need::Entry { passes_changed } => !(*passes_changed && log.keeps_lines()),
+    });
+    if notify && entry_only && !log.traces_all() {
+        Route::Notify
+    } else {
+        Route::Trace
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::{Keep, LogFormat, LogOptions};
+    use syscalls::Errno;
+
+    fn log(lines: bool) -> Log {
+        Log::new(LogOptions {
+            out: lines.then(|| Box::new(std::io::sink()) as Box<dyn std::io::Write + Send>),
+            format: LogFormat::Text,
+            trace_all: false,
+            summary: true,
+            keep: Keep::Nothing,
+            end_to_stderr: false,
+        })
+    }
+
+    const EIO: Need = Need::Constant(Action::Fail(Errno::EIO));
+    const ENTRY: Need = Need::Entry {
+        passes_changed: false,
+    };
+    const DELAYS: Need = Need::Entry {
+        passes_changed: true,
+    };
+
+    #[test]
+    fn a_lone_constant_errno_goes_to_the_kernel_only_when_nothing_is_logged() {
+        assert_eq!(route_for(&[EIO], &log(false), true), Route::Errno(5));
+        assert_eq!(route_for(&[EIO], &log(false), false), Route::Errno(5));
+        assert_eq!(route_for(&[EIO], &log(true), true), Route::Notify);
+        assert_eq!(route_for(&[EIO, ENTRY], &log(false), true), Route::Notify);
+    }
+
+    #[test]
+    fn any_stop_or_a_logged_result_needs_ptrace() {
+        assert_eq!(
+            route_for(&[ENTRY, Need::Stop], &log(false), true),
+            Route::Trace
+        );
+        assert_eq!(route_for(&[DELAYS], &log(true), true), Route::Trace);
+        assert_eq!(route_for(&[DELAYS], &log(false), true), Route::Notify);
+        assert_eq!(route_for(&[ENTRY], &log(true), false), Route::Trace);
+    }
+}
