@@ -46,8 +46,9 @@ use crate::output::{Keep, Log, LogFormat, LogOptions, Summary};
 pub use crate::policy::chain::StageReport;
 use crate::policy::chain::{Chain, OnPolicyError};
 use crate::policy::Policy;
-use crate::rules::{parse, PathFilter, RulePolicy};
+use crate::rules::{self, parse, PathFilter, RulePolicy};
 use crate::wasm::{self, Limits, Loader};
+use syscalls::{Sysno, SysnoSet};
 
 /// Why a session could not run, or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -378,13 +379,20 @@ impl Session {
         if paths.is_some() && !has_rule {
             return Err(invalid("-P limits -e rules, but no -e rule was given"));
         }
+        let mut rules = self.resolved_rules(log)?.into_iter();
         let mut loader: Option<Loader> = None;
         let mut policies: Vec<Box<dyn Policy>> = Vec::new();
         for stage in std::mem::take(&mut self.stages) {
             match stage {
-                StageSource::Rule(text) => {
-                    let rule = parse::parse_expr(&text).map_err(invalid)?;
-                    policies.push(Box::new(RulePolicy::new(rule, paths.clone())));
+                StageSource::Rule(_) => {
+                    // `none` (as strace has it) and `-e trace=` are no stage.
+                    let rule = rules.next().flatten();
+                    if let Some((rule, named)) = rule.filter(|(_, named)| !named.is_empty()) {
+                        let policy = RulePolicy::new(rule, paths.clone())
+                            .resolved(named)
+                            .report_to(log.clone());
+                        policies.push(Box::new(policy));
+                    }
                 }
                 StageSource::Plugin(spec) => {
                     if loader.is_none() {
@@ -407,6 +415,56 @@ impl Session {
         Ok(policies)
     }
 
+    /// The `-e` expressions parsed, in order, given strace's meaning among
+    /// themselves ([`rules::resolve`]): for each, its rule with the set it
+    /// still decides and the set it was written with, or `None` for
+    /// `-e trace=` (the last one counts, as in strace; `--trace` then logs
+    /// only its calls). strace's warnings go to the log.
+    #[allow(clippy::type_complexity)]
+    fn resolved_rules(
+        &self,
+        log: &Log,
+    ) -> Result<Vec<Option<(parse::Rule, SysnoSet)>>, SessionError> {
+        let mut traced = None;
+        let mut exprs = Vec::new();
+        for stage in &self.stages {
+            if let StageSource::Rule(text) = stage {
+                match parse::parse_qualified(text).map_err(invalid)? {
+                    parse::Expr::Rule(rule) => exprs.push(Some(rule)),
+                    parse::Expr::Trace(set) => {
+                        traced = Some(set);
+                        exprs.push(None);
+                    }
+                }
+            }
+        }
+        let named: Vec<Option<SysnoSet>> = exprs
+            .iter()
+            .map(|rule| rule.as_ref().map(|rule| rule.syscalls.clone()))
+            .collect();
+        let mut rules: Vec<parse::Rule> = exprs.iter().flatten().cloned().collect();
+        rules::resolve(&mut rules, traced.as_ref());
+        for rule in &rules {
+            if let Some(warning) = &rule.warning {
+                log.note(
+                    crate::COMMAND,
+                    &format!("-e {}: warning: {warning}", rule.text),
+                );
+            }
+        }
+        if let Some(set) = traced {
+            log.trace_only(set);
+        }
+        let mut rules = rules.into_iter();
+        Ok(named
+            .into_iter()
+            .map(|named| {
+                let named = named?;
+                Some((rules.next()?, named))
+            })
+            .collect())
+    }
+
     fn run_spawned(
         &self,
         program: &Program,
@@ -425,21 +483,35 @@ impl Session {
         let spawned = ptrace::spawn(program, filter.as_ref())
             .map_err(|e| SessionError::Failed(e.to_string()))?;
         let pid = spawned.pid;
-        let mut backend = PtraceBackend::new(mode, chain.subscription(), &[pid]);
+        // Nothing is tampered with or counted before the command's own
+        // execve succeeded (as in strace): the engine must see the launch
+        // if it could see anything before it. Under the filter only the
+        // launch's execve can be stopped; without it every call stops.
+        let execs = SysnoSet::new(&[Sysno::execve, Sysno::execveat]);
+        let (subscription, launch_seen) = match mode {
+            Mode::Seccomp => {
+                let seen = !chain.subscription().intersection(&execs).is_empty();
+                (chain.subscription(), seen)
+            }
+            Mode::Syscall => (chain.subscription().union(&execs), true),
+        };
+        let mut backend = PtraceBackend::new(mode, subscription, &[pid]);
         let on_stop = if self.stop_signals {
             OnStopSignal::Forward
         } else {
             OnStopSignal::Ignore
         };
-        let ending = Engine::new(&mut backend, chain, log, pid, &[(pid, pid)], on_stop)
-            .run()
-            .map_err(|e| {
-                // PTRACE_O_EXITKILL kills every tracee when fi exits; a
-                // library caller goes on, so kill the program now.
-                // SAFETY: plain kill of the session's own child.
-                unsafe { libc::kill(pid, libc::SIGKILL) };
-                SessionError::Failed(e.to_string())
-            })?;
+        let mut engine = Engine::new(&mut backend, chain, log, pid, &[(pid, pid)], on_stop);
+        if launch_seen {
+            engine = engine.await_launch();
+        }
+        let ending = engine.run().map_err(|e| {
+            // PTRACE_O_EXITKILL kills every tracee when fi exits; a
+            // library caller goes on, so kill the program now.
+            // SAFETY: plain kill of the session's own child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            SessionError::Failed(e.to_string())
+        })?;
         let shown = || program.path.display().to_string();
         match (ending, spawned.start_error()) {
             (Ending::Exited(Some(127)), Some(StartError::Exec(cause))) => {

@@ -63,6 +63,12 @@ pub struct PtraceBackend {
     forced: HashMap<i32, i64>,
     /// The next nap while polling.
     nap: Duration,
+    /// Signals to pass with the request that next resumes a thread from a
+    /// syscall stop ([`Backend::signal`]).
+    on_resume: HashMap<i32, i32>,
+    /// Seccomp mode: signals to pass when the thread, now at a seccomp
+    /// stop, is resumed from its exit stop.
+    at_exit: HashMap<i32, i32>,
 }
 
 impl PtraceBackend {
@@ -80,6 +86,8 @@ impl PtraceBackend {
             exit_wanted: HashSet::new(),
             forced: HashMap::new(),
             nap: SHORTEST_NAP,
+            on_resume: HashMap::new(),
+            at_exit: HashMap::new(),
         }
     }
 
@@ -116,6 +124,8 @@ impl PtraceBackend {
         self.stopped.remove(&tid);
         self.exit_wanted.remove(&tid);
         self.forced.remove(&tid);
+        self.on_resume.remove(&tid);
+        self.at_exit.remove(&tid);
         Some(Event::ThreadExited { tid, status })
     }
 
@@ -304,11 +314,24 @@ impl Backend for PtraceBackend {
         if stop_at_exit {
             self.exit_wanted.insert(tid);
         }
-        self.go_on(tid, 0);
+        let signal = self.signal_for_resume(tid);
+        self.go_on(tid, signal);
     }
 
+    /// A thread stopped at a call gets the signal as strace delivers it: as
+    /// the data of the request resuming it from a syscall stop, which the
+    /// kernel sends with `si_code` `SI_KERNEL`. Any other (a second signal
+    /// for the same call) is sent with `tgkill`.
     fn signal(&mut self, pid: i32, tid: i32, signal: i32) {
-        let _ = sys::tgkill(pid, tid, signal);
+        let slot = match self.mode {
+            Mode::Seccomp => &mut self.at_exit,
+            Mode::Syscall => &mut self.on_resume,
+        };
+        if self.stopped.contains_key(&tid) && !slot.contains_key(&tid) {
+            slot.insert(tid, signal);
+        } else {
+            let _ = sys::tgkill(pid, tid, signal);
+        }
     }
 
     fn detach_all(&mut self, held: &[i32]) {
@@ -338,6 +361,18 @@ impl Backend for PtraceBackend {
 }
 
 impl PtraceBackend {
+    /// The signal to pass with the request resuming `tid` now (0 for none).
+    /// A seccomp stop drops such a signal, so from one the thread goes on
+    /// to its exit stop, and the signal is passed from there.
+    fn signal_for_resume(&mut self, tid: i32) -> i32 {
+        if let Some(signal) = self.at_exit.remove(&tid) {
+            self.exit_wanted.insert(tid);
+            self.on_resume.insert(tid, signal);
+            return 0;
+        }
+        self.on_resume.remove(&tid).unwrap_or(0)
+    }
+
     /// Detach a stopped thread; a skipped call waiting at its exit stop gets
     /// its result first.
     fn detach_stopped(&mut self, tid: i32, signal: i32) {
