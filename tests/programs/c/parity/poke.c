@@ -6,6 +6,8 @@
  *                                          -> "getcwd buffer=poked"
  *   poke partial  write(-1, p, 8) where p is 4 bytes before an unmapped
  *                 page: the 4 mapped bytes are poked -> "mapped=ABCD"
+ *   poke unmapped chdir at an unmapped address: nothing can be poked, the
+ *                 call runs and fails  -> "chdir=-1 errno=EFAULT"
  * Exits 0 iff the poke landed as described.                                */
 #include "fi_test.h"
 #include <sys/mman.h>
@@ -13,7 +15,7 @@
 
 int main(int argc, char **argv) {
     if (argc != 2) {
-        say("usage: poke enter|exit|partial");
+        say("usage: poke enter|exit|partial|unmapped");
         return 2;
     }
     if (strcmp(argv[1], "enter") == 0) {
@@ -47,6 +49,11 @@ int main(int argc, char **argv) {
         long r = write(-1, p, 8);
         say("write=%ld errno=%s mapped=%.4s", r, r < 0 ? err_name(errno) : "0", p);
         return memcmp(p, "ABCD", 4) == 0 ? 0 : 1;
+    }
+    if (strcmp(argv[1], "unmapped") == 0) {
+        int r = chdir((const char *)8);
+        say("chdir=%d errno=%s", r, r < 0 ? err_name(errno) : "0");
+        return r == -1 && errno == EFAULT ? 0 : 1;
     }
     say("unknown mode %s", argv[1]);
     return 2;
