@@ -387,3 +387,52 @@ fn strace_syntax_refused_with_the_part_named() {
         assert!(out.stdout.is_empty(), "nothing may run\n{}", out.describe());
     }
 }
+
+// 10. Log lines closer to strace's.
+
+#[test]
+fn log_lines_read_like_strace() {
+    // The call as the program made it, under syscall=; the signal on a
+    // line of its own.
+    let out = fault(
+        &["-e", "inject=chdir:retval=0:syscall=gettid:signal=USR1"],
+        "parity/chdirs",
+        &["/", "ok"],
+    );
+    assert_saw(&out, &["signal=SIGUSR1 si_code=SI_KERNEL count=1"]);
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    let call = lines
+        .iter()
+        .position(|line| line.contains("] chdir(\"/\") = 0 (INJECTED)"))
+        .unwrap_or_else(|| panic!("the original call must be logged\n{}", out.describe()));
+    assert!(
+        lines[call + 1].ends_with("] --- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_KERNEL} ---"),
+        "{}",
+        out.describe()
+    );
+    assert!(!out.stderr.contains("] gettid("), "{}", out.describe());
+    // A raw retval= in the error range, as strace prints it.
+    let out = fault(
+        &["-e", "inject=geteuid:retval=-1"],
+        "parity/raw_geteuid",
+        &["0xffffffffffffffff"],
+    );
+    assert!(
+        out.stderr
+            .contains("geteuid() = 18446744073709551615 (INJECTED)"),
+        "{}",
+        out.describe()
+    );
+    // Restart errors by strace's names.
+    let out = fault(
+        &["-e", "fault=chdir:error=ERESTARTSYS:when=1"],
+        "parity/chdirs",
+        &["/", "ok"],
+    );
+    assert!(
+        out.stderr
+            .contains("= -1 ERESTARTSYS (To be restarted if SA_RESTART is set) (INJECTED)"),
+        "{}",
+        out.describe()
+    );
+}
