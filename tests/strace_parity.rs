@@ -288,24 +288,27 @@ fn rules_tamper_only_with_traced_calls() {
         &["ENOSYS", "ok"],
     );
     assert_saw(&out, &["write=-1 errno=ENOSYS", "writev=5 errno=0"]);
-    // --trace logs only the traced calls.
-    let out = fault(
+    // --trace logs only the traced calls, stopped for the log alone if no
+    // rule wants them; --trace=SET is -e trace=SET --trace.
+    for args in [
+        &["--trace", "-e", "trace=writev"][..],
+        &["--trace=writev"][..],
         &[
             "--trace",
             "-e",
             "trace=writev",
             "-e",
-            "inject=write,writev:delay_enter=1",
-        ],
-        "parity/writes",
-        &["ok", "ok"],
-    );
-    out.assert_code(0);
-    assert!(
-        out.stderr.contains("writev(") && !out.stderr.contains("] write("),
-        "{}",
-        out.describe()
-    );
+            "inject=write:delay_enter=1",
+        ][..],
+    ] {
+        let out = fault(args, "parity/writes", &["ok", "ok"]);
+        out.assert_code(0);
+        assert!(
+            out.stderr.contains("] writev(3</dev/null>, ") && !out.stderr.contains("] write(3"),
+            "{}",
+            out.describe()
+        );
+    }
 }
 
 // Syntax: accepted and refused, with the messages.

@@ -161,8 +161,8 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
-    /// Log every call fault stops, not only the tampered ones; --trace=SET
-    /// is -e trace=SET as well (only the calls of SET are traced).
+    /// Log every call fault stops, not only the tampered ones (with -e
+    /// trace=SET, every call of SET); --trace=SET is -e trace=SET --trace.
     #[arg(long, value_name = "SET", num_args = 0..=1, require_equals = true)]
     pub trace: Option<Option<String>>,
 

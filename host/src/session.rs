@@ -169,6 +169,9 @@ pub struct Session {
     mode: Option<Mode>,
     stop_signals: bool,
     end_to_stderr: bool,
+    /// `-e trace=SET` with `--trace`: calls stopped to be logged, though no
+    /// stage subscribed to them.
+    logged_only: SysnoSet,
 }
 
 impl Session {
@@ -188,6 +191,7 @@ impl Session {
             mode: None,
             stop_signals: false,
             end_to_stderr: false,
+            logged_only: SysnoSet::empty(),
         }
     }
 
@@ -422,7 +426,7 @@ impl Session {
     /// only its calls). strace's warnings go to the log.
     #[allow(clippy::type_complexity)]
     fn resolved_rules(
-        &self,
+        &mut self,
         log: &Log,
     ) -> Result<Vec<Option<(parse::Rule, SysnoSet)>>, SessionError> {
         let mut traced = None;
@@ -453,6 +457,9 @@ impl Session {
             }
         }
         if let Some(set) = traced {
+            if self.trace_all {
+                self.logged_only = set.clone();
+            }
             log.trace_only(set);
         }
         let mut rules = rules.into_iter();
@@ -475,7 +482,7 @@ impl Session {
         let filter = match mode {
             Mode::Syscall => None,
             Mode::Seccomp => Some(
-                seccomp::filter_for(&chain.subscription())
+                seccomp::filter_for(&self.stopped_calls(chain))
                     .map_err(|e| SessionError::Failed(format!("{e:#}")))?,
             ),
         };
@@ -491,9 +498,9 @@ impl Session {
         let (subscription, launch_seen) = match mode {
             Mode::Seccomp => {
                 let seen = !chain.subscription().intersection(&execs).is_empty();
-                (chain.subscription(), seen)
+                (self.stopped_calls(chain), seen)
             }
-            Mode::Syscall => (chain.subscription().union(&execs), true),
+            Mode::Syscall => (self.stopped_calls(chain).union(&execs), true),
         };
         let mut backend = PtraceBackend::new(mode, subscription, &[pid]);
         let on_stop = if self.stop_signals {
@@ -549,7 +556,7 @@ impl Session {
             threads.extend(tids.into_iter().map(|tid| (pid, tid)));
         }
         let tids: Vec<i32> = threads.iter().map(|&(_, tid)| tid).collect();
-        let mut backend = PtraceBackend::new(Mode::Syscall, chain.subscription(), &tids);
+        let mut backend = PtraceBackend::new(Mode::Syscall, self.stopped_calls(chain), &tids);
         let on_stop = if self.stop_signals {
             OnStopSignal::Detach
         } else {
@@ -562,6 +569,14 @@ impl Session {
             log.note("fi", &format!("detached from {pids:?} on signal {signal}"));
         }
         Ok(ending)
+    }
+}
+
+impl Session {
+    /// The calls to stop: those some stage subscribed to, and with
+    /// `--trace` those of `-e trace=` (to be logged).
+    fn stopped_calls(&self, chain: &Chain) -> SysnoSet {
+        chain.subscription().union(&self.logged_only)
     }
 }
 
