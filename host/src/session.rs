@@ -214,7 +214,9 @@ impl Session {
     }
 
     /// Add an strace-style rule (`inject=...` or `fault=...`, as after `-e`)
-    /// at the end of the chain.
+    /// at the end of the chain, or set the traced calls (`trace=SET`). As in
+    /// strace, a later rule takes the syscalls it names from earlier ones,
+    /// and rules tamper only with traced calls.
     pub fn rule(mut self, expr: &str) -> Session {
         self.stages.push(StageSource::Rule(expr.to_string()));
         self
