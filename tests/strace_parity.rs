@@ -7,6 +7,7 @@
 mod common;
 
 use std::path::Path;
+use std::time::Duration;
 
 use common::*;
 
@@ -438,4 +439,37 @@ fn log_lines_read_like_strace() {
         "{}",
         out.describe()
     );
+}
+
+#[test]
+fn a_call_held_in_a_delay_when_fault_detaches_is_logged() {
+    let dir = TestDir::new("parity-detach");
+    let ticks = dir.join("ticks");
+    let mut program = Cmd::new(c_program("ticker"))
+        .arg(&ticks)
+        .args(["200", "20"])
+        .spawn();
+    program.wait_for_stdout("a tick", Duration::from_secs(10), |s| s.contains("tick 1"));
+    let mut fi = Cmd::fault()
+        .arg("-p")
+        .arg(program.pid().to_string())
+        .args(["-e", "inject=write:delay_enter=30s", "-P"])
+        .arg(&ticks)
+        .spawn();
+    // Let fault attach and hold a write, then detach it.
+    std::thread::sleep(Duration::from_millis(800));
+    fi.signal(libc::SIGINT);
+    let out = fi.wait();
+    assert!(
+        out.stderr.contains("] write(")
+            && out
+                .stderr
+                .contains(") = ? (DELAYED) [-e inject=write:delay_enter=30s]"),
+        "the held write must be logged\n{}",
+        out.describe()
+    );
+    // The program goes on, its write let go.
+    program.signal(libc::SIGINT);
+    let program = program.wait();
+    assert_eq!(program.code(), Some(42), "{}", program.describe());
 }
