@@ -450,7 +450,7 @@ fn a_call_held_in_a_delay_when_fault_detaches_is_logged() {
         .args(["200", "20"])
         .spawn();
     program.wait_for_stdout("a tick", Duration::from_secs(10), |s| s.contains("tick 1"));
-    let mut fi = Cmd::fault()
+    let fi = Cmd::fault()
         .arg("-p")
         .arg(program.pid().to_string())
         .args(["-e", "inject=write:delay_enter=30s", "-P"])

@@ -20,7 +20,8 @@ use poke::Poke;
 /// Give several `-e` rules strace's meaning among themselves: a later rule
 /// replaces an earlier one for the syscalls it names, and with `-e trace=`
 /// (`traced`) rules tamper only with traced calls. Each rule's set shrinks
-/// to the syscalls it still decides; the sets as written stay in `named`.
+/// to the syscalls it still decides (keep the sets as written for
+/// [`RulePolicy::resolved`]).
 pub fn resolve(rules: &mut [Rule], traced: Option<&SysnoSet>) {
     let mut taken_later = SysnoSet::empty();
     for rule in rules.iter_mut().rev() {
@@ -203,14 +204,10 @@ impl RulePolicy {
         let count = call.sysno().map_or(6, crate::arch::classes::arg_count);
         let mut wrote = false;
         for one in pokes.iter().filter(|poke| poke.arg <= count) {
-            match poke::poke(tracee, &call.args, one) {
-                Ok(()) => wrote = true,
-                Err(message) => {
-                    wrote |= message.contains(" poked ");
-                    if let Some(log) = &self.log {
-                        log.note(crate::COMMAND, &format!("{}: {message}", self.name));
-                    }
-                }
+            let poked = poke::poke(tracee, &call.args, one);
+            wrote |= poked.written > 0;
+            if let (Some(failure), Some(log)) = (poked.failure, &self.log) {
+                log.note(crate::COMMAND, &format!("{}: {failure}", self.name));
             }
         }
         wrote

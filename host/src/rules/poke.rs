@@ -84,11 +84,21 @@ fn parse_one(piece: &str) -> Result<Poke, String> {
     Ok(Poke { arg, data })
 }
 
+/// What became of one poke: how many bytes were written, and what strace
+/// would say of the rest.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Poked {
+    /// Bytes written, from the start of the buffer.
+    pub written: usize,
+    /// Why the rest was not written, in strace's words; `None` when every
+    /// byte was.
+    pub failure: Option<String>,
+}
+
 /// Write `poke` where argument register `args[poke.arg - 1]` points in
-/// `tracee`. Ok when every byte was written; otherwise a diagnostic in
-/// strace's words saying what was written and what was not. A buffer whose
-/// start is mapped but whose end is not gets the bytes of its mapped pages.
-pub fn poke(tracee: &Tracee, args: &[u64; 6], poke: &Poke) -> Result<(), String> {
+/// `tracee`. A buffer whose start is mapped but whose end is not gets the
+/// bytes of its mapped pages; the failure says what was not written.
+pub fn poke(tracee: &Tracee, args: &[u64; 6], poke: &Poke) -> Poked {
     let addr = args[poke.arg - 1];
     let len = poke.data.len() as u64;
     let mut written = 0u64;
@@ -107,14 +117,18 @@ pub fn poke(tracee: &Tracee, args: &[u64; 6], poke: &Poke) -> Result<(), String>
             tracee.tid, poke.arg
         )
     };
-    match written {
-        n if n == len => Ok(()),
-        0 => Err(failed(format!("couldn't poke {len} bytes"))),
-        n => Err(failed(format!(
+    let failure = match written {
+        n if n == len => None,
+        0 => Some(failed(format!("couldn't poke {len} bytes"))),
+        n => Some(failed(format!(
             "poked {n} of {len} bytes; {:#x}..{:#x} is not mapped",
             addr.wrapping_add(n),
             addr.wrapping_add(len)
         ))),
+    };
+    Poked {
+        written: written as usize,
+        failure,
     }
 }
 
