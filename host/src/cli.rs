@@ -134,8 +134,8 @@ pub struct RunArgs {
     #[arg(short = 'f', action = clap::ArgAction::Count)]
     pub follow_forks: u8,
 
-    /// Accepted for strace command lines: fault prints no attach or exit
-    /// messages (-q, -qq, -qqq).
+    /// Accepted for strace command lines: fault prints none of strace's
+    /// attach and exit messages anyway (-q, -qq, -qqq).
     #[arg(short = 'q', action = clap::ArgAction::Count)]
     pub quiet: u8,
 
