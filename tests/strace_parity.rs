@@ -197,6 +197,19 @@ fn signals_arrive_with_si_kernel_and_syscall_alone_substitutes_nothing() {
             ],
         );
     }
+    // Pending while the call runs: a blocking call is interrupted.
+    for mode in [&[][..], &["--no-seccomp"][..]] {
+        let args = [
+            mode,
+            &["-e", "inject=clock_nanosleep,nanosleep:signal=USR1"][..],
+        ]
+        .concat();
+        let out = fault(&args, "parity/blocking", &[]);
+        assert_saw(
+            &out,
+            &["nanosleep=-1 errno=EINTR slept_less=yes si_code=SI_KERNEL"],
+        );
+    }
     // With a result, syscall= runs the substitute instead: chdir does not.
     let out = fault(
         &["-e", "inject=chdir:retval=0:syscall=gettid"],

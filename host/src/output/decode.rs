@@ -49,8 +49,8 @@ pub fn text_line(record: &CallRecord) -> String {
         let _ = write!(line, " [{}]", record.policies.join(", "));
     }
     for (i, signal) in record.signals.iter().enumerate() {
-        // The first rides on the request resuming the thread (SI_KERNEL, as
-        // under strace); any further one is sent with tgkill.
+        // The first is delivered as the kernel's (SI_KERNEL, as under
+        // strace); any further one for the same call is sent with tgkill.
         let code = if i == 0 { "SI_KERNEL" } else { "SI_TKILL" };
         let name = flags::signal(*signal);
         let _ = write!(

@@ -66,9 +66,9 @@ pub struct PtraceBackend {
     /// Signals to pass with the request that next resumes a thread from a
     /// syscall stop ([`Backend::signal`]).
     on_resume: HashMap<i32, i32>,
-    /// Seccomp mode: signals to pass when the thread, now at a seccomp
-    /// stop, is resumed from its exit stop.
-    at_exit: HashMap<i32, i32>,
+    /// Seccomp mode: signals sent to a thread at a seccomp stop, to be
+    /// presented as the kernel's at their delivery stop.
+    sent: HashMap<i32, i32>,
 }
 
 impl PtraceBackend {
@@ -87,7 +87,7 @@ impl PtraceBackend {
             forced: HashMap::new(),
             nap: SHORTEST_NAP,
             on_resume: HashMap::new(),
-            at_exit: HashMap::new(),
+            sent: HashMap::new(),
         }
     }
 
@@ -105,6 +105,11 @@ impl PtraceBackend {
             sys::Event::Killed(tid, signal) => self.gone(tid, 128 + signal),
             sys::Event::Signal(tid, signal) => {
                 self.threads.insert(tid);
+                if self.sent.get(&tid) == Some(&signal)
+                    && sys::present_as_kernel_signal(tid).unwrap_or(false)
+                {
+                    self.sent.remove(&tid);
+                }
                 self.go_on(tid, signal);
                 None
             }
@@ -125,7 +130,7 @@ impl PtraceBackend {
         self.exit_wanted.remove(&tid);
         self.forced.remove(&tid);
         self.on_resume.remove(&tid);
-        self.at_exit.remove(&tid);
+        self.sent.remove(&tid);
         Some(Event::ThreadExited { tid, status })
     }
 
@@ -314,23 +319,28 @@ impl Backend for PtraceBackend {
         if stop_at_exit {
             self.exit_wanted.insert(tid);
         }
-        let signal = self.signal_for_resume(tid);
+        let signal = self.on_resume.remove(&tid).unwrap_or(0);
         self.go_on(tid, signal);
     }
 
-    /// A thread stopped at a call gets the signal as strace delivers it: as
-    /// the data of the request resuming it from a syscall stop, which the
-    /// kernel sends with `si_code` `SI_KERNEL`. Any other (a second signal
-    /// for the same call) is sent with `tgkill`.
+    /// A thread stopped at a call gets the signal as strace delivers it,
+    /// pending while the call runs and read as the kernel's (`si_code`
+    /// `SI_KERNEL`): at a syscall stop as the data of the request resuming
+    /// it (the kernel sends that so); at a seccomp stop, which drops such
+    /// data, with `tgkill`, its siginfo rewritten at its delivery stop.
     fn signal(&mut self, pid: i32, tid: i32, signal: i32) {
-        let slot = match self.mode {
-            Mode::Seccomp => &mut self.at_exit,
-            Mode::Syscall => &mut self.on_resume,
-        };
-        if self.stopped.contains_key(&tid) && !slot.contains_key(&tid) {
-            slot.insert(tid, signal);
-        } else {
-            let _ = sys::tgkill(pid, tid, signal);
+        let stopped = self.stopped.contains_key(&tid);
+        match self.mode {
+            Mode::Syscall if stopped && !self.on_resume.contains_key(&tid) => {
+                self.on_resume.insert(tid, signal);
+            }
+            Mode::Seccomp if stopped && !self.sent.contains_key(&tid) => {
+                self.sent.insert(tid, signal);
+                let _ = sys::tgkill(pid, tid, signal);
+            }
+            _ => {
+                let _ = sys::tgkill(pid, tid, signal);
+            }
         }
     }
 
@@ -361,18 +371,6 @@ impl Backend for PtraceBackend {
 }
 
 impl PtraceBackend {
-    /// The signal to pass with the request resuming `tid` now (0 for none).
-    /// A seccomp stop drops such a signal, so from one the thread goes on
-    /// to its exit stop, and the signal is passed from there.
-    fn signal_for_resume(&mut self, tid: i32) -> i32 {
-        if let Some(signal) = self.at_exit.remove(&tid) {
-            self.exit_wanted.insert(tid);
-            self.on_resume.insert(tid, signal);
-            return 0;
-        }
-        self.on_resume.remove(&tid).unwrap_or(0)
-    }
-
     /// Detach a stopped thread; a skipped call waiting at its exit stop gets
     /// its result first.
     fn detach_stopped(&mut self, tid: i32, signal: i32) {
