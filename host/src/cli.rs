@@ -144,9 +144,29 @@ pub enum PluginAction {
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// A strace-style rule: inject=SET:error=E|retval=V[:signal=S][:syscall=S]
-    /// [:delay_enter=T][:delay_exit=T][:when=EXPR] or fault=SET[:error=E][:when=EXPR].
+    /// [:delay_enter=T][:delay_exit=T][:poke_enter=@argN=HEX][:poke_exit=@argN=HEX]
+    /// [:when=EXPR], fault=SET[:error=E][:when=EXPR], or trace=SET (the calls
+    /// traced: -e rules tamper only with them, --trace logs only them).
     #[arg(short = 'e', value_name = "EXPR")]
     pub rules: Vec<String>,
+
+    /// The same as -e inject=EXPR.
+    #[arg(long = "inject", value_name = "EXPR")]
+    pub inject: Vec<String>,
+
+    /// The same as -e fault=EXPR.
+    #[arg(long = "fault", value_name = "EXPR")]
+    pub fault: Vec<String>,
+
+    /// Accepted for strace command lines: fault always follows forks,
+    /// vforks, clones and threads (-ff with -o is refused: fault writes one log).
+    #[arg(short = 'f', action = clap::ArgAction::Count)]
+    pub follow_forks: u8,
+
+    /// Accepted for strace command lines: fault prints none of strace's
+    /// attach and exit messages anyway (-q, -qq, -qqq).
+    #[arg(short = 'q', action = clap::ArgAction::Count)]
+    pub quiet: u8,
 
     /// Limit -e rules to calls that touch PATH through a path argument or an fd;
     /// PATH/ also matches everything under it, a PATH with * ? [ is a glob (* matches /).
@@ -170,9 +190,10 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
-    /// Log every call fault stops, not only the tampered ones.
-    #[arg(long)]
-    pub trace: bool,
+    /// Log every call fault stops, not only the tampered ones (with -e
+    /// trace=SET, every call of SET); --trace=SET is -e trace=SET --trace.
+    #[arg(long, value_name = "SET", num_args = 0..=1, require_equals = true)]
+    pub trace: Option<Option<String>>,
 
     /// Print a per-syscall table of stops, tamperings and errors at the end.
     #[arg(short = 'c', long = "summary")]
@@ -354,6 +375,11 @@ pub fn exit_status_of(error: &SessionError) -> u8 {
 
 /// The session the command line describes.
 fn session(args: &RunArgs, stages: &[StageSpec]) -> Result<Session, SessionError> {
+    if args.follow_forks > 1 && args.output.is_some() {
+        return Err(SessionError::Invalid(
+            "-ff with -o asks for one log file per process; fault writes one log (use -f)".into(),
+        ));
+    }
     let mut session = match (args.command.split_first(), args.pids.is_empty()) {
         (Some((program, rest)), true) => {
             let mut command = std::process::Command::new(program);
@@ -373,6 +399,9 @@ fn session(args: &RunArgs, stages: &[StageSpec]) -> Result<Session, SessionError
             StageSpec::Plugin(spec) => session.plugin(spec),
         };
     }
+    if let Some(Some(set)) = &args.trace {
+        session = session.rule(&format!("trace={set}"));
+    }
     for path in &args.paths {
         session = session.path(path);
     }
@@ -387,7 +416,7 @@ fn session(args: &RunArgs, stages: &[StageSpec]) -> Result<Session, SessionError
         .plugin_timeout(args.plugin_timeout)
         .plugin_memory(memory)
         .on_policy_error(args.on_plugin_error)
-        .trace_all(args.trace)
+        .trace_all(args.trace.is_some())
         .print_summary(args.summary)
         .keep_no_calls()
         .handle_stop_signals();
@@ -483,10 +512,19 @@ fn stage_order(matches: &ArgMatches, run: &RunArgs) -> Vec<StageSpec> {
             .map(|i| i.collect())
             .unwrap_or_default()
     };
+    let long_forms = |id: &str, qualifier: &str, values: &[String]| -> Vec<(usize, StageSpec)> {
+        indices(id)
+            .into_iter()
+            .zip(values)
+            .map(|(i, expr)| (i, StageSpec::Rule(format!("{qualifier}={expr}"))))
+            .collect()
+    };
     let mut stages: Vec<(usize, StageSpec)> = indices("rules")
         .into_iter()
         .zip(&run.rules)
         .map(|(i, rule)| (i, StageSpec::Rule(rule.clone())))
+        .chain(long_forms("inject", "inject", &run.inject))
+        .chain(long_forms("fault", "fault", &run.fault))
         .chain(
             indices("plugins")
                 .into_iter()
@@ -529,6 +567,39 @@ mod tests {
                 StageSpec::Plugin("b".into()),
             ]
         );
+    }
+
+    #[test]
+    fn strace_long_forms_keep_their_place() {
+        let stages = order(&[
+            NAME,
+            "--fault=chdir:error=ENOENT",
+            "-f",
+            "-ff",
+            "-qq",
+            "--plugin",
+            "a",
+            "--inject=chdir:error=EACCES",
+            "-e",
+            "trace=chdir",
+            "--",
+            "true",
+        ]);
+        assert_eq!(
+            stages,
+            vec![
+                StageSpec::Rule("fault=chdir:error=ENOENT".into()),
+                StageSpec::Plugin("a".into()),
+                StageSpec::Rule("inject=chdir:error=EACCES".into()),
+                StageSpec::Rule("trace=chdir".into()),
+            ]
+        );
+        let cli = Cli::try_parse_from([NAME, "--trace", "--", "true"]).unwrap();
+        assert_eq!(cli.run.trace, Some(None));
+        let cli = Cli::try_parse_from([NAME, "--trace=writev", "--", "true"]).unwrap();
+        assert_eq!(cli.run.trace, Some(Some("writev".into())));
+        let cli = Cli::try_parse_from([NAME, "-ff", "-qq", "--", "true"]).unwrap();
+        assert_eq!((cli.run.follow_forks, cli.run.quiet), (2, 2));
     }
 
     #[test]

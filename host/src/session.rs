@@ -51,8 +51,9 @@ use crate::output::{Keep, Log, LogFormat, LogOptions, Summary};
 pub use crate::policy::chain::StageReport;
 use crate::policy::chain::{Chain, OnPolicyError};
 use crate::policy::Policy;
-use crate::rules::{parse, PathFilter, RulePolicy};
+use crate::rules::{self, parse, PathFilter, RulePolicy};
 use crate::wasm::{self, Limits, Loader};
+use syscalls::{Sysno, SysnoSet};
 
 /// Why a session could not run, or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -184,6 +185,9 @@ pub struct Session {
     time_limit: Option<Duration>,
     stdio: [Option<OwnedFd>; 3],
     crash: Option<Crash>,
+    /// `-e trace=SET` with `--trace`: calls stopped to be logged, though no
+    /// stage subscribed to them.
+    logged_only: SysnoSet,
 }
 
 impl Session {
@@ -207,6 +211,7 @@ impl Session {
             time_limit: None,
             stdio: [None, None, None],
             crash: None,
+            logged_only: SysnoSet::empty(),
         }
     }
 
@@ -229,7 +234,9 @@ impl Session {
     }
 
     /// Add an strace-style rule (`inject=...` or `fault=...`, as after `-e`)
-    /// at the end of the chain.
+    /// at the end of the chain, or set the traced calls (`trace=SET`). As in
+    /// strace, a later rule takes the syscalls it names from earlier ones,
+    /// and rules tamper only with traced calls.
     pub fn rule(mut self, expr: &str) -> Session {
         self.stages.push(StageSource::Rule(expr.to_string()));
         self
@@ -459,13 +466,20 @@ impl Session {
         if paths.is_some() && !has_rule {
             return Err(invalid("-P limits -e rules, but no -e rule was given"));
         }
+        let mut rules = self.resolved_rules(log)?.into_iter();
         let mut loader: Option<Loader> = None;
         let mut policies: Vec<Box<dyn Policy>> = Vec::new();
         for stage in std::mem::take(&mut self.stages) {
             match stage {
-                StageSource::Rule(text) => {
-                    let rule = parse::parse_expr(&text).map_err(invalid)?;
-                    policies.push(Box::new(RulePolicy::new(rule, paths.clone())));
+                StageSource::Rule(_) => {
+                    // `none` (as strace has it) and `-e trace=` are no stage.
+                    let rule = rules.next().flatten();
+                    if let Some((rule, named)) = rule.filter(|(_, named)| !named.is_empty()) {
+                        let policy = RulePolicy::new(rule, paths.clone())
+                            .resolved(named)
+                            .report_to(log.clone());
+                        policies.push(Box::new(policy));
+                    }
                 }
                 StageSource::Plugin(spec) => {
                     if loader.is_none() {
@@ -488,6 +502,59 @@ impl Session {
         Ok(policies)
     }
 
+    /// The `-e` expressions parsed, in order, given strace's meaning among
+    /// themselves ([`rules::resolve`]): for each, its rule with the set it
+    /// still decides and the set it was written with, or `None` for
+    /// `-e trace=` (the last one counts, as in strace; `--trace` then logs
+    /// only its calls). strace's warnings go to the log.
+    #[allow(clippy::type_complexity)]
+    fn resolved_rules(
+        &mut self,
+        log: &Log,
+    ) -> Result<Vec<Option<(parse::Rule, SysnoSet)>>, SessionError> {
+        let mut traced = None;
+        let mut exprs = Vec::new();
+        for stage in &self.stages {
+            if let StageSource::Rule(text) = stage {
+                match parse::parse_qualified(text).map_err(invalid)? {
+                    parse::Expr::Rule(rule) => exprs.push(Some(rule)),
+                    parse::Expr::Trace(set) => {
+                        traced = Some(set);
+                        exprs.push(None);
+                    }
+                }
+            }
+        }
+        let named: Vec<Option<SysnoSet>> = exprs
+            .iter()
+            .map(|rule| rule.as_ref().map(|rule| rule.syscalls.clone()))
+            .collect();
+        let mut rules: Vec<parse::Rule> = exprs.iter().flatten().cloned().collect();
+        rules::resolve(&mut rules, traced.as_ref());
+        for rule in &rules {
+            if let Some(warning) = &rule.warning {
+                log.note(
+                    crate::COMMAND,
+                    &format!("-e {}: warning: {warning}", rule.text),
+                );
+            }
+        }
+        if let Some(set) = traced {
+            if self.trace_all {
+                self.logged_only = set.clone();
+            }
+            log.trace_only(set);
+        }
+        let mut rules = rules.into_iter();
+        Ok(named
+            .into_iter()
+            .map(|named| {
+                let named = named?;
+                Some((rules.next()?, named))
+            })
+            .collect())
+    }
+
     fn run_spawned(
         &self,
         program: &Program,
@@ -496,9 +563,23 @@ impl Session {
     ) -> Result<Ending, SessionError> {
         let mode = self.mode.unwrap_or(Mode::Seccomp);
         check_capabilities(PtraceBackend::CAPABILITIES, "ptrace", chain)?;
+        // Nothing is tampered with or counted before the command's own
+        // execve succeeded (as in strace): the engine must see the launch
+        // if it could see anything before it. Under the filter only the
+        // launch's execve can be stopped (a ptrace stop, whatever the
+        // stages would allow); without it every call stops.
+        let execs = SysnoSet::new(&[Sysno::execve, Sysno::execveat]);
+        let launch_seen = match mode {
+            Mode::Seccomp => !chain.subscription().intersection(&execs).is_empty(),
+            Mode::Syscall => true,
+        };
+        let always_stopped = self
+            .logged_only
+            .clone()
+            .union(&chain.subscription().intersection(&execs));
         let routes = match mode {
             Mode::Syscall => Vec::new(),
-            Mode::Seccomp => plan::routes(chain, &log, self.backend),
+            Mode::Seccomp => plan::routes(chain, &log, self.backend, &always_stopped),
         };
         let program_filter = filter_for(&routes);
         let filter = (mode == Mode::Seccomp).then(|| Filter {
@@ -511,21 +592,25 @@ impl Session {
         let mut spawned = ptrace::spawn(program, filter.as_ref())
             .map_err(|e| SessionError::Failed(e.to_string()))?;
         let pid = spawned.pid;
-        let backend = PtraceBackend::new(mode, chain.subscription(), &[pid]);
+        let subscription = match mode {
+            Mode::Seccomp => self.stopped_calls(chain),
+            Mode::Syscall => self.stopped_calls(chain).union(&execs),
+        };
+        let backend = PtraceBackend::new(mode, subscription, &[pid]);
         let on_stop = if self.stop_signals {
             OnStopSignal::Forward
         } else {
             OnStopSignal::Ignore
         };
-        let limit = self.time_limit;
+        let run = Drive {
+            pid,
+            on_stop,
+            limit: self.time_limit,
+            await_launch: launch_seen,
+        };
         let ended = match spawned.listener.take() {
-            Some(listener) => drive(
-                NotifyBackend::new(backend, listener),
-                chain,
-                log,
-                (pid, on_stop, limit),
-            ),
-            None => drive(backend, chain, log, (pid, on_stop, limit)),
+            Some(listener) => run.over(NotifyBackend::new(backend, listener), chain, log),
+            None => run.over(backend, chain, log),
         };
         let ending = ended.map_err(|e| {
             // PTRACE_O_EXITKILL kills every tracee when fi exits; a
@@ -577,7 +662,7 @@ impl Session {
             threads.extend(tids.into_iter().map(|tid| (pid, tid)));
         }
         let tids: Vec<i32> = threads.iter().map(|&(_, tid)| tid).collect();
-        let mut backend = PtraceBackend::new(Mode::Syscall, chain.subscription(), &tids);
+        let mut backend = PtraceBackend::new(Mode::Syscall, self.stopped_calls(chain), &tids);
         let on_stop = if self.stop_signals {
             OnStopSignal::Detach
         } else {
@@ -593,16 +678,38 @@ impl Session {
     }
 }
 
-/// Run the engine over `backend` for the spawned program `pid`.
-fn drive<B: Backend>(
-    mut backend: B,
-    chain: &mut Chain,
-    log: Log,
-    (pid, on_stop, limit): (i32, OnStopSignal, Option<Duration>),
-) -> Result<Ending, EngineError> {
-    Engine::new(&mut backend, chain, log, pid, &[(pid, pid)], on_stop)
-        .time_limit(limit)
-        .run()
+/// How the engine runs over a spawned program.
+struct Drive {
+    pid: i32,
+    on_stop: OnStopSignal,
+    limit: Option<Duration>,
+    await_launch: bool,
+}
+
+impl Drive {
+    /// Run the engine over `backend` to the program's end.
+    fn over<B: Backend>(
+        self,
+        mut backend: B,
+        chain: &mut Chain,
+        log: Log,
+    ) -> Result<Ending, EngineError> {
+        let pid = self.pid;
+        let mut engine = Engine::new(&mut backend, chain, log, pid, &[(pid, pid)], self.on_stop)
+            .time_limit(self.limit);
+        if self.await_launch {
+            engine = engine.await_launch();
+        }
+        engine.run()
+    }
+}
+
+impl Session {
+    /// The calls to stop: those some stage subscribed to, and with
+    /// `--trace` those of `-e trace=` (to be logged).
+    fn stopped_calls(&self, chain: &Chain) -> SysnoSet {
+        chain.subscription().union(&self.logged_only)
+    }
 }
 
 /// Refuse a chain that needs more than a backend can do.

@@ -150,17 +150,19 @@ fn install(tmp: &Path, dest: &Path) {
         .unwrap_or_else(|e| panic!("rename {} -> {}: {e}", tmp.display(), dest.display()));
 }
 
-/// The C program `tests/programs/c/NAME.c`, compiled with `cc`.
+/// The C program `tests/programs/c/NAME.c` (NAME may name a subfolder,
+/// `parity/poke`), compiled with `cc`.
 pub fn c_program(name: &str) -> PathBuf {
     build_once(format!("c/{name}"), || {
         let cc = require_tool("cc", "apt-get install gcc");
         let src_dir = tests_dir().join("programs/c");
         let source = src_dir.join(format!("{name}.c"));
         assert!(source.is_file(), "no such program: {}", source.display());
-        let out_dir = tmp_root().join("programs/c");
+        let dest = tmp_root().join("programs/c").join(name);
+        let out_dir = dest.parent().unwrap().to_path_buf();
         fs::create_dir_all(&out_dir).unwrap();
-        let dest = out_dir.join(name);
-        let tmp = out_dir.join(format!(".{name}.{}", std::process::id()));
+        let base = dest.file_name().unwrap().to_string_lossy().into_owned();
+        let tmp = out_dir.join(format!(".{base}.{}", std::process::id()));
         let mut command = Command::new(cc);
         command
             .args(["-O1", "-g", "-Wall", "-pthread", "-I"])

@@ -46,6 +46,18 @@ pub enum OnStopSignal {
     Detach,
 }
 
+/// Where a spawned program is in its launch: strace neither tampers with
+/// nor counts any call before the command's own first execve succeeded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Launch {
+    /// The command runs (or fi attached to running processes).
+    Done,
+    /// fi's own preparations before the command's execve run.
+    Awaiting,
+    /// The command's execve is running: its result says whether it started.
+    Executing,
+}
+
 /// A call between its entry and its exit stop.
 struct Pending {
     call: Call,
@@ -96,6 +108,7 @@ pub struct Engine<'a, B: Backend> {
     ///
     /// [`Verdict::kill_after`]: crate::model::Verdict::kill_after
     killed: bool,
+    launch: Launch,
 }
 
 impl<'a, B: Backend> Engine<'a, B> {
@@ -126,6 +139,38 @@ impl<'a, B: Backend> Engine<'a, B> {
             deadline: None,
             timed_out: false,
             killed: false,
+            launch: Launch::Done,
+        }
+    }
+
+    /// Let every call of the main process before its first successful
+    /// `execve`/`execveat` (the launch of the command, and whatever fi's
+    /// child does before it) pass untouched and uncounted, as strace does.
+    /// The backend must report those calls of the main process.
+    pub fn await_launch(mut self) -> Engine<'a, B> {
+        self.launch = Launch::Awaiting;
+        self
+    }
+
+    /// A stop before the launch: let it go, and watch the launch's result.
+    fn before_launch(&mut self, event: Event) {
+        match event {
+            Event::Entry { tid, nr, .. } if tid == self.main_pid && is_exec(nr) => {
+                self.launch = Launch::Executing;
+                self.backend.resume(tid, true);
+            }
+            Event::Exit { tid, result } if tid == self.main_pid => {
+                if self.launch == Launch::Executing {
+                    self.launch = if result == 0 {
+                        Launch::Done
+                    } else {
+                        Launch::Awaiting
+                    };
+                }
+                self.backend.resume(tid, false);
+            }
+            Event::Entry { tid, .. } | Event::Exit { tid, .. } => self.backend.resume(tid, false),
+            Event::ThreadExited { .. } | Event::IdChanged { .. } => {}
         }
     }
 
@@ -217,6 +262,11 @@ impl<'a, B: Backend> Engine<'a, B> {
     }
 
     fn handle(&mut self, event: Event) -> Result<(), EngineError> {
+        if self.launch != Launch::Done && matches!(event, Event::Entry { .. } | Event::Exit { .. })
+        {
+            self.before_launch(event);
+            return Ok(());
+        }
         match event {
             Event::Entry {
                 tid,
@@ -451,6 +501,11 @@ impl<'a, B: Backend> Engine<'a, B> {
             self.timers.hold(tid, delay);
         }
     }
+}
+
+/// Whether `nr` starts a program (`execve`, `execveat`).
+fn is_exec(nr: i64) -> bool {
+    nr == libc::SYS_execve || nr == libc::SYS_execveat
 }
 
 /// The thread group (process) of thread `tid`, from `/proc/TID/status`.

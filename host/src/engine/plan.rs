@@ -11,22 +11,25 @@
 //! - [`Route::Trace`]: everything else, and everything with
 //!   [`Kind::Ptrace`].
 
-use syscalls::Sysno;
+use syscalls::{Sysno, SysnoSet};
 
 use crate::backend::{notify, Kind, Route};
 use crate::model::{Action, Need};
 use crate::output::Log;
 use crate::policy::chain::Chain;
 
-/// The route of every syscall `chain` subscribes to, by number. Marks in
-/// the chain the stages whose calls the kernel answers.
-pub fn routes(chain: &mut Chain, log: &Log, kind: Kind) -> Vec<(u32, Route)> {
+/// The route of every syscall `chain` subscribes to, and of the calls
+/// `stopped` (which always take a ptrace stop: the launch's `execve`, calls
+/// stopped to be logged), by number. Marks in the chain the stages whose
+/// calls the kernel answers.
+pub fn routes(chain: &mut Chain, log: &Log, kind: Kind, stopped: &SysnoSet) -> Vec<(u32, Route)> {
     let notify = kind == Kind::Auto && notify::supported();
-    let subscribed: Vec<Sysno> = chain.subscription().iter().collect();
-    subscribed
+    let calls: Vec<Sysno> = chain.subscription().union(stopped).iter().collect();
+    calls
         .into_iter()
         .map(|sysno| {
             let route = match kind {
+                _ if stopped.contains(sysno) => Route::Trace,
                 Kind::Ptrace => Route::Trace,
                 Kind::Auto => route_for(&chain.needs_at(sysno), log, notify),
             };

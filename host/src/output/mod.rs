@@ -126,6 +126,8 @@ struct Sink {
     format: LogFormat,
     gathered: Gathered,
     end_to_stderr: bool,
+    /// `-e trace=SET`: with `--trace`, only these calls are logged.
+    traced: Option<syscalls::SysnoSet>,
 }
 
 impl Log {
@@ -139,6 +141,7 @@ impl Log {
                 summary: options.summary.then(Summary::default),
             },
             end_to_stderr: options.end_to_stderr,
+            traced: None,
         };
         Log {
             inner: Rc::new(RefCell::new(sink)),
@@ -157,6 +160,11 @@ impl Log {
             keep: Keep::Nothing,
             end_to_stderr: false,
         })
+    }
+
+    /// With `--trace`, log only the untampered calls of `set` (`-e trace=`).
+    pub fn trace_only(&self, set: syscalls::SysnoSet) {
+        self.inner.borrow_mut().traced = Some(set);
     }
 
     /// Whether every stopped call needs its result (logged or kept), not
@@ -191,7 +199,15 @@ impl Log {
         if self.keep == Keep::All || (self.keep == Keep::Tampered && wanted) {
             sink.gathered.records.push(record.to_record());
         }
-        if !(self.trace_all || wanted) {
+        let traced = || {
+            sink.traced.as_ref().is_none_or(|set| {
+                record
+                    .original
+                    .sysno()
+                    .is_some_and(|sysno| set.contains(sysno))
+            })
+        };
+        if !(wanted || (self.trace_all && traced())) {
             return;
         }
         let format = sink.format;

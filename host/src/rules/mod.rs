@@ -2,6 +2,7 @@
 //! first implementation of the [`Policy`] seam.
 
 pub mod parse;
+pub mod poke;
 pub mod syscall_set;
 
 use std::collections::{BTreeMap, HashMap};
@@ -10,9 +11,28 @@ use std::sync::Arc;
 
 use syscalls::{Sysno, SysnoSet};
 
+use crate::output::Log;
 use crate::policy::{Action, Call, Capabilities, Need, Policy, PolicyError, Verdict};
 use crate::tracee::Tracee;
 use parse::{Fault, Rule};
+use poke::Poke;
+
+/// Give several `-e` rules strace's meaning among themselves: a later rule
+/// replaces an earlier one for the syscalls it names, and with `-e trace=`
+/// (`traced`) rules tamper only with traced calls. Each rule's set shrinks
+/// to the syscalls it still decides (keep the sets as written for
+/// [`RulePolicy::resolved`]).
+pub fn resolve(rules: &mut [Rule], traced: Option<&SysnoSet>) {
+    let mut taken_later = SysnoSet::empty();
+    for rule in rules.iter_mut().rev() {
+        let mine = rule.syscalls.clone().difference(&taken_later);
+        taken_later = taken_later.union(&rule.syscalls);
+        rule.syscalls = match traced {
+            Some(traced) => mine.intersection(traced),
+            None => mine,
+        };
+    }
+}
 
 /// The paths of `-P`: tampering is limited to calls that touch one of them
 /// through a path argument or an fd.
@@ -141,9 +161,14 @@ struct Activity {
 pub struct RulePolicy {
     name: String,
     rule: Rule,
+    /// The syscalls the rule names as written, before later rules and
+    /// `-e trace=` took some ([`resolve`]).
+    named: SysnoSet,
     paths: Option<Arc<PathFilter>>,
     counts: HashMap<(i32, i64), u32>,
     activity: Activity,
+    /// Where a poke that could not be written is reported.
+    log: Option<Log>,
 }
 
 impl RulePolicy {
@@ -151,11 +176,46 @@ impl RulePolicy {
     pub fn new(rule: Rule, paths: Option<Arc<PathFilter>>) -> RulePolicy {
         RulePolicy {
             name: format!("-e {}", rule.text),
+            named: rule.syscalls.clone(),
             rule,
             paths,
             counts: HashMap::new(),
             activity: Activity::default(),
+            log: None,
         }
+    }
+
+    /// The same policy for `rule` after [`resolve`] shrank it from the set
+    /// it was written with, `named` (to say why it changed nothing).
+    pub fn resolved(mut self, named: SysnoSet) -> RulePolicy {
+        self.named = named;
+        self
+    }
+
+    /// Report pokes that could not be written on `log`.
+    pub fn report_to(mut self, log: Log) -> RulePolicy {
+        self.log = Some(log);
+        self
+    }
+
+    /// Write `pokes` for `call`; whether any byte was written. A failure
+    /// is reported, as strace does, and the call goes on.
+    fn poke_all(&self, pokes: &[Poke], call: &Call, tracee: &Tracee) -> bool {
+        let count = call.sysno().map_or(6, crate::arch::classes::arg_count);
+        let mut wrote = false;
+        for one in pokes.iter().filter(|poke| poke.arg <= count) {
+            let poked = poke::poke(tracee, &call.args, one);
+            wrote |= poked.written > 0;
+            if let (Some(failure), Some(log)) = (poked.failure, &self.log) {
+                log.note(crate::COMMAND, &format!("{}: {failure}", self.name));
+            }
+        }
+        wrote
+    }
+
+    /// Whether the rule fails the call or gives it a value.
+    fn forces_result(&self) -> bool {
+        self.rule.fault.is_some()
     }
 
     /// Count this call for its thread and syscall; whether `when=` selects it.
@@ -176,10 +236,10 @@ impl Policy for RulePolicy {
     }
 
     fn needs(&self) -> Capabilities {
-        let substitutes = self.rule.replace.is_some();
+        let substitutes = self.rule.replace.is_some() && self.forces_result();
         Capabilities {
             rewrite: substitutes,
-            results: substitutes && self.rule.fault.is_some(),
+            results: substitutes || !self.rule.poke_exit.is_empty(),
             delay_exit: self.rule.delay_exit.is_some(),
         }
     }
@@ -222,31 +282,44 @@ impl Policy for RulePolicy {
             signal: self.rule.signal.map(|signal| signal as i32),
             ..Verdict::PASS
         };
+        verdict.wrote_memory = self.poke_all(&self.rule.poke_enter, call, tracee);
+        verdict.want_exit = !self.rule.poke_exit.is_empty();
         match (self.rule.replace, self.rule.fault) {
-            // The substitute runs; a fault then overrides its result on exit.
-            (Some(substitute), fault) => {
+            // The substitute runs; the fault then overrides its result on
+            // exit. Without a fault strace substitutes nothing: neither do we.
+            (Some(substitute), Some(_)) => {
                 call.nr = substitute.id() as i64;
-                verdict.want_exit = fault.is_some();
+                verdict.want_exit = true;
             }
-            (None, Some(Fault::Error(errno))) => verdict.action = Action::Fail(errno),
-            (None, Some(Fault::Retval(value))) => verdict.action = Action::Return(value),
-            (None, None) => {}
+            (None, Some(fault)) => {
+                verdict.action = match fault {
+                    Fault::Error(errno) => Action::Fail(errno),
+                    Fault::Retval(value) => Action::Return(value),
+                };
+                // The call does not run, so no exit comes: what strace
+                // pokes at its exit is poked now, before the caller sees it.
+                verdict.wrote_memory |= self.poke_all(&self.rule.poke_exit, call, tracee);
+                verdict.want_exit = false;
+            }
+            (_, None) => {}
         }
         Ok(verdict)
     }
 
     fn on_exit(
         &mut self,
-        _call: &Call,
+        call: &Call,
         result: &mut i64,
-        _tracee: &Tracee,
+        tracee: &Tracee,
     ) -> Result<bool, PolicyError> {
-        match self.rule.fault {
-            Some(Fault::Error(errno)) => *result = -i64::from(errno.into_raw()),
-            Some(Fault::Retval(value)) => *result = value,
-            None => {}
+        if self.rule.replace.is_some() {
+            match self.rule.fault {
+                Some(Fault::Error(errno)) => *result = -i64::from(errno.into_raw()),
+                Some(Fault::Retval(value)) => *result = value,
+                None => {}
+            }
         }
-        Ok(false)
+        Ok(self.poke_all(&self.rule.poke_exit, call, tracee))
     }
 
     fn thread_exited(&mut self, tid: i32) {
@@ -277,6 +350,13 @@ impl Policy for RulePolicy {
 
     fn idle_reason(&self) -> Option<String> {
         let activity = &self.activity;
+        if self.named.is_empty() {
+            // `none`: nothing to change, as asked.
+            return None;
+        }
+        if self.rule.syscalls.is_empty() {
+            return Some("later -e rules, or -e trace=, take every syscall it names".to_string());
+        }
         let calls = syscall_names(&self.rule.syscalls);
         let mut reasons = Vec::new();
         match &self.paths {

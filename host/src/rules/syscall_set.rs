@@ -15,7 +15,8 @@
 //!
 //! The whole list may also be `all` or `none`. An element prefixed with `?`
 //! is dropped silently when it selects nothing (unknown name, number or
-//! class, or a regex that matches nothing).
+//! class, or a regex that matches nothing). A set may select nothing
+//! (`none`, `!all`): as in strace, a rule over it changes nothing.
 
 use regex::Regex;
 use syscalls::{Sysno, SysnoSet};
@@ -52,9 +53,6 @@ pub enum SetError {
     /// A `/REGEX` element that matches no syscall name.
     #[error("regex '{0}' matches no syscall")]
     NoMatch(String),
-    /// The expression is valid but selects no syscall (`!all`, `none`).
-    #[error("syscall set '{0}' selects no syscalls")]
-    NothingSelected(String),
 }
 
 /// Legacy class names strace accepts without the leading `%`.
@@ -62,8 +60,8 @@ const LEGACY_CLASSES: [&str; 7] = [
     "file", "desc", "network", "process", "signal", "ipc", "memory",
 ];
 
-/// Parse a syscall-set expression (`write,%net`, `!/^sched_`, `all`).
-/// A set that selects nothing is an error: injecting into it is pointless.
+/// Parse a syscall-set expression (`write,%net`, `!/^sched_`, `all`,
+/// `none`).
 pub fn parse_syscall_set(text: &str) -> Result<SysnoSet, SetError> {
     let (negate, list) = strip_negation(text);
     let selected = match list {
@@ -72,15 +70,11 @@ pub fn parse_syscall_set(text: &str) -> Result<SysnoSet, SetError> {
         "none" => SysnoSet::empty(),
         _ => parse_list(list)?,
     };
-    let set = if negate {
+    Ok(if negate {
         SysnoSet::all().difference(&selected)
     } else {
         selected
-    };
-    if set.is_empty() {
-        return Err(SetError::NothingSelected(text.to_owned()));
-    }
-    Ok(set)
+    })
 }
 
 /// The union of `items`, each parsed as one element of a syscall set (a
@@ -260,6 +254,10 @@ mod tests {
         assert_eq!(parse_syscall_set("!none"), Ok(SysnoSet::all()));
         assert_eq!(parse_syscall_set("all"), Ok(SysnoSet::all()));
         assert_eq!(parse_syscall_set("write,all"), Ok(SysnoSet::all()));
+        // Sets that select nothing are accepted, as strace accepts them.
+        for empty in ["none", "!all", "?fsycn", "!!none"] {
+            assert_eq!(parse_syscall_set(empty), Ok(SysnoSet::empty()), "{empty}");
+        }
     }
 
     #[test]
@@ -284,9 +282,6 @@ mod tests {
             ("write,,read", "empty element in syscall set 'write,,read'"),
             ("write,", "empty element in syscall set 'write,'"),
             ("?", "empty element in syscall set '?'"),
-            ("!all", "syscall set '!all' selects no syscalls"),
-            ("none", "syscall set 'none' selects no syscalls"),
-            ("?fsycn", "syscall set '?fsycn' selects no syscalls"),
         ];
         for (text, message) in cases {
             assert_eq!(err(text), message, "{text}");

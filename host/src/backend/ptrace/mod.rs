@@ -62,6 +62,12 @@ pub struct PtraceBackend {
     forced: HashMap<i32, i64>,
     /// The next nap while polling.
     nap: Duration,
+    /// Signals to pass with the request that next resumes a thread from a
+    /// syscall stop ([`Backend::signal`]).
+    on_resume: HashMap<i32, i32>,
+    /// Seccomp mode: signals sent to a thread at a seccomp stop, to be
+    /// presented as the kernel's at their delivery stop.
+    sent: HashMap<i32, i32>,
 }
 
 impl PtraceBackend {
@@ -79,6 +85,8 @@ impl PtraceBackend {
             exit_wanted: HashSet::new(),
             forced: HashMap::new(),
             nap: SHORTEST_NAP,
+            on_resume: HashMap::new(),
+            sent: HashMap::new(),
         }
     }
 
@@ -96,6 +104,11 @@ impl PtraceBackend {
             sys::Event::Killed(tid, signal) => self.gone(tid, 128 + signal),
             sys::Event::Signal(tid, signal) => {
                 self.threads.insert(tid);
+                if self.sent.get(&tid) == Some(&signal)
+                    && sys::present_as_kernel_signal(tid).unwrap_or(false)
+                {
+                    self.sent.remove(&tid);
+                }
                 self.go_on(tid, signal);
                 None
             }
@@ -115,6 +128,8 @@ impl PtraceBackend {
         self.stopped.remove(&tid);
         self.exit_wanted.remove(&tid);
         self.forced.remove(&tid);
+        self.on_resume.remove(&tid);
+        self.sent.remove(&tid);
         Some(Event::ThreadExited { tid, status })
     }
 
@@ -316,11 +331,29 @@ impl Backend for PtraceBackend {
         if stop_at_exit {
             self.exit_wanted.insert(tid);
         }
-        self.go_on(tid, 0);
+        let signal = self.on_resume.remove(&tid).unwrap_or(0);
+        self.go_on(tid, signal);
     }
 
+    /// A thread stopped at a call gets the signal as strace delivers it,
+    /// pending while the call runs and read as the kernel's (`si_code`
+    /// `SI_KERNEL`): at a syscall stop as the data of the request resuming
+    /// it (the kernel sends that so); at a seccomp stop, which drops such
+    /// data, with `tgkill`, its siginfo rewritten at its delivery stop.
     fn signal(&mut self, pid: i32, tid: i32, signal: i32) {
-        let _ = sys::tgkill(pid, tid, signal);
+        let stopped = self.stopped.contains_key(&tid);
+        match self.mode {
+            Mode::Syscall if stopped && !self.on_resume.contains_key(&tid) => {
+                self.on_resume.insert(tid, signal);
+            }
+            Mode::Seccomp if stopped && !self.sent.contains_key(&tid) => {
+                self.sent.insert(tid, signal);
+                let _ = sys::tgkill(pid, tid, signal);
+            }
+            _ => {
+                let _ = sys::tgkill(pid, tid, signal);
+            }
+        }
     }
 
     fn kill_all(&mut self) {

@@ -276,3 +276,29 @@ pub fn tgkill(pid: pid_t, tid: pid_t, signal: i32) -> io::Result<()> {
         Ok(())
     }
 }
+
+/// At a signal-delivery stop of `tid` for a signal fi sent it with
+/// `tgkill`, make the signal read as one the kernel sent (`si_code`
+/// `SI_KERNEL`, no sender), as a signal strace injects reads. Returns
+/// whether it did; a signal from anyone else is left alone.
+pub fn present_as_kernel_signal(tid: pid_t) -> io::Result<bool> {
+    use nix::sys::ptrace;
+    use nix::unistd::Pid;
+    let mut info = ptrace::getsiginfo(Pid::from_raw(tid))?;
+    // SAFETY: si_code SI_TKILL says the union holds the sender's pid.
+    let from_fi =
+        info.si_code == libc::SI_TKILL && unsafe { info.si_pid() } == std::process::id() as pid_t;
+    if !from_fi {
+        return Ok(false);
+    }
+    info.si_code = libc::SI_KERNEL;
+    // The sender's pid and uid, which follow si_signo, si_errno, si_code
+    // and the padding that aligns the union (x86_64), read 0 from the kernel.
+    // SAFETY: siginfo_t is 128 bytes; bytes 16..24 are the union's start.
+    unsafe {
+        let bytes = (&mut info as *mut libc::siginfo_t).cast::<u8>();
+        std::ptr::write_bytes(bytes.add(16), 0, 8);
+    }
+    ptrace::setsiginfo(Pid::from_raw(tid), &info)?;
+    Ok(true)
+}
