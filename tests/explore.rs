@@ -486,3 +486,59 @@ fn a_program_that_waits_forever_after_an_error_is_a_hang_and_nothing_is_left_run
         .collect();
     assert!(left.is_empty(), "left running: {left:?}");
 }
+
+#[test]
+fn a_crash_campaign_finds_the_rename_without_fsync_and_passes_the_careful_one() {
+    let dir = TestDir::new("explore-crash");
+    let work = workdir(&dir);
+    fs::write(work.join("data.txt"), "old version\n").unwrap();
+    fs::write(dir.join("old.txt"), "old version\n").unwrap();
+    fs::write(dir.join("new.txt"), &"new version\n".repeat(84)[..1000]).unwrap();
+    let check = format!(
+        "cmp -s data.txt {} || cmp -s data.txt {}",
+        dir.join("old.txt").display(),
+        dir.join("new.txt").display()
+    );
+    let program = c_program("crash_rename");
+    let report = dir.join("unsafe.json");
+    let run = explore(
+        &dir,
+        &[
+            "--workdir",
+            "work",
+            "--crash",
+            "--check",
+            &check,
+            "--json",
+            report.to_str().unwrap(),
+        ],
+        &[program.as_os_str(), os("unsafe")],
+    );
+    run.assert_code(1);
+    let found = findings(&report);
+    assert!(
+        found
+            .iter()
+            .all(|(outcome, _, fault, _)| outcome == "corrupt" && fault.starts_with("crash:")),
+        "{found:?}\n{}",
+        run.describe()
+    );
+    assert!(!found.is_empty(), "{}", run.describe());
+    // Its replay line is a plain fault command that crashes the same way.
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
+    let replay = json["findings"][0]["replay"].as_str().unwrap();
+    assert!(replay.contains("--crash-at"), "{replay}");
+
+    let run = explore(
+        &dir,
+        &["--workdir", "work", "--crash", "--check", &check],
+        &[program.as_os_str(), os("safe")],
+    );
+    run.assert_code(0);
+    assert!(run.stdout.contains("no findings"), "{}", run.describe());
+    assert_eq!(
+        fs::read_to_string(work.join("data.txt")).unwrap(),
+        "old version\n"
+    );
+}

@@ -8,8 +8,10 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::cli::{parse_duration, EXIT_FAILED, NAME};
+use crate::crash::CrashMode;
 use crate::explore::faults::{default_syscalls, Fault, FaultChoice};
 use crate::explore::plan::Shard;
+use crate::explore::power::CrashOptions;
 use crate::explore::report::{Report, Suppressions};
 use crate::explore::{self, shell_quote, ExploreError, Options};
 
@@ -96,8 +98,24 @@ pub struct ExploreArgs {
     pub resume: bool,
 
     /// Replay one injection by its id, and say what came of it.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", conflicts_with = "crash")]
     pub replay: Option<String>,
+
+    /// Simulate a power loss at every durability point (each call that
+    /// writes, syncs or changes a directory under --root) instead of failing
+    /// calls; --check judges what it leaves behind.
+    #[arg(long, requires = "check")]
+    pub crash: bool,
+
+    /// Only this crash mode: lose-unsynced, torn, torn-any, reorder or
+    /// reorder=N (default: all, every reorder state where they are few).
+    #[arg(long, value_name = "MODE", requires = "crash", value_parser = parse_crash_mode)]
+    pub crash_mode: Option<CrashMode>,
+
+    /// The directory whose files a crash rewrites (default: the run's
+    /// working directory; a relative DIR is taken there).
+    #[arg(long, value_name = "DIR", requires = "crash")]
+    pub root: Option<PathBuf>,
 
     /// Reports to write.
     #[command(flatten)]
@@ -138,6 +156,10 @@ pub struct MergeArgs {
     /// Reports to write.
     #[command(flatten)]
     pub reports: ReportArgs,
+}
+
+fn parse_crash_mode(text: &str) -> Result<CrashMode, String> {
+    text.parse()
 }
 
 /// Run `fault explore`; the exit status.
@@ -293,6 +315,10 @@ fn options(args: &ExploreArgs) -> Result<Options, ExploreError> {
         shard: args.shard,
         plan_file: args.plan.clone(),
         suppressions: suppressions(args.suppress.as_deref())?,
+        crash: args.crash.then(|| CrashOptions {
+            root: args.root.clone().unwrap_or_else(|| PathBuf::from(".")),
+            mode: args.crash_mode,
+        }),
         done: match (&args.reports.json, args.resume) {
             (Some(path), true) if path.exists() => read_report(path)?.points,
             _ => Vec::new(),

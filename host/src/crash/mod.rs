@@ -51,7 +51,7 @@ const MAX_LINES: usize = 50;
 const DEFAULT_MEMORY: u64 = 16 << 20;
 
 /// What state the files are left in, after LazyFS's faults.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CrashMode {
     /// Every unsynced change is undone, data and directory entries: the
     /// files as they were at their last sync.
@@ -71,7 +71,7 @@ pub enum CrashMode {
 }
 
 /// Where a torn write ends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Tear {
     /// On a 512-byte sector boundary inside the write (chosen by the seed;
     /// nothing of a write inside one sector).

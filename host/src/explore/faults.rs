@@ -7,6 +7,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use syscalls::{Errno, Sysno};
 
+use crate::crash::CrashMode;
+
 /// One fault injected at one call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Fault {
@@ -16,6 +18,9 @@ pub enum Fault {
     Errno(Errno),
     /// A read or write moves only half the bytes asked for (at least one).
     Short,
+    /// Power is lost just after the call returns, the files left as this
+    /// mode says (`explore --crash`).
+    Crash(CrashMode),
 }
 
 /// Which calls a fault family applies to, and its errnos: every errno the
@@ -200,6 +205,7 @@ impl FaultChoice {
                     .filter(|f| match f {
                         Fault::Short => short_applies,
                         Fault::Errno(errno) => family.all.contains(errno),
+                        Fault::Crash(_) => false,
                     })
                     .collect();
             }
@@ -220,6 +226,7 @@ impl Fault {
         match self {
             Fault::Short => true,
             Fault::Errno(errno) => matches!(*errno, E::EINTR | E::EAGAIN),
+            Fault::Crash(_) => false,
         }
     }
 }
@@ -229,6 +236,7 @@ impl fmt::Display for Fault {
         match self {
             Fault::Short => f.write_str("short"),
             Fault::Errno(errno) => f.write_str(errno.name().unwrap_or("EUNKNOWN")),
+            Fault::Crash(mode) => write!(f, "crash:{mode}"),
         }
     }
 }
@@ -239,6 +247,9 @@ impl FromStr for Fault {
     fn from_str(text: &str) -> Result<Fault, String> {
         if text == "short" {
             return Ok(Fault::Short);
+        }
+        if let Some(mode) = text.strip_prefix("crash:") {
+            return mode.parse().map(Fault::Crash);
         }
         crate::rules::parse::errno_by_name(text)
             .map(Fault::Errno)
@@ -295,7 +306,7 @@ mod tests {
 
     #[test]
     fn faults_read_back_as_written() {
-        for text in ["EIO", "ENOSPC", "short"] {
+        for text in ["EIO", "ENOSPC", "short", "crash:torn", "crash:reorder=3"] {
             assert_eq!(text.parse::<Fault>().unwrap().to_string(), text);
         }
         assert!("EBOGUS".parse::<Fault>().unwrap_err().contains("EBOGUS"));

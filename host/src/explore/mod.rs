@@ -15,6 +15,7 @@ pub mod faults;
 pub mod html;
 pub mod key;
 pub mod plan;
+pub mod power;
 pub mod probe;
 pub mod report;
 pub mod trial;
@@ -72,6 +73,9 @@ pub struct Options {
     pub plan_file: Option<PathBuf>,
     /// Findings to leave out.
     pub suppressions: Suppressions,
+    /// Crash at every durability point instead of failing calls
+    /// (`--crash`).
+    pub crash: Option<power::CrashOptions>,
     /// Runs an earlier, interrupted campaign already made (`--resume`):
     /// not made again, and part of the report.
     pub done: Vec<TriedPoint>,
@@ -207,13 +211,14 @@ impl Options {
     fn record(&self, scratch: &Path) -> Result<Recording, ExploreError> {
         let dir = RunDir::prepare(&self.program, scratch, "record")
             .map_err(|e| ExploreError::Failed(format!("preparing the recording: {e}")))?;
-        let probe = Probe::new(
+        let (probe, report) = Probe::new(
             self.scope(dir.path())?,
             self.faults.clone(),
             ProbeMode::Record,
         );
         let limit = self.timeout.unwrap_or(RECORDING_LIMIT);
-        let mut baseline = trial::run(&self.program, &dir, probe, limit)?;
+        let injector = trial::Injector::Probe(Box::new(probe), report);
+        let mut baseline = trial::run(&self.program, &dir, injector, limit)?;
         match baseline.status {
             crate::session::Status::TimedOut => {
                 return Err(ExploreError::Failed(format!(
@@ -289,32 +294,56 @@ impl Options {
 /// classify, and report.
 pub fn explore(options: &Options) -> Result<Report, ExploreError> {
     options.check()?;
+    if let Some(crash) = &options.crash {
+        return power::campaign(options, crash);
+    }
     let scratch = Scratch::new()?;
     let recording = options.record(&scratch.0)?;
     let runs = options.runs(&recording.plan);
     let planned = recording.plan.runs().len();
-    let progress = Progress::new(runs.len(), options.progress);
+    let mut points = run_jobs(options, &runs, |n, run| {
+        options
+            .inject(&recording, run, &scratch.0, n)
+            .map(|point| vec![point])
+    })?;
+    points.extend(options.done.iter().cloned());
+    Ok(Report::new(
+        options.command_text(),
+        planned,
+        points,
+        &options.suppressions,
+    ))
+}
+
+/// Make `work(n, item)` for every item on `options.jobs` threads, within
+/// the time budget, showing progress; the points they tried. The first
+/// error stops the campaign.
+fn run_jobs<T: Sync>(
+    options: &Options,
+    items: &[T],
+    work: impl Fn(usize, &T) -> Result<Vec<TriedPoint>, ExploreError> + Sync,
+) -> Result<Vec<TriedPoint>, ExploreError> {
+    let progress = Progress::new(items.len(), options.progress);
     let started = Instant::now();
     let next = AtomicUsize::new(0);
     let (sender, receiver) = mpsc::channel();
     let failure: Mutex<Option<ExploreError>> = Mutex::new(None);
     std::thread::scope(|scope| {
-        for _ in 0..options.jobs.min(runs.len().max(1)) {
+        for _ in 0..options.jobs.min(items.len().max(1)) {
             let sender = sender.clone();
-            let (runs, next, recording, scratch, failure) =
-                (&runs, &next, &recording, &scratch, &failure);
+            let (next, failure, work) = (&next, &failure, &work);
             scope.spawn(move || loop {
                 let n = next.fetch_add(1, Ordering::Relaxed);
                 let over_budget = options
                     .time_budget
                     .is_some_and(|budget| started.elapsed() >= budget);
-                let Some(run) = runs.get(n) else { break };
+                let Some(item) = items.get(n) else { break };
                 if over_budget {
                     break;
                 }
-                match options.inject(recording, run, &scratch.0, n) {
-                    Ok(point) => {
-                        if sender.send(point).is_err() {
+                match work(n, item) {
+                    Ok(points) => {
+                        if sender.send(points).is_err() {
                             break;
                         }
                     }
@@ -323,29 +352,22 @@ pub fn explore(options: &Options) -> Result<Report, ExploreError> {
                             .lock()
                             .unwrap_or_else(|e| e.into_inner())
                             .get_or_insert(e);
-                        next.store(runs.len(), Ordering::Relaxed);
+                        next.store(items.len(), Ordering::Relaxed);
                         break;
                     }
                 }
             });
         }
         drop(sender);
-        for point in receiver.iter() {
-            progress.advance(&point);
+        for points in receiver.iter() {
+            progress.advance(points);
         }
     });
     progress.finish();
     if let Some(error) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
         return Err(error);
     }
-    let mut points: Vec<TriedPoint> = progress.into_points();
-    points.extend(options.done.iter().cloned());
-    Ok(Report::new(
-        options.command_text(),
-        planned,
-        points,
-        &options.suppressions,
-    ))
+    Ok(progress.into_points())
 }
 
 impl Options {
@@ -382,12 +404,13 @@ impl Options {
     ) -> Result<Observed, ExploreError> {
         let dir = RunDir::prepare(&self.program, scratch, name)
             .map_err(|e| ExploreError::Failed(format!("preparing a run: {e}")))?;
-        let probe = Probe::new(
+        let (probe, report) = Probe::new(
             self.scope(dir.path())?,
             self.faults.clone(),
             ProbeMode::Inject(id.to_string()),
         );
-        Ok(trial::run(&self.program, &dir, probe, timeout)?)
+        let injector = trial::Injector::Probe(Box::new(probe), report);
+        Ok(trial::run(&self.program, &dir, injector, timeout)?)
     }
 }
 
@@ -446,6 +469,7 @@ pub fn shell_quote(text: &str) -> String {
 struct Progress {
     bar: Option<indicatif::ProgressBar>,
     total: usize,
+    done: AtomicUsize,
     points: Mutex<Vec<TriedPoint>>,
     plain: bool,
 }
@@ -467,22 +491,23 @@ impl Progress {
         Progress {
             bar,
             total,
+            done: AtomicUsize::new(0),
             points: Mutex::new(Vec::new()),
             plain: show && !terminal,
         }
     }
 
-    fn advance(&self, point: &TriedPoint) {
+    /// One item done, with the points it tried.
+    fn advance(&self, tried: Vec<TriedPoint>) {
         let mut points = self.points.lock().unwrap_or_else(|e| e.into_inner());
-        points.push(point.clone());
-        let done = points.len();
+        points.extend(tried.iter().cloned());
+        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         let findings = points.iter().filter(|p| p.outcome.is_finding()).count();
         if let Some(bar) = &self.bar {
             bar.set_position(done as u64);
             bar.set_message(format!("{findings} failing"));
         } else if self.plain {
-            let step = (self.total / 10).max(1);
-            if point.outcome.is_finding() {
+            for point in tried.iter().filter(|p| p.outcome.is_finding()) {
                 eprintln!(
                     "[{}] explore: {} {} on {} {} ({})",
                     crate::COMMAND,
@@ -493,8 +518,9 @@ impl Progress {
                     point.fault
                 );
             }
+            let step = (self.total / 10).max(1);
             if done.is_multiple_of(step) || done == self.total {
-                eprintln!("[{}] explore: {done}/{} runs", crate::COMMAND, self.total);
+                eprintln!("[{}] explore: {done}/{}", crate::COMMAND, self.total);
             }
         }
     }

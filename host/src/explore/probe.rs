@@ -201,6 +201,8 @@ impl Probe {
 
     fn inject(&mut self, fault: Fault, call: &mut Call, tracee: &Tracee) -> Verdict {
         match fault {
+            // A power loss is a crash campaign's, never a probe's.
+            Fault::Crash(_) => Verdict::PASS,
             Fault::Short => {
                 call.args[2] = (call.args[2] / 2).max(1);
                 Verdict::PASS

@@ -48,7 +48,8 @@ pub struct Finding {
     /// The call stack.
     pub stack: Vec<String>,
     /// The innermost frame in the program's own code (not the C library or
-    /// a language runtime), where the error went unhandled.
+    /// a language runtime), where the error went unhandled; empty for a
+    /// power loss.
     pub at: String,
     /// How many injected points share this path and outcome.
     pub points: usize,
@@ -143,16 +144,20 @@ impl Report {
                 "finding", "outcome", "syscall", "fault", "points"
             );
             for finding in &self.findings {
+                let at = if finding.at.is_empty() {
+                    String::new()
+                } else {
+                    format!(" at {}", finding.at)
+                };
                 let _ = writeln!(
                     out,
-                    "{:<10}  {:<8}  {:<12}  {:<7}  {:>6}  {} at {}",
+                    "{:<10}  {:<8}  {:<12}  {:<7}  {:>6}  {}{at}",
                     finding.id,
                     finding.outcome.name(),
                     finding.syscall,
                     finding.fault.to_string(),
                     finding.points,
                     finding.path,
-                    finding.at
                 );
             }
             for finding in &self.findings {
@@ -218,7 +223,7 @@ fn own_frame(point: &TriedPoint) -> String {
         })
         .or_else(|| point.key.site.iter().zip(&point.stack).next())
         .map(|(_, name)| name.clone())
-        .unwrap_or_else(|| "?".into())
+        .unwrap_or_default()
 }
 
 /// Escape text for XML and HTML.

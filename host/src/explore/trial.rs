@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::key::normalize_names;
 use super::probe::{Probe, ProbeReport};
+use crate::crash::{Crash, CrashReport};
 use crate::session::{Session, SessionError, Status};
 
 /// How much of a stream a trial keeps to show (all of it is hashed).
@@ -73,6 +74,8 @@ pub struct Observed {
     pub tree: Option<Tree>,
     /// What the probe saw or did.
     pub probe: ProbeReport,
+    /// What a simulated power loss did.
+    pub crash: Option<CrashReport>,
 }
 
 /// The directory a run works in, removed afterwards if it is a copy.
@@ -122,15 +125,22 @@ impl Drop for RunDir {
     }
 }
 
-/// Run `program` in `dir` under `probe`, killed after `limit`, then its
-/// check.
+/// What a run injects: a probe's fault, or a simulated power loss.
+pub enum Injector {
+    /// A probe and where its report goes.
+    Probe(Box<Probe>, Arc<Mutex<ProbeReport>>),
+    /// A crash (or, without a crash point, the count of durability points).
+    Crash(Crash),
+}
+
+/// Run `program` in `dir` under `injector`, killed after `limit`, then
+/// its check.
 pub fn run(
     program: &Program,
     dir: &RunDir,
-    probe: (Probe, Arc<Mutex<ProbeReport>>),
+    injector: Injector,
     limit: Duration,
 ) -> Result<Observed, SessionError> {
-    let (probe, report) = probe;
     let (first, rest) = program
         .argv
         .split_first()
@@ -143,8 +153,11 @@ pub fn run(
     let stdout = capture(stdout_read);
     let stderr = capture(stderr_read);
     let started = Instant::now();
-    let outcome = Session::command(&command)
-        .policy(probe)
+    let (session, report) = match injector {
+        Injector::Probe(probe, report) => (Session::command(&command).policy(*probe), Some(report)),
+        Injector::Crash(crash) => (Session::command(&command).crash(crash), None),
+    };
+    let outcome = session
         .keep_no_calls()
         .time_limit(limit)
         .stdin(stdin)
@@ -154,12 +167,15 @@ pub fn run(
     let duration = started.elapsed();
     let stdout = stdout.join().unwrap_or_default();
     let stderr = stderr.join().unwrap_or_default();
-    let status = outcome?.status;
+    let outcome = outcome?;
+    let status = outcome.status;
     let check_failed = match (&program.check, status) {
         (Some(check), status) if status != Status::TimedOut => run_check(check, dir.path(), limit),
         _ => None,
     };
-    let probe = std::mem::take(&mut *report.lock().unwrap_or_else(|e| e.into_inner()));
+    let probe = report
+        .map(|report| std::mem::take(&mut *report.lock().unwrap_or_else(|e| e.into_inner())))
+        .unwrap_or_default();
     let tree = dir.copy.then(|| snapshot(dir.path()));
     Ok(Observed {
         status,
@@ -169,6 +185,7 @@ pub fn run(
         check_failed,
         tree,
         probe,
+        crash: outcome.crash,
     })
 }
 
