@@ -134,18 +134,7 @@ impl Store {
         let len = saved.len();
         while done < len {
             let n = CHUNK.min(len - done);
-            let chunk = match saved {
-                Saved::Memory(bytes) => bytes[done as usize..(done + n) as usize].to_vec(),
-                Saved::Spilled { at, .. } => {
-                    let mut buf = vec![0; n as usize];
-                    let spill = self
-                        .spill
-                        .as_ref()
-                        .expect("spilled bytes have a spill file");
-                    spill.read_exact_at(&mut buf, at + done)?;
-                    buf
-                }
-            };
+            let chunk = self.chunk(saved, done, n as usize)?;
             let start = offset + done;
             for piece in outside(start..start + n, keep) {
                 let from = (piece.start - start) as usize;
@@ -157,6 +146,22 @@ impl Store {
         Ok(())
     }
 
+    /// `len` bytes of `saved` from `from`, wherever they are kept.
+    fn chunk(&self, saved: &Saved, from: u64, len: usize) -> io::Result<Vec<u8>> {
+        match saved {
+            Saved::Memory(bytes) => Ok(bytes[from as usize..from as usize + len].to_vec()),
+            Saved::Spilled { at, .. } => {
+                let mut buf = vec![0; len];
+                let spill = self
+                    .spill
+                    .as_ref()
+                    .expect("spilled bytes have a spill file");
+                spill.read_exact_at(&mut buf, at + from)?;
+                Ok(buf)
+            }
+        }
+    }
+
     /// Whether `file` holds the bytes of `saved` at `offset`.
     pub(crate) fn same(&self, saved: &Saved, file: &File, offset: u64) -> io::Result<bool> {
         let len = saved.len();
@@ -165,18 +170,7 @@ impl Store {
             let n = CHUNK.min(len - done) as usize;
             let mut now = vec![0; n];
             file.read_exact_at(&mut now, offset + done)?;
-            let then = match saved {
-                Saved::Memory(bytes) => bytes[done as usize..done as usize + n].to_vec(),
-                Saved::Spilled { at, .. } => {
-                    let mut buf = vec![0; n];
-                    let spill = self
-                        .spill
-                        .as_ref()
-                        .expect("spilled bytes have a spill file");
-                    spill.read_exact_at(&mut buf, at + done)?;
-                    buf
-                }
-            };
+            let then = self.chunk(saved, done, n)?;
             if now != then {
                 return Ok(false);
             }

@@ -207,19 +207,10 @@ impl Options {
         )
     }
 
-    /// Run the program once without faults, listing its points.
-    fn record(&self, scratch: &Path) -> Result<Recording, ExploreError> {
-        let dir = RunDir::prepare(&self.program, scratch, "record")
-            .map_err(|e| ExploreError::Failed(format!("preparing the recording: {e}")))?;
-        let (probe, report) = Probe::new(
-            self.scope(dir.path())?,
-            self.faults.clone(),
-            ProbeMode::Record,
-        );
-        let limit = self.timeout.unwrap_or(RECORDING_LIMIT);
-        let injector = trial::Injector::Probe(Box::new(probe), report);
-        let mut baseline = trial::run(&self.program, &dir, injector, limit)?;
-        match baseline.status {
+    /// Refuse a campaign whose run without faults cannot be compared with:
+    /// it did not end by itself, or the check already fails after it.
+    fn judge_faultless(&self, run: &Observed, limit: Duration) -> Result<(), ExploreError> {
+        match run.status {
             crate::session::Status::TimedOut => {
                 return Err(ExploreError::Failed(format!(
                     "the run without faults did not end within {limit:?}"
@@ -232,11 +223,34 @@ impl Options {
             }
             _ => {}
         }
-        if let Some(failure) = &baseline.check_failed {
-            return Err(ExploreError::Failed(format!(
+        match &run.check_failed {
+            Some(failure) => Err(ExploreError::Failed(format!(
                 "--check fails after the run without faults, so it cannot tell a fault's damage: {failure}"
-            )));
+            ))),
+            None => Ok(()),
         }
+    }
+
+    /// The time limit of an injected run: `--timeout`, or ten times the run
+    /// without faults (at least 10 s).
+    fn run_limit(&self, faultless: &Observed) -> Duration {
+        self.timeout
+            .unwrap_or_else(|| (faultless.duration * 10).max(Duration::from_secs(10)))
+    }
+
+    /// Run the program once without faults, listing its points.
+    fn record(&self, scratch: &Path) -> Result<Recording, ExploreError> {
+        let dir = RunDir::prepare(&self.program, scratch, "record")
+            .map_err(|e| ExploreError::Failed(format!("preparing the recording: {e}")))?;
+        let (probe, report) = Probe::new(
+            self.scope(dir.path())?,
+            self.faults.clone(),
+            ProbeMode::Record,
+        );
+        let limit = self.timeout.unwrap_or(RECORDING_LIMIT);
+        let injector = trial::Injector::Probe(Box::new(probe), report);
+        let mut baseline = trial::run(&self.program, &dir, injector, limit)?;
+        self.judge_faultless(&baseline, limit)?;
         let seen = std::mem::take(&mut baseline.probe.points);
         let plan = match &self.plan_file {
             Some(path) if path.exists() => {
@@ -257,9 +271,7 @@ impl Options {
             }
             None => Plan::new(self.command_text(), seen),
         };
-        let timeout = self
-            .timeout
-            .unwrap_or_else(|| (baseline.duration * 10).max(Duration::from_secs(10)));
+        let timeout = self.run_limit(&baseline);
         // A second run without faults tells what varies by itself; it
         // starts in another second, so that times in seconds vary too.
         std::thread::sleep(Duration::from_secs(1).saturating_sub(baseline.duration));

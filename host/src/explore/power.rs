@@ -13,7 +13,6 @@ use super::report::{Report, TriedPoint};
 use super::trial::{self, Injector, Observed, RunDir};
 use super::{run_jobs, shell_quote, ExploreError, Options, Scratch, RECORDING_LIMIT};
 use crate::crash::{Crash, CrashMode, Tear};
-use crate::session::Status;
 
 /// Up to this many reorder states of a point are all tried; beyond, this
 /// many spread over them.
@@ -74,24 +73,9 @@ fn count_points(
     let counting = Crash::new(&crash.root, CrashMode::LoseUnsynced, 0);
     let limit = options.timeout.unwrap_or(RECORDING_LIMIT);
     let run = trial::run(&options.program, &dir, Injector::Crash(counting), limit)?;
-    if matches!(run.status, Status::TimedOut | Status::Killed(_)) {
-        return Err(ExploreError::Failed(format!(
-            "the run without a crash did not end normally ({:?})",
-            run.status
-        )));
-    }
-    if let Some(failure) = &run.check_failed {
-        return Err(ExploreError::Failed(format!(
-            "--check fails after the run without a crash, so it cannot tell a crash's damage: {failure}"
-        )));
-    }
-    let points = run
-        .crash
-        .map(|report| report.durability_points)
-        .unwrap_or(0);
-    let timeout = options
-        .timeout
-        .unwrap_or_else(|| (run.duration * 10).max(Duration::from_secs(10)));
+    options.judge_faultless(&run, limit)?;
+    let timeout = options.run_limit(&run);
+    let points = run.crash.map_or(0, |report| report.durability_points);
     Ok((points, timeout))
 }
 
@@ -210,15 +194,11 @@ fn replay_command(
         .argv
         .iter()
         .enumerate()
-        .map(|(i, arg)| {
-            let arg = Path::new(arg);
-            let arg = if i == 0 && arg.components().count() > 1 && arg.is_relative() {
-                program.cwd.join(arg)
-            } else {
-                arg.to_path_buf()
-            };
-            shell_quote(&arg.to_string_lossy())
+        .map(|(i, arg)| match i {
+            0 => trial::resolve_program(arg, &program.cwd),
+            _ => arg.clone(),
         })
+        .map(|arg| shell_quote(&arg.to_string_lossy()))
         .collect();
     let fault = format!(
         "{} --crash-at {} --crash-mode {mode} --seed {seed} --root {} --check {} -- {}",

@@ -231,6 +231,14 @@ impl Probe {
         self.report.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Injecting, the fault has fired and no retry is watched for: later
+    /// calls need no look.
+    fn done(&self) -> bool {
+        matches!(self.mode, ProbeMode::Inject(_))
+            && self.retry_watch.is_none()
+            && self.report().fired.is_some()
+    }
+
     /// Keep track of which fds hold unsynced writes.
     fn note_sync_state(&mut self, sysno: Sysno, fd: (i32, u64)) {
         match sysno {
@@ -308,7 +316,7 @@ impl Policy for Probe {
             self.programs.remove(&call.pid);
             return Ok(Verdict::PASS);
         }
-        if !self.scope.syscalls.contains(sysno) {
+        if !self.scope.syscalls.contains(sysno) || self.done() {
             return Ok(Verdict::PASS);
         }
         let Some(target) = self.scope.target(call, tracee) else {
@@ -332,7 +340,7 @@ impl Policy for Probe {
         if faults.is_empty() {
             return Ok(Verdict::PASS);
         }
-        match self.mode.clone() {
+        match &self.mode {
             ProbeMode::Record => {
                 let mut report = self.report.lock().unwrap_or_else(|e| e.into_inner());
                 self.recording.insert(call.tid, report.points.len());
@@ -352,7 +360,7 @@ impl Policy for Probe {
                     self.check_retry(&key, call, tracee);
                     return Ok(Verdict::PASS);
                 }
-                let Some(fault) = faults.into_iter().find(|&fault| key.id(fault) == id) else {
+                let Some(fault) = faults.into_iter().find(|&fault| key.id(fault) == *id) else {
                     return Ok(Verdict::PASS);
                 };
                 self.report().fired = Some(Fired {

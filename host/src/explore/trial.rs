@@ -235,7 +235,7 @@ fn snapshot(root: &Path) -> Tree {
 
 /// A program named with a slash is found from where explore was started,
 /// not from the run's copy; a bare name is looked up in `PATH`.
-fn resolve_program(program: &OsString, cwd: &Path) -> OsString {
+pub(super) fn resolve_program(program: &OsString, cwd: &Path) -> OsString {
     let path = Path::new(program);
     if path.is_relative() && path.components().count() > 1 {
         cwd.join(path).into_os_string()

@@ -8,7 +8,7 @@
 //! it, which address-space randomisation does not change from run to run.
 //! [`symbolize`] names frames with `blazesym`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs;
 use std::ops::{Deref, Range};
 use std::path::{Path, PathBuf};
@@ -48,9 +48,9 @@ struct ProcessModules {
     unwinder: UnwinderX86_64<Section>,
     /// (mapped range, base address, file) of each executable module.
     ranges: Vec<(Range<u64>, u64, Arc<Path>)>,
-    /// Pages of code outside any module (JIT code): known not to need a
-    /// fresh look at the maps.
-    anonymous_pages: HashSet<u64>,
+    /// Executable mappings outside any module (JIT code): known not to need
+    /// a fresh look at the maps.
+    anonymous: Vec<Range<u64>>,
 }
 
 impl ProcessModules {
@@ -115,7 +115,7 @@ impl Unwinder {
         let Some(process) = self.processes.get(&pid) else {
             return true;
         };
-        process.module_of(pc).is_none() && !process.anonymous_pages.contains(&(pc >> 12))
+        process.module_of(pc).is_none() && !process.anonymous.iter().any(|r| r.contains(&pc))
     }
 
     fn load(&mut self, pid: i32) {
@@ -140,11 +140,9 @@ impl Unwinder {
         for line in maps.lines() {
             let fields: Vec<&str> = line.split_whitespace().collect();
             if fields.len() < 6 && fields.get(1).is_some_and(|perms| perms.contains('x')) {
-                if let Some(range) = fields.first().and_then(|r| parse_range(r)) {
-                    process
-                        .anonymous_pages
-                        .extend((range.start >> 12)..(range.end >> 12));
-                }
+                process
+                    .anonymous
+                    .extend(fields.first().and_then(|r| parse_range(r)));
             }
         }
         self.processes.insert(pid, process);
