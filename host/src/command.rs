@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use crate::backend::ptrace::child_signal;
 use crate::cli::{self, Cli, EXIT_FAILED};
 use crate::engine::stop_signals;
 
@@ -11,8 +12,11 @@ use crate::engine::stop_signals;
 /// (usage errors, clap's included, are [`EXIT_FAILED`]; `--help` and
 /// `--version` exit 0).
 pub fn main() -> ExitCode {
-    // Before any thread exists, so that every thread inherits the mask.
+    // Before any thread exists, so that every thread inherits the mask:
+    // the stop signals go to the session's thread alone, and so does
+    // SIGCHLD, which wakes it when a tracee changes state.
     stop_signals::block_at_startup();
+    child_signal::block_in_process();
     let (cli, stages) = match Cli::parse_with_order() {
         Ok(parsed) => parsed,
         Err(error) => {

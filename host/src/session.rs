@@ -705,10 +705,14 @@ impl Drive {
 }
 
 impl Session {
-    /// The calls to stop: those some stage subscribed to, and with
-    /// `--trace` those of `-e trace=` (to be logged).
+    /// The calls to stop: those some stage subscribed to, with `--trace`
+    /// those of `-e trace=` (to be logged), and those the engine watches
+    /// ([`plan::WATCHED`]).
     fn stopped_calls(&self, chain: &Chain) -> SysnoSet {
-        chain.subscription().union(&self.logged_only)
+        chain
+            .subscription()
+            .union(&self.logged_only)
+            .union(&SysnoSet::new(plan::WATCHED))
     }
 }
 

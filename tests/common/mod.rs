@@ -151,7 +151,8 @@ fn install(tmp: &Path, dest: &Path) {
 }
 
 /// The C program `tests/programs/c/NAME.c` (NAME may name a subfolder,
-/// `parity/poke`), compiled with `cc`.
+/// `parity/poke`), compiled with `cc`; a first line `// link: FLAGS` adds
+/// linker flags (`-luring`).
 pub fn c_program(name: &str) -> PathBuf {
     build_once(format!("c/{name}"), || {
         let cc = require_tool("cc", "apt-get install gcc");
@@ -170,6 +171,10 @@ pub fn c_program(name: &str) -> PathBuf {
             .arg("-o")
             .arg(&tmp)
             .arg(&source);
+        let text = fs::read_to_string(&source).unwrap();
+        if let Some(flags) = text.lines().next().and_then(|l| l.strip_prefix("// link:")) {
+            command.args(flags.split_whitespace());
+        }
         build(command, &format!("cc {}", source.display()));
         install(&tmp, &dest);
         dest

@@ -17,9 +17,10 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
+use super::ptrace::child_signal::ChildSignal;
 use super::ptrace::PtraceBackend;
 use super::{Backend, Capabilities, Event, Waited};
 
@@ -27,9 +28,9 @@ use super::{Backend, Capabilities, Event, Waited};
 /// caller hand over on one CPU.
 const FD_SYNC_WAKE_UP: u64 = 1;
 
-/// The shortest and longest waits on the listener before `waitpid` is
-/// checked again, while no ptrace event comes: ptrace events (forks, exits,
-/// traced calls) are seen at most this late.
+/// The shortest and longest waits before `waitpid` is asked again when no
+/// `SIGCHLD` woke the backend (another thread of fi's process may take the
+/// signal: see [`ChildSignal`]): ptrace events are seen at most this late.
 const SHORTEST_NAP: Duration = Duration::from_micros(20);
 const LONGEST_NAP: Duration = Duration::from_millis(1);
 
@@ -69,6 +70,12 @@ pub struct NotifyBackend {
     listener: Option<OwnedFd>,
     /// Notified calls the engine is deciding, by thread.
     held: HashMap<i32, Held>,
+    /// Readable when a tracee changed state; `None` if no signalfd could be
+    /// opened (then the backend only naps).
+    child_signal: Option<ChildSignal>,
+    /// `waitpid` may have something: a `SIGCHLD` came, a nap ended, or the
+    /// last ask found an event.
+    ask_waitpid: bool,
     nap: Duration,
 }
 
@@ -88,39 +95,63 @@ impl NotifyBackend {
             ptrace,
             listener: Some(listener),
             held: HashMap::new(),
+            child_signal: ChildSignal::open().ok(),
+            ask_waitpid: true,
             nap: SHORTEST_NAP,
         }
     }
 
-    /// Wait on the listener at most `timeout`; a notification if one came.
+    /// Sleep at most `timeout` until a notification comes (returned) or a
+    /// tracee changes state (`ask_waitpid` is set).
     fn listen(&mut self, timeout: Duration) -> io::Result<Option<Event>> {
-        let Some(listener) = &self.listener else {
-            crate::backend::ptrace::sys::nap(timeout).or_else(interrupted)?;
-            return Ok(None);
-        };
-        let fd = listener.as_raw_fd();
-        let mut poll = libc::pollfd {
-            fd,
+        let no_fd = |fd: Option<RawFd>| libc::pollfd {
+            fd: fd.unwrap_or(-1),
             events: libc::POLLIN,
             revents: 0,
         };
+        let mut polled = [
+            no_fd(self.listener.as_ref().map(AsRawFd::as_raw_fd)),
+            no_fd(self.child_signal.as_ref().map(AsRawFd::as_raw_fd)),
+        ];
         let wait = libc::timespec {
             tv_sec: timeout.as_secs() as libc::time_t,
             tv_nsec: timeout.subsec_nanos() as libc::c_long,
         };
-        // SAFETY: one valid pollfd, a valid timeout, no signal mask change.
-        let ready = unsafe { libc::ppoll(&mut poll, 1, &wait, std::ptr::null()) };
+        // SAFETY: valid pollfds (a negative fd is skipped), a valid
+        // timeout, no signal mask change.
+        let ready = unsafe { libc::ppoll(polled.as_mut_ptr(), 2, &wait, std::ptr::null()) };
         if ready < 0 {
             return Err(io::Error::last_os_error()).or_else(interrupted);
         }
+        let [listener, child_signal] = polled.map(|p| p.revents);
         if ready == 0 {
+            self.nap = (self.nap * 2).min(LONGEST_NAP);
+        }
+        if ready == 0 || child_signal != 0 {
+            self.ask_waitpid = true;
+        }
+        if child_signal != 0 {
+            if let Some(signal) = &self.child_signal {
+                signal.clear();
+            }
+        }
+        if listener == 0 {
             return Ok(None);
         }
-        if poll.revents & libc::POLLIN == 0 {
+        if listener & libc::POLLIN == 0 {
             // POLLHUP: no process runs under the filter any more.
             self.listener = None;
             return Ok(None);
         }
+        self.receive()
+    }
+
+    /// Take the notification waiting on the listener.
+    fn receive(&mut self) -> io::Result<Option<Event>> {
+        let Some(listener) = &self.listener else {
+            return Ok(None);
+        };
+        let fd = listener.as_raw_fd();
         // SAFETY: seccomp_notif is plain data; the kernel wants it zeroed.
         let mut notif = unsafe { std::mem::zeroed::<libc::seccomp_notif>() };
         // SAFETY: RECV fills the struct it is given.
@@ -184,14 +215,16 @@ impl Backend for NotifyBackend {
     }
 
     fn wait(&mut self, timeout: Option<Duration>) -> io::Result<Waited> {
-        match self.ptrace.take_ready() {
-            Ok(Some(event)) => {
-                self.nap = SHORTEST_NAP;
-                return Ok(Waited::Event(event));
+        if self.ask_waitpid {
+            match self.ptrace.take_ready() {
+                Ok(Some(event)) => {
+                    self.nap = SHORTEST_NAP;
+                    return Ok(Waited::Event(event));
+                }
+                Ok(None) => self.ask_waitpid = false,
+                Err(e) if e.raw_os_error() == Some(libc::ECHILD) => return Ok(Waited::NoneLeft),
+                Err(e) => return Err(e),
             }
-            Ok(None) => {}
-            Err(e) if e.raw_os_error() == Some(libc::ECHILD) => return Ok(Waited::NoneLeft),
-            Err(e) => return Err(e),
         }
         let nap = timeout.map_or(self.nap, |t| t.min(self.nap));
         match self.listen(nap)? {
@@ -199,10 +232,7 @@ impl Backend for NotifyBackend {
                 self.nap = SHORTEST_NAP;
                 Ok(Waited::Event(event))
             }
-            None => {
-                self.nap = (self.nap * 2).min(LONGEST_NAP);
-                Ok(Waited::Nothing)
-            }
+            None => Ok(Waited::Nothing),
         }
     }
 

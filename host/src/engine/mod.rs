@@ -9,9 +9,11 @@ pub mod plan;
 pub mod stop_signals;
 mod timers;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::time::{Duration, Instant};
+
+use syscalls::Sysno;
 
 use crate::backend::{Backend, Event, Waited};
 use crate::model::{Action, Call};
@@ -109,6 +111,8 @@ pub struct Engine<'a, B: Backend> {
     /// [`Verdict::kill_after`]: crate::model::Verdict::kill_after
     killed: bool,
     launch: Launch,
+    /// Processes already warned that fi does not see their io_uring.
+    warned_of_io_uring: HashSet<i32>,
 }
 
 impl<'a, B: Backend> Engine<'a, B> {
@@ -140,6 +144,7 @@ impl<'a, B: Backend> Engine<'a, B> {
             timed_out: false,
             killed: false,
             launch: Launch::Done,
+            warned_of_io_uring: HashSet::new(),
         }
     }
 
@@ -374,6 +379,9 @@ impl<'a, B: Backend> Engine<'a, B> {
             self.resume_after(tid, hold, false);
             return Ok(());
         }
+        if nr == Sysno::io_uring_setup.id() as i64 {
+            self.warn_of_io_uring(pid);
+        }
         if notified {
             return self.let_notified_run(pending);
         }
@@ -481,6 +489,23 @@ impl<'a, B: Backend> Engine<'a, B> {
             logged: decision.log,
         };
         self.log.call(&record);
+    }
+
+    /// Process `pid` sets up an io_uring (and no stage failed the call):
+    /// say once that what it submits through the ring is not seen.
+    fn warn_of_io_uring(&mut self, pid: i32) {
+        if self.warned_of_io_uring.insert(pid) {
+            self.log.note(
+                crate::COMMAND,
+                &format!(
+                    "warning: process {pid} sets up an io_uring: the I/O it submits through \
+                     the ring makes no system call, so {command} neither sees nor injects \
+                     it; `-e fault=io_uring_setup:error=ENOSYS` makes most programs fall \
+                     back to plain system calls",
+                    command = crate::COMMAND
+                ),
+            );
+        }
     }
 
     fn report_policy_errors(&mut self, errors: &mut Vec<PolicyError>) {

@@ -18,19 +18,32 @@ use crate::model::{Action, Need};
 use crate::output::Log;
 use crate::policy::chain::Chain;
 
-/// The route of every syscall `chain` subscribes to, and of the calls
-/// `stopped` (which always take a ptrace stop: the launch's `execve`, calls
-/// stopped to be logged), by number. Marks in the chain the stages whose
-/// calls the kernel answers.
+/// The calls the engine looks at though no stage subscribes to them: it
+/// warns of what it will not see (a ring set up by `io_uring_setup`).
+pub const WATCHED: &[Sysno] = &[Sysno::io_uring_setup];
+
+/// The route of every syscall `chain` subscribes to, of the calls `stopped`
+/// (which always take a ptrace stop: the launch's `execve`, calls stopped to
+/// be logged), and of the [`WATCHED`] calls, by number. Marks in the chain
+/// the stages whose calls the kernel answers.
 pub fn routes(chain: &mut Chain, log: &Log, kind: Kind, stopped: &SysnoSet) -> Vec<(u32, Route)> {
     let notify = kind == Kind::Auto && notify::supported();
-    let calls: Vec<Sysno> = chain.subscription().union(stopped).iter().collect();
+    let subscribed = chain.subscription();
+    let calls: Vec<Sysno> = subscribed
+        .clone()
+        .union(stopped)
+        .union(&SysnoSet::new(WATCHED))
+        .iter()
+        .collect();
     calls
         .into_iter()
         .map(|sysno| {
             let route = match kind {
                 _ if stopped.contains(sysno) => Route::Trace,
                 Kind::Ptrace => Route::Trace,
+                // Watched only: the call runs as it is, once fi has seen it.
+                Kind::Auto if !subscribed.contains(sysno) && notify => Route::Notify,
+                Kind::Auto if !subscribed.contains(sysno) => Route::Trace,
                 Kind::Auto => route_for(&chain.needs_at(sysno), log, notify),
             };
             if let Route::Errno(_) = route {

@@ -8,6 +8,7 @@
 //! only the tracer thread.
 
 mod attach;
+pub mod child_signal;
 mod spawn;
 pub mod sys;
 

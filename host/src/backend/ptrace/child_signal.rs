@@ -1,0 +1,105 @@
+//! A file descriptor that becomes readable when a tracee changes state, so
+//! that a backend can sleep on it beside other descriptors (the
+//! user-notification listener) instead of polling `waitpid`.
+//!
+//! The kernel tells a tracer of every ptrace stop, exit and fork of its
+//! tracees with `SIGCHLD`. [`ChildSignal`] blocks that signal in the calling
+//! thread (the session's own thread) and reads it from a `signalfd`. It is a
+//! hint, never the truth: the backend still asks `waitpid`, and still wakes
+//! now and then by itself, because `SIGCHLD` is sent to the whole process and
+//! another thread that does not block it may take it first. The `fault`
+//! command blocks it in every thread from the start ([`block_in_process`]),
+//! so there it is taken by the tracer alone (or by a second session's
+//! tracer, in a process running several).
+
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+
+/// `SIGCHLD` as a set.
+fn sigchld() -> libc::sigset_t {
+    // SAFETY: sigemptyset and sigaddset fill a local set.
+    unsafe {
+        let mut set = std::mem::zeroed::<libc::sigset_t>();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGCHLD);
+        set
+    }
+}
+
+/// Block `SIGCHLD` in the calling thread and every thread it starts later.
+/// Call first thing in `main`, before any thread exists. Programs fi starts
+/// begin with an empty signal mask whatever fi's is.
+pub fn block_in_process() {
+    let set = sigchld();
+    // SAFETY: changes the calling thread's mask; the old one is not needed.
+    unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+}
+
+/// `SIGCHLD`, blocked in the calling thread and readable from a descriptor.
+pub struct ChildSignal {
+    fd: OwnedFd,
+    /// The thread's mask had `SIGCHLD` blocked already.
+    was_blocked: bool,
+}
+
+impl ChildSignal {
+    /// Block `SIGCHLD` in the calling thread and open a `signalfd` for it.
+    pub fn open() -> io::Result<ChildSignal> {
+        let set = sigchld();
+        // SAFETY: plain data, filled by pthread_sigmask.
+        let mut old = unsafe { std::mem::zeroed::<libc::sigset_t>() };
+        // SAFETY: valid sets; changes the calling thread's mask only.
+        unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, &mut old) };
+        // SAFETY: reads the set just filled.
+        let was_blocked = unsafe { libc::sigismember(&old, libc::SIGCHLD) } == 1;
+        // SAFETY: a new descriptor for a valid set.
+        let fd = unsafe { libc::signalfd(-1, &set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) };
+        if fd < 0 {
+            let error = io::Error::last_os_error();
+            if !was_blocked {
+                // SAFETY: undoes the change above.
+                unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+            }
+            return Err(error);
+        }
+        Ok(ChildSignal {
+            // SAFETY: a descriptor just opened and owned by nothing else.
+            fd: unsafe { OwnedFd::from_raw_fd(fd) },
+            was_blocked,
+        })
+    }
+
+    /// Take the pending `SIGCHLD`, if any, so that the descriptor is
+    /// readable again only for the next one.
+    pub fn clear(&self) {
+        // SAFETY: plain data the kernel fills.
+        let mut info = unsafe { std::mem::zeroed::<libc::signalfd_siginfo>() };
+        let size = std::mem::size_of::<libc::signalfd_siginfo>();
+        // SAFETY: reads at most one record into `info`; a nonblocking
+        // descriptor returns EAGAIN when nothing is pending.
+        while unsafe {
+            libc::read(
+                self.fd.as_raw_fd(),
+                (&mut info as *mut libc::signalfd_siginfo).cast(),
+                size,
+            )
+        } == size as isize
+        {}
+    }
+}
+
+impl AsRawFd for ChildSignal {
+    fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
+    }
+}
+
+impl Drop for ChildSignal {
+    fn drop(&mut self) {
+        if !self.was_blocked {
+            let set = sigchld();
+            // SAFETY: gives the thread back the mask it had.
+            unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
+        }
+    }
+}
