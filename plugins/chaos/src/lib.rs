@@ -9,10 +9,16 @@
 //! only on a blocking one in a process that handles a signal. A call none
 //! of whose errors is possible there runs untouched. `syscalls=` takes only
 //! calls from the table.
+//!
+//! `close` is the exception to failing without running: Linux releases the
+//! descriptor whatever close reports (see close(2)), so the close runs and
+//! its error is reported after.
+
+use std::collections::HashMap;
 
 use fi_sdk::{
-    kernel_may_return, random, Call, Config, ConfigError, Description, Errno, Glob, Policy,
-    Probability, Subscription, Trigger, Verdict, When,
+    kernel_may_return, random, Call, Config, ConfigError, Description, Errno, ExitAction, Glob,
+    Policy, Probability, Subscription, Sysno, Trigger, Verdict, When,
 };
 
 /// Errors of each call, from its man page; [`kernel_may_return`] keeps
@@ -93,6 +99,8 @@ fn errnos_of(name: &str) -> Option<&'static [Errno]> {
 
 struct Chaos {
     trigger: Trigger,
+    /// Per thread: the error its running `close` reports once it returns.
+    closing: HashMap<i32, Errno>,
 }
 
 impl Policy for Chaos {
@@ -133,10 +141,18 @@ impl Policy for Chaos {
             ));
         }
         let trigger = Trigger::from_config_or(config, Probability::new(0.1))?;
-        Ok((
-            Chaos { trigger },
-            Subscription::syscalls(syscalls).entry_only(),
-        ))
+        // Decided at entry, but for close, which runs and fails after.
+        let results: Vec<&str> = syscalls
+            .iter()
+            .copied()
+            .filter(|&name| name == "close")
+            .collect();
+        let subscription = Subscription::syscalls(syscalls).results(results);
+        let chaos = Chaos {
+            trigger,
+            closing: HashMap::new(),
+        };
+        Ok((chaos, subscription))
     }
 
     fn on_enter(&mut self, call: &Call) -> Verdict {
@@ -151,14 +167,27 @@ impl Policy for Chaos {
             .copied()
             .filter(|&errno| kernel_may_return(call, errno))
             .collect();
-        match possible.len() {
-            0 => Verdict::pass(),
-            n => Verdict::fail(possible[(random() % n as u64) as usize]),
+        let errno = match possible.len() {
+            0 => return Verdict::pass(),
+            n => possible[(random() % n as u64) as usize],
+        };
+        if call.sysno() == Sysno::close {
+            self.closing.insert(call.tid(), errno);
+            return Verdict::pass().want_exit();
+        }
+        Verdict::fail(errno)
+    }
+
+    fn on_exit(&mut self, call: &Call, result: i64) -> ExitAction {
+        match self.closing.remove(&call.tid()) {
+            Some(errno) if result == 0 => ExitAction::Fail(errno),
+            _ => ExitAction::Keep,
         }
     }
 
     fn thread_exited(&mut self, tid: i32) {
         self.trigger.forget_thread(tid);
+        self.closing.remove(&tid);
     }
 }
 
