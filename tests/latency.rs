@@ -66,27 +66,34 @@ fn durations(timed: &[Timed]) -> Vec<f64> {
     timed.iter().map(|t| t.took).collect()
 }
 
-/// The median cost of a call under fault with a delay too short to matter
-/// (1ns): the same route through fault (a held thread, an exit stop, a log
-/// line) as a delayed call, minus the delay.
-fn baseline(calls: usize) -> f64 {
-    percentile(&durations(&timed_writes("delay=1ns", calls, 0)), 0.5)
+/// What fault adds to a delayed call besides the delay: the stops, and
+/// waking the held thread up (on a loaded machine the wake-up comes late by
+/// a few hundred microseconds). The median call under a fixed 1ms delay,
+/// less the 1ms.
+fn held_call_cost(calls: usize) -> f64 {
+    percentile(&durations(&timed_writes("delay=1ms", calls, 0)), 0.5) - 0.001
 }
 
 /// The issue's acceptance test: under `p50=1ms, p99=20ms` the program's own
-/// measurements of 10,000 calls, less fault's cost per call, have the
+/// measurements of 10,000 calls, less fault's cost per held call, have the
 /// percentiles asked for, within 10%.
 #[test]
 fn measured_percentiles_are_those_asked_for() {
     const CALLS: usize = 10_000;
-    let overhead = baseline(CALLS);
+    let overhead = held_call_cost(CALLS);
     let delays = durations(&timed_writes("p50=1ms:p99=20ms", CALLS, 0));
     let p50 = percentile(&delays, 0.50) - overhead;
     let p99 = percentile(&delays, 0.99) - overhead;
     let within = |measured: f64, asked: f64| (measured / asked - 1.0).abs() <= 0.10;
+    println!(
+        "measured p50={:.3}ms p99={:.3}ms, fault's cost per held call {:.3}ms",
+        p50 * 1e3,
+        p99 * 1e3,
+        overhead * 1e3
+    );
     assert!(
         within(p50, 0.001) && within(p99, 0.020),
-        "asked p50=1ms p99=20ms, measured p50={:.3}ms p99={:.3}ms (fault's cost per call {:.3}ms subtracted)",
+        "asked p50=1ms p99=20ms, measured p50={:.3}ms p99={:.3}ms (fault's cost per held call {:.3}ms subtracted)",
         p50 * 1e3,
         p99 * 1e3,
         overhead * 1e3
@@ -97,7 +104,7 @@ fn measured_percentiles_are_those_asked_for() {
 /// bound, and the median lands in the middle.
 #[test]
 fn uniform_delays_stay_within_their_bounds() {
-    let overhead = baseline(300);
+    let overhead = held_call_cost(300);
     let delays = durations(&timed_writes("dist=uniform:min=2ms:max=6ms", 300, 0));
     let fastest = percentile(&delays, 0.0);
     let median = percentile(&delays, 0.5) - overhead;
@@ -193,7 +200,7 @@ fn bad_configuration_names_the_key() {
         ("p50=5ms:p99=1ms", "p99=1ms"),
         ("dist=uniform:min=1ms", "max="),
         ("delay=3h", "delay=3h"),
-        ("", "nothing to delay by"),
+        ("path=/data/*", "nothing to delay by"),
     ] {
         let out = fault()
             .args(["--plugin", &format!("latency:{config}"), "--", "touch"])
