@@ -1,11 +1,12 @@
-/* latency_calls N FILE [GAP_US]: opens FILE for writing, then makes N
- * one-byte write(2) calls to it, GAP_US microseconds apart (default 0),
- * timing each with CLOCK_MONOTONIC. Prints one line per call after the
- * last one:
- *   START_NS DURATION_NS
- * START_NS counted from the first call's start. The lines are written with
- * stdio at the end, so that the timed calls are the only writes to FILE
- * and the timing loop makes no other call.                              */
+/* latency_calls N FILE [GAP_US [FILE2]]: opens FILE (and FILE2) for
+ * writing, then makes N one-byte write(2) calls to FILE (each followed by
+ * one to FILE2, if given), GAP_US microseconds apart (default 0), timing
+ * each call with CLOCK_MONOTONIC. Prints one line per call after the last
+ * one:
+ *   START_NS DURATION_NS WHICH
+ * START_NS counted from the first call's start, WHICH 1 for FILE and 2 for
+ * FILE2. The lines are written with stdio at the end, so that the timing
+ * loop makes no call but the timed ones (and the gap's nanosleep).      */
 #include "fi_test.h"
 #include <fcntl.h>
 #include <time.h>
@@ -17,30 +18,37 @@ static long long now_ns(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc < 3 || argc > 4)
+    if (argc < 3 || argc > 5)
         return 2;
     long n = atol(argv[1]);
-    long gap_us = argc == 4 ? atol(argv[3]) : 0;
-    int fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0 || n <= 0)
-        die("open");
-    long long *start = malloc(n * sizeof *start);
-    long long *took = malloc(n * sizeof *took);
+    long gap_us = argc >= 4 ? atol(argv[3]) : 0;
+    int files = argc == 5 ? 2 : 1;
+    int fds[2];
+    for (int f = 0; f < files; f++) {
+        fds[f] = open(argv[2 + 2 * f], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fds[f] < 0)
+            die("open");
+    }
+    if (n <= 0)
+        return 2;
+    long calls = n * files;
+    long long *start = malloc(calls * sizeof *start);
+    long long *took = malloc(calls * sizeof *took);
     if (!start || !took)
         die("malloc");
     struct timespec gap = {gap_us / 1000000, (gap_us % 1000000) * 1000};
     long long first = now_ns();
-    for (long i = 0; i < n; i++) {
+    for (long i = 0; i < calls; i++) {
         long long before = now_ns();
-        if (write(fd, "x", 1) != 1)
+        if (write(fds[i % files], "x", 1) != 1)
             die("write");
         long long after = now_ns();
         start[i] = before - first;
         took[i] = after - before;
-        if (gap_us > 0)
+        if (gap_us > 0 && i % files == files - 1)
             nanosleep(&gap, NULL);
     }
-    for (long i = 0; i < n; i++)
-        printf("%lld %lld\n", start[i], took[i]);
+    for (long i = 0; i < calls; i++)
+        printf("%lld %lld %ld\n", start[i], took[i], i % files + 1);
     return 0;
 }
