@@ -254,7 +254,7 @@ fn files_that_are_not_plugins_are_named_for_what_they_are() {
         (&text, "not a WebAssembly file"),
         (
             &empty,
-            "does not implement the world fi:policy/plugin@0.2.0",
+            "does not implement the world fi:policy/plugin@0.3.0",
         ),
     ] {
         let out = fault().arg("--plugin").arg(file).args(["--", "true"]).run();

@@ -6,7 +6,7 @@ use std::fmt;
 use crate::bindings::fi::policy::{tracee, types};
 #[cfg(any(test, feature = "testing"))]
 use crate::testing::FakeTracee;
-use crate::Sysno;
+use crate::{FdInfo, Sysno};
 
 /// One system call as the traced thread made it.
 ///
@@ -129,6 +129,28 @@ impl Call {
             Tracee::Host => tracee::fd_path(fd),
             #[cfg(any(test, feature = "testing"))]
             Tracee::Fake(fake) => fake.fd_path(fd),
+        }
+    }
+
+    /// What the open descriptor `fd` of the caller is (its kind, flags,
+    /// size and offset), or `None` if it is not open. Takes the descriptor
+    /// itself: `call.fd_info(call.arg(0) as i32)`.
+    pub fn fd_info(&self, fd: i32) -> Option<FdInfo> {
+        match &self.tracee {
+            Tracee::Host => tracee::fd_info(fd).map(FdInfo::from),
+            #[cfg(any(test, feature = "testing"))]
+            Tracee::Fake(fake) => fake.fd_info(fd),
+        }
+    }
+
+    /// Whether the calling process has a handler installed for `signal`
+    /// (`SIGINT` is 2): only a handled signal interrupts a blocking call
+    /// with `EINTR`, so a policy injects `EINTR` only if some is.
+    pub fn signal_handled(&self, signal: u8) -> bool {
+        match &self.tracee {
+            Tracee::Host => tracee::signal_handled(signal),
+            #[cfg(any(test, feature = "testing"))]
+            Tracee::Fake(fake) => fake.signal_handled(signal),
         }
     }
 

@@ -69,27 +69,89 @@ impl From<Description> for types::Description {
 /// or strace classes (`%file`, `%desc`, `%network`, `%process`, `%signal`,
 /// `%memory`, `%ipc`, `%creds`). fi rejects unknown entries before the
 /// program starts.
+///
+/// By default a policy may want the result of every call it sees
+/// ([`Verdict::want_exit`](crate::Verdict::want_exit),
+/// [`Verdict::delay_exit`](crate::Verdict::delay_exit)) or rewrite it, which
+/// costs a ptrace stop per call. A policy that decides some calls at entry
+/// only (pass, fail, return, delay before, signal) says so with
+/// [`Subscription::results`] or [`Subscription::entry_only`], and fi answers
+/// those calls through a seccomp user notification where the kernel allows,
+/// without stopping the thread.
+///
+/// ```
+/// use fi_sdk::Subscription;
+///
+/// // Fails openat and fsync at entry, needs nothing after.
+/// let entry = Subscription::syscalls(["openat", "fsync"]).entry_only();
+/// // Rewrites write's count and looks at its result; fails fsync at entry.
+/// let mixed = Subscription::syscalls(["write", "fsync"]).results(["write"]);
+/// # let _ = (entry, mixed);
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Subscription {
     syscalls: Vec<String>,
+    /// The calls whose results the policy may want, or may rewrite; `None`
+    /// for all of `syscalls`.
+    results: Option<Vec<String>>,
 }
 
 impl Subscription {
-    /// Subscribe to these calls.
+    /// Subscribe to these calls; the policy may want the result of any of
+    /// them, or rewrite any.
     pub fn syscalls<S: Into<String>>(syscalls: impl IntoIterator<Item = S>) -> Subscription {
         Subscription {
             syscalls: syscalls.into_iter().map(Into::into).collect(),
+            results: None,
         }
+    }
+
+    /// The policy wants the results of these calls only (or rewrites these
+    /// only); it decides the others at entry. Asking for the result of
+    /// another call is the plugin's error, which fi reports.
+    pub fn results<S: Into<String>>(
+        mut self,
+        results: impl IntoIterator<Item = S>,
+    ) -> Subscription {
+        self.results = Some(results.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The policy decides every call at entry: it neither wants a result
+    /// nor delays an exit nor rewrites a call.
+    pub fn entry_only(self) -> Subscription {
+        self.results(Vec::<String>::new())
     }
 }
 
 impl From<Subscription> for types::Subscription {
     fn from(s: Subscription) -> types::Subscription {
-        // Every call may ask for its result: the SDK does not yet let a
-        // policy say it needs less.
         types::Subscription {
-            results: s.syscalls.clone(),
+            results: s.results.unwrap_or_else(|| s.syscalls.clone()),
             syscalls: s.syscalls,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_call_may_want_its_result_unless_the_policy_says_less() {
+        let all: types::Subscription = Subscription::syscalls(["read", "write"]).into();
+        assert_eq!(all.results, ["read", "write"]);
+        let some: types::Subscription = Subscription::syscalls(["read", "write"])
+            .results(["write"])
+            .into();
+        assert_eq!(
+            (some.syscalls, some.results),
+            (
+                vec!["read".to_string(), "write".to_string()],
+                vec!["write".to_string()]
+            )
+        );
+        let none: types::Subscription = Subscription::syscalls(["openat"]).entry_only().into();
+        assert!(none.results.is_empty());
     }
 }

@@ -63,9 +63,10 @@
 //! # The sandbox
 //!
 //! A policy may use `std` freely, but it sees no files, environment or
-//! network; the clock is frozen. What it prints goes to fi's log, like
-//! [`log`]. Randomness comes from fi's seeded generator ([`random`],
-//! [`chance`]), so `--seed` replays a run's decisions.
+//! network; `std`'s clocks are frozen ([`monotonic`] reads a real one). What
+//! it prints goes to fi's log, like [`log`]. Randomness comes from fi's
+//! seeded generator ([`random`], [`chance`]), so `--seed` replays a run's
+//! decisions.
 //!
 //! # Unit tests
 //!
@@ -75,7 +76,7 @@
 
 #![warn(missing_docs)]
 
-// Generated from wit/ (a link to the top-level wit/since-0.2.0, the newest
+// Generated from wit/ (a link to the top-level wit/since-0.3.0, the newest
 // contract); reachable only through `__private`.
 #[allow(missing_docs)]
 mod bindings {
@@ -87,10 +88,13 @@ mod bindings {
 }
 
 mod call;
+mod clock;
 mod config;
 mod describe;
+mod fd;
 mod glob;
 mod names;
+mod plausible;
 mod random;
 mod structs;
 #[cfg(any(test, feature = "testing"))]
@@ -100,10 +104,13 @@ mod verdict;
 mod when;
 
 pub use call::{Call, TraceeError};
+pub use clock::monotonic;
 pub use config::{Config, ConfigError};
 pub use describe::{Description, Subscription};
+pub use fd::{FdInfo, FdKind};
 pub use glob::Glob;
 pub use names::{Errno, Sysno};
+pub use plausible::kernel_may_return;
 pub use random::{chance, random, Probability};
 pub use structs::{IoVec, MsgHdr, SockAddr, Stat, Timespec};
 pub use trigger::Trigger;

@@ -42,11 +42,12 @@
 //! ```
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use fi_grammar::names::AT_FDCWD;
 
-use crate::{Call, Config, ConfigError, Policy, Subscription, Sysno};
+use crate::{Call, Config, ConfigError, FdInfo, Policy, Subscription, Sysno};
 
 /// Makes policy `P` from `pairs` as fi does for `--plugin NAME:key=value`:
 /// unknown and repeated keys are refused first, then [`Policy::new`] runs.
@@ -141,6 +142,23 @@ impl FakeCall {
         self
     }
 
+    /// What [`Call::fd_info`] answers for `fd` (which also becomes an open
+    /// descriptor, for `info.path` if it has one).
+    pub fn fd_info(mut self, fd: i32, info: FdInfo) -> FakeCall {
+        if let Some(path) = &info.path {
+            self.tracee.fds.insert(fd, path.clone());
+        }
+        self.tracee.fd_infos.insert(fd, info);
+        self
+    }
+
+    /// Installs a handler for `signal` in the process (for
+    /// [`Call::signal_handled`]); by default it handles none.
+    pub fn handles(mut self, signal: u8) -> FakeCall {
+        self.tracee.handled.insert(signal);
+        self
+    }
+
     /// The process's working directory, for relative paths (default `/`).
     pub fn cwd(mut self, dir: &str) -> FakeCall {
         self.tracee.cwd = dir.to_string();
@@ -173,6 +191,8 @@ pub(crate) struct FakeTracee {
     cwd: String,
     memory: RefCell<Vec<(u64, Vec<u8>)>>,
     mappings: Vec<(u64, u64, String)>,
+    fd_infos: HashMap<i32, FdInfo>,
+    handled: HashSet<u8>,
 }
 
 impl Default for FakeTracee {
@@ -182,6 +202,8 @@ impl Default for FakeTracee {
             cwd: "/".to_string(),
             memory: RefCell::default(),
             mappings: Vec::new(),
+            fd_infos: HashMap::new(),
+            handled: HashSet::new(),
         }
     }
 }
@@ -189,6 +211,14 @@ impl Default for FakeTracee {
 impl FakeTracee {
     pub(crate) fn fd_path(&self, fd: i32) -> Option<String> {
         self.fds.get(&fd).cloned()
+    }
+
+    pub(crate) fn fd_info(&self, fd: i32) -> Option<FdInfo> {
+        self.fd_infos.get(&fd).cloned()
+    }
+
+    pub(crate) fn signal_handled(&self, signal: u8) -> bool {
+        self.handled.contains(&signal)
     }
 
     pub(crate) fn resolve_path(&self, dirfd: i32, addr: u64) -> Option<String> {
@@ -251,6 +281,19 @@ impl FakeTracee {
 thread_local! {
     /// The state of the native stand-in for fi's generator.
     static RANDOM: Cell<u64> = const { Cell::new(0) };
+    /// What the native stand-in for fi's clock reads.
+    static CLOCK: Cell<Duration> = const { Cell::new(Duration::ZERO) };
+}
+
+/// Sets what [`monotonic`](crate::monotonic) reads on this test thread (it
+/// starts at zero and moves only when a test sets it).
+pub fn set_monotonic(time: Duration) {
+    CLOCK.set(time);
+}
+
+/// What the native stand-in for fi's clock reads.
+pub(crate) fn monotonic() -> Duration {
+    CLOCK.get()
 }
 
 /// Restarts this thread's stand-in for fi's generator: the same seed draws

@@ -2,8 +2,8 @@
 //! plus a sandboxed WASI context.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
@@ -11,9 +11,9 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 use super::count;
 use super::stdio::Captured;
-use super::v0_2::{host, tracee, types};
+use super::v0_3::{host, tracee, types};
 use crate::model::Call;
-use crate::tracee::Tracee;
+use crate::tracee::{FdKind, Tracee};
 
 /// The most bytes one `read-memory` may ask for.
 const MAX_READ: u32 = 1 << 20;
@@ -37,6 +37,33 @@ pub struct PluginState {
     /// Set at the first random number the plugin draws, through WASI or
     /// `host.random` (WASI's generators run on other threads, hence atomic).
     drew: Arc<AtomicBool>,
+    clock: ProgramClock,
+}
+
+/// The clock `host.monotonic-ns` reads, shared by the plugins of a run:
+/// its zero is set when they have all been loaded, just before the traced
+/// program starts.
+#[derive(Clone, Debug)]
+pub struct ProgramClock(Arc<Mutex<Instant>>);
+
+impl ProgramClock {
+    /// A clock whose zero is now.
+    pub fn started_now() -> ProgramClock {
+        ProgramClock(Arc::new(Mutex::new(Instant::now())))
+    }
+
+    /// Set the zero to now.
+    pub fn restart(&self) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+    }
+
+    /// The time since the zero.
+    pub fn elapsed(&self) -> Duration {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .elapsed()
+    }
 }
 
 /// How a plugin is sandboxed.
@@ -47,6 +74,8 @@ pub struct Sandbox<'a> {
     pub dirs: &'a [std::path::PathBuf],
     /// Seed of the plugin's random numbers (WASI random and `host.random`).
     pub seed: u64,
+    /// The clock of `host.monotonic-ns`.
+    pub clock: &'a ProgramClock,
 }
 
 impl PluginState {
@@ -83,6 +112,7 @@ impl PluginState {
             wrote_memory: false,
             rng: SplitMix64(sandbox.seed),
             drew,
+            clock: sandbox.clock.clone(),
         })
     }
 
@@ -168,6 +198,33 @@ impl tracee::Host for PluginState {
             .mapped_file(addr)
             .map(|p| p.to_string_lossy().into_owned())
     }
+
+    fn fd_info(&mut self, fd: i32) -> Option<types::FdInfo> {
+        let (_, tracee) = self.tracee().ok()?;
+        let info = tracee.fd_info(fd)?;
+        Some(types::FdInfo {
+            kind: match info.kind {
+                FdKind::Regular => types::FdKind::Regular,
+                FdKind::Directory => types::FdKind::Directory,
+                FdKind::Pipe => types::FdKind::Pipe,
+                FdKind::Socket => types::FdKind::Socket,
+                FdKind::CharacterDevice => types::FdKind::CharacterDevice,
+                FdKind::BlockDevice => types::FdKind::BlockDevice,
+                FdKind::Anonymous => types::FdKind::Anonymous,
+                FdKind::Other => types::FdKind::Other,
+            },
+            path: info.path,
+            nonblocking: info.nonblocking,
+            append: info.append,
+            size: info.size,
+            position: info.position,
+        })
+    }
+
+    fn signal_handled(&mut self, signal: u8) -> bool {
+        self.tracee()
+            .is_ok_and(|(_, tracee)| tracee.signal_handled(signal))
+    }
 }
 
 impl host::Host for PluginState {
@@ -178,6 +235,10 @@ impl host::Host for PluginState {
 
     fn log(&mut self, message: String) {
         self.messages.push(message);
+    }
+
+    fn monotonic_ns(&mut self) -> u64 {
+        self.clock.elapsed().as_nanos() as u64
     }
 }
 

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use anyhow::{anyhow, bail, Context, Result};
 use wasmtime::Store;
 
-use super::host::{PluginState, Sandbox, SplitMix64};
+use super::host::{PluginState, ProgramClock, Sandbox, SplitMix64};
 use super::instance::{ticks, Instance, Limits};
 use super::policy::WasmPolicy;
 use super::seed::{Seed, SeedReport};
@@ -22,6 +22,7 @@ pub struct Loader {
     seeds: SplitMix64,
     seed_report: Rc<SeedReport>,
     log: Log,
+    clock: ProgramClock,
 }
 
 impl Loader {
@@ -36,6 +37,7 @@ impl Loader {
             seeds: SplitMix64(seed.value),
             seed_report: Rc::new(SeedReport::new(seed, log.clone())),
             log,
+            clock: ProgramClock::started_now(),
         })
     }
 
@@ -52,6 +54,7 @@ impl Loader {
             memory_bytes: self.limits.memory_bytes,
             dirs: &self.limits.dirs,
             seed: self.seeds.next(),
+            clock: &self.clock,
         })?;
         let mut store = Store::new(prepared.engine(), state);
         store.limiter(|state| &mut state.limits);
@@ -70,7 +73,9 @@ impl Loader {
 
     /// Call `init` with `config`: the plugin, configured and subscribed
     /// (to its `syscalls` and its `results`, the latter also at their exit),
-    /// or the plugin's own error message on refusal.
+    /// or the plugin's own error message on refusal. The plugins' clock
+    /// (`host.monotonic-ns`) starts afresh once it is configured, so that
+    /// it counts from the last plugin loaded, just before the program runs.
     pub fn configure(
         &self,
         mut instance: Instance,
@@ -87,6 +92,7 @@ impl Loader {
             syscalls_for_list(&subscription.syscalls).context("its subscription is invalid")?;
         let results = syscalls_for_list(&subscription.results)
             .context("its subscription's results are invalid")?;
+        self.clock.restart();
         Ok(WasmPolicy::new(
             instance,
             syscalls.union(&results),

@@ -3,7 +3,7 @@
 //! implementation of the [`Policy`](crate::policy::Policy) seam.
 //!
 //! Every supported version of the contract has a module of its own
-//! (`v0_1.rs`, `v0_2.rs`) with its bindings and an adapter to one internal
+//! (`v0_1.rs`, `v0_2.rs`, `v0_3.rs`) with its bindings and an adapter to one internal
 //! plugin interface (`plugin.rs`), written against the newest version's
 //! types, so the loader and the policy are written once.
 //!
@@ -12,7 +12,8 @@
 //! Every session of a process shares one engine, and compiles and links each
 //! distinct plugin once (see `shared.rs`).
 //! Plugins are sandboxed: no files (unless `--plugin-dir`), no network, no
-//! environment, a frozen clock, and random numbers from the run's seed.
+//! environment, frozen WASI clocks (0.3.0's explicit `host.monotonic-ns`
+//! reads a real one), and random numbers from the run's seed.
 
 pub mod builtins;
 mod cache;
@@ -30,6 +31,7 @@ mod spec;
 mod stdio;
 mod v0_1;
 mod v0_2;
+mod v0_3;
 mod world;
 
 pub use host::SplitMix64;
@@ -42,14 +44,14 @@ pub use spec::PluginSpec;
 /// The versions of the WIT contract (`fi:policy@VERSION`, in
 /// `wit/since-VERSION/`) this build runs plugins for, oldest first. A plugin
 /// built for another version is refused before it is compiled.
-pub const WIT_VERSIONS: &[&str] = &["0.1.0", "0.2.0"];
+pub const WIT_VERSIONS: &[&str] = &["0.1.0", "0.2.0", "0.3.0"];
 
 /// The newest supported WIT version, the one new plugins should target.
 pub fn newest_wit_version() -> &'static str {
     WIT_VERSIONS[WIT_VERSIONS.len() - 1]
 }
 
-/// The supported versions as packages: `fi:policy@0.1.0, fi:policy@0.2.0`.
+/// The supported versions as packages: `fi:policy@0.1.0, fi:policy@0.2.0, ...`.
 pub fn wit_packages() -> String {
     WIT_VERSIONS
         .iter()

@@ -8,9 +8,9 @@ use wasmtime::component::Linker;
 use wasmtime::Store;
 
 use super::host::PluginState;
-pub use super::v0_2::types::{self, ExitAction, Subscription, Syscall, Verdict};
-pub use super::v0_2::Description;
-use super::{v0_1, v0_2};
+pub use super::v0_3::types::{self, ExitAction, Subscription, Syscall, Verdict};
+pub use super::v0_3::Description;
+use super::{v0_1, v0_2, v0_3};
 
 /// A plugin compiled and linked against the bindings of its version, ready
 /// to be instantiated in any store of the process.
@@ -20,6 +20,8 @@ pub enum PluginPre {
     V0_1(v0_1::PluginPre<PluginState>),
     /// Built for `fi:policy@0.2.0`.
     V0_2(v0_2::PluginPre<PluginState>),
+    /// Built for `fi:policy@0.3.0`.
+    V0_3(v0_3::PluginPre<PluginState>),
 }
 
 /// An instantiated plugin of either version.
@@ -28,12 +30,15 @@ pub enum Plugin {
     V0_1(v0_1::Plugin),
     /// Built for `fi:policy@0.2.0`.
     V0_2(v0_2::Plugin),
+    /// Built for `fi:policy@0.3.0`.
+    V0_3(v0_3::Plugin),
 }
 
 /// Add the imports of every supported version to `linker`.
 pub fn add_to_linker(linker: &mut Linker<PluginState>) -> Result<()> {
     v0_1::add_to_linker(linker)?;
     v0_2::add_to_linker(linker)?;
+    v0_3::add_to_linker(linker)?;
     Ok(())
 }
 
@@ -50,6 +55,7 @@ impl PluginPre {
         Ok(match version {
             "0.1.0" => PluginPre::V0_1(v0_1::PluginPre::new(pre)?),
             "0.2.0" => PluginPre::V0_2(v0_2::PluginPre::new(pre)?),
+            "0.3.0" => PluginPre::V0_3(v0_3::PluginPre::new(pre)?),
             other => bail!("no bindings for fi:policy@{other}"),
         })
     }
@@ -59,6 +65,7 @@ impl PluginPre {
         match self {
             PluginPre::V0_1(pre) => pre.engine(),
             PluginPre::V0_2(pre) => pre.engine(),
+            PluginPre::V0_3(pre) => pre.engine(),
         }
     }
 
@@ -67,6 +74,7 @@ impl PluginPre {
         Ok(match self {
             PluginPre::V0_1(pre) => Plugin::V0_1(pre.instantiate(&mut *store)?),
             PluginPre::V0_2(pre) => Plugin::V0_2(pre.instantiate(&mut *store)?),
+            PluginPre::V0_3(pre) => Plugin::V0_3(pre.instantiate(&mut *store)?),
         })
     }
 
@@ -76,6 +84,7 @@ impl PluginPre {
         match self {
             PluginPre::V0_1(pre) => pre.instance_pre().component().image_range().start,
             PluginPre::V0_2(pre) => pre.instance_pre().component().image_range().start,
+            PluginPre::V0_3(pre) => pre.instance_pre().component().image_range().start,
         }
     }
 }
@@ -86,14 +95,16 @@ impl Plugin {
         match self {
             Plugin::V0_1(_) => "0.1.0",
             Plugin::V0_2(_) => "0.2.0",
+            Plugin::V0_3(_) => "0.3.0",
         }
     }
 
     /// Call `describe`.
     pub fn describe(&self, store: &mut Store<PluginState>) -> wasmtime::Result<Description> {
         match self {
-            Plugin::V0_1(plugin) => v0_1::describe(plugin, store),
-            Plugin::V0_2(plugin) => plugin.fi_policy_policy().call_describe(store),
+            Plugin::V0_1(plugin) => Ok(v0_1::describe(plugin, store)?.into()),
+            Plugin::V0_2(plugin) => v0_2::describe(plugin, store),
+            Plugin::V0_3(plugin) => plugin.fi_policy_policy().call_describe(store),
         }
     }
 
@@ -104,8 +115,9 @@ impl Plugin {
         config: &[(String, String)],
     ) -> wasmtime::Result<Result<Subscription, String>> {
         match self {
-            Plugin::V0_1(plugin) => v0_1::init(plugin, store, config),
-            Plugin::V0_2(plugin) => plugin.fi_policy_policy().call_init(store, config),
+            Plugin::V0_1(plugin) => Ok(v0_1::init(plugin, store, config)?.map(Into::into)),
+            Plugin::V0_2(plugin) => v0_2::init(plugin, store, config),
+            Plugin::V0_3(plugin) => plugin.fi_policy_policy().call_init(store, config),
         }
     }
 
@@ -116,8 +128,9 @@ impl Plugin {
         call: Syscall,
     ) -> wasmtime::Result<Verdict> {
         match self {
-            Plugin::V0_1(plugin) => v0_1::on_enter(plugin, store, call),
-            Plugin::V0_2(plugin) => plugin.fi_policy_policy().call_on_enter(store, call),
+            Plugin::V0_1(plugin) => Ok(v0_1::on_enter(plugin, store, call.into())?.into()),
+            Plugin::V0_2(plugin) => v0_2::on_enter(plugin, store, call),
+            Plugin::V0_3(plugin) => plugin.fi_policy_policy().call_on_enter(store, call),
         }
     }
 
@@ -129,8 +142,9 @@ impl Plugin {
         result: i64,
     ) -> wasmtime::Result<ExitAction> {
         match self {
-            Plugin::V0_1(plugin) => v0_1::on_exit(plugin, store, call, result),
-            Plugin::V0_2(plugin) => plugin.fi_policy_policy().call_on_exit(store, call, result),
+            Plugin::V0_1(plugin) => Ok(v0_1::on_exit(plugin, store, call.into(), result)?.into()),
+            Plugin::V0_2(plugin) => v0_2::on_exit(plugin, store, call, result),
+            Plugin::V0_3(plugin) => plugin.fi_policy_policy().call_on_exit(store, call, result),
         }
     }
 
@@ -139,6 +153,7 @@ impl Plugin {
         match self {
             Plugin::V0_1(_) => Ok(()),
             Plugin::V0_2(plugin) => plugin.fi_policy_policy().call_thread_exited(store, tid),
+            Plugin::V0_3(plugin) => plugin.fi_policy_policy().call_thread_exited(store, tid),
         }
     }
 
@@ -147,6 +162,7 @@ impl Plugin {
         match self {
             Plugin::V0_1(plugin) => plugin.fi_policy_policy().call_finish(store),
             Plugin::V0_2(plugin) => plugin.fi_policy_policy().call_finish(store),
+            Plugin::V0_3(plugin) => plugin.fi_policy_policy().call_finish(store),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Bindings of `fi:policy@0.1.0` (`wit/since-0.1.0`), and the adapter that
-//! runs a plugin built for it through the internal interface (the 0.2.0
-//! types, see `plugin.rs`): its imports call the 0.2.0 ones, its verdicts
-//! and subscriptions are converted. Such a plugin subscribes to every call's
+//! runs a plugin built for it through the internal interface (see
+//! `plugin.rs`): its imports call the 0.2.0 ones, its verdicts and
+//! subscriptions are converted to the 0.2.0 types, which `v0_2.rs` converts
+//! on to the newest. Such a plugin subscribes to every call's
 //! result (0.1.0 has no way to say it needs less) and is not told of ended
 //! threads (0.1.0 has no `thread-exited`).
 

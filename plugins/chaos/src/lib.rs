@@ -1,16 +1,28 @@
-//! `chaos`: random calls fail with an error their man page lists.
+//! `chaos`: random calls fail with an error the kernel could return there.
 //!
 //! Each chosen call fails without running, with an errno drawn (from fi's
-//! seeded generator) from a small table of errors the call really returns,
-//! such as `EIO`, `ENOSPC`, `EINTR` or `EAGAIN` for `write`. `syscalls=`
-//! takes only calls from that table.
+//! seeded generator) from a small table of errors its man page lists, such
+//! as `EIO`, `ENOSPC`, `EINTR` or `EAGAIN` for `write`, kept to those the
+//! kernel could return for that call where it stands
+//! ([`fi_sdk::kernel_may_return`]): no `EINTR` or `EAGAIN` for a regular
+//! file, `EAGAIN` only on a non-blocking pipe, socket or device, `EINTR`
+//! only on a blocking one in a process that handles a signal. A call none
+//! of whose errors is possible there runs untouched. `syscalls=` takes only
+//! calls from the table.
+//!
+//! `close` is the exception to failing without running: Linux releases the
+//! descriptor whatever close reports (see close(2)), so the close runs and
+//! its error is reported after.
+
+use std::collections::HashMap;
 
 use fi_sdk::{
-    random, Call, Config, ConfigError, Description, Errno, Glob, Policy, Probability, Subscription,
-    Trigger, Verdict, When,
+    kernel_may_return, random, Call, Config, ConfigError, Description, Errno, ExitAction, Glob,
+    Policy, Probability, Subscription, Sysno, Trigger, Verdict, When,
 };
 
-/// Plausible errors of each call, from its man page.
+/// Errors of each call, from its man page; [`kernel_may_return`] keeps
+/// those possible for the call at hand.
 const ERRNOS: &[(&[&str], &[Errno])] = {
     use fi_sdk::Errno as E;
     &[
@@ -31,13 +43,12 @@ const ERRNOS: &[(&[&str], &[Errno])] = {
                 E::ENFILE,
                 E::ENOMEM,
                 E::ENOSPC,
-                E::EINTR,
             ],
         ),
-        (&["close"], &[E::EINTR, E::EIO]),
+        (&["close"], &[E::EIO]),
         (&["fsync", "fdatasync"], &[E::EIO, E::ENOSPC, E::EDQUOT]),
-        (&["ftruncate"], &[E::EIO, E::EINTR, E::EFBIG]),
-        (&["fallocate"], &[E::ENOSPC, E::EIO, E::EINTR]),
+        (&["ftruncate"], &[E::EIO, E::EFBIG]),
+        (&["fallocate"], &[E::ENOSPC, E::EIO]),
         (
             &["stat", "lstat", "newfstatat", "statx"],
             &[E::EACCES, E::ENOENT, E::ENOMEM],
@@ -88,13 +99,15 @@ fn errnos_of(name: &str) -> Option<&'static [Errno]> {
 
 struct Chaos {
     trigger: Trigger,
+    /// Per thread: the error its running `close` reports once it returns.
+    closing: HashMap<i32, Errno>,
 }
 
 impl Policy for Chaos {
     fn describe() -> Description {
         Description::new(
             "chaos",
-            "Fail random calls with errors their man pages list",
+            "Fail random calls with errors the kernel could return there",
         )
         .key(
             "syscalls",
@@ -128,21 +141,53 @@ impl Policy for Chaos {
             ));
         }
         let trigger = Trigger::from_config_or(config, Probability::new(0.1))?;
-        Ok((Chaos { trigger }, Subscription::syscalls(syscalls)))
+        // Decided at entry, but for close, which runs and fails after.
+        let results: Vec<&str> = syscalls
+            .iter()
+            .copied()
+            .filter(|&name| name == "close")
+            .collect();
+        let subscription = Subscription::syscalls(syscalls).results(results);
+        let chaos = Chaos {
+            trigger,
+            closing: HashMap::new(),
+        };
+        Ok((chaos, subscription))
     }
 
     fn on_enter(&mut self, call: &Call) -> Verdict {
-        let errnos = call.sysno().name().and_then(errnos_of);
-        match errnos {
-            Some(errnos) if self.trigger.fires(call) => {
-                Verdict::fail(errnos[(random() % errnos.len() as u64) as usize])
-            }
-            _ => Verdict::pass(),
+        let Some(errnos) = call.sysno().name().and_then(errnos_of) else {
+            return Verdict::pass();
+        };
+        if !self.trigger.fires(call) {
+            return Verdict::pass();
+        }
+        let possible: Vec<Errno> = errnos
+            .iter()
+            .copied()
+            .filter(|&errno| kernel_may_return(call, errno))
+            .collect();
+        let errno = match possible.len() {
+            0 => return Verdict::pass(),
+            n => possible[(random() % n as u64) as usize],
+        };
+        if call.sysno() == Sysno::close {
+            self.closing.insert(call.tid(), errno);
+            return Verdict::pass().want_exit();
+        }
+        Verdict::fail(errno)
+    }
+
+    fn on_exit(&mut self, call: &Call, result: i64) -> ExitAction {
+        match self.closing.remove(&call.tid()) {
+            Some(errno) if result == 0 => ExitAction::Fail(errno),
+            _ => ExitAction::Keep,
         }
     }
 
     fn thread_exited(&mut self, tid: i32) {
         self.trigger.forget_thread(tid);
+        self.closing.remove(&tid);
     }
 }
 

@@ -40,7 +40,13 @@ impl Policy for Delay {
             exit,
             trigger: Trigger::from_config(config)?,
         };
-        Ok((policy, Subscription::syscalls(syscalls)))
+        // Only a delay after the call needs its exit stop.
+        let subscription = if policy.exit.is_zero() {
+            Subscription::syscalls(syscalls).entry_only()
+        } else {
+            Subscription::syscalls(syscalls)
+        };
+        Ok((policy, subscription))
     }
 
     fn on_enter(&mut self, call: &Call) -> Verdict {

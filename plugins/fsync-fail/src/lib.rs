@@ -49,7 +49,13 @@ impl Policy for FsyncFail {
             trigger: Trigger::from_config(config)?,
         };
         let calls = ["fsync", "fdatasync", "msync", "sync_file_range", "syncfs"];
-        Ok((policy, Subscription::syscalls(calls)))
+        // Only a real sync before the error needs the exit stop.
+        let subscription = if sync_before {
+            Subscription::syscalls(calls)
+        } else {
+            Subscription::syscalls(calls).entry_only()
+        };
+        Ok((policy, subscription))
     }
 
     fn on_enter(&mut self, call: &Call) -> Verdict {

@@ -35,7 +35,9 @@ impl Policy for PathErrno {
             errno: config.parse("errno")?.unwrap_or(Errno::EACCES),
             trigger: Trigger::from_config(config)?,
         };
-        Ok((policy, Subscription::syscalls(["%file", "%desc"])))
+        // Decided at entry only: fi answers through user notification where it can.
+        let subscription = Subscription::syscalls(["%file", "%desc"]).entry_only();
+        Ok((policy, subscription))
     }
 
     fn on_enter(&mut self, call: &Call) -> Verdict {
