@@ -97,8 +97,11 @@ fn dd_sees_the_chosen_errno_after_exactly_the_quota() {
     );
     out.assert_code(1);
     assert!(
-        out.stderr.contains("dd: error writing 'f': Disk quota exceeded")
-            && out.stderr.contains("1000000 bytes (1.0 MB, 977 KiB) copied"),
+        out.stderr
+            .contains("dd: error writing 'f': Disk quota exceeded")
+            && out
+                .stderr
+                .contains("1000000 bytes (1.0 MB, 977 KiB) copied"),
         "{}",
         out.describe()
     );
@@ -175,6 +178,28 @@ fn truncate_fallocate_and_new_files() {
     assert!(!dir.join("new").exists());
     // As on a full disk, fallocate(1) created h before its call failed.
     assert_eq!(std::fs::metadata(dir.join("h")).unwrap().len(), 0);
+}
+
+/// The quota counts what files grow by: dd rewriting a full file in place
+/// (`conv=notrunc`) costs nothing, appending to it fails.
+#[test]
+fn rewriting_in_place_costs_nothing() {
+    let dir = TestDir::new("disk-full-rewrite");
+    let out = shell(
+        &dir,
+        "size=1M",
+        "dd if=/dev/zero of=f bs=64K count=16 status=none
+         dd if=/dev/zero of=f bs=64K count=16 conv=notrunc status=none && echo 'rewrite: ok'
+         dd if=/dev/zero of=f bs=64K count=1 oflag=append conv=notrunc status=none || echo 'append: refused'",
+    );
+    out.assert_code(0);
+    assert_eq!(
+        out.lines(),
+        ["rewrite: ok", "append: refused"],
+        "{}",
+        out.describe()
+    );
+    assert_eq!(std::fs::metadata(dir.join("f")).unwrap().len(), 1 << 20);
 }
 
 /// A wrong configuration is refused before anything runs, naming the key.

@@ -205,6 +205,73 @@ fn only_calls_on_matching_paths_are_delayed() {
     );
 }
 
+/// Stall episodes every 200ms for 100ms, under a program that writes
+/// every millisecond: in each episode one call blocks until the episode
+/// ends (the next comes after it), so those calls end 200ms apart, and none
+/// waits longer than an episode.
+#[test]
+fn stalled_calls_wait_for_the_end_of_their_episode() {
+    let timed = timed_writes(
+        &["path=/dev/null:stall-every=200ms:stall-for=100ms"],
+        &["600", "/dev/null", "1000"],
+    );
+    let stalled: Vec<Timed> = timed.iter().filter(|t| t.took > 0.020).copied().collect();
+    let ends: Vec<f64> = stalled.iter().map(|t| t.start + t.took).collect();
+    assert!(
+        stalled.len() >= 3,
+        "expected a stalled call per episode, got {stalled:?}"
+    );
+    for pair in ends.windows(2) {
+        let apart = pair[1] - pair[0];
+        assert!(
+            (apart / 0.200 - 1.0).abs() <= 0.10,
+            "stalled calls ended {apart}s apart, not 200ms: {stalled:?}"
+        );
+    }
+    let longest = stalled.iter().map(|t| t.took).fold(0.0, f64::max);
+    assert!(
+        longest <= 0.115,
+        "a call waited {longest}s, longer than stall-for=100ms"
+    );
+}
+
+/// `rate=`: dd's own measure of its time is what the cap allows for its
+/// bytes, and twice the cap takes half the time.
+#[test]
+fn dd_is_held_to_the_rate_cap() {
+    let dir = TestDir::new("latency-rate");
+    let seconds = |rate: &str| -> f64 {
+        let out = fault()
+            .args(["-o", "/dev/null", "--plugin"])
+            .arg(format!(
+                "latency:syscalls=write:path={}/*:rate={rate}",
+                dir.path().display()
+            ))
+            .args(["--", "dd", "if=/dev/zero", "bs=64K", "count=32"])
+            .arg(format!("of={}", dir.join("out").display()))
+            .run();
+        out.assert_code(0);
+        // 2097152 bytes (2.1 MB, 2.0 MiB) copied, 0.524 s, 4.0 MB/s
+        let copied = out
+            .stderr
+            .split_once("copied, ")
+            .unwrap_or_else(|| panic!("no dd summary\n{}", out.describe()))
+            .1;
+        copied.split(' ').next().unwrap().parse().unwrap()
+    };
+    let capped = seconds("4MB/s");
+    let twice = seconds("8MB/s");
+    let expected = f64::from(32 * 65536) / 4e6;
+    assert!(
+        (capped / expected - 1.0).abs() <= 0.15,
+        "2MiB at 4MB/s took {capped}s, expected {expected}s"
+    );
+    assert!(
+        (capped / twice / 2.0 - 1.0).abs() <= 0.15,
+        "4MB/s took {capped}s, 8MB/s {twice}s: not half"
+    );
+}
+
 /// A wrong configuration is refused before anything runs, naming the key.
 #[test]
 fn bad_configuration_names_the_key() {
@@ -215,6 +282,8 @@ fn bad_configuration_names_the_key() {
         ("p50=5ms:p99=1ms", "p99=1ms"),
         ("dist=uniform:min=1ms", "max="),
         ("delay=3h", "delay=3h"),
+        ("stall-every=1s:stall-for=2s", "stall-for=2s"),
+        ("rate=10MB", "rate=10MB: expected bytes per second"),
         ("path=/data/*", "nothing to delay by"),
     ] {
         let out = fault()

@@ -57,19 +57,24 @@ pub enum Create {
 /// One call, as the quota sees it.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Op {
-    /// `count` bytes written to `path`, at offset `at` (`None`:
+    /// `count` bytes written to `path` through `fd`, at offset `at` (`None`:
     /// the file position); `count_arg` is the register holding the count,
     /// for a call whose count can be cut.
     Write {
         path: String,
+        fd: i32,
         count: u64,
         at: Option<u64>,
         count_arg: Option<u8>,
     },
-    /// `fallocate` of `path`, to `end`.
-    Allocate { path: String, end: u64 },
-    /// `path` set to `len` bytes.
-    Truncate { path: String, len: u64 },
+    /// `fallocate` of `path` through `fd`, to `end`.
+    Allocate { path: String, fd: i32, end: u64 },
+    /// `path` set to `len` bytes, through `fd` for `ftruncate`.
+    Truncate {
+        path: String,
+        fd: Option<i32>,
+        len: u64,
+    },
     /// `path` opened, emptied if `truncate`, maybe created.
     Open {
         path: String,
@@ -89,11 +94,13 @@ impl Op {
     /// descriptors or names that cannot be resolved).
     pub fn of(call: &Call) -> Option<Op> {
         let arg = |n: usize| call.arg(n);
+        let fd = arg(0) as i32;
         let fd_path = || call.fd_path(0);
         let named = |dirfd: i32, n: usize| call.resolve_path(dirfd, arg(n));
         Some(match call.sysno() {
             Sysno::write | Sysno::pwrite64 => Op::Write {
                 path: fd_path()?,
+                fd,
                 count: arg(2),
                 at: (call.sysno() == Sysno::pwrite64).then(|| arg(3)),
                 count_arg: Some(2),
@@ -109,6 +116,7 @@ impl Op {
                 let at = (call.sysno() != Sysno::writev && arg(3) != u64::MAX).then(|| arg(3));
                 Op::Write {
                     path: fd_path()?,
+                    fd,
                     count: bytes,
                     at,
                     count_arg: None,
@@ -118,14 +126,17 @@ impl Op {
             // its size or punch holes, and go uncounted.
             Sysno::fallocate if arg(1) == 0 => Op::Allocate {
                 path: fd_path()?,
+                fd,
                 end: arg(2).saturating_add(arg(3)),
             },
             Sysno::ftruncate => Op::Truncate {
                 path: fd_path()?,
+                fd: Some(fd),
                 len: arg(1),
             },
             Sysno::truncate => Op::Truncate {
                 path: named(AT_FDCWD, 0)?,
+                fd: None,
                 len: arg(1),
             },
             Sysno::open => Op::open(named(AT_FDCWD, 0)?, arg(1), 1),
@@ -184,18 +195,65 @@ impl Op {
     }
 }
 
-/// Where a write to `path` starts (`at`, or the file
-/// position) and the file's size before it: the quota's own count of the
-/// bytes written there, as if every write appended.
-pub fn extent(quota: &Quota, path: &str, at: Option<u64>) -> (u64, u64) {
-    let size = quota.charged(path);
-    (at.unwrap_or(size), size)
+/// Where a write to `path` through `fd` starts (`at`, or the file
+/// position; the end for `O_APPEND`) and the file's size before it, as fi
+/// reads them from the descriptor. Without a descriptor (`truncate` by
+/// name), the size is the quota's own count of the bytes written there.
+pub fn extent(
+    call: &Call,
+    quota: &Quota,
+    path: &str,
+    fd: Option<i32>,
+    at: Option<u64>,
+) -> (u64, u64) {
+    match fd.and_then(|fd| call.fd_info(fd)) {
+        Some(info) => {
+            let position = if info.append {
+                info.size
+            } else {
+                info.position
+            };
+            (at.unwrap_or(position), info.size)
+        }
+        None => {
+            let size = quota.charged(path);
+            (at.unwrap_or(size), size)
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use fi_sdk::testing::FakeCall;
+    use fi_sdk::{FdInfo, FdKind};
+
+    #[test]
+    fn the_extent_comes_from_the_descriptor() {
+        let mut info = FdInfo::new(FdKind::Regular);
+        info.path = Some("/data/db".into());
+        info.size = 1000;
+        info.position = 200;
+        let call = FakeCall::new(Sysno::write).fd_info(3, info.clone()).call();
+        let mut quota = Quota::new(100);
+        assert_eq!(
+            extent(&call, &quota, "/data/db", Some(3), None),
+            (200, 1000)
+        );
+        assert_eq!(
+            extent(&call, &quota, "/data/db", Some(3), Some(4096)),
+            (4096, 1000)
+        );
+        info.append = true;
+        let append = FakeCall::new(Sysno::write).fd_info(3, info).call();
+        assert_eq!(
+            extent(&append, &quota, "/data/db", Some(3), None),
+            (1000, 1000)
+        );
+        // truncate(2) by name: the quota's own count.
+        quota.charge("/data/db", 30);
+        assert_eq!(extent(&append, &quota, "/data/db", None, None), (30, 30));
+    }
 
     #[test]
     fn opens_say_whether_they_truncate_and_create() {
@@ -244,6 +302,7 @@ mod tests {
             Op::of(&call),
             Some(Op::Write {
                 path: "/data/db".into(),
+                fd: 3,
                 count: 100,
                 at: Some(4096),
                 count_arg: Some(2),

@@ -141,11 +141,12 @@ impl DiskFull {
         match op {
             Op::Write {
                 path,
+                fd,
                 count,
                 at,
                 count_arg,
             } if self.covers(&path) => {
-                let (start, size) = calls::extent(&self.quota, &path, at);
+                let (start, size) = calls::extent(call, &self.quota, &path, Some(fd), at);
                 let growth = (start + count).saturating_sub(size);
                 let pending = Pending::Write { path, start, size };
                 if growth <= remaining {
@@ -159,15 +160,15 @@ impl DiskFull {
                     _ => (Verdict::fail(self.errno), None),
                 }
             }
-            Op::Allocate { path, end } if self.covers(&path) => {
-                let (_, size) = calls::extent(&self.quota, &path, None);
+            Op::Allocate { path, fd, end } if self.covers(&path) => {
+                let (_, size) = calls::extent(call, &self.quota, &path, Some(fd), None);
                 if end.saturating_sub(size) > remaining {
                     return (Verdict::fail(self.errno), None);
                 }
                 (Verdict::pass(), Some(Pending::Allocate { path, end, size }))
             }
-            Op::Truncate { path, len } if self.covers(&path) => {
-                let (_, size) = calls::extent(&self.quota, &path, None);
+            Op::Truncate { path, fd, len } if self.covers(&path) => {
+                let (_, size) = calls::extent(call, &self.quota, &path, fd, None);
                 if len.saturating_sub(size) > remaining {
                     return (Verdict::fail(self.errno), None);
                 }
