@@ -30,7 +30,7 @@ enum Tracee {
     Host,
     /// A process made up by a unit test ([`crate::testing`]).
     #[cfg(any(test, feature = "testing"))]
-    Fake(FakeTracee),
+    Fake(Box<FakeTracee>),
 }
 
 /// A failed access to the traced process, such as unreadable memory.
@@ -75,7 +75,7 @@ impl Call {
             pid,
             tid,
             paths: OnceCell::from(paths),
-            tracee: Tracee::Fake(tracee),
+            tracee: Tracee::Fake(Box::new(tracee)),
         }
     }
 
