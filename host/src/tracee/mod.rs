@@ -7,6 +7,7 @@
 mod memory;
 mod paths;
 pub mod stack;
+pub mod vdso;
 
 pub use paths::resolve_path_at;
 
