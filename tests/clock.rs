@@ -119,7 +119,12 @@ fn the_vdso_is_rewritten_only_for_a_subscriber() {
     // Counting clock_gettime: its entry makes the system call, every one
     // of the loop's calls is seen.
     let (entry, out) = clock_loop(&["--plugin", "count:syscalls=clock_gettime"], CALLS);
-    assert_ne!(entry, native, "the entry must be rewritten\n{}", out.describe());
+    assert_ne!(
+        entry,
+        native,
+        "the entry must be rewritten\n{}",
+        out.describe()
+    );
     assert!(
         entry.starts_with(&format!("b8{:02x}", libc::SYS_clock_gettime)),
         "mov eax, clock_gettime: {entry}\n{}",
@@ -284,7 +289,13 @@ fn python_time_time_sees_the_jump() {
     };
     assert_near("time.time", value("now "), wall_now() - HOUR, SLACK, &out);
     let mono = clock_now(libc::CLOCK_MONOTONIC);
-    assert_near("time.monotonic", value("monotonic "), mono - HOUR, SLACK, &out);
+    assert_near(
+        "time.monotonic",
+        value("monotonic "),
+        mono - HOUR,
+        SLACK,
+        &out,
+    );
 }
 
 #[test]
@@ -305,7 +316,12 @@ fn an_attached_program_sees_the_jump_until_fault_detaches() {
             .any(|t| t > wall_now() + HOUR - SLACK)
     };
     let fi = fault()
-        .args(["-p", &program.pid().to_string(), "--plugin", "clock:jump=+1h"])
+        .args([
+            "-p",
+            &program.pid().to_string(),
+            "--plugin",
+            "clock:jump=+1h",
+        ])
         .spawn();
     program.wait_for_stdout("a tick an hour ahead", Duration::from_secs(8), jumped);
     fi.signal(libc::SIGINT);
@@ -345,4 +361,29 @@ fn bad_clock_settings_are_refused_by_key() {
             out.describe()
         );
     }
+}
+
+#[test]
+fn a_rewritten_getrandom_entry_refuses_the_state_query_and_makes_the_call() {
+    let program = c_program("clock_vgetrandom");
+    let native = Cmd::new(&program).run();
+    native.assert_code(0);
+    if native.stdout.contains("no vgetrandom") {
+        eprintln!("this kernel's vDSO has no getrandom: nothing to check");
+        return;
+    }
+    assert!(native.stdout.contains("query 0\n"), "{}", native.describe());
+    let out = fault()
+        .args(["--plugin", "count:syscalls=getrandom", "--"])
+        .arg(&program)
+        .run();
+    out.assert_code(0);
+    // The query fails, so a C library falls back to the system call.
+    assert!(
+        out.stdout.contains(&format!("query -{}\n", libc::ENOSYS)),
+        "{}",
+        out.describe()
+    );
+    assert!(out.stdout.contains("bytes 16\n"), "{}", out.describe());
+    assert_eq!(counted(&out, "getrandom"), 1, "{}", out.describe());
 }

@@ -214,7 +214,10 @@ mod tests {
         let code = entry_code(Sysno::getrandom);
         // The jump skips exactly the ENOSYS return.
         assert_eq!(code[4..6], [0x75, 8]);
-        assert_eq!(code[6..14], [0x48, 0xc7, 0xc0, 0xda, 0xff, 0xff, 0xff, 0xc3]);
+        assert_eq!(
+            code[6..14],
+            [0x48, 0xc7, 0xc0, 0xda, 0xff, 0xff, 0xff, 0xc3]
+        );
         assert_eq!(code[14..], [0xb8, 62, 1, 0, 0, 0x0f, 0x05, 0xc3]);
     }
 

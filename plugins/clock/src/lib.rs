@@ -142,7 +142,10 @@ impl Policy for Clock {
             "rate",
             "how fast the clocks run from their first reading: 0.5 is half speed; default 1",
         )
-        .key("skew", "a drift in parts per million: +50ppm, -20ppm; default 0")
+        .key(
+            "skew",
+            "a drift in parts per million: +50ppm, -20ppm; default 0",
+        )
         .key(
             "clocks",
             "which: realtime (and gettimeofday, time), monotonic, boottime, tai, all; \

@@ -31,9 +31,7 @@ impl FromStr for Jump {
                 count * (seconds * NANOS) as f64
             }
             _ if magnitude.ends_with(|c: char| c.is_ascii_digit()) => {
-                return Err(format!(
-                    "'{s}' has no unit (use d, h, m, s, ms, us or ns)"
-                ))
+                return Err(format!("'{s}' has no unit (use d, h, m, s, ms, us or ns)"))
             }
             _ => fi_grammar::parse_duration(magnitude)
                 .map_err(|e| format!("'{s}': {} (or d, h, m)", e.kind))?
