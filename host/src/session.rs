@@ -663,6 +663,7 @@ impl Session {
         }
         let tids: Vec<i32> = threads.iter().map(|&(_, tid)| tid).collect();
         let mut backend = PtraceBackend::new(Mode::Syscall, self.stopped_calls(chain), &tids);
+        backend.patch_vdso_of(pids);
         let on_stop = if self.stop_signals {
             OnStopSignal::Detach
         } else {

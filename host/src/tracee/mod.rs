@@ -9,6 +9,7 @@ mod fds;
 mod memory;
 mod paths;
 pub mod stack;
+pub mod vdso;
 
 pub use fds::{FdInfo, FdKind};
 pub use paths::resolve_path_at;

@@ -21,6 +21,7 @@ use syscalls::SysnoSet;
 
 use super::{Backend, Capabilities, Event, Waited};
 use crate::arch;
+use crate::tracee::vdso;
 pub use attach::{attach, AttachError};
 pub use spawn::{find_program, spawn, Filter, Program, SpawnError, Spawned, StartError};
 use sys::{PtraceEvent, SyscallStop};
@@ -69,6 +70,10 @@ pub struct PtraceBackend {
     /// Seccomp mode: signals sent to a thread at a seccomp stop, to be
     /// presented as the kernel's at their delivery stop.
     sent: HashMap<i32, i32>,
+    /// Attached processes whose vDSO is rewritten at their first stop.
+    vdso_pending: HashSet<i32>,
+    /// A vDSO could not be rewritten: said once.
+    vdso_warned: bool,
 }
 
 impl PtraceBackend {
@@ -88,6 +93,27 @@ impl PtraceBackend {
             nap: SHORTEST_NAP,
             on_resume: HashMap::new(),
             sent: HashMap::new(),
+            vdso_pending: HashSet::new(),
+            vdso_warned: false,
+        }
+    }
+
+    /// Rewrite the vDSO entries of the subscribed calls in the attached
+    /// processes `pids` when each first stops (spawned programs get theirs
+    /// at every exec).
+    pub fn patch_vdso_of(&mut self, pids: &[i32]) {
+        if vdso::has_entries(&self.subscription) {
+            self.vdso_pending.extend(pids);
+        }
+    }
+
+    /// Make the vDSO entries of the subscribed calls enter the kernel in
+    /// process `pid`, stopped; a failure is said once, as a warning.
+    fn patch_vdso(&mut self, pid: i32) {
+        if let Err(error) = vdso::patch(pid, &self.subscription) {
+            if !std::mem::replace(&mut self.vdso_warned, true) {
+                eprintln!("{}: warning: {error}", crate::COMMAND);
+            }
         }
     }
 
@@ -182,6 +208,7 @@ impl PtraceBackend {
             }
             PtraceEvent::Exec => {
                 let former = sys::event_message(tid).map_or(tid, |f| f as i32);
+                self.patch_vdso(tid);
                 self.go_on(tid, 0);
                 if former == tid {
                     return None;
@@ -192,6 +219,11 @@ impl PtraceBackend {
             PtraceEvent::Stop if is_group_stop(signal) => {
                 // Stay stopped like the rest of the group, but hear SIGCONT.
                 let _ = sys::listen(tid);
+                None
+            }
+            PtraceEvent::Stop if self.vdso_pending.remove(&tid) => {
+                self.patch_vdso(tid);
+                self.go_on(tid, 0);
                 None
             }
             PtraceEvent::Stop | PtraceEvent::Other => {
