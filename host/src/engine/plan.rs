@@ -41,8 +41,8 @@ pub fn routes(chain: &mut Chain, log: &Log, kind: Kind, stopped: &SysnoSet) -> V
             let route = match kind {
                 _ if stopped.contains(sysno) => Route::Trace,
                 Kind::Ptrace => Route::Trace,
-                // Watched only: the call runs as it is, once fi has seen it.
-                Kind::Auto if !subscribed.contains(sysno) && notify => Route::Notify,
+                // Watched only: a rare call, stopped with ptrace so that it
+                // alone never makes a run open a notification listener.
                 Kind::Auto if !subscribed.contains(sysno) => Route::Trace,
                 Kind::Auto => route_for(&chain.needs_at(sysno), log, notify),
             };
