@@ -17,22 +17,22 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
-use super::ptrace::child_signal::ChildSignal;
-use super::ptrace::PtraceBackend;
+use super::ptrace::child_signal::{ppoll, ChildSignal};
+use super::ptrace::{PtraceBackend, LONGEST_NAP};
 use super::{Backend, Capabilities, Event, Waited};
 
 /// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (Linux 6.6): the supervisor and the
 /// caller hand over on one CPU.
 const FD_SYNC_WAKE_UP: u64 = 1;
 
-/// The shortest and longest waits before `waitpid` is asked again when no
-/// `SIGCHLD` woke the backend (another thread of fi's process may take the
-/// signal: see [`ChildSignal`]): ptrace events are seen at most this late.
+/// The first wait before `waitpid` is asked again when no `SIGCHLD` woke
+/// the backend (another thread of fi's process may take the signal: see
+/// [`ChildSignal`]). It doubles up to the ptrace backend's [`LONGEST_NAP`]:
+/// ptrace events are seen at most that late.
 const SHORTEST_NAP: Duration = Duration::from_micros(20);
-const LONGEST_NAP: Duration = Duration::from_millis(1);
 
 /// Whether this kernel has what the backend needs: user notification with
 /// killable waits (Linux 5.19).
@@ -70,9 +70,6 @@ pub struct NotifyBackend {
     listener: Option<OwnedFd>,
     /// Notified calls the engine is deciding, by thread.
     held: HashMap<i32, Held>,
-    /// Readable when a tracee changed state; `None` if no signalfd could be
-    /// opened (then the backend only naps).
-    child_signal: Option<ChildSignal>,
     /// `waitpid` may have something: a `SIGCHLD` came, a nap ended, or the
     /// last ask found an event.
     ask_waitpid: bool,
@@ -95,7 +92,6 @@ impl NotifyBackend {
             ptrace,
             listener: Some(listener),
             held: HashMap::new(),
-            child_signal: ChildSignal::open().ok(),
             ask_waitpid: true,
             nap: SHORTEST_NAP,
         }
@@ -104,36 +100,34 @@ impl NotifyBackend {
     /// Sleep at most `timeout` until a notification comes (returned) or a
     /// tracee changes state (`ask_waitpid` is set).
     fn listen(&mut self, timeout: Duration) -> io::Result<Option<Event>> {
-        let no_fd = |fd: Option<RawFd>| libc::pollfd {
-            fd: fd.unwrap_or(-1),
+        let none = libc::pollfd {
+            fd: -1,
             events: libc::POLLIN,
             revents: 0,
         };
+        let child_signal = self.ptrace.child_signal();
         let mut polled = [
-            no_fd(self.listener.as_ref().map(AsRawFd::as_raw_fd)),
-            no_fd(self.child_signal.as_ref().map(AsRawFd::as_raw_fd)),
+            self.listener
+                .as_ref()
+                .map_or(none, |listener| libc::pollfd {
+                    fd: listener.as_raw_fd(),
+                    ..none
+                }),
+            child_signal.map_or(none, ChildSignal::pollfd),
         ];
-        let wait = libc::timespec {
-            tv_sec: timeout.as_secs() as libc::time_t,
-            tv_nsec: timeout.subsec_nanos() as libc::c_long,
+        let ready = match ppoll(&mut polled, timeout) {
+            Ok(ready) => ready,
+            Err(e) => return Err(e).or_else(interrupted),
         };
-        // SAFETY: valid pollfds (a negative fd is skipped), a valid
-        // timeout, no signal mask change.
-        let ready = unsafe { libc::ppoll(polled.as_mut_ptr(), 2, &wait, std::ptr::null()) };
-        if ready < 0 {
-            return Err(io::Error::last_os_error()).or_else(interrupted);
-        }
-        let [listener, child_signal] = polled.map(|p| p.revents);
+        let [listener, signalled] = polled.map(|p| p.revents);
         if ready == 0 {
             self.nap = (self.nap * 2).min(LONGEST_NAP);
         }
-        if ready == 0 || child_signal != 0 {
+        if ready == 0 || signalled != 0 {
             self.ask_waitpid = true;
         }
-        if child_signal != 0 {
-            if let Some(signal) = &self.child_signal {
-                signal.clear();
-            }
+        if signalled != 0 {
+            child_signal.inspect(|signal| signal.clear());
         }
         if listener == 0 {
             return Ok(None);

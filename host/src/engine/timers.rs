@@ -14,9 +14,9 @@ pub struct Timers {
 }
 
 impl Timers {
-    /// Resume thread `tid` after `delay`.
-    pub fn hold(&mut self, tid: i32, delay: Duration) {
-        self.queue.push(Reverse((Instant::now() + delay, tid)));
+    /// Resume thread `tid` at `at`.
+    pub fn hold(&mut self, tid: i32, at: Instant) {
+        self.queue.push(Reverse((at, tid)));
     }
 
     /// How long until the next thread is due, if any is held.

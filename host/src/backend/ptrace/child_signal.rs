@@ -13,7 +13,8 @@
 //! tracer, in a process running several).
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::Duration;
 
 /// `SIGCHLD` as a set.
 fn sigchld() -> libc::sigset_t {
@@ -69,6 +70,24 @@ impl ChildSignal {
         })
     }
 
+    /// Sleep until a `SIGCHLD` is pending or `timeout` has passed, whichever
+    /// comes first; true if one is pending. The wake-up comes when asked:
+    /// `ppoll` sleeps to the nanosecond, with the thread's timer slack.
+    pub fn wait(&self, timeout: Duration) -> io::Result<bool> {
+        let mut polled = [self.pollfd()];
+        let ready = ppoll(&mut polled, timeout)?;
+        Ok(ready > 0)
+    }
+
+    /// This descriptor, to be polled for input beside others.
+    pub fn pollfd(&self) -> libc::pollfd {
+        libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        }
+    }
+
     /// Take the pending `SIGCHLD`, if any, so that the descriptor is
     /// readable again only for the next one.
     pub fn clear(&self) {
@@ -88,10 +107,23 @@ impl ChildSignal {
     }
 }
 
-impl AsRawFd for ChildSignal {
-    fn as_raw_fd(&self) -> RawFd {
-        self.fd.as_raw_fd()
-    }
+/// Sleep until one of `fds` is ready or `timeout` has passed; the number of
+/// ready ones (0 on timeout). A negative fd is skipped; the signal mask stays.
+pub fn ppoll(fds: &mut [libc::pollfd], timeout: Duration) -> io::Result<usize> {
+    let wait = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: valid pollfds, as many as given, a valid timeout, no mask change.
+    let ready = unsafe {
+        libc::ppoll(
+            fds.as_mut_ptr(),
+            fds.len() as libc::nfds_t,
+            &wait,
+            std::ptr::null(),
+        )
+    };
+    usize::try_from(ready).map_err(|_| io::Error::last_os_error())
 }
 
 impl Drop for ChildSignal {

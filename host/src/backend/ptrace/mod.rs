@@ -23,6 +23,7 @@ use super::{Backend, Capabilities, Event, Waited};
 use crate::arch;
 use crate::tracee::vdso;
 pub use attach::{attach, AttachError};
+use child_signal::ChildSignal;
 pub use spawn::{find_program, spawn, Filter, Program, SpawnError, Spawned, StartError};
 use sys::{PtraceEvent, SyscallStop};
 
@@ -43,11 +44,13 @@ struct Stopped {
     dirty: bool,
 }
 
-/// The shortest and longest naps between two polls while a thread is held:
-/// short after an event, so a busy program is served at once, longer while
-/// it is quiet.
+/// The shortest and longest naps between two polls while a thread is held
+/// and `SIGCHLD` cannot be read from a descriptor: short after an event, so
+/// a busy program is served at once, longer while it is quiet.
 const SHORTEST_NAP: Duration = Duration::from_micros(5);
-const LONGEST_NAP: Duration = Duration::from_millis(1);
+/// Also the longest sleep on `SIGCHLD`, which another thread of the process
+/// may take (see [`ChildSignal`]): ptrace events are seen at most this late.
+pub(crate) const LONGEST_NAP: Duration = Duration::from_millis(1);
 
 /// Calls reach the engine through ptrace stops.
 pub struct PtraceBackend {
@@ -62,7 +65,10 @@ pub struct PtraceBackend {
     /// `PTRACE_SYSCALL` mode: skipped calls' results, set at their exit stop
     /// (the kernel sets `-ENOSYS` for a skipped call).
     forced: HashMap<i32, i64>,
-    /// The next nap while polling.
+    /// Readable when a tracee changed state: the backend sleeps on it while
+    /// a thread is held. `None` if no signalfd could be opened: it naps.
+    child_signal: Option<ChildSignal>,
+    /// The next nap while polling without `child_signal`.
     nap: Duration,
     /// Signals to pass with the request that next resumes a thread from a
     /// syscall stop ([`Backend::signal`]).
@@ -90,6 +96,7 @@ impl PtraceBackend {
             stopped: HashMap::new(),
             exit_wanted: HashSet::new(),
             forced: HashMap::new(),
+            child_signal: ChildSignal::open().ok(),
             nap: SHORTEST_NAP,
             on_resume: HashMap::new(),
             sent: HashMap::new(),
@@ -285,18 +292,34 @@ impl PtraceBackend {
         Ok(None)
     }
 
-    /// Poll once for an event; if none is ready, nap at most `timeout`
-    /// (shortly after recent events, longer while the program is quiet).
-    /// Polling keeps fi out of the process's signal mask: no SIGCHLD to
-    /// block or wait for. The engine calls again, checking its stop
-    /// requests and timers in between.
+    /// `SIGCHLD` as a descriptor, if one could be opened.
+    pub(crate) fn child_signal(&self) -> Option<&ChildSignal> {
+        self.child_signal.as_ref()
+    }
+
+    /// Poll once for an event; if none is ready, sleep at most `timeout`:
+    /// until `SIGCHLD` comes, so that a held thread is let go when it is
+    /// due and the others are served at once, or, without a signalfd, in
+    /// naps (short after recent events, longer while the program is quiet).
+    /// The engine calls again, checking its stop requests and timers in
+    /// between.
     fn poll(&mut self, timeout: Duration) -> io::Result<Waited> {
         if let Some(event) = self.take_ready()? {
             return Ok(Waited::Event(event));
         }
-        let nap = self.nap.min(timeout);
-        self.nap = (self.nap * 2).min(LONGEST_NAP);
-        match sys::nap(nap) {
+        let slept = match &self.child_signal {
+            Some(signal) => signal.wait(timeout.min(LONGEST_NAP)).map(|pending| {
+                if pending {
+                    signal.clear();
+                }
+            }),
+            None => {
+                let nap = self.nap.min(timeout);
+                self.nap = (self.nap * 2).min(LONGEST_NAP);
+                sys::nap(nap)
+            }
+        };
+        match slept {
             Err(e) if e.raw_os_error() != Some(libc::EINTR) => Err(e),
             _ => Ok(Waited::Nothing),
         }
