@@ -254,7 +254,7 @@ fn files_that_are_not_plugins_are_named_for_what_they_are() {
         (&text, "not a WebAssembly file"),
         (
             &empty,
-            "does not implement the world fi:policy/plugin@0.3.0",
+            "does not implement the world fi:policy/plugin@0.4.0",
         ),
     ] {
         let out = fault().arg("--plugin").arg(file).args(["--", "true"]).run();
@@ -285,6 +285,23 @@ fn a_trapping_plugin_stops_the_run_with_its_error() {
     out.assert_code(125);
     assert!(
         out.stderr.contains("fsync") && out.stderr.contains("hostile plugin panics on purpose"),
+        "{}",
+        out.describe()
+    );
+}
+
+/// A plugin whose subscription says it lets calls run untouched (fi may
+/// answer them without a stop), and which then holds one, is stopped with
+/// an error that says what to declare.
+#[test]
+fn a_plugin_that_breaks_its_passes_untouched_promise_is_named() {
+    let out = hostile("untrue", &[]);
+    out.assert_code(125);
+    assert!(
+        out.stderr.contains("fsync")
+            && out
+                .stderr
+                .contains("neither `changed-passes` nor `results`"),
         "{}",
         out.describe()
     );
@@ -492,6 +509,22 @@ fn plugin_check_counts_in_the_right_number() {
         "{}",
         out.describe()
     );
+}
+
+/// `plugin check` says how each subscribed call would reach the plugin:
+/// chaos needs close's result, and fails or passes untouched the rest.
+#[test]
+fn plugin_check_says_which_calls_take_a_stop() {
+    let out = Cmd::fault()
+        .args(["plugin", "check", "chaos:syscalls=close,write"])
+        .run();
+    out.assert_code(0);
+    for line in [
+        "    stopped before and after they run: close",
+        "    decided at entry only: write",
+    ] {
+        assert!(out.stdout.contains(line), "no {line:?}\n{}", out.describe());
+    }
 }
 
 #[test]

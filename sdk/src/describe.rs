@@ -79,14 +79,27 @@ impl From<Description> for types::Description {
 /// those calls through a seccomp user notification where the kernel allows,
 /// without stopping the thread.
 ///
+/// A call decided at entry that the policy holds
+/// ([`Verdict::delay_enter`](crate::Verdict::delay_enter)), signals or marks
+/// for the log and lets run is logged with its result, which costs the stop
+/// after it ran whenever fi's log writes lines. A policy that only fails, returns or passes
+/// calls untouched says so with [`Subscription::passes_untouched`] (or names
+/// the calls it may change and let run with
+/// [`Subscription::changed_passes`]), and fi answers those calls without a
+/// stop even while it logs.
+///
 /// ```
 /// use fi_sdk::Subscription;
 ///
-/// // Fails openat and fsync at entry, needs nothing after.
-/// let entry = Subscription::syscalls(["openat", "fsync"]).entry_only();
+/// // Fails openat and fsync at entry, lets the rest run untouched.
+/// let entry = Subscription::syscalls(["openat", "fsync"])
+///     .entry_only()
+///     .passes_untouched();
 /// // Rewrites write's count and looks at its result; fails fsync at entry.
 /// let mixed = Subscription::syscalls(["write", "fsync"]).results(["write"]);
-/// # let _ = (entry, mixed);
+/// // Holds some writes before they run, and shows their results in the log.
+/// let delays = Subscription::syscalls(["write"]).entry_only();
+/// # let _ = (entry, mixed, delays);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Subscription {
@@ -94,6 +107,9 @@ pub struct Subscription {
     /// The calls whose results the policy may want, or may rewrite; `None`
     /// for all of `syscalls`.
     results: Option<Vec<String>>,
+    /// The calls the policy may hold, signal or mark for the log and let
+    /// run; `None` for all of `syscalls`.
+    changed_passes: Option<Vec<String>>,
 }
 
 impl Subscription {
@@ -103,6 +119,7 @@ impl Subscription {
         Subscription {
             syscalls: syscalls.into_iter().map(Into::into).collect(),
             results: None,
+            changed_passes: None,
         }
     }
 
@@ -122,12 +139,30 @@ impl Subscription {
     pub fn entry_only(self) -> Subscription {
         self.results(Vec::<String>::new())
     }
+
+    /// The policy may hold, signal or mark for the log these calls only and
+    /// let them run; the others it fails, returns or lets run untouched.
+    /// Doing otherwise is the plugin's error, which fi reports.
+    pub fn changed_passes<S: Into<String>>(
+        mut self,
+        calls: impl IntoIterator<Item = S>,
+    ) -> Subscription {
+        self.changed_passes = Some(calls.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// The policy fails or returns calls, or lets them run untouched: it
+    /// never holds, signals or marks a call it lets run.
+    pub fn passes_untouched(self) -> Subscription {
+        self.changed_passes(Vec::<String>::new())
+    }
 }
 
 impl From<Subscription> for types::Subscription {
     fn from(s: Subscription) -> types::Subscription {
         types::Subscription {
             results: s.results.unwrap_or_else(|| s.syscalls.clone()),
+            changed_passes: s.changed_passes.unwrap_or_else(|| s.syscalls.clone()),
             syscalls: s.syscalls,
         }
     }
@@ -153,5 +188,11 @@ mod tests {
         );
         let none: types::Subscription = Subscription::syscalls(["openat"]).entry_only().into();
         assert!(none.results.is_empty());
+        assert_eq!(none.changed_passes, vec!["openat".to_string()]);
+        let untouched: types::Subscription = Subscription::syscalls(["openat"])
+            .entry_only()
+            .passes_untouched()
+            .into();
+        assert!(untouched.results.is_empty() && untouched.changed_passes.is_empty());
     }
 }

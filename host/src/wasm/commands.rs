@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 
 use super::{builtins, scaffold, PluginSpec};
 use super::{Limits, Loader, Seed};
+use crate::model::Need;
 use crate::output::{Log, LogFormat};
 
 fn loader(log: &Log) -> Result<Loader> {
@@ -74,7 +75,7 @@ pub fn new(name: &str, language: &str, dir: Option<&std::path::Path>) -> Result<
 }
 
 /// `fault plugin check SPEC`: load, describe and configure a plugin, and
-/// say what it would subscribe to.
+/// say what it would subscribe to and how each call would reach it.
 pub fn check(text: &str) -> Result<()> {
     let spec = PluginSpec::parse(text)?;
     let log = stderr_log();
@@ -100,5 +101,30 @@ pub fn check(text: &str) -> Result<()> {
         super::count(names.len(), "syscall"),
         names.join(", ")
     );
+    let mut ways: [(&str, Vec<&str>); 3] = [
+        ("stopped before and after they run", Vec::new()),
+        ("decided at entry, stopped after when logged", Vec::new()),
+        ("decided at entry only", Vec::new()),
+    ];
+    for sysno in subscription.iter() {
+        let way = match crate::policy::Policy::need(&policy, sysno) {
+            Need::Stop => 0,
+            Need::Entry {
+                passes_changed: true,
+            } => 1,
+            Need::Entry { .. } | Need::Constant(_) => 2,
+        };
+        ways[way].1.push(sysno.name());
+    }
+    let used: Vec<&(&str, Vec<&str>)> =
+        ways.iter().filter(|(_, names)| !names.is_empty()).collect();
+    match used[..] {
+        [(way, _)] => println!("    all {way}"),
+        _ => {
+            for (way, names) in used {
+                println!("    {way}: {}", names.join(", "));
+            }
+        }
+    }
     Ok(())
 }

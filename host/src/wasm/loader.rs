@@ -72,7 +72,8 @@ impl Loader {
     }
 
     /// Call `init` with `config`: the plugin, configured and subscribed
-    /// (to its `syscalls` and its `results`, the latter also at their exit),
+    /// (to its `syscalls`, its `results`, the latter also at their exit,
+    /// and its `changed-passes`),
     /// or the plugin's own error message on refusal. The plugins' clock
     /// (`host.monotonic-ns`) starts afresh once it is configured, so that
     /// it counts from the last plugin loaded, just before the program runs.
@@ -92,11 +93,14 @@ impl Loader {
             syscalls_for_list(&subscription.syscalls).context("its subscription is invalid")?;
         let results = syscalls_for_list(&subscription.results)
             .context("its subscription's results are invalid")?;
+        let changed_passes = syscalls_for_list(&subscription.changed_passes)
+            .context("its subscription's changed-passes are invalid")?;
         self.clock.restart();
         Ok(WasmPolicy::new(
             instance,
-            syscalls.union(&results),
+            syscalls.union(&results).union(&changed_passes),
             results,
+            changed_passes,
             self.log.clone(),
             self.seed_report.clone(),
         ))

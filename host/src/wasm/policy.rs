@@ -21,6 +21,9 @@ pub struct WasmPolicy {
     /// The calls whose results the plugin may ask for (`want-exit`,
     /// `delay-exit-ns`); a subset of `subscription`.
     results: SysnoSet,
+    /// The calls the plugin may hold, signal or mark for the log and let
+    /// run (`changed-passes`); a subset of `subscription`.
+    changed_passes: SysnoSet,
     log: Log,
     seed_report: Rc<SeedReport>,
     /// Set once the plugin has failed; it decides nothing more.
@@ -32,6 +35,7 @@ impl WasmPolicy {
         instance: Instance,
         subscription: SysnoSet,
         results: SysnoSet,
+        changed_passes: SysnoSet,
         log: Log,
         seed_report: Rc<SeedReport>,
     ) -> WasmPolicy {
@@ -39,6 +43,7 @@ impl WasmPolicy {
             instance,
             subscription,
             results,
+            changed_passes,
             log,
             seed_report,
             failed: false,
@@ -118,19 +123,32 @@ fn errno(value: u16) -> Errno {
     Errno::new(i32::from(value))
 }
 
-/// Apply a plugin's verdict to the call; a rewrite of a seventh argument,
-/// or a result asked for a call the plugin did not subscribe to the results
-/// of, is the plugin's error.
+/// Apply a plugin's verdict to the call. A rewrite of a seventh argument, a
+/// result asked for a call the plugin did not subscribe to the results of,
+/// or a call changed and let run that the plugin declared to pass untouched
+/// is the plugin's error.
 fn from_wit(
     verdict: types::Verdict,
     call: &mut Call,
     results: &SysnoSet,
+    changed_passes: &SysnoSet,
 ) -> Result<Verdict, String> {
+    let listed = |set: &SysnoSet| call.sysno().is_some_and(|sysno| set.contains(sysno));
     let wants_result = verdict.want_exit || verdict.delay_exit_ns > 0;
-    if wants_result && !call.sysno().is_some_and(|sysno| results.contains(sysno)) {
+    if wants_result && !listed(results) {
         return Err(format!(
             "asked for the result of {} (want-exit or delay-exit-ns), but its subscription \
              lists the call in `syscalls` only; list it in `results`",
+            call.name()
+        ));
+    }
+    let lets_run = matches!(verdict.action, types::Action::Pass);
+    let changed = verdict.delay_enter_ns > 0 || verdict.signal.is_some() || verdict.log_call;
+    if lets_run && changed && !listed(results) && !listed(changed_passes) {
+        return Err(format!(
+            "held, signalled or marked for the log a call of {} it let run, but its \
+             subscription lists the call in neither `changed-passes` nor `results`; list it \
+             in `changed-passes`",
             call.name()
         ));
     }
@@ -184,14 +202,15 @@ impl Policy for WasmPolicy {
     }
 
     /// What the subscription says: a call listed in `results` needs a stop
-    /// (its verdicts may want the result); one listed in `syscalls` only is
-    /// decided at entry, and its verdicts may let a changed call run.
+    /// (its verdicts may want the result); any other is decided at entry,
+    /// and its verdicts may let a changed call run if it is listed in
+    /// `changed-passes`.
     fn need(&self, sysno: Sysno) -> Need {
         if self.results.contains(sysno) {
             Need::Stop
         } else {
             Need::Entry {
-                passes_changed: true,
+                passes_changed: self.changed_passes.contains(sysno),
             }
         }
     }
@@ -203,11 +222,14 @@ impl Policy for WasmPolicy {
         let (verdict, wrote_memory) = self.with_call(call, tracee, |instance, wit_call| {
             instance.plugin.on_enter(&mut instance.store, wit_call)
         })?;
-        let verdict = from_wit(verdict, call, &self.results).map_err(|cause| PolicyError {
-            policy: self.instance.name.clone(),
-            syscall: call.name(),
-            cause,
-        })?;
+        let verdict =
+            from_wit(verdict, call, &self.results, &self.changed_passes).map_err(|cause| {
+                PolicyError {
+                    policy: self.instance.name.clone(),
+                    syscall: call.name(),
+                    cause,
+                }
+            })?;
         Ok(Verdict {
             wrote_memory,
             ..verdict
@@ -270,5 +292,40 @@ impl Policy for WasmPolicy {
                 .note("fi", &format!("{}: finish: {error:#}", self.instance.name));
         }
         self.report_seed();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::LogFormat;
+    use crate::wasm::{Limits, Loader, Seed};
+
+    fn need_of(spec: &str, sysno: Sysno) -> Need {
+        let log = Log::lines_to(Box::new(std::io::sink()), LogFormat::Text);
+        let seed = Seed {
+            value: 0,
+            always_logged: false,
+        };
+        let mut loader = Loader::new(Limits::default(), seed, log).unwrap();
+        loader.load(spec).unwrap().need(sysno)
+    }
+
+    /// What a built-in's subscription declares decides whether its calls
+    /// can be answered without a stop while the log writes lines.
+    #[test]
+    fn a_plugin_that_passes_calls_untouched_needs_no_exit_to_be_logged() {
+        let untouched = Need::Entry {
+            passes_changed: false,
+        };
+        assert_eq!(need_of("path-errno:path=/x/*", Sysno::openat), untouched);
+        assert_eq!(need_of("fsync-fail", Sysno::fsync), untouched);
+        assert_eq!(
+            need_of("delay:syscalls=openat:enter=1ms", Sysno::openat),
+            Need::Entry {
+                passes_changed: true
+            }
+        );
+        assert_eq!(need_of("count:syscalls=openat", Sysno::openat), Need::Stop);
     }
 }

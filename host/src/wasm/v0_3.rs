@@ -1,10 +1,18 @@
-//! Bindings of `fi:policy@0.3.0` (`wit/since-0.3.0`), the newest version:
-//! its types are the internal plugin interface's (see `plugin.rs`), and
-//! `host.rs` implements its imports.
+//! Bindings of `fi:policy@0.3.0` (`wit/since-0.3.0`), and the adapter that
+//! runs a plugin built for it through the internal interface (the 0.4.0
+//! types, see `plugin.rs`): its imports call the 0.4.0 ones, and its types
+//! convert to and from 0.4.0's. A 0.3.0 subscription cannot say on which
+//! calls the plugin passes only untouched calls: every call of it may be
+//! changed and let run (`changed-passes` lists them all).
+//!
+//! The 0.2.0 adapter (`v0_2.rs`) converts to this version's types, which
+//! convert on to the newest here.
 
 use wasmtime::component::{HasSelf, Linker};
+use wasmtime::Store;
 
 use super::host::PluginState;
+use super::v0_4;
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -20,4 +28,199 @@ pub use bindings::{Plugin, PluginPre};
 /// Add this version's imports to `linker`.
 pub fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
     Plugin::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
+}
+
+/// Call `describe`.
+pub fn describe(
+    plugin: &Plugin,
+    store: &mut Store<PluginState>,
+) -> wasmtime::Result<v0_4::Description> {
+    Ok(plugin.fi_policy_policy().call_describe(store)?.into())
+}
+
+/// Call `init`.
+pub fn init(
+    plugin: &Plugin,
+    store: &mut Store<PluginState>,
+    config: &[(String, String)],
+) -> wasmtime::Result<Result<v0_4::types::Subscription, String>> {
+    let subscription = plugin.fi_policy_policy().call_init(store, config)?;
+    Ok(subscription.map(Into::into))
+}
+
+/// Call `on-enter`.
+pub fn on_enter(
+    plugin: &Plugin,
+    store: &mut Store<PluginState>,
+    call: v0_4::types::Syscall,
+) -> wasmtime::Result<v0_4::types::Verdict> {
+    let verdict = plugin
+        .fi_policy_policy()
+        .call_on_enter(store, call.into())?;
+    Ok(verdict.into())
+}
+
+/// Call `on-exit`.
+pub fn on_exit(
+    plugin: &Plugin,
+    store: &mut Store<PluginState>,
+    call: v0_4::types::Syscall,
+    result: i64,
+) -> wasmtime::Result<v0_4::types::ExitAction> {
+    let action = plugin
+        .fi_policy_policy()
+        .call_on_exit(store, call.into(), result)?;
+    Ok(action.into())
+}
+
+impl From<v0_4::types::Syscall> for types::Syscall {
+    fn from(call: v0_4::types::Syscall) -> types::Syscall {
+        types::Syscall {
+            nr: call.nr,
+            args: call.args,
+            pid: call.pid,
+            tid: call.tid,
+        }
+    }
+}
+
+impl From<Description> for v0_4::Description {
+    fn from(description: Description) -> v0_4::Description {
+        v0_4::Description {
+            name: description.name,
+            summary: description.summary,
+            config: description
+                .config
+                .into_iter()
+                .map(|key| v0_4::types::ConfigKey {
+                    name: key.name,
+                    help: key.help,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl From<types::Subscription> for v0_4::types::Subscription {
+    fn from(subscription: types::Subscription) -> v0_4::types::Subscription {
+        v0_4::types::Subscription {
+            changed_passes: subscription.syscalls.clone(),
+            syscalls: subscription.syscalls,
+            results: subscription.results,
+        }
+    }
+}
+
+impl From<types::Verdict> for v0_4::types::Verdict {
+    fn from(verdict: types::Verdict) -> v0_4::types::Verdict {
+        let action = match verdict.action {
+            types::Action::Pass => v0_4::types::Action::Pass,
+            types::Action::Fail(errno) => v0_4::types::Action::Fail(errno),
+            types::Action::Return(value) => v0_4::types::Action::Return(value),
+            types::Action::Rewrite(changes) => v0_4::types::Action::Rewrite(
+                changes
+                    .into_iter()
+                    .map(|change| v0_4::types::ArgChange {
+                        index: change.index,
+                        value: change.value,
+                    })
+                    .collect(),
+            ),
+        };
+        v0_4::types::Verdict {
+            action,
+            delay_enter_ns: verdict.delay_enter_ns,
+            delay_exit_ns: verdict.delay_exit_ns,
+            signal: verdict.signal,
+            want_exit: verdict.want_exit,
+            log_call: verdict.log_call,
+        }
+    }
+}
+
+impl From<types::ExitAction> for v0_4::types::ExitAction {
+    fn from(action: types::ExitAction) -> v0_4::types::ExitAction {
+        match action {
+            types::ExitAction::Keep => v0_4::types::ExitAction::Keep,
+            types::ExitAction::Fail(errno) => v0_4::types::ExitAction::Fail(errno),
+            types::ExitAction::Return(value) => v0_4::types::ExitAction::Return(value),
+        }
+    }
+}
+
+impl From<v0_4::types::FdInfo> for types::FdInfo {
+    fn from(info: v0_4::types::FdInfo) -> types::FdInfo {
+        let kind = match info.kind {
+            v0_4::types::FdKind::Regular => types::FdKind::Regular,
+            v0_4::types::FdKind::Directory => types::FdKind::Directory,
+            v0_4::types::FdKind::Pipe => types::FdKind::Pipe,
+            v0_4::types::FdKind::Socket => types::FdKind::Socket,
+            v0_4::types::FdKind::CharacterDevice => types::FdKind::CharacterDevice,
+            v0_4::types::FdKind::BlockDevice => types::FdKind::BlockDevice,
+            v0_4::types::FdKind::Anonymous => types::FdKind::Anonymous,
+            v0_4::types::FdKind::Other => types::FdKind::Other,
+        };
+        types::FdInfo {
+            kind,
+            path: info.path,
+            nonblocking: info.nonblocking,
+            append: info.append,
+            size: info.size,
+            position: info.position,
+        }
+    }
+}
+
+impl types::Host for PluginState {}
+
+impl tracee::Host for PluginState {
+    fn read_memory(&mut self, addr: u64, len: u32) -> Result<Vec<u8>, String> {
+        v0_4::tracee::Host::read_memory(self, addr, len)
+    }
+
+    fn write_memory(&mut self, addr: u64, data: Vec<u8>) -> Result<(), String> {
+        v0_4::tracee::Host::write_memory(self, addr, data)
+    }
+
+    fn read_c_string(&mut self, addr: u64, max: u32) -> Result<String, String> {
+        v0_4::tracee::Host::read_c_string(self, addr, max)
+    }
+
+    fn fd_path(&mut self, fd: i32) -> Option<String> {
+        v0_4::tracee::Host::fd_path(self, fd)
+    }
+
+    fn resolve_path(&mut self, dirfd: i32, addr: u64) -> Option<String> {
+        v0_4::tracee::Host::resolve_path(self, dirfd, addr)
+    }
+
+    fn call_paths(&mut self) -> Vec<String> {
+        v0_4::tracee::Host::call_paths(self)
+    }
+
+    fn mapped_file(&mut self, addr: u64) -> Option<String> {
+        v0_4::tracee::Host::mapped_file(self, addr)
+    }
+
+    fn fd_info(&mut self, fd: i32) -> Option<types::FdInfo> {
+        v0_4::tracee::Host::fd_info(self, fd).map(Into::into)
+    }
+
+    fn signal_handled(&mut self, signal: u8) -> bool {
+        v0_4::tracee::Host::signal_handled(self, signal)
+    }
+}
+
+impl host::Host for PluginState {
+    fn random(&mut self) -> u64 {
+        v0_4::host::Host::random(self)
+    }
+
+    fn log(&mut self, message: String) {
+        v0_4::host::Host::log(self, message)
+    }
+
+    fn monotonic_ns(&mut self) -> u64 {
+        v0_4::host::Host::monotonic_ns(self)
+    }
 }

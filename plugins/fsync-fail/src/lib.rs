@@ -53,7 +53,9 @@ impl Policy for FsyncFail {
         let subscription = if sync_before {
             Subscription::syscalls(calls)
         } else {
-            Subscription::syscalls(calls).entry_only()
+            Subscription::syscalls(calls)
+                .entry_only()
+                .passes_untouched()
         };
         Ok((policy, subscription))
     }

@@ -36,7 +36,9 @@ impl Policy for PathErrno {
             trigger: Trigger::from_config(config)?,
         };
         // Decided at entry only: fi answers through user notification where it can.
-        let subscription = Subscription::syscalls(["%file", "%desc"]).entry_only();
+        let subscription = Subscription::syscalls(["%file", "%desc"])
+            .entry_only()
+            .passes_untouched();
         Ok((policy, subscription))
     }
 

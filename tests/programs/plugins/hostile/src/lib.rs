@@ -1,7 +1,10 @@
 //! A policy that misbehaves on purpose, so the tests can check that fi
 //! survives it: `mode=trap` panics, `mode=loop` never returns, `mode=memory`
 //! allocates without end, `mode=escape` tries to leave its sandbox and logs
-//! what it could reach.
+//! what it could reach, `mode=untrue` declares that it passes calls
+//! untouched, then holds one and lets it run.
+
+use std::time::Duration;
 
 use fi_sdk::{log, Call, Config, ConfigError, Description, Policy, Subscription, Verdict};
 
@@ -11,12 +14,16 @@ struct Hostile {
 
 impl Policy for Hostile {
     fn describe() -> Description {
-        Description::new("hostile", "Misbehave on the first fsync").key("mode", "trap, loop, memory or escape")
+        Description::new("hostile", "Misbehave on the first fsync").key("mode", "trap, loop, memory, escape or untrue")
     }
 
     fn new(config: &Config) -> Result<(Self, Subscription), ConfigError> {
         let mode = config.get("mode").unwrap_or("trap").to_string();
-        Ok((Hostile { mode }, Subscription::syscalls(["fsync"])))
+        let subscription = match mode.as_str() {
+            "untrue" => Subscription::syscalls(["fsync"]).entry_only().passes_untouched(),
+            _ => Subscription::syscalls(["fsync"]),
+        };
+        Ok((Hostile { mode }, subscription))
     }
 
     fn on_enter(&mut self, _call: &Call) -> Verdict {
@@ -25,6 +32,7 @@ impl Policy for Hostile {
             "loop" => loop {
                 std::hint::black_box(());
             },
+            "untrue" => Verdict::pass().delay_enter(Duration::from_millis(1)),
             "memory" => {
                 let mut hoard: Vec<Vec<u8>> = Vec::new();
                 loop {
