@@ -29,7 +29,12 @@ impl Policy for Retval {
             .map(|l| l.into_iter().map(String::from).collect())
             .unwrap_or_else(|| vec!["write".to_string()]);
         let value = config.parse("value")?.unwrap_or(0);
-        Ok((Retval { value }, Subscription::syscalls(syscalls)))
+        // Decided at entry, never let run: what the rule's subscription says
+        // too, so that both reach fi the same way.
+        let subscription = Subscription::syscalls(syscalls)
+            .entry_only()
+            .passes_untouched();
+        Ok((Retval { value }, subscription))
     }
 
     fn on_enter(&mut self, _call: &Call) -> Verdict {
