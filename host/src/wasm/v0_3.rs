@@ -224,3 +224,22 @@ impl host::Host for PluginState {
         v0_4::host::Host::monotonic_ns(self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 0.3.0 plugin cannot say that it passes calls untouched: every call
+    /// of its subscription may be changed and let run, as fi assumed before
+    /// 0.4.0, so that its log lines keep their results.
+    #[test]
+    fn a_0_3_0_subscription_may_change_and_let_run_every_call() {
+        let old = types::Subscription {
+            syscalls: vec!["openat".to_string(), "write".to_string()],
+            results: vec!["write".to_string()],
+        };
+        let new = v0_4::types::Subscription::from(old);
+        assert_eq!(new.changed_passes, ["openat", "write"]);
+        assert_eq!(new.results, ["write"]);
+    }
+}
