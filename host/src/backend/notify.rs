@@ -20,7 +20,8 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
-use super::ptrace::child_signal::{ppoll, ChildSignal};
+use super::ptrace::child_signal::ChildSignal;
+use super::ptrace::sys::ppoll;
 use super::ptrace::{PtraceBackend, LONGEST_NAP};
 use super::{Backend, Capabilities, Event, Waited};
 

@@ -16,6 +16,57 @@
 //! environment, frozen WASI clocks (0.3.0's explicit `host.monotonic-ns`
 //! reads a real one), and random numbers from the run's seed.
 
+/// The calls of an older version's adapter module (`describe`, `init`,
+/// `on-enter`, `on-exit`): each converts what it is given from the types of
+/// `$next`, the version after it, and what the plugin returns to them. The
+/// module's `From` impls do the converting, field by field.
+macro_rules! calls_through {
+    ($next:ident) => {
+        /// Call `describe`.
+        pub fn describe(
+            plugin: &Plugin,
+            store: &mut Store<PluginState>,
+        ) -> wasmtime::Result<$next::Description> {
+            Ok(plugin.fi_policy_policy().call_describe(store)?.into())
+        }
+
+        /// Call `init`.
+        pub fn init(
+            plugin: &Plugin,
+            store: &mut Store<PluginState>,
+            config: &[(String, String)],
+        ) -> wasmtime::Result<Result<$next::types::Subscription, String>> {
+            let subscription = plugin.fi_policy_policy().call_init(store, config)?;
+            Ok(subscription.map(Into::into))
+        }
+
+        /// Call `on-enter`.
+        pub fn on_enter(
+            plugin: &Plugin,
+            store: &mut Store<PluginState>,
+            call: $next::types::Syscall,
+        ) -> wasmtime::Result<$next::types::Verdict> {
+            let verdict = plugin
+                .fi_policy_policy()
+                .call_on_enter(store, call.into())?;
+            Ok(verdict.into())
+        }
+
+        /// Call `on-exit`.
+        pub fn on_exit(
+            plugin: &Plugin,
+            store: &mut Store<PluginState>,
+            call: $next::types::Syscall,
+            result: i64,
+        ) -> wasmtime::Result<$next::types::ExitAction> {
+            let action = plugin
+                .fi_policy_policy()
+                .call_on_exit(store, call.into(), result)?;
+            Ok(action.into())
+        }
+    };
+}
+
 pub mod builtins;
 mod cache;
 pub mod commands;

@@ -29,48 +29,7 @@ pub fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
     Plugin::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
 }
 
-/// Call `describe`.
-pub fn describe(
-    plugin: &Plugin,
-    store: &mut Store<PluginState>,
-) -> wasmtime::Result<v0_3::Description> {
-    Ok(plugin.fi_policy_policy().call_describe(store)?.into())
-}
-
-/// Call `init`.
-pub fn init(
-    plugin: &Plugin,
-    store: &mut Store<PluginState>,
-    config: &[(String, String)],
-) -> wasmtime::Result<Result<v0_3::types::Subscription, String>> {
-    let subscription = plugin.fi_policy_policy().call_init(store, config)?;
-    Ok(subscription.map(Into::into))
-}
-
-/// Call `on-enter`.
-pub fn on_enter(
-    plugin: &Plugin,
-    store: &mut Store<PluginState>,
-    call: v0_3::types::Syscall,
-) -> wasmtime::Result<v0_3::types::Verdict> {
-    let verdict = plugin
-        .fi_policy_policy()
-        .call_on_enter(store, call.into())?;
-    Ok(verdict.into())
-}
-
-/// Call `on-exit`.
-pub fn on_exit(
-    plugin: &Plugin,
-    store: &mut Store<PluginState>,
-    call: v0_3::types::Syscall,
-    result: i64,
-) -> wasmtime::Result<v0_3::types::ExitAction> {
-    let action = plugin
-        .fi_policy_policy()
-        .call_on_exit(store, call.into(), result)?;
-    Ok(action.into())
-}
+calls_through!(v0_3);
 
 impl From<v0_3::types::Syscall> for types::Syscall {
     fn from(call: v0_3::types::Syscall) -> types::Syscall {

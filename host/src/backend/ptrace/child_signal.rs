@@ -75,7 +75,7 @@ impl ChildSignal {
     /// `ppoll` sleeps to the nanosecond, with the thread's timer slack.
     pub fn wait(&self, timeout: Duration) -> io::Result<bool> {
         let mut polled = [self.pollfd()];
-        let ready = ppoll(&mut polled, timeout)?;
+        let ready = super::sys::ppoll(&mut polled, timeout)?;
         Ok(ready > 0)
     }
 
@@ -105,25 +105,6 @@ impl ChildSignal {
         } == size as isize
         {}
     }
-}
-
-/// Sleep until one of `fds` is ready or `timeout` has passed; the number of
-/// ready ones (0 on timeout). A negative fd is skipped; the signal mask stays.
-pub fn ppoll(fds: &mut [libc::pollfd], timeout: Duration) -> io::Result<usize> {
-    let wait = libc::timespec {
-        tv_sec: timeout.as_secs() as libc::time_t,
-        tv_nsec: timeout.subsec_nanos() as libc::c_long,
-    };
-    // SAFETY: valid pollfds, as many as given, a valid timeout, no mask change.
-    let ready = unsafe {
-        libc::ppoll(
-            fds.as_mut_ptr(),
-            fds.len() as libc::nfds_t,
-            &wait,
-            std::ptr::null(),
-        )
-    };
-    usize::try_from(ready).map_err(|_| io::Error::last_os_error())
 }
 
 impl Drop for ChildSignal {

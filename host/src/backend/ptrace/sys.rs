@@ -266,6 +266,25 @@ pub fn nap(duration: Duration) -> io::Result<()> {
     }
 }
 
+/// Sleep until one of `fds` is ready or `timeout` has passed; the number of
+/// ready ones (0 on timeout). A negative fd is skipped; the signal mask stays.
+pub fn ppoll(fds: &mut [libc::pollfd], timeout: Duration) -> io::Result<usize> {
+    let wait = libc::timespec {
+        tv_sec: timeout.as_secs() as libc::time_t,
+        tv_nsec: timeout.subsec_nanos() as libc::c_long,
+    };
+    // SAFETY: valid pollfds, as many as given, a valid timeout, no mask change.
+    let ready = unsafe {
+        libc::ppoll(
+            fds.as_mut_ptr(),
+            fds.len() as libc::nfds_t,
+            &wait,
+            std::ptr::null(),
+        )
+    };
+    usize::try_from(ready).map_err(|_| io::Error::last_os_error())
+}
+
 /// Send `signal` to thread `tid` of process `pid`.
 pub fn tgkill(pid: pid_t, tid: pid_t, signal: i32) -> io::Result<()> {
     // SAFETY: plain syscall with integer arguments.
