@@ -616,6 +616,99 @@ fn path_filter_follows_symlinks() {
     );
 }
 
+/// Two directories, `A` and `B`, each holding a file `f`.
+fn two_dirs(name: &str) -> TestDir {
+    let dir = TestDir::new(name);
+    for sub in ["A", "B"] {
+        fs::create_dir(dir.join(sub)).unwrap();
+        fs::write(dir.join(sub).join("f"), format!("{sub}\n")).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn relative_paths_follow_cd() {
+    let dir = two_dirs("path-cd");
+    let script = "cd A; read x < f; echo \"A: $?\"; cd ../B; read y < f; echo \"B: $?\"";
+    let out = Cmd::fault()
+        .cwd(dir.path())
+        .args(["-e", "fault=openat:error=ENOENT", "-P"])
+        .arg(dir.join("B/f"))
+        .args(["--", "bash", "-c", script])
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.lines(), ["A: 0", "B: 1"], "{}", out.describe());
+}
+
+#[test]
+fn relative_paths_follow_another_threads_chdir_and_fchdir() {
+    let dir = two_dirs("path-threads-cwd");
+    let script = r#"
+import os, threading
+def open_f(label):
+    try:
+        open("f").close()
+        print(label, "ok")
+    except OSError as e:
+        print(label, os.strerror(e.errno))
+open_f("A")
+thread = threading.Thread(target=os.chdir, args=("../B",))
+thread.start()
+thread.join()
+open_f("B, after another thread's chdir")
+os.fchdir(os.open("../A", os.O_RDONLY))
+open_f("A, after fchdir")
+"#;
+    let out = Cmd::fault()
+        .cwd(dir.join("A"))
+        .args(["-e", "fault=openat:error=ENOENT", "-P"])
+        .arg(dir.join("B/f"))
+        .arg("--")
+        .arg(python3())
+        .args(["-c", script])
+        .run();
+    out.assert_code(0);
+    assert_eq!(
+        out.lines(),
+        [
+            "A ok",
+            "B, after another thread's chdir No such file or directory",
+            "A, after fchdir ok"
+        ],
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn a_watched_directory_change_is_neither_logged_nor_counted() {
+    let dir = two_dirs("path-cd-count");
+    let out = Cmd::fault()
+        .cwd(dir.path())
+        .args(["-c", "-e", "fault=openat:error=ENOENT", "-P"])
+        .arg(dir.join("B/f"))
+        .args(["--", "bash", "-c", "cd A; cd ../B; read y < f"])
+        .run();
+    out.assert_code(1);
+    let rows = |name: &str| {
+        out.stderr
+            .lines()
+            .filter(|line| line.split_whitespace().next() == Some(name))
+            .count()
+    };
+    assert_eq!(
+        rows("openat"),
+        1,
+        "the summary counts openat\n{}",
+        out.describe()
+    );
+    assert!(
+        rows("chdir") == 0 && lines_with(&out.stderr, "chdir(").is_empty(),
+        "a chdir no stage subscribed to was counted\n{}",
+        out.describe()
+    );
+}
+
 // ---------------------------------------------------------------------------
 // 9. fork, vfork, threads, exec
 

@@ -607,6 +607,7 @@ impl Session {
             on_stop,
             limit: self.time_limit,
             await_launch: launch_seen,
+            logged: self.logged_only.clone(),
         };
         let ended = match spawned.listener.take() {
             Some(listener) => run.over(NotifyBackend::new(backend, listener), chain, log),
@@ -670,6 +671,7 @@ impl Session {
             OnStopSignal::Ignore
         };
         let ending = Engine::new(&mut backend, chain, log.clone(), pids[0], &threads, on_stop)
+            .logging(&self.logged_only)
             .run()
             .map_err(|e| SessionError::Failed(e.to_string()))?;
         if let Ending::Detached(signal) = ending {
@@ -685,6 +687,8 @@ struct Drive {
     on_stop: OnStopSignal,
     limit: Option<Duration>,
     await_launch: bool,
+    /// The calls logged though no stage subscribes to them.
+    logged: SysnoSet,
 }
 
 impl Drive {
@@ -697,7 +701,8 @@ impl Drive {
     ) -> Result<Ending, EngineError> {
         let pid = self.pid;
         let mut engine = Engine::new(&mut backend, chain, log, pid, &[(pid, pid)], self.on_stop)
-            .time_limit(self.limit);
+            .time_limit(self.limit)
+            .logging(&self.logged);
         if self.await_launch {
             engine = engine.await_launch();
         }
@@ -708,12 +713,11 @@ impl Drive {
 impl Session {
     /// The calls to stop: those some stage subscribed to, with `--trace`
     /// those of `-e trace=` (to be logged), and those the engine watches
-    /// ([`plan::WATCHED`]).
+    /// ([`plan::watched`]).
     fn stopped_calls(&self, chain: &Chain) -> SysnoSet {
-        chain
-            .subscription()
-            .union(&self.logged_only)
-            .union(&SysnoSet::new(plan::WATCHED))
+        let subscription = chain.subscription();
+        let watched = plan::watched(&subscription);
+        subscription.union(&self.logged_only).union(&watched)
     }
 }
 

@@ -13,13 +13,14 @@ use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::time::{Duration, Instant};
 
-use syscalls::Sysno;
+use syscalls::{Sysno, SysnoSet};
 
 use crate::backend::{Backend, Event, Waited};
 use crate::model::{Action, Call};
 use crate::output::{CallRecord, Log};
 use crate::policy::chain::{Chain, Decision};
 use crate::policy::PolicyError;
+use crate::tracee::cwd::{self, Following};
 use crate::tracee::Tracee;
 use stop_signals::StopSignals;
 use timers::Timers;
@@ -93,6 +94,15 @@ pub struct Engine<'a, B: Backend> {
     backend: &'a mut B,
     chain: &'a mut Chain,
     log: Log,
+    /// The calls that reach the chain and the log: the ones the stages
+    /// subscribe to, and those logged though none does. The backend also
+    /// reports the calls the engine watches for its own sake
+    /// ([`plan::watched`]); those are neither decided nor counted.
+    followed: SysnoSet,
+    /// Working directories are kept between calls while the run lasts
+    /// ([`plan::follows_cwd`]).
+    follows_cwd: bool,
+    following: Option<Following>,
     threads: HashMap<i32, Thread>,
     timers: Timers,
     /// When the event being handled reached fi: a delay counts from there,
@@ -133,8 +143,12 @@ impl<'a, B: Backend> Engine<'a, B> {
             .iter()
             .map(|&(pid, tid)| (tid, Thread { pid, pending: None }))
             .collect();
+        let followed = chain.subscription();
         Engine {
             backend,
+            follows_cwd: plan::follows_cwd(&followed),
+            followed,
+            following: None,
             chain,
             log,
             threads,
@@ -158,6 +172,13 @@ impl<'a, B: Backend> Engine<'a, B> {
     /// The backend must report those calls of the main process.
     pub fn await_launch(mut self) -> Engine<'a, B> {
         self.launch = Launch::Awaiting;
+        self
+    }
+
+    /// Log the calls of `set` too, though no stage subscribes to them (the
+    /// backend reports them: `-e trace=` with `--trace`).
+    pub fn logging(mut self, set: &SysnoSet) -> Engine<'a, B> {
+        self.followed = self.followed.union(set);
         self
     }
 
@@ -192,6 +213,7 @@ impl<'a, B: Backend> Engine<'a, B> {
     /// Trace until every traced thread is gone, or a stop signal detaches.
     pub fn run(&mut self) -> Result<Ending, EngineError> {
         let _slack = ExactWakeUps::begin();
+        self.following = self.follows_cwd.then(Following::begin);
         if self.on_stop != OnStopSignal::Ignore {
             self.stop_signals = Some(StopSignals::accept());
         }
@@ -287,12 +309,21 @@ impl<'a, B: Backend> Engine<'a, B> {
                 args,
                 notified,
             } => self.on_entry(tid, nr, args, notified),
-            Event::Exit { tid, result } => self.on_exit(tid, result),
+            Event::Exit { tid, result } => {
+                if let Some(following) = &self.following {
+                    following.returned(tid);
+                }
+                self.on_exit(tid, result)
+            }
             Event::ThreadExited { tid, status } => {
                 self.thread_gone(tid, Some(status));
                 Ok(())
             }
             Event::IdChanged { tid, former } => {
+                if let Some(following) = &self.following {
+                    following.forget(former);
+                    following.forget(tid);
+                }
                 // The exec'd thread's pending execve continues under its new id.
                 let pending = self.threads.remove(&former).and_then(|t| t.pending);
                 self.threads.insert(tid, Thread { pid: tid, pending });
@@ -319,6 +350,9 @@ impl<'a, B: Backend> Engine<'a, B> {
     fn thread_gone(&mut self, tid: i32, status: Option<i32>) {
         if tid == self.main_pid && status.is_some() {
             self.main_status = status;
+        }
+        if let Some(following) = &self.following {
+            following.forget(tid);
         }
         let Some(thread) = self.threads.remove(&tid) else {
             return;
@@ -349,6 +383,18 @@ impl<'a, B: Backend> Engine<'a, B> {
             self.backend.kill_all();
             self.backend.skip(tid, -i64::from(libc::EINTR));
             self.backend.resume(tid, false);
+            return Ok(());
+        }
+        let sysno = Sysno::new(nr as usize);
+        let changes_cwd = self.following.as_ref().is_some_and(|following| {
+            let changes = sysno.is_some_and(|sysno| cwd::CHANGES.contains(&sysno));
+            if changes {
+                following.entered(tid);
+            }
+            changes
+        });
+        if !sysno.is_some_and(|sysno| self.followed.contains(sysno)) {
+            self.watch(pid, tid, nr, changes_cwd);
             return Ok(());
         }
         let tracee = Tracee { pid, tid };
@@ -383,11 +429,15 @@ impl<'a, B: Backend> Engine<'a, B> {
             if pending.decision.kill_after {
                 self.kill_all();
             }
+            if let Some(following) = &self.following {
+                // The call does not run: the directory stays.
+                following.returned(tid);
+            }
             let hold = pending.decision.delay_enter + pending.decision.delay_exit;
             self.resume_after(tid, hold, false);
             return Ok(());
         }
-        if nr == Sysno::io_uring_setup.id() as i64 {
+        if sysno == Some(Sysno::io_uring_setup) {
             self.warn_of_io_uring(pid);
         }
         if notified {
@@ -400,7 +450,8 @@ impl<'a, B: Backend> Engine<'a, B> {
         // wants the result, or for the log's sake (every call with --trace,
         // a tampered one otherwise) when the log keeps anything.
         let decision = &pending.decision;
-        let wants_exit = !decision.exit_stages.is_empty()
+        let wants_exit = changes_cwd
+            || !decision.exit_stages.is_empty()
             || !decision.delay_exit.is_zero()
             || decision.kill_after
             || self.log.traces_all()
@@ -413,6 +464,15 @@ impl<'a, B: Backend> Engine<'a, B> {
         }
         self.resume_after(tid, delay, wants_exit);
         Ok(())
+    }
+
+    /// A call the engine watches for its own sake and no stage decides: a
+    /// ring set up, a working directory changed (seen again at its exit).
+    fn watch(&mut self, pid: i32, tid: i32, nr: i64, changes_cwd: bool) {
+        if nr == Sysno::io_uring_setup.id() as i64 {
+            self.warn_of_io_uring(pid);
+        }
+        self.backend.resume(tid, changes_cwd);
     }
 
     /// Let a notified call that no stage failed run. Its policies declared

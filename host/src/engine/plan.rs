@@ -13,26 +13,54 @@
 
 use syscalls::{Sysno, SysnoSet};
 
+use crate::arch::classes::path_args;
 use crate::backend::{notify, Kind, Route};
 use crate::model::{Action, Need};
 use crate::output::Log;
 use crate::policy::chain::Chain;
+use crate::tracee::cwd;
 
-/// The calls the engine looks at though no stage subscribes to them: it
-/// warns of what it will not see (a ring set up by `io_uring_setup`).
+/// The calls the engine always looks at, though no stage subscribes to
+/// them: it warns of what it will not see (a ring set up by
+/// `io_uring_setup`).
 pub const WATCHED: &[Sysno] = &[Sysno::io_uring_setup];
+
+/// Whether the engine keeps working directories between calls
+/// ([`cwd::Following`]) for a chain subscribed to `subscription`: when a
+/// subscribed call takes a path, which a relative path resolves against.
+pub fn follows_cwd(subscription: &SysnoSet) -> bool {
+    subscription
+        .iter()
+        .any(|sysno| !path_args(sysno).is_empty())
+}
+
+/// The calls the engine looks at for its own sake with `subscription`: the
+/// [`WATCHED`] ones, and those that change a working directory
+/// ([`cwd::CHANGES`]) while it keeps directories ([`follows_cwd`]). The
+/// latter always take a ptrace stop, at entry and exit.
+pub fn watched(subscription: &SysnoSet) -> SysnoSet {
+    let mut watched = SysnoSet::new(WATCHED);
+    if follows_cwd(subscription) {
+        watched = watched.union(&SysnoSet::new(cwd::CHANGES));
+    }
+    watched
+}
 
 /// The route of every syscall `chain` subscribes to, of the calls `stopped`
 /// (which always take a ptrace stop: the launch's `execve`, calls stopped to
-/// be logged), and of the [`WATCHED`] calls, by number. Marks in the chain
+/// be logged), and of the [`watched`] calls, by number. Marks in the chain
 /// the stages whose calls the kernel answers.
 pub fn routes(chain: &mut Chain, log: &Log, kind: Kind, stopped: &SysnoSet) -> Vec<(u32, Route)> {
     let notify = kind == Kind::Auto && notify::supported();
     let subscribed = chain.subscription();
+    let watched = watched(&subscribed);
+    let stopped = stopped
+        .clone()
+        .union(&watched.clone().intersection(&SysnoSet::new(cwd::CHANGES)));
     let calls: Vec<Sysno> = subscribed
         .clone()
-        .union(stopped)
-        .union(&SysnoSet::new(WATCHED))
+        .union(&stopped)
+        .union(&watched)
         .iter()
         .collect();
     calls

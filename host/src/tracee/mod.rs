@@ -5,6 +5,7 @@
 //! `process_vm_readv`/`process_vm_writev` (falling back to `/proc/PID/mem`)
 //! and `/proc/PID/{fd,cwd,maps}` — the same sources strace uses for `-y`.
 
+pub mod cwd;
 mod fds;
 mod memory;
 mod paths;

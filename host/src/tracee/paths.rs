@@ -31,7 +31,7 @@ impl Tracee {
             return Some(normalize(path));
         }
         let base = if dirfd == libc::AT_FDCWD {
-            fs::read_link(format!("/proc/{}/cwd", self.tid)).ok()?
+            super::cwd::of(self.tid)?
         } else {
             self.fd_path(dirfd)?
         };
