@@ -5,9 +5,14 @@
 //! The program stays under ptrace for fork, clone, exec and exit events and
 //! for the calls routed to a ptrace stop; the backend watches both the
 //! listener and `waitpid`. A notified call is answered with
-//! `SECCOMP_USER_NOTIF_FLAG_CONTINUE` (run it), an errno or a value, after
-//! `SECCOMP_IOCTL_NOTIF_ID_VALID` confirms that the caller still waits, so
-//! that what the policies read of its memory was its own.
+//! `SECCOMP_USER_NOTIF_FLAG_CONTINUE` (run it), an errno or a value. When
+//! the decision looked into the caller (its memory, its `/proc` files:
+//! [`tracee::looks`]), `SECCOMP_IOCTL_NOTIF_ID_VALID` first confirms that
+//! the caller still waits, so that what the policies saw was its own, as
+//! the kernel's documentation asks; a decision that looked at nothing is
+//! answered at once (one system call fewer per call).
+//!
+//! [`tracee::looks`]: crate::tracee::looks
 //!
 //! The filter carries `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV`: once fi has
 //! received a call, only a fatal signal ends the caller's wait. A signal a
@@ -24,6 +29,7 @@ use super::ptrace::child_signal::ChildSignal;
 use super::ptrace::sys::ppoll;
 use super::ptrace::{PtraceBackend, LONGEST_NAP};
 use super::{Backend, Capabilities, Event, Waited};
+use crate::tracee;
 
 /// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (Linux 6.6): the supervisor and the
 /// caller hand over on one CPU.
@@ -62,6 +68,8 @@ struct Held {
     id: u64,
     /// The result to answer with; `None` lets the call run.
     answer: Option<i64>,
+    /// [`tracee::looks`] when the call came.
+    looks: u64,
 }
 
 /// Calls reach the engine through user notifications and ptrace stops.
@@ -160,6 +168,7 @@ impl NotifyBackend {
             Held {
                 id: notif.id,
                 answer: None,
+                looks: tracee::looks(),
             },
         );
         Ok(Some(Event::Entry {
@@ -171,14 +180,17 @@ impl NotifyBackend {
     }
 
     /// Answer the notified call `held`: run it, or give it its result. A
-    /// caller gone meanwhile (killed) is not answered.
+    /// caller gone meanwhile (killed) is not answered: when the decision
+    /// looked into it, it is asked first; otherwise the answer finds no
+    /// caller.
     fn answer(&self, held: &Held) {
         let Some(listener) = &self.listener else {
             return;
         };
         let fd = listener.as_raw_fd();
+        let looked = tracee::looks() != held.looks;
         // SAFETY: ID_VALID reads the id it is given.
-        if unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_ID_VALID, &held.id) } != 0 {
+        if looked && unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_ID_VALID, &held.id) } != 0 {
             return;
         }
         // SAFETY: plain data.

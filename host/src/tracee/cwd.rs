@@ -23,6 +23,8 @@ use std::path::PathBuf;
 
 use syscalls::Sysno;
 
+use super::Tracee;
+
 /// The calls that change a thread's working directory: `chdir`, `fchdir`,
 /// `setns` into a mount namespace (to its root) and `pivot_root` (of every
 /// process whose directory was the old root).
@@ -42,14 +44,15 @@ thread_local! {
     static KEPT: RefCell<Option<Kept>> = const { RefCell::new(None) };
 }
 
-/// The working directory of thread `tid`: the one kept, or read now (and
-/// kept, if allowed).
-pub(super) fn of(tid: i32) -> Option<PathBuf> {
+/// The working directory of `tracee`'s thread: the one kept, or read now
+/// (and kept, if allowed).
+pub(super) fn of(tracee: &Tracee) -> Option<PathBuf> {
+    let tid = tracee.tid;
     let kept = KEPT.with_borrow(|kept| kept.as_ref().and_then(|kept| kept.dirs.get(&tid).cloned()));
     if kept.is_some() {
         return kept;
     }
-    let dir = fs::read_link(format!("/proc/{tid}/cwd")).ok()?;
+    let dir = fs::read_link(tracee.proc_file("cwd")).ok()?;
     KEPT.with_borrow_mut(|kept| {
         if let Some(kept) = kept.as_mut().filter(|kept| kept.changing.is_empty()) {
             kept.dirs.insert(tid, dir.clone());
@@ -114,9 +117,12 @@ impl Drop for Following {
 mod tests {
     use super::*;
 
-    fn own_tid() -> i32 {
-        // SAFETY: gettid has no preconditions.
-        unsafe { libc::gettid() }
+    fn me() -> Tracee {
+        Tracee {
+            pid: std::process::id() as i32,
+            // SAFETY: gettid has no preconditions.
+            tid: unsafe { libc::gettid() },
+        }
     }
 
     fn kept(tid: i32) -> Option<PathBuf> {
@@ -125,24 +131,24 @@ mod tests {
 
     #[test]
     fn nothing_is_kept_without_following() {
-        let tid = own_tid();
-        assert_eq!(of(tid), std::env::current_dir().ok());
+        let tid = me().tid;
+        assert_eq!(of(&me()), std::env::current_dir().ok());
         assert_eq!(kept(tid), None);
     }
 
     #[test]
     fn a_directory_is_kept_until_a_change_enters_and_again_after_it_returned() {
-        let tid = own_tid();
+        let tid = me().tid;
         let following = Following::begin();
-        let here = of(tid);
+        let here = of(&me());
         assert_eq!(here, std::env::current_dir().ok());
         assert_eq!(kept(tid), here);
         following.entered(tid);
         assert_eq!(kept(tid), None);
-        assert_eq!(of(tid), here, "read while changing");
+        assert_eq!(of(&me()), here, "read while changing");
         assert_eq!(kept(tid), None, "kept while a change was in flight");
         following.returned(tid);
-        of(tid);
+        of(&me());
         assert_eq!(kept(tid), here);
         following.forget(tid);
         assert_eq!(kept(tid), None);

@@ -52,8 +52,8 @@ impl Tracee {
         if fd < 0 {
             return None;
         }
-        let link = format!("/proc/{}/fd/{fd}", self.tid);
-        let fdinfo = fs::read_to_string(format!("/proc/{}/fdinfo/{fd}", self.tid)).ok()?;
+        let link = self.proc_file(format_args!("fd/{fd}"));
+        let fdinfo = fs::read_to_string(self.proc_file(format_args!("fdinfo/{fd}"))).ok()?;
         let (flags, position) = parse_fdinfo(&fdinfo)?;
         let path = self
             .fd_path(fd)
@@ -79,7 +79,7 @@ impl Tracee {
     /// Whether the thread's process has a handler installed for `signal`
     /// (its bit in `SigCgt` of `/proc/PID/status`).
     pub fn signal_handled(&self, signal: u8) -> bool {
-        let Ok(status) = fs::read_to_string(format!("/proc/{}/status", self.tid)) else {
+        let Ok(status) = fs::read_to_string(self.proc_file("status")) else {
             return false;
         };
         caught_signals(&status).is_some_and(|mask| handles(mask, signal))

@@ -7,7 +7,7 @@ use std::os::unix::fs::FileExt;
 use nix::sys::uio::{process_vm_readv, process_vm_writev, RemoteIoVec};
 use nix::unistd::Pid;
 
-use super::Tracee;
+use super::{look, Tracee};
 
 /// The most bytes [`Tracee::read_c_string`] reads at a time: up to the end of
 /// the page, so a string that ends just before an unmapped page still reads.
@@ -16,6 +16,7 @@ const PAGE_SIZE: u64 = 4096;
 impl Tracee {
     /// Read `len` bytes at `addr` in the tracee's address space.
     pub fn read_memory(&self, addr: u64, len: usize) -> io::Result<Vec<u8>> {
+        look();
         let mut buf = vec![0u8; len];
         let remote = [RemoteIoVec {
             base: addr as usize,
@@ -40,6 +41,7 @@ impl Tracee {
     /// Write `data` at `addr` in the tracee's address space, read-only pages
     /// included (as a debugger does, through `/proc/PID/mem`).
     pub fn write_memory(&self, addr: u64, data: &[u8]) -> io::Result<()> {
+        look();
         let remote = [RemoteIoVec {
             base: addr as usize,
             len: data.len(),
@@ -75,6 +77,6 @@ impl Tracee {
         OpenOptions::new()
             .read(true)
             .write(write)
-            .open(format!("/proc/{}/mem", self.tid))
+            .open(self.proc_file("mem"))
     }
 }

@@ -19,7 +19,7 @@ impl Tracee {
         if fd < 0 {
             return None;
         }
-        fs::read_link(format!("/proc/{}/fd/{fd}", self.tid)).ok()
+        fs::read_link(self.proc_file(format_args!("fd/{fd}"))).ok()
     }
 
     /// The absolute path of the C string at `addr`, resolved against the
@@ -31,7 +31,7 @@ impl Tracee {
             return Some(normalize(path));
         }
         let base = if dirfd == libc::AT_FDCWD {
-            super::cwd::of(self.tid)?
+            super::cwd::of(self)?
         } else {
             self.fd_path(dirfd)?
         };
@@ -63,7 +63,7 @@ impl Tracee {
     /// The file mapped at `addr`, from `/proc/PID/maps` (what `msync` on
     /// that address flushes). `None` for anonymous memory.
     pub fn mapped_file(&self, addr: u64) -> Option<PathBuf> {
-        let maps = fs::read_to_string(format!("/proc/{}/maps", self.tid)).ok()?;
+        let maps = fs::read_to_string(self.proc_file("maps")).ok()?;
         maps.lines().find_map(|line| mapping_at(line, addr))
     }
 }

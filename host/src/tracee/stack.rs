@@ -120,6 +120,7 @@ impl Unwinder {
 
     fn load(&mut self, pid: i32) {
         let mut process = ProcessModules::default();
+        super::look();
         let maps = fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
         for mapped in modules_in(&maps) {
             let Some(elf) = ElfFile::load(&mapped.path) else {
