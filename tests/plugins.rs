@@ -201,6 +201,62 @@ fn exported_builtins_work_when_loaded_by_path() {
     );
 }
 
+/// A plugin built against WIT 0.3.0 with wit-bindgen alone
+/// (`tests/programs/plugins/wit-0-3`) decides through the adapter with its
+/// own `tracee` and `host` calls: `call-paths` to fail one open, `fd-info`
+/// and `read-memory` to swallow one write, `log` for both (shown on stderr
+/// unless there is no log: `logged`).
+fn wit_0_3_plugin_decides(extra: &[&str], logged: bool) {
+    let dir = TestDir::new("wit-0-3");
+    std::fs::write(dir.join("target.txt"), "secret\n").unwrap();
+    let plugin = test_plugin("wit-0-3");
+    let checked = fault().args(["plugin", "check"]).arg(&plugin).run();
+    checked.assert_code(0);
+    assert!(
+        checked.stdout.contains("implements fi:policy/plugin@0.3.0"),
+        "{}",
+        checked.describe()
+    );
+    let out = fault()
+        .cwd(dir.path())
+        .args(extra)
+        .arg("--plugin")
+        .arg(format!("{}:suffix=/target.txt", plugin.display()))
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "printf 'keep\\n'; printf 'drop: me\\n'; cat target.txt",
+        ])
+        .run();
+    out.assert_code(1);
+    assert_eq!(out.stdout, "keep\n", "{}", out.describe());
+    let opened = format!("failing the open of {}", dir.join("target.txt").display());
+    let notes = [opened.as_str(), "dropping 9 bytes written to fd 1"];
+    let expected = ["cat: target.txt: Permission denied"]
+        .into_iter()
+        .chain(notes.into_iter().filter(|_| logged));
+    for expected in expected {
+        assert!(
+            out.stderr.contains(expected),
+            "{expected:?}\n{}",
+            out.describe()
+        );
+    }
+}
+
+#[test]
+fn a_plugin_built_for_wit_0_3_0_decides_with_the_tracee_calls() {
+    wit_0_3_plugin_decides(&[], true);
+}
+
+#[test]
+fn a_plugin_built_for_wit_0_3_0_decides_through_user_notification() {
+    // With no log (`-o /dev/null`) no line needs a call's real result: the
+    // adapter's plugin is asked through a notification, not a ptrace stop.
+    wit_0_3_plugin_decides(&["-o", "/dev/null"], false);
+}
+
 #[test]
 fn plugins_lists_every_builtin_with_its_keys() {
     let out = fault().arg("plugins").run();
