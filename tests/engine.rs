@@ -681,6 +681,38 @@ open_f("A, after fchdir")
 }
 
 #[test]
+fn relative_paths_follow_a_rename_of_the_working_directory() {
+    let dir = two_dirs("path-rename-cwd");
+    let script = r#"
+import os
+def open_f(label):
+    try:
+        open("f").close()
+        print(label, "ok")
+    except OSError as e:
+        print(label, os.strerror(e.errno))
+open_f("A")
+os.rename("../A", "../C")
+open_f("C")
+"#;
+    let out = Cmd::fault()
+        .cwd(dir.join("A"))
+        .args(["-e", "fault=openat:error=ENOENT", "-P"])
+        .arg(dir.join("C/f"))
+        .arg("--")
+        .arg(python3())
+        .args(["-c", script])
+        .run();
+    out.assert_code(0);
+    assert_eq!(
+        out.lines(),
+        ["A ok", "C No such file or directory"],
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
 fn a_watched_directory_change_is_neither_logged_nor_counted() {
     let dir = two_dirs("path-cd-count");
     let out = Cmd::fault()

@@ -7,8 +7,9 @@
 //! While a [`Following`] is alive on the engine's thread, each thread's
 //! directory is read once and kept until the engine reports a change:
 //! a call of [`CHANGES`] entering (cleared then, and not kept again until it
-//! returned), or the thread gone. A call changes every thread that shares
-//! the caller's directory (`CLONE_FS`), so any change clears them all.
+//! returned), or the thread gone. A change reaches every thread that shares
+//! the caller's directory (`CLONE_FS`), or whose directory lies under a
+//! renamed one, so any change clears them all.
 //!
 //! Without a `Following` (a library caller deciding calls on its own, a run
 //! that subscribes to no call with a path) nothing is kept.
@@ -25,10 +26,19 @@ use syscalls::Sysno;
 
 use super::Tracee;
 
-/// The calls that change a thread's working directory: `chdir`, `fchdir`,
-/// `setns` into a mount namespace (to its root) and `pivot_root` (of every
-/// process whose directory was the old root).
-pub const CHANGES: &[Sysno] = &[Sysno::chdir, Sysno::fchdir, Sysno::setns, Sysno::pivot_root];
+/// The calls that change a thread's working directory, or its name:
+/// `chdir`, `fchdir`, `setns` into a mount namespace (to its root),
+/// `pivot_root` (of every process whose directory was the old root), and the
+/// renames (of a directory above it).
+pub const CHANGES: &[Sysno] = &[
+    Sysno::chdir,
+    Sysno::fchdir,
+    Sysno::setns,
+    Sysno::pivot_root,
+    Sysno::rename,
+    Sysno::renameat,
+    Sysno::renameat2,
+];
 
 /// The kept directories.
 #[derive(Default)]
