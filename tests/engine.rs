@@ -640,10 +640,12 @@ fn relative_paths_follow_cd() {
     assert_eq!(out.lines(), ["A: 0", "B: 1"], "{}", out.describe());
 }
 
-#[test]
-fn relative_paths_follow_another_threads_chdir_and_fchdir() {
-    let dir = two_dirs("path-threads-cwd");
-    let script = r#"
+/// Run Python in `DIR/A` with `steps`, which call `open_f(label)` to open
+/// `f` and print `label ok` or the error, under a rule failing every open
+/// of `DIR/faulted`.
+fn python_opening_f(dir: &TestDir, faulted: &str, steps: &str) -> Outcome {
+    let script = format!(
+        r#"
 import os, threading
 def open_f(label):
     try:
@@ -651,6 +653,22 @@ def open_f(label):
         print(label, "ok")
     except OSError as e:
         print(label, os.strerror(e.errno))
+{steps}"#
+    );
+    Cmd::fault()
+        .cwd(dir.join("A"))
+        .args(["-e", "fault=openat:error=ENOENT", "-P"])
+        .arg(dir.join(faulted))
+        .arg("--")
+        .arg(python3())
+        .args(["-c", &script])
+        .run()
+}
+
+#[test]
+fn relative_paths_follow_another_threads_chdir_and_fchdir() {
+    let dir = two_dirs("path-threads-cwd");
+    let steps = r#"
 open_f("A")
 thread = threading.Thread(target=os.chdir, args=("../B",))
 thread.start()
@@ -659,14 +677,7 @@ open_f("B, after another thread's chdir")
 os.fchdir(os.open("../A", os.O_RDONLY))
 open_f("A, after fchdir")
 "#;
-    let out = Cmd::fault()
-        .cwd(dir.join("A"))
-        .args(["-e", "fault=openat:error=ENOENT", "-P"])
-        .arg(dir.join("B/f"))
-        .arg("--")
-        .arg(python3())
-        .args(["-c", script])
-        .run();
+    let out = python_opening_f(&dir, "B/f", steps);
     out.assert_code(0);
     assert_eq!(
         out.lines(),
@@ -683,26 +694,12 @@ open_f("A, after fchdir")
 #[test]
 fn relative_paths_follow_a_rename_of_the_working_directory() {
     let dir = two_dirs("path-rename-cwd");
-    let script = r#"
-import os
-def open_f(label):
-    try:
-        open("f").close()
-        print(label, "ok")
-    except OSError as e:
-        print(label, os.strerror(e.errno))
+    let steps = r#"
 open_f("A")
 os.rename("../A", "../C")
 open_f("C")
 "#;
-    let out = Cmd::fault()
-        .cwd(dir.join("A"))
-        .args(["-e", "fault=openat:error=ENOENT", "-P"])
-        .arg(dir.join("C/f"))
-        .arg("--")
-        .arg(python3())
-        .args(["-c", script])
-        .run();
+    let out = python_opening_f(&dir, "C/f", steps);
     out.assert_code(0);
     assert_eq!(
         out.lines(),
