@@ -99,9 +99,8 @@ pub struct Engine<'a, B: Backend> {
     /// reports the calls the engine watches for its own sake
     /// ([`plan::watched`]); those are neither decided nor counted.
     followed: SysnoSet,
-    /// Working directories are kept between calls while the run lasts
-    /// ([`plan::follows_cwd`]).
-    follows_cwd: bool,
+    /// Working directories are kept between calls while the run lasts, if
+    /// the chain follows them ([`plan::follows_cwd`]).
     following: Option<Following>,
     threads: HashMap<i32, Thread>,
     timers: Timers,
@@ -143,11 +142,9 @@ impl<'a, B: Backend> Engine<'a, B> {
             .iter()
             .map(|&(pid, tid)| (tid, Thread { pid, pending: None }))
             .collect();
-        let followed = chain.subscription();
         Engine {
             backend,
-            follows_cwd: plan::follows_cwd(&followed),
-            followed,
+            followed: chain.subscription(),
             following: None,
             chain,
             log,
@@ -213,7 +210,7 @@ impl<'a, B: Backend> Engine<'a, B> {
     /// Trace until every traced thread is gone, or a stop signal detaches.
     pub fn run(&mut self) -> Result<Ending, EngineError> {
         let _slack = ExactWakeUps::begin();
-        self.following = self.follows_cwd.then(Following::begin);
+        self.following = plan::follows_cwd(&self.chain.subscription()).then(Following::begin);
         if self.on_stop != OnStopSignal::Ignore {
             self.stop_signals = Some(StopSignals::accept());
         }
@@ -386,15 +383,13 @@ impl<'a, B: Backend> Engine<'a, B> {
             return Ok(());
         }
         let sysno = Sysno::new(nr as usize);
-        let changes_cwd = self.following.as_ref().is_some_and(|following| {
-            let changes = sysno.is_some_and(|sysno| cwd::CHANGES.contains(&sysno));
-            if changes {
-                following.entered(tid);
-            }
-            changes
-        });
+        let following = self.following.as_ref();
+        let changes_cwd = following.is_some() && sysno.is_some_and(|s| cwd::CHANGES.contains(&s));
+        if let Some(following) = following.filter(|_| changes_cwd) {
+            following.entered(tid);
+        }
         if !sysno.is_some_and(|sysno| self.followed.contains(sysno)) {
-            self.watch(pid, tid, nr, changes_cwd);
+            self.watch(pid, tid, sysno, changes_cwd);
             return Ok(());
         }
         let tracee = Tracee { pid, tid };
@@ -468,8 +463,8 @@ impl<'a, B: Backend> Engine<'a, B> {
 
     /// A call the engine watches for its own sake and no stage decides: a
     /// ring set up, a working directory changed (seen again at its exit).
-    fn watch(&mut self, pid: i32, tid: i32, nr: i64, changes_cwd: bool) {
-        if nr == Sysno::io_uring_setup.id() as i64 {
+    fn watch(&mut self, pid: i32, tid: i32, sysno: Option<Sysno>, changes_cwd: bool) {
+        if sysno == Some(Sysno::io_uring_setup) {
             self.warn_of_io_uring(pid);
         }
         self.backend.resume(tid, changes_cwd);

@@ -53,14 +53,11 @@ pub fn watched(subscription: &SysnoSet) -> SysnoSet {
 pub fn routes(chain: &mut Chain, log: &Log, kind: Kind, stopped: &SysnoSet) -> Vec<(u32, Route)> {
     let notify = kind == Kind::Auto && notify::supported();
     let subscribed = chain.subscription();
-    let watched = watched(&subscribed);
-    let stopped = stopped
-        .clone()
-        .union(&watched.clone().intersection(&SysnoSet::new(cwd::CHANGES)));
+    let follows_cwd = follows_cwd(&subscribed);
     let calls: Vec<Sysno> = subscribed
         .clone()
-        .union(&stopped)
-        .union(&watched)
+        .union(stopped)
+        .union(&watched(&subscribed))
         .iter()
         .collect();
     calls
@@ -68,6 +65,8 @@ pub fn routes(chain: &mut Chain, log: &Log, kind: Kind, stopped: &SysnoSet) -> V
         .map(|sysno| {
             let route = match kind {
                 _ if stopped.contains(sysno) => Route::Trace,
+                // The engine must see a directory change's exit too.
+                _ if follows_cwd && cwd::CHANGES.contains(&sysno) => Route::Trace,
                 Kind::Ptrace => Route::Trace,
                 // Watched only: a rare call, stopped with ptrace so that it
                 // alone never makes a run open a notification listener.
