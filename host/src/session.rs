@@ -45,7 +45,7 @@ use crate::backend::notify::NotifyBackend;
 use crate::backend::ptrace::{self, Filter, Mode, Program, PtraceBackend, SpawnError, StartError};
 use crate::backend::{Backend, Kind, Route};
 use crate::crash::{Crash, CrashPolicy, CrashReport};
-use crate::engine::{plan, Ending, Engine, EngineError, OnStopSignal};
+use crate::engine::{fd_scope, plan, Ending, Engine, EngineError, OnStopSignal};
 use crate::model::{Capabilities, Record};
 use crate::output::{Keep, Log, LogFormat, LogOptions, Summary};
 pub use crate::policy::chain::StageReport;
@@ -577,9 +577,15 @@ impl Session {
             .logged_only
             .clone()
             .union(&chain.subscription().intersection(&execs));
+        let unstopped = match mode {
+            Mode::Seccomp if !fd_scope::inherited_may_matter(chain) => {
+                plan::unstopped_fd_calls(chain, &log, self.backend, &always_stopped)
+            }
+            _ => SysnoSet::empty(),
+        };
         let routes = match mode {
             Mode::Syscall => Vec::new(),
-            Mode::Seccomp => plan::routes(chain, &log, self.backend, &always_stopped),
+            Mode::Seccomp => plan::routes(chain, &log, self.backend, &always_stopped, &unstopped),
         };
         let program_filter = filter_for(&routes);
         let filter = (mode == Mode::Seccomp).then(|| Filter {
@@ -608,9 +614,20 @@ impl Session {
             limit: self.time_limit,
             await_launch: launch_seen,
             logged: self.logged_only.clone(),
+            fd_calls_unstopped: !unstopped.is_empty(),
         };
         let ended = match spawned.listener.take() {
-            Some(listener) => run.over(NotifyBackend::new(backend, listener), chain, log),
+            Some(listener) => {
+                let mut backend = NotifyBackend::new(backend, listener);
+                if !unstopped.is_empty() {
+                    let stop_all: Vec<(u32, Route)> = unstopped
+                        .iter()
+                        .map(|sysno| (sysno.id() as u32, Route::Trace))
+                        .collect();
+                    backend = backend.stopping_fd_calls(filter_for(&stop_all));
+                }
+                run.over(backend, chain, log)
+            }
             None => run.over(backend, chain, log),
         };
         let ending = ended.map_err(|e| {
@@ -689,6 +706,9 @@ struct Drive {
     await_launch: bool,
     /// The calls logged though no stage subscribes to them.
     logged: SysnoSet,
+    /// The filter lets some fd calls run unstopped
+    /// ([`plan::unstopped_fd_calls`]).
+    fd_calls_unstopped: bool,
 }
 
 impl Drive {
@@ -705,6 +725,9 @@ impl Drive {
             .logging(&self.logged);
         if self.await_launch {
             engine = engine.await_launch();
+        }
+        if self.fd_calls_unstopped {
+            engine = engine.with_fd_calls_unstopped();
         }
         engine.run()
     }

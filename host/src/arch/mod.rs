@@ -39,5 +39,41 @@ pub fn set_result(regs: &mut user_regs_struct, value: i64) {
     regs.rax = value as u64;
 }
 
+/// The address of the `syscall` instruction a thread stopped just after a
+/// system call returned last ran (its two bytes end where it stopped).
+pub fn last_syscall_insn(regs: &user_regs_struct) -> u64 {
+    regs.rip - SYSCALL_INSN.len() as u64
+}
+
+/// x86_64's `syscall` instruction.
+pub const SYSCALL_INSN: [u8; 2] = [0x0f, 0x05];
+
+/// Make a stopped thread, resumed, run call `nr` with `args` through the
+/// `syscall` instruction at `insn`, and not restart the call it was in.
+pub fn run_call_at(regs: &mut user_regs_struct, insn: u64, nr: i64, args: [u64; 6]) {
+    store_call(regs, nr, args);
+    regs.rax = nr as u64;
+    regs.orig_rax = SKIP_SYSCALL;
+    regs.rip = insn;
+}
+
+/// At a stop after a call that an interruption cut short (it returned
+/// `-ERESTARTSYS` and kin, which the kernel turns into a restart only on
+/// its way to a signal handler or when no handler runs), set the registers
+/// up to make the call again.
+pub fn restart_if_interrupted(regs: &mut user_regs_struct) {
+    const ERESTARTSYS: i64 = -512;
+    const ERESTARTNOINTR: i64 = -513;
+    const ERESTARTNOHAND: i64 = -514;
+    const ERESTART_RESTARTBLOCK: i64 = -516;
+    let nr = match regs.rax as i64 {
+        ERESTARTSYS | ERESTARTNOINTR | ERESTARTNOHAND => regs.orig_rax,
+        ERESTART_RESTARTBLOCK => libc::SYS_restart_syscall as u64,
+        _ => return,
+    };
+    regs.rax = nr;
+    regs.rip = last_syscall_insn(regs);
+}
+
 /// The audit architecture of x86_64, which seccomp filters check first.
 pub const AUDIT_ARCH: u32 = 0xc000_003e;

@@ -153,6 +153,16 @@ pub trait Backend {
     /// Send `signal` to thread `tid` of process `pid`.
     fn signal(&mut self, pid: i32, tid: i32, signal: i32);
 
+    /// Thread `tid` of process `pid` is entering a call that may give the
+    /// process a descriptor of a file whose fd calls a stage decides, while
+    /// the filter lets such calls run unstopped
+    /// ([`crate::engine::fd_scope`]): from the call's return on, stop them
+    /// in this process. Called before [`Backend::resume`] lets the call
+    /// run. Nothing to do for a backend that stops every fd call.
+    fn stop_fd_calls_after(&mut self, pid: i32, tid: i32) {
+        let _ = (pid, tid);
+    }
+
     /// Let every traced thread go, each as it was: `held` are stopped at an
     /// entry or exit and let go there; the rest are stopped first.
     fn detach_all(&mut self, held: &[i32]);

@@ -25,8 +25,9 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
+use super::filter::BpfProgram;
 use super::ptrace::child_signal::ChildSignal;
-use super::ptrace::sys::ppoll;
+use super::ptrace::sys::{self, ppoll};
 use super::ptrace::{PtraceBackend, LONGEST_NAP};
 use super::{Backend, Capabilities, Event, Waited};
 use crate::tracee;
@@ -70,6 +71,9 @@ struct Held {
     answer: Option<i64>,
     /// [`tracee::looks`] when the call came.
     looks: u64,
+    /// The caller's process, whose fd calls the fd filter stops once this
+    /// call has run ([`Backend::stop_fd_calls_after`]).
+    then_stop_fd_calls: Option<i32>,
 }
 
 /// Calls reach the engine through user notifications and ptrace stops.
@@ -83,6 +87,11 @@ pub struct NotifyBackend {
     /// last ask found an event.
     ask_waitpid: bool,
     nap: Duration,
+    /// The filter that stops the fd calls the first one lets run, for a
+    /// process that opened a file they matter for.
+    fd_filter: Option<BpfProgram>,
+    /// A process's fd calls could not be stopped: said once.
+    fd_filter_warned: bool,
 }
 
 impl NotifyBackend {
@@ -103,7 +112,17 @@ impl NotifyBackend {
             held: HashMap::new(),
             ask_waitpid: true,
             nap: SHORTEST_NAP,
+            fd_filter: None,
+            fd_filter_warned: false,
         }
+    }
+
+    /// Stop the calls of `filter` in a process once it may hold a
+    /// descriptor of a file they matter for
+    /// ([`Backend::stop_fd_calls_after`]).
+    pub fn stopping_fd_calls(mut self, filter: BpfProgram) -> NotifyBackend {
+        self.fd_filter = Some(filter);
+        self
     }
 
     /// Sleep at most `timeout` until a notification comes (returned) or a
@@ -169,6 +188,7 @@ impl NotifyBackend {
                 id: notif.id,
                 answer: None,
                 looks: tracee::looks(),
+                then_stop_fd_calls: None,
             },
         );
         Ok(Some(Event::Entry {
@@ -204,6 +224,35 @@ impl NotifyBackend {
         // SAFETY: SEND reads the response it is given. ENOENT (the caller
         // was killed meanwhile) needs nothing more.
         unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_SEND, &response) };
+    }
+
+    /// Let the notified call `held` of thread `tid` run, then add the fd
+    /// filter to its process `pid`. Every thread of the process is
+    /// interrupted first, so that none runs more of its code (and uses the
+    /// new descriptor) before the filter is there; the caller stops as the
+    /// call returns.
+    fn answer_then_stop_fd_calls(&mut self, held: &Held, pid: i32, tid: i32) {
+        let Some(filter) = &self.fd_filter else {
+            return self.answer(held);
+        };
+        for thread in sys::threads_of(pid).unwrap_or_default() {
+            let _ = sys::interrupt(thread);
+        }
+        self.answer(held);
+        let added = self.ptrace.add_filter_after_call(pid, tid, filter);
+        self.ask_waitpid = true;
+        // ESRCH: the process is gone.
+        if let Err(error) = added {
+            if error.raw_os_error() != Some(libc::ESRCH)
+                && !std::mem::replace(&mut self.fd_filter_warned, true)
+            {
+                eprintln!(
+                    "{}: warning: cannot stop the fd calls of process {pid}, which opened a \
+                     file they matter for: {error}; they run undecided",
+                    crate::COMMAND
+                );
+            }
+        }
     }
 }
 
@@ -264,8 +313,19 @@ impl Backend for NotifyBackend {
 
     fn resume(&mut self, tid: i32, stop_at_exit: bool) {
         match self.held.remove(&tid) {
-            Some(held) => self.answer(&held),
+            Some(held) => match held.then_stop_fd_calls {
+                Some(pid) if held.answer.is_none() => {
+                    self.answer_then_stop_fd_calls(&held, pid, tid)
+                }
+                _ => self.answer(&held),
+            },
             None => self.ptrace.resume(tid, stop_at_exit),
+        }
+    }
+
+    fn stop_fd_calls_after(&mut self, pid: i32, tid: i32) {
+        if let Some(held) = self.held.get_mut(&tid) {
+            held.then_stop_fd_calls = Some(pid);
         }
     }
 

@@ -5,6 +5,7 @@
 //! The engine knows nothing of ptrace: a backend reports entries and exits
 //! and applies what the engine decides ([`crate::backend`]).
 
+pub mod fd_scope;
 pub mod plan;
 pub mod stop_signals;
 mod timers;
@@ -125,6 +126,11 @@ pub struct Engine<'a, B: Backend> {
     launch: Launch,
     /// Processes already warned that fi does not see their io_uring.
     warned_of_io_uring: HashSet<i32>,
+    /// The filter lets the fd calls of [`fd_scope`] run unstopped: the
+    /// engine watches the calls that open files.
+    fd_calls_unstopped: bool,
+    /// Processes whose fd calls the backend was told to stop.
+    fd_calls_stopped_in: HashSet<i32>,
 }
 
 impl<'a, B: Backend> Engine<'a, B> {
@@ -160,7 +166,17 @@ impl<'a, B: Backend> Engine<'a, B> {
             killed: false,
             launch: Launch::Done,
             warned_of_io_uring: HashSet::new(),
+            fd_calls_unstopped: false,
+            fd_calls_stopped_in: HashSet::new(),
         }
+    }
+
+    /// The filter lets some fd calls run unstopped
+    /// ([`plan::unstopped_fd_calls`]): have the backend stop them in each
+    /// process that opens a file they matter for ([`fd_scope`]).
+    pub fn with_fd_calls_unstopped(mut self) -> Engine<'a, B> {
+        self.fd_calls_unstopped = true;
+        self
     }
 
     /// Let every call of the main process before its first successful
@@ -351,6 +367,8 @@ impl<'a, B: Backend> Engine<'a, B> {
         if let Some(following) = &self.following {
             following.forget(tid);
         }
+        // A process's id is free again once its leader is gone.
+        self.fd_calls_stopped_in.remove(&tid);
         let Some(thread) = self.threads.remove(&tid) else {
             return;
         };
@@ -389,7 +407,7 @@ impl<'a, B: Backend> Engine<'a, B> {
             following.entered(tid);
         }
         if !sysno.is_some_and(|sysno| self.followed.contains(sysno)) {
-            self.watch(pid, tid, sysno, changes_cwd);
+            self.watch(&Call { pid, tid, nr, args }, changes_cwd);
             return Ok(());
         }
         let tracee = Tracee { pid, tid };
@@ -463,11 +481,34 @@ impl<'a, B: Backend> Engine<'a, B> {
 
     /// A call the engine watches for its own sake and no stage decides: a
     /// ring set up, a working directory changed (seen again at its exit).
-    fn watch(&mut self, pid: i32, tid: i32, sysno: Option<Sysno>, changes_cwd: bool) {
-        if sysno == Some(Sysno::io_uring_setup) {
-            self.warn_of_io_uring(pid);
+    fn watch(&mut self, call: &Call, changes_cwd: bool) {
+        if call.sysno() == Some(Sysno::io_uring_setup) {
+            self.warn_of_io_uring(call.pid);
         }
-        self.backend.resume(tid, changes_cwd);
+        self.stop_fd_calls_if_opening(call);
+        self.backend.resume(call.tid, changes_cwd);
+    }
+
+    /// While fd calls run unstopped, a call about to run that may open a
+    /// file they matter for has the backend stop its process's fd calls
+    /// from its return on ([`fd_scope`]).
+    fn stop_fd_calls_if_opening(&mut self, call: &Call) {
+        if !self.fd_calls_unstopped
+            || self.fd_calls_stopped_in.contains(&call.pid)
+            || !call
+                .sysno()
+                .is_some_and(|sysno| fd_scope::OPENS.contains(&sysno))
+        {
+            return;
+        }
+        let tracee = Tracee {
+            pid: call.pid,
+            tid: call.tid,
+        };
+        if fd_scope::may_open_decided_file(call, &tracee, self.chain) {
+            self.fd_calls_stopped_in.insert(call.pid);
+            self.backend.stop_fd_calls_after(call.pid, call.tid);
+        }
     }
 
     /// Let a notified call that no stage failed run. Its policies declared
@@ -489,6 +530,7 @@ impl<'a, B: Backend> Engine<'a, B> {
             }));
         }
         self.log_call(pid, tid, &pending, None);
+        self.stop_fd_calls_if_opening(&pending.call);
         self.resume_after(tid, delay, false);
         Ok(())
     }

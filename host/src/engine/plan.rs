@@ -13,6 +13,7 @@
 
 use syscalls::{Sysno, SysnoSet};
 
+use super::fd_scope;
 use crate::arch::classes::path_args;
 use crate::backend::{notify, Kind, Route};
 use crate::model::{Action, Need};
@@ -48,37 +49,119 @@ pub fn watched(subscription: &SysnoSet) -> SysnoSet {
 
 /// The route of every syscall `chain` subscribes to, of the calls `stopped`
 /// (which always take a ptrace stop: the launch's `execve`, calls stopped to
-/// be logged), and of the [`watched`] calls, by number. Marks in the chain
-/// the stages whose calls the kernel answers.
-pub fn routes(chain: &mut Chain, log: &Log, kind: Kind, stopped: &SysnoSet) -> Vec<(u32, Route)> {
-    let notify = kind == Kind::Auto && notify::supported();
-    let subscribed = chain.subscription();
-    let follows_cwd = follows_cwd(&subscribed);
-    let calls: Vec<Sysno> = subscribed
+/// be logged), and of the [`watched`] calls, by number, but for the
+/// `unstopped` fd calls ([`unstopped_fd_calls`]), whose opens are watched
+/// instead. Marks in the chain the stages whose calls the kernel answers.
+pub fn routes(
+    chain: &mut Chain,
+    log: &Log,
+    kind: Kind,
+    stopped: &SysnoSet,
+    unstopped: &SysnoSet,
+) -> Vec<(u32, Route)> {
+    let router = Router::new(chain, log, kind, stopped);
+    let mut calls = router
+        .subscribed
         .clone()
         .union(stopped)
-        .union(&watched(&subscribed))
-        .iter()
-        .collect();
+        .union(&router.watched);
+    if !unstopped.is_empty() {
+        calls = calls.union(&SysnoSet::new(fd_scope::OPENS));
+    }
     calls
+        .iter()
+        .filter(|&sysno| !unstopped.contains(sysno))
+        .collect::<Vec<_>>()
         .into_iter()
         .map(|sysno| {
-            let route = match kind {
-                _ if stopped.contains(sysno) => Route::Trace,
-                // The engine must see a directory change's exit too.
-                _ if follows_cwd && cwd::CHANGES.contains(&sysno) => Route::Trace,
-                Kind::Ptrace => Route::Trace,
-                // Watched only: a rare call, stopped with ptrace so that it
-                // alone never makes a run open a notification listener.
-                Kind::Auto if !subscribed.contains(sysno) => Route::Trace,
-                Kind::Auto => route_for(&chain.needs_at(sysno), log, notify),
-            };
+            let route = router.route(chain, sysno);
             if let Route::Errno(_) = route {
                 chain.decided_in_kernel(sysno);
             }
             (sysno.id() as u32, route)
         })
         .collect()
+}
+
+/// The subscribed calls on file descriptors that the filter may let run
+/// unstopped until their process opens a file a stage decides them for
+/// ([`fd_scope`]): those every stage subscribed to decides by the fd's file
+/// alone. The `-c` summary counts what it sees: calls not stopped are not
+/// in it. None when a logged call would be lost (every call is logged with
+/// `--trace`), when user notification is not used, or
+/// when an open would take a ptrace stop, or `mmap`, `munmap` or `seccomp`
+/// (what adding the second filter runs in the process) would wait on a
+/// notification.
+pub fn unstopped_fd_calls(chain: &Chain, log: &Log, kind: Kind, stopped: &SysnoSet) -> SysnoSet {
+    let router = Router::new(chain, log, kind, stopped);
+    if !router.notify || log.traces_all() {
+        return SysnoSet::empty();
+    }
+    let unstopped: Vec<Sysno> = router
+        .subscribed
+        .iter()
+        .filter(|&sysno| {
+            fd_scope::is_fd_call(sysno) && !stopped.contains(sysno) && chain.fd_scoped(sysno)
+        })
+        .collect();
+    let seen_by_notification = |sysno: &Sysno| router.route(chain, *sysno) == Route::Notify;
+    let never_notified = |sysno: &Sysno| {
+        unstopped.contains(sysno)
+            || !router.subscribed.contains(*sysno)
+            || router.route(chain, *sysno) != Route::Notify
+    };
+    if unstopped.is_empty()
+        || !fd_scope::OPENS.iter().all(seen_by_notification)
+        || !fd_scope::FILTER_INSTALL.iter().all(never_notified)
+    {
+        return SysnoSet::empty();
+    }
+    SysnoSet::new(&unstopped)
+}
+
+/// What the route of one call depends on.
+struct Router<'a> {
+    log: &'a Log,
+    kind: Kind,
+    stopped: &'a SysnoSet,
+    notify: bool,
+    subscribed: SysnoSet,
+    watched: SysnoSet,
+    follows_cwd: bool,
+}
+
+impl<'a> Router<'a> {
+    fn new(chain: &Chain, log: &'a Log, kind: Kind, stopped: &'a SysnoSet) -> Router<'a> {
+        let subscribed = chain.subscription();
+        Router {
+            log,
+            kind,
+            stopped,
+            notify: kind == Kind::Auto && notify::supported(),
+            watched: watched(&subscribed),
+            follows_cwd: follows_cwd(&subscribed),
+            subscribed,
+        }
+    }
+
+    /// The route of `sysno`'s calls.
+    fn route(&self, chain: &Chain, sysno: Sysno) -> Route {
+        match self.kind {
+            _ if self.stopped.contains(sysno) => Route::Trace,
+            // The engine must see a directory change's exit too.
+            _ if self.follows_cwd && cwd::CHANGES.contains(&sysno) => Route::Trace,
+            Kind::Ptrace => Route::Trace,
+            // An open watched while fd calls run unstopped: as frequent as
+            // they are, and decided at entry.
+            Kind::Auto if !self.subscribed.contains(sysno) && fd_scope::OPENS.contains(&sysno) => {
+                Route::Notify
+            }
+            // Watched only: a rare call, stopped with ptrace so that it
+            // alone never makes a run open a notification listener.
+            Kind::Auto if !self.subscribed.contains(sysno) => Route::Trace,
+            Kind::Auto => route_for(&chain.needs_at(sysno), self.log, self.notify),
+        }
+    }
 }
 
 /// The route for calls whose stages need `needs`, in chain order.

@@ -6,6 +6,7 @@
 //! asked for the result run in reverse order, each seeing the result as the
 //! stages inside it left it. Delays add up and every signal is delivered.
 
+use std::path::Path;
 use std::time::Duration;
 
 use syscalls::{Sysno, SysnoSet};
@@ -126,6 +127,26 @@ impl Chain {
             .filter(|stage| stage.subscription.contains(sysno))
             .map(|stage| stage.policy.need(sysno))
             .collect()
+    }
+
+    /// Whether every stage subscribed to `sysno` (one at least) decides its
+    /// calls on an fd by the fd's file alone ([`Policy::fd_paths`]).
+    pub fn fd_scoped(&self, sysno: Sysno) -> bool {
+        let mut subscribed = self
+            .stages
+            .iter()
+            .filter(|stage| stage.subscription.contains(sysno))
+            .peekable();
+        subscribed.peek().is_some() && subscribed.all(|stage| stage.policy.fd_paths().is_some())
+    }
+
+    /// Whether calls on a descriptor of the file at `path` may matter to a
+    /// stage that decides fd calls by their file ([`Policy::fd_paths`]).
+    pub fn fd_path_matters(&self, path: &Path) -> bool {
+        self.stages
+            .iter()
+            .filter_map(|stage| stage.policy.fd_paths())
+            .any(|paths| paths.holds(path))
     }
 
     /// The calls of `sysno` are answered in the kernel for the one stage

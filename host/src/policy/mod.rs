@@ -7,6 +7,8 @@
 
 pub mod chain;
 
+use std::path::Path;
+
 use syscalls::{Sysno, SysnoSet};
 
 pub use crate::model::{Action, Call, Capabilities, Need, Verdict};
@@ -22,6 +24,14 @@ pub struct PolicyError {
     pub syscall: String,
     /// What went wrong.
     pub cause: String,
+}
+
+/// The files whose descriptors' calls a policy decides
+/// ([`Policy::fd_paths`]).
+pub trait FdPaths {
+    /// Whether calls on a descriptor of the file at `path` (absolute, as
+    /// `/proc/PID/fd` shows it) may be decided.
+    fn holds(&self, path: &Path) -> bool;
 }
 
 /// A decision maker for system calls.
@@ -47,6 +57,15 @@ pub trait Policy {
     fn need(&self, sysno: Sysno) -> Need {
         let _ = sysno;
         Need::Stop
+    }
+
+    /// The files whose descriptors' calls this policy decides, when it
+    /// decides calls on a file descriptor by the path of its file alone and
+    /// passes untouched those on any other file: then the engine need not
+    /// stop a process's fd calls until it opens such a file. `None`, unless
+    /// a policy knows better: any fd call may matter.
+    fn fd_paths(&self) -> Option<&dyn FdPaths> {
+        None
     }
 
     /// Decide `call` before it runs. Rewrite it by changing `call`.

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use syscalls::{Sysno, SysnoSet};
 
 use crate::output::Log;
-use crate::policy::{Action, Call, Capabilities, Need, Policy, PolicyError, Verdict};
+use crate::policy::{Action, Call, Capabilities, FdPaths, Need, Policy, PolicyError, Verdict};
 use crate::tracee::Tracee;
 use parse::{Fault, Rule};
 use poke::Poke;
@@ -96,9 +96,10 @@ impl PathFilter {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
 
-    #[cfg(test)]
-    fn contains(&self, path: &Path) -> bool {
+impl FdPaths for PathFilter {
+    fn holds(&self, path: &Path) -> bool {
         self.patterns.iter().any(|p| p.matcher.contains(path))
     }
 }
@@ -264,6 +265,12 @@ impl Policy for RulePolicy {
         }
     }
 
+    /// With `-P`, a call on an fd whose file is none of the paths passes
+    /// untouched.
+    fn fd_paths(&self) -> Option<&dyn FdPaths> {
+        self.paths.as_deref().map(|paths| paths as &dyn FdPaths)
+    }
+
     fn on_enter(&mut self, call: &mut Call, tracee: &Tracee) -> Result<Verdict, PolicyError> {
         self.activity.made += 1;
         if let Some(paths) = &self.paths {
@@ -399,9 +406,9 @@ mod tests {
         let _ = std::fs::remove_file(&link);
         std::os::unix::fs::symlink(&file, &link).unwrap();
         let filter = PathFilter::new(std::slice::from_ref(&link)).unwrap();
-        assert!(filter.contains(&link));
-        assert!(filter.contains(&file.canonicalize().unwrap()));
-        assert!(!filter.contains(&dir));
+        assert!(filter.holds(&link));
+        assert!(filter.holds(&file.canonicalize().unwrap()));
+        assert!(!filter.holds(&dir));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
@@ -409,15 +416,15 @@ mod tests {
     fn path_filter_takes_directory_prefixes_and_globs() {
         let args = ["/data/", "/logs/*.log", "/etc/host[ns]*", "/exact"].map(PathBuf::from);
         let filter = PathFilter::new(&args).unwrap();
-        assert!(filter.contains(Path::new("/data")));
-        assert!(filter.contains(Path::new("/data/a/b")));
-        assert!(!filter.contains(Path::new("/database")));
-        assert!(filter.contains(Path::new("/logs/app.log")));
-        assert!(filter.contains(Path::new("/logs/2024/app.log")));
-        assert!(!filter.contains(Path::new("/logs/app.log.1")));
-        assert!(filter.contains(Path::new("/etc/hostname")));
-        assert!(filter.contains(Path::new("/exact")));
-        assert!(!filter.contains(Path::new("/exact/below")));
+        assert!(filter.holds(Path::new("/data")));
+        assert!(filter.holds(Path::new("/data/a/b")));
+        assert!(!filter.holds(Path::new("/database")));
+        assert!(filter.holds(Path::new("/logs/app.log")));
+        assert!(filter.holds(Path::new("/logs/2024/app.log")));
+        assert!(!filter.holds(Path::new("/logs/app.log.1")));
+        assert!(filter.holds(Path::new("/etc/hostname")));
+        assert!(filter.holds(Path::new("/exact")));
+        assert!(!filter.holds(Path::new("/exact/below")));
         assert_eq!(
             filter.describe(),
             "-P /data/, -P /logs/*.log, -P /etc/host[ns]*, -P /exact"

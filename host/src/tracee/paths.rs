@@ -46,18 +46,22 @@ impl Tracee {
         };
         let mut paths = Vec::new();
         for arg in path_args(sysno) {
-            let resolved = match *arg {
-                PathArg::Path(i) => self.resolve_path(libc::AT_FDCWD, call.args[i]),
-                PathArg::At { dirfd, path } => {
-                    self.resolve_path(call.args[dirfd] as i32, call.args[path])
-                }
-            };
-            paths.extend(resolved);
+            paths.extend(self.path_arg(call, *arg));
         }
         for &i in fd_args(sysno) {
             paths.extend(self.fd_path(call.args[i] as i32));
         }
         paths
+    }
+
+    /// The path argument `arg` of `call`, made absolute.
+    pub fn path_arg(&self, call: &Call, arg: PathArg) -> Option<PathBuf> {
+        match arg {
+            PathArg::Path(i) => self.resolve_path(libc::AT_FDCWD, call.args[i]),
+            PathArg::At { dirfd, path } => {
+                self.resolve_path(call.args[dirfd] as i32, call.args[path])
+            }
+        }
     }
 
     /// The file mapped at `addr`, from `/proc/PID/maps` (what `msync` on

@@ -20,14 +20,6 @@ pub enum AttachError {
     Refused(i32, io::Error),
 }
 
-/// The thread ids of process `pid`.
-fn threads_of(pid: i32) -> io::Result<BTreeSet<i32>> {
-    fs::read_dir(format!("/proc/{pid}/task"))?
-        .map(|entry| Ok(entry?.file_name().to_string_lossy().parse().unwrap_or(0)))
-        .filter(|tid| !matches!(tid, Ok(0)))
-        .collect()
-}
-
 /// The pid of the process tracing `pid`, if any.
 fn tracer_of(pid: i32) -> Option<i32> {
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
@@ -48,7 +40,7 @@ pub fn attach(pid: i32) -> Result<Vec<i32>, AttachError> {
     }
     let mut seized = BTreeSet::new();
     loop {
-        let threads = threads_of(pid).map_err(|_| AttachError::NoSuchProcess(pid))?;
+        let threads = ptrace::threads_of(pid).map_err(|_| AttachError::NoSuchProcess(pid))?;
         let new: Vec<i32> = threads.difference(&seized).copied().collect();
         if new.is_empty() {
             return Ok(seized.into_iter().collect());

@@ -9,16 +9,18 @@
 
 mod attach;
 pub mod child_signal;
+mod inject;
 mod spawn;
 pub mod sys;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
 use std::time::Duration;
 
 use libc::user_regs_struct;
 use syscalls::SysnoSet;
 
+use super::filter::BpfProgram;
 use super::{Backend, Capabilities, Event, Waited};
 use crate::arch;
 use crate::tracee::vdso;
@@ -80,6 +82,8 @@ pub struct PtraceBackend {
     vdso_pending: HashSet<i32>,
     /// A vDSO could not be rewritten: said once.
     vdso_warned: bool,
+    /// Events `waitpid` gave while a filter was being added, to act on next.
+    deferred: VecDeque<sys::Event>,
 }
 
 impl PtraceBackend {
@@ -102,6 +106,7 @@ impl PtraceBackend {
             sent: HashMap::new(),
             vdso_pending: HashSet::new(),
             vdso_warned: false,
+            deferred: VecDeque::new(),
         }
     }
 
@@ -281,9 +286,44 @@ impl PtraceBackend {
         })
     }
 
+    /// The next raw event: a deferred one, or `waitpid`'s (`Ok(None)` when
+    /// `nohang` and nothing is ready).
+    fn next_raw(&mut self, nohang: bool) -> io::Result<Option<sys::Event>> {
+        match self.deferred.pop_front() {
+            Some(event) => Ok(Some(event)),
+            None => sys::wait_any(nohang),
+        }
+    }
+
+    /// Add `program` to the filters of process `pid` once its thread `tid`,
+    /// interrupted (`PTRACE_INTERRUPT`) while its call ran, stops after it;
+    /// then let the thread go on.
+    pub(crate) fn add_filter_after_call(
+        &mut self,
+        pid: i32,
+        tid: i32,
+        program: &BpfProgram,
+    ) -> io::Result<()> {
+        let event = sys::wait_for(tid)?;
+        if !matches!(event, sys::Event::Ptrace(_, PtraceEvent::Stop, signal) if !is_group_stop(signal))
+        {
+            self.deferred.push_back(event);
+            return Err(io::Error::other(
+                "the thread stopped for another reason first",
+            ));
+        }
+        let mut ended = Vec::new();
+        let added = inject::add_filter(pid, tid, program, &mut ended);
+        if ended.is_empty() {
+            self.go_on(tid, 0);
+        }
+        self.deferred.extend(ended);
+        added
+    }
+
     /// The next event already waiting, if any, without blocking.
     pub(crate) fn take_ready(&mut self) -> io::Result<Option<Event>> {
-        while let Some(event) = sys::wait_any(true)? {
+        while let Some(event) = self.next_raw(true)? {
             self.nap = SHORTEST_NAP;
             if let Some(event) = self.translate(event) {
                 return Ok(Some(event));
@@ -335,7 +375,7 @@ impl Backend for PtraceBackend {
         let result = match timeout {
             Some(timeout) => self.poll(timeout),
             None => loop {
-                match sys::wait_any(false) {
+                match self.next_raw(false) {
                     Ok(Some(event)) => {
                         if let Some(event) = self.translate(event) {
                             break Ok(Waited::Event(event));
@@ -428,7 +468,7 @@ impl Backend for PtraceBackend {
             let _ = sys::interrupt(tid);
         }
         while !self.threads.is_empty() {
-            let event = match sys::wait_any(false) {
+            let event = match self.next_raw(false) {
                 Ok(Some(event)) => event,
                 Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
                 _ => break,

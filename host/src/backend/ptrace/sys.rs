@@ -253,6 +253,35 @@ pub fn wait_any(nohang: bool) -> io::Result<Option<Event>> {
     }
 }
 
+/// The thread ids of process `pid`.
+pub fn threads_of(pid: pid_t) -> io::Result<std::collections::BTreeSet<pid_t>> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))?
+        .map(|entry| Ok(entry?.file_name().to_string_lossy().parse().unwrap_or(0)))
+        .filter(|tid| !matches!(tid, Ok(0)))
+        .collect()
+}
+
+/// Wait for the next event of tracee `tid` alone.
+pub fn wait_for(tid: pid_t) -> io::Result<Event> {
+    let mut status = 0;
+    loop {
+        // SAFETY: status is a valid out pointer.
+        match unsafe { libc::waitpid(tid, &mut status, libc::__WALL) } {
+            -1 => {
+                let error = io::Error::last_os_error();
+                if error.raw_os_error() != Some(libc::EINTR) {
+                    return Err(error);
+                }
+            }
+            _ => {
+                if let Some(event) = decode_status(tid, status) {
+                    return Ok(event);
+                }
+            }
+        }
+    }
+}
+
 /// Sleep for `duration`; `Err(EINTR)` when a signal handler ran meanwhile.
 pub fn nap(duration: Duration) -> io::Result<()> {
     let request = libc::timespec {

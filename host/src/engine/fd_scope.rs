@@ -1,0 +1,182 @@
+//! Calls on file descriptors left unstopped until a file they matter for is
+//! open.
+//!
+//! When every stage subscribed to a call that takes a file descriptor (and
+//! no path) decides it by the descriptor's file alone
+//! ([`Policy::fd_paths`]), such a call needs no stop in a process that has
+//! no descriptor of such a file: the seccomp filter lets it run
+//! ([`plan::unstopped_fd_calls`]). The engine sees every call that opens a
+//! file ([`OPENS`]); when one may open a file the stages decide fd calls
+//! for ([`may_open_decided_file`]), the backend adds a second filter to the
+//! process, which stops those fd calls from the open's return on, before
+//! the process runs any more of its code
+//! ([`Backend::stop_fd_calls_after`]). Children forked afterwards inherit it.
+//!
+//! What is not seen (`docs/cannot-see.md`): a file that takes a decided
+//! name after it was opened (renamed, or linked from `O_TMPFILE`), and a
+//! descriptor received from a process fi does not trace.
+//!
+//! [`Policy::fd_paths`]: crate::policy::Policy::fd_paths
+//! [`plan::unstopped_fd_calls`]: super::plan::unstopped_fd_calls
+//! [`Backend::stop_fd_calls_after`]: crate::backend::Backend::stop_fd_calls_after
+
+use std::fs::{self, OpenOptions};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use syscalls::Sysno;
+
+use crate::arch::classes::{fd_args, path_args};
+use crate::model::Call;
+use crate::policy::chain::Chain;
+use crate::tracee::Tracee;
+
+/// The calls that give a process a descriptor of a file a path may name.
+pub const OPENS: &[Sysno] = &[
+    Sysno::open,
+    Sysno::openat,
+    Sysno::openat2,
+    Sysno::creat,
+    Sysno::open_by_handle_at,
+    Sysno::memfd_create,
+];
+
+/// The calls a process must make in fi's name to add a filter to itself:
+/// none of them may wait on a user notification.
+pub const FILTER_INSTALL: &[Sysno] = &[Sysno::mmap, Sysno::munmap, Sysno::seccomp];
+
+/// How many symlinks [`real_path`] follows in a path's last component, as
+/// the kernel's `MAXSYMLINKS`.
+const MAX_SYMLINKS: usize = 40;
+
+/// Whether `sysno` acts on a descriptor and names no path: a call on an fd
+/// that a stage can decide by the fd's file alone.
+pub fn is_fd_call(sysno: Sysno) -> bool {
+    !fd_args(sysno).is_empty() && path_args(sysno).is_empty()
+}
+
+/// Whether `call`, one of [`OPENS`], may give its process a descriptor of a
+/// file whose fd calls a stage of `chain` decides: the file its path names,
+/// as written or with its symlinks resolved, is one. A call that names no
+/// file yet (`O_TMPFILE`, `memfd_create`, `open_by_handle_at`), or whose
+/// path cannot be read, may.
+pub fn may_open_decided_file(call: &Call, tracee: &Tracee, chain: &Chain) -> bool {
+    let Some(sysno) = call.sysno() else {
+        return true;
+    };
+    let flags = match sysno {
+        Sysno::open => call.args[1],
+        Sysno::openat => call.args[2],
+        // struct open_how starts with the flags.
+        Sysno::openat2 => match tracee.read_memory(call.args[2], 8) {
+            Ok(bytes) => u64::from_ne_bytes(bytes.try_into().unwrap_or_default()),
+            Err(_) => return true,
+        },
+        Sysno::creat => 0,
+        _ => return true,
+    };
+    let tmpfile = libc::O_TMPFILE as u64;
+    if flags & tmpfile == tmpfile {
+        return true;
+    }
+    let Some(path) = path_args(sysno)
+        .first()
+        .and_then(|&arg| tracee.path_arg(call, arg))
+    else {
+        return true;
+    };
+    if names_a_descriptor(&path) {
+        return true;
+    }
+    chain.fd_path_matters(&path)
+        || real_path(&path).is_some_and(|real| real != path && chain.fd_path_matters(&real))
+}
+
+/// Whether fi itself holds a descriptor of a file whose fd calls a stage of
+/// `chain` decides: a program it spawns may start with it.
+pub fn inherited_may_matter(chain: &Chain) -> bool {
+    let Ok(fds) = fs::read_dir("/proc/self/fd") else {
+        return true;
+    };
+    fds.flatten()
+        .filter_map(|fd| fs::read_link(fd.path()).ok())
+        .any(|path| chain.fd_path_matters(&path))
+}
+
+/// Whether `path` may name a file through one of the caller's descriptors
+/// (`/proc/self/fd/3`, `/dev/stdin`), which fi cannot resolve as the caller
+/// would.
+fn names_a_descriptor(path: &Path) -> bool {
+    const THROUGH_DESCRIPTORS: &[&str] = &[
+        "/proc",
+        "/dev/fd",
+        "/dev/stdin",
+        "/dev/stdout",
+        "/dev/stderr",
+    ];
+    THROUGH_DESCRIPTORS
+        .iter()
+        .any(|prefix| path.starts_with(prefix))
+}
+
+/// The path a descriptor opened through `path` shows in `/proc/PID/fd`, its
+/// symlinks resolved; for a file not there yet, that of the file an
+/// `O_CREAT` open would create. `None` if it cannot be told.
+fn real_path(path: &Path) -> Option<PathBuf> {
+    let mut path = path.to_path_buf();
+    for _ in 0..MAX_SYMLINKS {
+        match opened_path(&path) {
+            Some(real) => return Some(real),
+            None => {
+                let dir = opened_path(path.parent()?)?;
+                match fs::read_link(&path) {
+                    // A dangling symlink: O_CREAT creates its target.
+                    Ok(target) => path = crate::tracee::resolve_path_at(&dir, &target),
+                    Err(_) => return Some(dir.join(path.file_name()?)),
+                }
+            }
+        }
+    }
+    None
+}
+
+/// The path of the file `path` names, as the kernel shows a descriptor of
+/// it (opened with `O_PATH`: no side effect on devices or FIFOs).
+fn opened_path(path: &Path) -> Option<PathBuf> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_PATH)
+        .open(path)
+        .ok()?;
+    fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fd_calls_take_a_descriptor_and_no_path() {
+        assert!(is_fd_call(Sysno::read));
+        assert!(is_fd_call(Sysno::fsync));
+        assert!(!is_fd_call(Sysno::openat));
+        assert!(!is_fd_call(Sysno::getpid));
+    }
+
+    #[test]
+    fn real_paths_follow_symlinks_and_name_files_to_be_created() {
+        let dir = std::env::temp_dir().join(format!("fi-fd-scope-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("real")).unwrap();
+        std::os::unix::fs::symlink(dir.join("real"), dir.join("link")).unwrap();
+        std::os::unix::fs::symlink(dir.join("real/target"), dir.join("dangling")).unwrap();
+        let real = dir.join("real").canonicalize().unwrap();
+        assert_eq!(real_path(&dir.join("link/new")), Some(real.join("new")));
+        assert_eq!(real_path(&dir.join("dangling")), Some(real.join("target")));
+        fs::write(dir.join("real/file"), "x").unwrap();
+        assert_eq!(real_path(&dir.join("link/file")), Some(real.join("file")));
+        assert_eq!(real_path(&dir.join("missing/file")), None);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,109 @@
+//! Calls on file descriptors decided by the descriptor's file (a `-P` rule,
+//! a plugin that declares `fd-paths`): fault lets them run unstopped until a
+//! process opens such a file, and must still decide every one of them on
+//! such a file, however the file came to be open.
+//!
+//! Every run has a deadline: a hung fault fails its test instead of hanging it.
+
+mod common;
+
+use std::fs;
+use std::os::unix::fs::symlink;
+
+use common::*;
+
+/// A directory holding `data` (`hello`), `other` (`other`), `link` (a
+/// symlink to `data`) and `sub/`.
+fn files(name: &str) -> TestDir {
+    let dir = TestDir::new(name);
+    fs::write(dir.join("data"), "hello").unwrap();
+    fs::write(dir.join("other"), "other").unwrap();
+    fs::create_dir(dir.join("sub")).unwrap();
+    symlink(dir.join("data"), dir.join("link")).unwrap();
+    dir
+}
+
+/// `bash -c script` in `dir` under a rule failing every read of `dir/data`
+/// with EIO; `head` prints `failed` when its read fails.
+fn reading_data(dir: &TestDir, script: &str) -> Outcome {
+    Cmd::fault()
+        .cwd(dir.path())
+        .args(["-e", "fault=read:error=EIO", "-o", "/dev/null", "-P"])
+        .arg(dir.join("data"))
+        .args(["--", "bash", "-c", script])
+        .run()
+}
+
+#[test]
+fn reads_of_a_file_opened_in_the_run_fail_however_it_was_named() {
+    let dir = files("fd-paths-opened");
+    let script = "for f in other data link sub/../data; do \
+                      head -c 5 $f 2>/dev/null || printf failed; echo \" $f\"; \
+                  done";
+    let out = reading_data(&dir, script);
+    out.assert_code(0);
+    assert_eq!(
+        out.lines(),
+        ["other other", "failed data", "failed link", "failed sub/../data"],
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn reads_of_a_descriptor_a_child_inherits_fail() {
+    // bash opens the file; head, forked after, reads the descriptor.
+    let dir = files("fd-paths-forked");
+    let out = reading_data(&dir, "exec 3<data; head -c 5 <&3 || echo failed");
+    out.assert_code(0);
+    assert_eq!(out.lines(), ["failed"], "{}", out.describe());
+}
+
+#[test]
+fn reads_of_a_descriptor_fault_was_started_with_fail() {
+    let dir = files("fd-paths-inherited");
+    let script = format!(
+        "exec 3<data; exec {} -e fault=read:error=EIO -o /dev/null -P {} -- \
+         bash -c 'head -c 5 <&3 || echo failed'",
+        arg(std::path::Path::new(FAULT)),
+        arg(&dir.join("data"))
+    );
+    let out = Cmd::new("bash").cwd(dir.path()).args(["-c", &script]).run();
+    out.assert_code(0);
+    assert_eq!(out.lines(), ["failed"], "{}", out.describe());
+}
+
+#[test]
+fn reads_in_one_thread_of_a_file_another_thread_opened_fail() {
+    let dir = files("fd-paths-threads");
+    let script = r#"
+import os, threading
+fds = []
+opener = threading.Thread(target=lambda: fds.append(os.open("data", os.O_RDONLY)))
+opener.start()
+opener.join()
+try:
+    os.read(fds[0], 5)
+    print("read")
+except OSError as e:
+    print(os.strerror(e.errno))
+"#;
+    let out = Cmd::fault()
+        .cwd(dir.path())
+        .args(["-e", "fault=read:error=EIO", "-o", "/dev/null", "-P"])
+        .arg(dir.join("data"))
+        .arg("--")
+        .arg(python3())
+        .args(["-c", script])
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.lines(), ["Input/output error"], "{}", out.describe());
+}
+
+#[test]
+fn a_process_reading_other_files_is_left_alone() {
+    let dir = files("fd-paths-other");
+    let out = reading_data(&dir, "head -c 5 other; echo; head -c 5 /dev/null; echo done");
+    out.assert_code(0);
+    assert_eq!(out.lines(), ["other", "done"], "{}", out.describe());
+}
