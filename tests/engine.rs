@@ -1420,7 +1420,7 @@ fn clap_usage_errors_exit_125_and_help_exits_0() {
 fn version_names_the_plugin_contract_and_wasmtime() {
     let out = Cmd::fault().arg("--version").run();
     out.assert_code(0);
-    let packages: Vec<String> = ["0.1.0", "0.2.0", "0.3.0", "0.4.0"]
+    let packages: Vec<String> = ["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0"]
         .iter()
         .map(|version| {
             let path = format!("../wit/since-{version}/policy.wit");

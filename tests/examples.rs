@@ -357,7 +357,7 @@ fn checks_its_configuration(plugin: &Path, language: Language) {
         format!(
             "implements fi:policy/plugin@{}",
             if language.dir == "rust" {
-                "0.4.0"
+                "0.5.0"
             } else {
                 "0.1.0"
             }

@@ -44,7 +44,12 @@ fn reads_of_a_file_opened_in_the_run_fail_however_it_was_named() {
     out.assert_code(0);
     assert_eq!(
         out.lines(),
-        ["other other", "failed data", "failed link", "failed sub/../data"],
+        [
+            "other other",
+            "failed data",
+            "failed link",
+            "failed sub/../data"
+        ],
         "{}",
         out.describe()
     );
@@ -103,7 +108,46 @@ except OSError as e:
 #[test]
 fn a_process_reading_other_files_is_left_alone() {
     let dir = files("fd-paths-other");
-    let out = reading_data(&dir, "head -c 5 other; echo; head -c 5 /dev/null; echo done");
+    let out = reading_data(
+        &dir,
+        "head -c 5 other; echo; head -c 5 /dev/null; echo done",
+    );
     out.assert_code(0);
     assert_eq!(out.lines(), ["other", "done"], "{}", out.describe());
+}
+
+#[test]
+fn a_plugin_deciding_fd_calls_by_their_file_sees_reads_of_a_file_opened_in_the_run() {
+    // path-errno declares its path= as its fd-paths; with when=2+ the open
+    // (the first openat on the path) and the first read pass, the second
+    // read fails.
+    let dir = files("fd-paths-plugin");
+    let script = r#"
+import os
+fd = os.open("data", os.O_RDONLY)
+for n in (1, 2):
+    try:
+        os.read(fd, 2)
+        print(n, "read")
+    except OSError as e:
+        print(n, os.strerror(e.errno))
+"#;
+    let out = Cmd::fault()
+        .cwd(dir.path())
+        .args(["-o", "/dev/null", "--plugin"])
+        .arg(format!(
+            "path-errno:path={}:when=2+",
+            dir.join("data").display()
+        ))
+        .arg("--")
+        .arg(python3())
+        .args(["-c", script])
+        .run();
+    out.assert_code(0);
+    assert_eq!(
+        out.lines(),
+        ["1 read", "2 Permission denied"],
+        "{}",
+        out.describe()
+    );
 }

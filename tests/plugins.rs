@@ -201,19 +201,22 @@ fn exported_builtins_work_when_loaded_by_path() {
     );
 }
 
-/// A plugin built against WIT 0.3.0 with wit-bindgen alone
-/// (`tests/programs/plugins/wit-0-3`) decides through the adapter with its
-/// own `tracee` and `host` calls: `call-paths` to fail one open, `fd-info`
-/// and `read-memory` to swallow one write, `log` for both (shown on stderr
-/// unless there is no log: `logged`).
-fn wit_0_3_plugin_decides(extra: &[&str], logged: bool) {
-    let dir = TestDir::new("wit-0-3");
+/// A plugin built against an older WIT (`version`, `0.3.0`) with
+/// wit-bindgen alone (`tests/programs/plugins/wit-0-3`) decides through the
+/// adapter with its own `tracee` and `host` calls: `call-paths` to fail one
+/// open, `fd-info` and `read-memory` to swallow one write, `log` for both
+/// (shown on stderr unless there is no log: `logged`).
+fn old_wit_plugin_decides(version: &str, extra: &[&str], logged: bool) {
+    let name = format!("wit-{}", version.replace('.', "-").trim_end_matches("-0"));
+    let dir = TestDir::new(&name);
     std::fs::write(dir.join("target.txt"), "secret\n").unwrap();
-    let plugin = test_plugin("wit-0-3");
+    let plugin = test_plugin(&name);
     let checked = fault().args(["plugin", "check"]).arg(&plugin).run();
     checked.assert_code(0);
     assert!(
-        checked.stdout.contains("implements fi:policy/plugin@0.3.0"),
+        checked
+            .stdout
+            .contains(&format!("implements fi:policy/plugin@{version}")),
         "{}",
         checked.describe()
     );
@@ -247,14 +250,24 @@ fn wit_0_3_plugin_decides(extra: &[&str], logged: bool) {
 
 #[test]
 fn a_plugin_built_for_wit_0_3_0_decides_with_the_tracee_calls() {
-    wit_0_3_plugin_decides(&[], true);
+    old_wit_plugin_decides("0.3.0", &[], true);
 }
 
 #[test]
 fn a_plugin_built_for_wit_0_3_0_decides_through_user_notification() {
     // With no log (`-o /dev/null`) no line needs a call's real result: the
     // adapter's plugin is asked through a notification, not a ptrace stop.
-    wit_0_3_plugin_decides(&["-o", "/dev/null"], false);
+    old_wit_plugin_decides("0.3.0", &["-o", "/dev/null"], false);
+}
+
+#[test]
+fn a_plugin_built_for_wit_0_4_0_decides_with_the_tracee_calls() {
+    old_wit_plugin_decides("0.4.0", &[], true);
+}
+
+#[test]
+fn a_plugin_built_for_wit_0_4_0_decides_through_user_notification() {
+    old_wit_plugin_decides("0.4.0", &["-o", "/dev/null"], false);
 }
 
 #[test]
@@ -310,7 +323,7 @@ fn files_that_are_not_plugins_are_named_for_what_they_are() {
         (&text, "not a WebAssembly file"),
         (
             &empty,
-            "does not implement the world fi:policy/plugin@0.4.0",
+            "does not implement the world fi:policy/plugin@0.5.0",
         ),
     ] {
         let out = fault().arg("--plugin").arg(file).args(["--", "true"]).run();

@@ -1,6 +1,7 @@
 //! What a policy says about itself and which calls it wants.
 
 use crate::bindings::fi::policy::types;
+use crate::Glob;
 
 /// What a policy says about itself, for `fi plugins` and `fi plugin check`:
 /// its name, a one-line summary and the configuration keys it accepts.
@@ -110,6 +111,8 @@ pub struct Subscription {
     /// The calls the policy may hold, signal or mark for the log and let
     /// run; `None` for all of `syscalls`.
     changed_passes: Option<Vec<String>>,
+    /// The files on which the policy decides fd calls; empty for any.
+    fd_paths: Vec<String>,
 }
 
 impl Subscription {
@@ -120,6 +123,7 @@ impl Subscription {
             syscalls: syscalls.into_iter().map(Into::into).collect(),
             results: None,
             changed_passes: None,
+            fd_paths: Vec::new(),
         }
     }
 
@@ -156,6 +160,23 @@ impl Subscription {
     pub fn passes_untouched(self) -> Subscription {
         self.changed_passes(Vec::<String>::new())
     }
+
+    /// The policy decides the calls it subscribed to that take a file
+    /// descriptor and no path (`read`, `fsync`, `close`) by the path of the
+    /// descriptor's file alone, and passes untouched every such call on a
+    /// file none of `globs` matches: fi lets those calls run without asking
+    /// it until a process opens a matching file. A glob that is not an
+    /// absolute path may match a pipe's or a socket's name (`pipe:[12]`):
+    /// with one among `globs`, fi asks about every fd call, as without them.
+    pub fn fd_paths<'a>(mut self, globs: impl IntoIterator<Item = &'a Glob>) -> Subscription {
+        let globs: Vec<String> = globs.into_iter().map(Glob::to_string).collect();
+        self.fd_paths = if globs.iter().all(|glob| glob.starts_with('/')) {
+            globs
+        } else {
+            Vec::new()
+        };
+        self
+    }
 }
 
 impl From<Subscription> for types::Subscription {
@@ -164,6 +185,7 @@ impl From<Subscription> for types::Subscription {
             results: s.results.unwrap_or_else(|| s.syscalls.clone()),
             changed_passes: s.changed_passes.unwrap_or_else(|| s.syscalls.clone()),
             syscalls: s.syscalls,
+            fd_paths: s.fd_paths,
         }
     }
 }
@@ -171,6 +193,19 @@ impl From<Subscription> for types::Subscription {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_absolute_globs_declare_the_files_of_fd_calls() {
+        let data = Glob::new("/data/*").unwrap();
+        let declared: types::Subscription =
+            Subscription::syscalls(["%desc"]).fd_paths([&data]).into();
+        assert_eq!(declared.fd_paths, ["/data/*"]);
+        let relative = Glob::new("data/*").unwrap();
+        let undeclared: types::Subscription = Subscription::syscalls(["%desc"])
+            .fd_paths([&data, &relative])
+            .into();
+        assert!(undeclared.fd_paths.is_empty());
+    }
 
     #[test]
     fn every_call_may_want_its_result_unless_the_policy_says_less() {

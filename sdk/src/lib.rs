@@ -76,7 +76,7 @@
 
 #![warn(missing_docs)]
 
-// Generated from wit/ (a link to the top-level wit/since-0.4.0, the newest
+// Generated from wit/ (a link to the top-level wit/since-0.5.0, the newest
 // contract); reachable only through `__private`.
 #[allow(missing_docs)]
 mod bindings {

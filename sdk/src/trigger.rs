@@ -42,6 +42,12 @@ impl Trigger {
         })
     }
 
+    /// The `path=` glob, if one was given: the trigger fires on no call on
+    /// another file (see [`Subscription::fd_paths`](crate::Subscription::fd_paths)).
+    pub fn path(&self) -> Option<&Glob> {
+        self.path.as_ref()
+    }
+
     /// Forget the `when=` counts of thread `tid`, which has ended (see
     /// [`When::forget_thread`]).
     pub fn forget_thread(&mut self, tid: i32) {

@@ -104,20 +104,19 @@ pub fn inherited_may_matter(chain: &Chain) -> bool {
         .any(|path| chain.fd_path_matters(&path))
 }
 
-/// Whether `path` may name a file through one of the caller's descriptors
-/// (`/proc/self/fd/3`, `/dev/stdin`), which fi cannot resolve as the caller
-/// would.
+/// Whether `path` may name a file through one of a process's descriptors
+/// or directories (`/proc/self/fd/3`, `/proc/PID/cwd/f`, `/dev/stdin`),
+/// which fi cannot resolve as the caller would.
 fn names_a_descriptor(path: &Path) -> bool {
-    const THROUGH_DESCRIPTORS: &[&str] = &[
-        "/proc",
-        "/dev/fd",
-        "/dev/stdin",
-        "/dev/stdout",
-        "/dev/stderr",
-    ];
-    THROUGH_DESCRIPTORS
-        .iter()
-        .any(|prefix| path.starts_with(prefix))
+    const DEV_LINKS: &[&str] = &["/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr"];
+    /// The entries of `/proc/PID/` (and `/proc/PID/task/TID/`) that link
+    /// to a process's files.
+    const PROC_LINKS: &[&str] = &["fd", "cwd", "root", "exe", "map_files"];
+    DEV_LINKS.iter().any(|link| path.starts_with(link))
+        || (path.starts_with("/proc")
+            && path
+                .iter()
+                .any(|part| PROC_LINKS.iter().any(|link| part == *link)))
 }
 
 /// The path a descriptor opened through `path` shows in `/proc/PID/fd`, its
@@ -162,6 +161,26 @@ mod tests {
         assert!(is_fd_call(Sysno::fsync));
         assert!(!is_fd_call(Sysno::openat));
         assert!(!is_fd_call(Sysno::getpid));
+    }
+
+    #[test]
+    fn paths_through_a_process_s_descriptors_are_told_apart() {
+        for path in [
+            "/proc/self/fd/3",
+            "/proc/12/task/13/cwd/f",
+            "/dev/stdin",
+            "/dev/fd/0",
+        ] {
+            assert!(names_a_descriptor(Path::new(path)), "{path}");
+        }
+        for path in [
+            "/proc/filesystems",
+            "/proc/self/status",
+            "/data/fd/x",
+            "/dev/null",
+        ] {
+            assert!(!names_a_descriptor(Path::new(path)), "{path}");
+        }
     }
 
     #[test]

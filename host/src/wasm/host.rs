@@ -11,7 +11,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 use super::count;
 use super::stdio::Captured;
-use super::v0_4::{host, tracee, types};
+use super::v0_5::{host, tracee, types};
 use crate::model::Call;
 use crate::tracee::{FdKind, Tracee};
 

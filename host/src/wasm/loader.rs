@@ -10,7 +10,7 @@ use wasmtime::Store;
 
 use super::host::{PluginState, ProgramClock, Sandbox, SplitMix64};
 use super::instance::{ticks, Instance, Limits};
-use super::policy::WasmPolicy;
+use super::policy::{FdGlobs, WasmPolicy};
 use super::seed::{Seed, SeedReport};
 use super::{builtins, shared, world, PluginSpec};
 use crate::output::Log;
@@ -73,7 +73,7 @@ impl Loader {
 
     /// Call `init` with `config`: the plugin, configured and subscribed
     /// (to its `syscalls`, its `results`, the latter also at their exit,
-    /// and its `changed-passes`),
+    /// and its `changed-passes`; deciding fd calls on its `fd-paths`),
     /// or the plugin's own error message on refusal. The plugins' clock
     /// (`host.monotonic-ns`) starts afresh once it is configured, so that
     /// it counts from the last plugin loaded, just before the program runs.
@@ -95,6 +95,8 @@ impl Loader {
             .context("its subscription's results are invalid")?;
         let changed_passes = syscalls_for_list(&subscription.changed_passes)
             .context("its subscription's changed-passes are invalid")?;
+        let fd_paths = FdGlobs::new(&subscription.fd_paths)
+            .context("its subscription's fd-paths are invalid")?;
         self.clock.restart();
         Ok(WasmPolicy::new(
             instance,
@@ -103,7 +105,8 @@ impl Loader {
             changed_passes,
             self.log.clone(),
             self.seed_report.clone(),
-        ))
+        )
+        .deciding_fd_calls_on(fd_paths))
     }
 
     /// Open and configure the plugin `spec` names, ready to decide calls.

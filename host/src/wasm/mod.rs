@@ -3,7 +3,7 @@
 //! implementation of the [`Policy`](crate::policy::Policy) seam.
 //!
 //! Every supported version of the contract has a module of its own
-//! (`v0_1.rs` to `v0_4.rs`) with its bindings and, for each older one, an
+//! (`v0_1.rs` to `v0_5.rs`) with its bindings and, for each older one, an
 //! adapter to one internal plugin interface (`plugin.rs`), written against
 //! the newest version's types, so the loader and the policy are written
 //! once.
@@ -85,6 +85,7 @@ mod v0_1;
 mod v0_2;
 mod v0_3;
 mod v0_4;
+mod v0_5;
 mod world;
 
 pub use host::SplitMix64;
@@ -97,7 +98,7 @@ pub use spec::PluginSpec;
 /// The versions of the WIT contract (`fi:policy@VERSION`, in
 /// `wit/since-VERSION/`) this build runs plugins for, oldest first. A plugin
 /// built for another version is refused before it is compiled.
-pub const WIT_VERSIONS: &[&str] = &["0.1.0", "0.2.0", "0.3.0", "0.4.0"];
+pub const WIT_VERSIONS: &[&str] = &["0.1.0", "0.2.0", "0.3.0", "0.4.0", "0.5.0"];
 
 /// The newest supported WIT version, the one new plugins should target.
 pub fn newest_wit_version() -> &'static str {

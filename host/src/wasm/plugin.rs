@@ -1,16 +1,16 @@
 //! The one interface the loader and the policy call a plugin through,
 //! whichever version of the contract it was built for: the newest version's
 //! types, and an enum over each version's bindings whose adapters
-//! (`v0_1.rs`, `v0_2.rs`, `v0_3.rs`) convert to and from them.
+//! (`v0_1.rs` to `v0_4.rs`) convert to and from them.
 
 use anyhow::{bail, Result};
 use wasmtime::component::Linker;
 use wasmtime::Store;
 
 use super::host::PluginState;
-pub use super::v0_4::types::{self, ExitAction, Subscription, Syscall, Verdict};
-pub use super::v0_4::Description;
-use super::{v0_1, v0_2, v0_3, v0_4};
+pub use super::v0_5::types::{self, ExitAction, Subscription, Syscall, Verdict};
+pub use super::v0_5::Description;
+use super::{v0_1, v0_2, v0_3, v0_4, v0_5};
 
 /// A plugin compiled and linked against the bindings of its version, ready
 /// to be instantiated in any store of the process.
@@ -24,6 +24,8 @@ pub enum PluginPre {
     V0_3(v0_3::PluginPre<PluginState>),
     /// Built for `fi:policy@0.4.0`.
     V0_4(v0_4::PluginPre<PluginState>),
+    /// Built for `fi:policy@0.5.0`.
+    V0_5(v0_5::PluginPre<PluginState>),
 }
 
 /// An instantiated plugin of either version.
@@ -36,6 +38,8 @@ pub enum Plugin {
     V0_3(v0_3::Plugin),
     /// Built for `fi:policy@0.4.0`.
     V0_4(v0_4::Plugin),
+    /// Built for `fi:policy@0.5.0`.
+    V0_5(v0_5::Plugin),
 }
 
 /// Add the imports of every supported version to `linker`.
@@ -44,6 +48,7 @@ pub fn add_to_linker(linker: &mut Linker<PluginState>) -> Result<()> {
     v0_2::add_to_linker(linker)?;
     v0_3::add_to_linker(linker)?;
     v0_4::add_to_linker(linker)?;
+    v0_5::add_to_linker(linker)?;
     Ok(())
 }
 
@@ -62,6 +67,7 @@ impl PluginPre {
             "0.2.0" => PluginPre::V0_2(v0_2::PluginPre::new(pre)?),
             "0.3.0" => PluginPre::V0_3(v0_3::PluginPre::new(pre)?),
             "0.4.0" => PluginPre::V0_4(v0_4::PluginPre::new(pre)?),
+            "0.5.0" => PluginPre::V0_5(v0_5::PluginPre::new(pre)?),
             other => bail!("no bindings for fi:policy@{other}"),
         })
     }
@@ -73,6 +79,7 @@ impl PluginPre {
             PluginPre::V0_2(pre) => pre.engine(),
             PluginPre::V0_3(pre) => pre.engine(),
             PluginPre::V0_4(pre) => pre.engine(),
+            PluginPre::V0_5(pre) => pre.engine(),
         }
     }
 
@@ -83,6 +90,7 @@ impl PluginPre {
             PluginPre::V0_2(pre) => Plugin::V0_2(pre.instantiate(&mut *store)?),
             PluginPre::V0_3(pre) => Plugin::V0_3(pre.instantiate(&mut *store)?),
             PluginPre::V0_4(pre) => Plugin::V0_4(pre.instantiate(&mut *store)?),
+            PluginPre::V0_5(pre) => Plugin::V0_5(pre.instantiate(&mut *store)?),
         })
     }
 
@@ -94,6 +102,7 @@ impl PluginPre {
             PluginPre::V0_2(pre) => pre.instance_pre().component().image_range().start,
             PluginPre::V0_3(pre) => pre.instance_pre().component().image_range().start,
             PluginPre::V0_4(pre) => pre.instance_pre().component().image_range().start,
+            PluginPre::V0_5(pre) => pre.instance_pre().component().image_range().start,
         }
     }
 }
@@ -106,6 +115,7 @@ impl Plugin {
             Plugin::V0_2(_) => "0.2.0",
             Plugin::V0_3(_) => "0.3.0",
             Plugin::V0_4(_) => "0.4.0",
+            Plugin::V0_5(_) => "0.5.0",
         }
     }
 
@@ -113,11 +123,15 @@ impl Plugin {
     pub fn describe(&self, store: &mut Store<PluginState>) -> wasmtime::Result<Description> {
         match self {
             Plugin::V0_1(plugin) => {
-                Ok(v0_3::Description::from(v0_1::describe(plugin, store)?).into())
+                let old = v0_3::Description::from(v0_1::describe(plugin, store)?);
+                Ok(v0_4::Description::from(old).into())
             }
-            Plugin::V0_2(plugin) => Ok(v0_2::describe(plugin, store)?.into()),
-            Plugin::V0_3(plugin) => v0_3::describe(plugin, store),
-            Plugin::V0_4(plugin) => plugin.fi_policy_policy().call_describe(store),
+            Plugin::V0_2(plugin) => {
+                Ok(v0_4::Description::from(v0_2::describe(plugin, store)?).into())
+            }
+            Plugin::V0_3(plugin) => Ok(v0_3::describe(plugin, store)?.into()),
+            Plugin::V0_4(plugin) => v0_4::describe(plugin, store),
+            Plugin::V0_5(plugin) => plugin.fi_policy_policy().call_describe(store),
         }
     }
 
@@ -128,11 +142,15 @@ impl Plugin {
         config: &[(String, String)],
     ) -> wasmtime::Result<Result<Subscription, String>> {
         match self {
-            Plugin::V0_1(plugin) => Ok(v0_1::init(plugin, store, config)?
-                .map(|subscription| v0_3::types::Subscription::from(subscription).into())),
-            Plugin::V0_2(plugin) => Ok(v0_2::init(plugin, store, config)?.map(Into::into)),
-            Plugin::V0_3(plugin) => v0_3::init(plugin, store, config),
-            Plugin::V0_4(plugin) => plugin.fi_policy_policy().call_init(store, config),
+            Plugin::V0_1(plugin) => Ok(v0_1::init(plugin, store, config)?.map(|subscription| {
+                let old = v0_3::types::Subscription::from(subscription);
+                v0_4::types::Subscription::from(old).into()
+            })),
+            Plugin::V0_2(plugin) => Ok(v0_2::init(plugin, store, config)?
+                .map(|subscription| v0_4::types::Subscription::from(subscription).into())),
+            Plugin::V0_3(plugin) => Ok(v0_3::init(plugin, store, config)?.map(Into::into)),
+            Plugin::V0_4(plugin) => v0_4::init(plugin, store, config),
+            Plugin::V0_5(plugin) => plugin.fi_policy_policy().call_init(store, config),
         }
     }
 
@@ -144,12 +162,17 @@ impl Plugin {
     ) -> wasmtime::Result<Verdict> {
         match self {
             Plugin::V0_1(plugin) => {
-                let call = v0_3::types::Syscall::from(call).into();
-                Ok(v0_3::types::Verdict::from(v0_1::on_enter(plugin, store, call)?).into())
+                let call = v0_3::types::Syscall::from(v0_4::types::Syscall::from(call)).into();
+                let verdict = v0_3::types::Verdict::from(v0_1::on_enter(plugin, store, call)?);
+                Ok(v0_4::types::Verdict::from(verdict).into())
             }
-            Plugin::V0_2(plugin) => Ok(v0_2::on_enter(plugin, store, call.into())?.into()),
-            Plugin::V0_3(plugin) => v0_3::on_enter(plugin, store, call),
-            Plugin::V0_4(plugin) => plugin.fi_policy_policy().call_on_enter(store, call),
+            Plugin::V0_2(plugin) => {
+                let call = v0_4::types::Syscall::from(call).into();
+                Ok(v0_4::types::Verdict::from(v0_2::on_enter(plugin, store, call)?).into())
+            }
+            Plugin::V0_3(plugin) => Ok(v0_3::on_enter(plugin, store, call.into())?.into()),
+            Plugin::V0_4(plugin) => v0_4::on_enter(plugin, store, call),
+            Plugin::V0_5(plugin) => plugin.fi_policy_policy().call_on_enter(store, call),
         }
     }
 
@@ -162,13 +185,19 @@ impl Plugin {
     ) -> wasmtime::Result<ExitAction> {
         match self {
             Plugin::V0_1(plugin) => {
-                let call = v0_3::types::Syscall::from(call).into();
-                let action = v0_1::on_exit(plugin, store, call, result)?;
-                Ok(v0_3::types::ExitAction::from(action).into())
+                let call = v0_3::types::Syscall::from(v0_4::types::Syscall::from(call)).into();
+                let action =
+                    v0_3::types::ExitAction::from(v0_1::on_exit(plugin, store, call, result)?);
+                Ok(v0_4::types::ExitAction::from(action).into())
             }
-            Plugin::V0_2(plugin) => Ok(v0_2::on_exit(plugin, store, call.into(), result)?.into()),
-            Plugin::V0_3(plugin) => v0_3::on_exit(plugin, store, call, result),
-            Plugin::V0_4(plugin) => plugin.fi_policy_policy().call_on_exit(store, call, result),
+            Plugin::V0_2(plugin) => {
+                let call = v0_4::types::Syscall::from(call).into();
+                let action = v0_2::on_exit(plugin, store, call, result)?;
+                Ok(v0_4::types::ExitAction::from(action).into())
+            }
+            Plugin::V0_3(plugin) => Ok(v0_3::on_exit(plugin, store, call.into(), result)?.into()),
+            Plugin::V0_4(plugin) => v0_4::on_exit(plugin, store, call, result),
+            Plugin::V0_5(plugin) => plugin.fi_policy_policy().call_on_exit(store, call, result),
         }
     }
 
@@ -179,6 +208,7 @@ impl Plugin {
             Plugin::V0_2(plugin) => plugin.fi_policy_policy().call_thread_exited(store, tid),
             Plugin::V0_3(plugin) => plugin.fi_policy_policy().call_thread_exited(store, tid),
             Plugin::V0_4(plugin) => plugin.fi_policy_policy().call_thread_exited(store, tid),
+            Plugin::V0_5(plugin) => plugin.fi_policy_policy().call_thread_exited(store, tid),
         }
     }
 
@@ -189,6 +219,7 @@ impl Plugin {
             Plugin::V0_2(plugin) => plugin.fi_policy_policy().call_finish(store),
             Plugin::V0_3(plugin) => plugin.fi_policy_policy().call_finish(store),
             Plugin::V0_4(plugin) => plugin.fi_policy_policy().call_finish(store),
+            Plugin::V0_5(plugin) => plugin.fi_policy_policy().call_finish(store),
         }
     }
 }

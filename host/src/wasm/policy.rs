@@ -1,6 +1,7 @@
 //! A configured plugin as a [`Policy`]: converts calls and verdicts between
 //! the engine's types and the WIT's, and turns traps into policy errors.
 
+use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -11,7 +12,7 @@ use super::instance::Instance;
 use super::plugin::{types, ExitAction, Syscall};
 use super::seed::SeedReport;
 use crate::output::Log;
-use crate::policy::{Action, Call, Capabilities, Need, Policy, PolicyError, Verdict};
+use crate::policy::{Action, Call, Capabilities, FdPaths, Need, Policy, PolicyError, Verdict};
 use crate::tracee::Tracee;
 
 /// One `--plugin` occurrence, configured and subscribed.
@@ -28,6 +29,36 @@ pub struct WasmPolicy {
     seed_report: Rc<SeedReport>,
     /// Set once the plugin has failed; it decides nothing more.
     failed: bool,
+    /// The files on which it decides fd calls (`fd-paths`), if it declared
+    /// them.
+    fd_paths: Option<FdGlobs>,
+}
+
+/// A plugin's `fd-paths`: globs of absolute paths, `*` matching `/` too.
+pub struct FdGlobs(globset::GlobSet);
+
+impl FdGlobs {
+    /// The globs of `patterns`; `None` for none. Fails on a malformed glob
+    /// or one that is not absolute, naming it.
+    pub fn new(patterns: &[String]) -> anyhow::Result<Option<FdGlobs>> {
+        if patterns.is_empty() {
+            return Ok(None);
+        }
+        let mut set = globset::GlobSetBuilder::new();
+        for pattern in patterns {
+            if !pattern.starts_with('/') {
+                anyhow::bail!("{pattern}: not an absolute path");
+            }
+            set.add(globset::Glob::new(pattern).map_err(|e| anyhow::anyhow!("{pattern}: {e}"))?);
+        }
+        Ok(Some(FdGlobs(set.build()?)))
+    }
+}
+
+impl FdPaths for FdGlobs {
+    fn holds(&self, path: &Path) -> bool {
+        self.0.is_match(path)
+    }
 }
 
 impl WasmPolicy {
@@ -47,7 +78,15 @@ impl WasmPolicy {
             log,
             seed_report,
             failed: false,
+            fd_paths: None,
         }
+    }
+
+    /// The plugin decides fd calls by their file, on the files of
+    /// `fd_paths` only (`subscription.fd-paths`).
+    pub(super) fn deciding_fd_calls_on(mut self, fd_paths: Option<FdGlobs>) -> WasmPolicy {
+        self.fd_paths = fd_paths;
+        self
     }
 
     /// Run one export with the call's thread made available to the imports,
@@ -205,6 +244,10 @@ impl Policy for WasmPolicy {
     /// (its verdicts may want the result); any other is decided at entry,
     /// and its verdicts may let a changed call run if it is listed in
     /// `changed-passes`.
+    fn fd_paths(&self) -> Option<&dyn FdPaths> {
+        self.fd_paths.as_ref().map(|globs| globs as &dyn FdPaths)
+    }
+
     fn need(&self, sysno: Sysno) -> Need {
         if self.results.contains(sysno) {
             Need::Stop

@@ -181,7 +181,7 @@ mod tests {
         let error = check(&bytes).unwrap_err().to_string();
         assert!(
             error.contains(
-                "built for fi:policy@0.9.0, but this build supports fi:policy@0.1.0, fi:policy@0.2.0, fi:policy@0.3.0, fi:policy@0.4.0"
+                "built for fi:policy@0.9.0, but this build supports fi:policy@0.1.0, fi:policy@0.2.0, fi:policy@0.3.0, fi:policy@0.4.0, fi:policy@0.5.0"
             ),
             "{error}"
         );
@@ -191,7 +191,7 @@ mod tests {
     fn a_component_without_the_policy_export_is_named() {
         let error = check(&component("(component)")).unwrap_err().to_string();
         assert!(
-            error.contains("does not implement the world fi:policy/plugin@0.4.0"),
+            error.contains("does not implement the world fi:policy/plugin@0.5.0"),
             "{error}"
         );
         let nested = component(

@@ -35,10 +35,13 @@ impl Policy for PathErrno {
             errno: config.parse("errno")?.unwrap_or(Errno::EACCES),
             trigger: Trigger::from_config(config)?,
         };
-        // Decided at entry only: fi answers through user notification where it can.
+        // Decided at entry only: fi answers through user notification where it
+        // can. A call on an fd of another file passes untouched: fi need not
+        // ask about fd calls until a matching file is open.
         let subscription = Subscription::syscalls(["%file", "%desc"])
             .entry_only()
-            .passes_untouched();
+            .passes_untouched()
+            .fd_paths(policy.trigger.path());
         Ok((policy, subscription))
     }
 
