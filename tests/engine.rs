@@ -301,6 +301,26 @@ fn without_when_every_call_is_tampered() {
     );
 }
 
+#[test]
+fn a_class_naming_execveat_but_not_execve_decides_the_program_s_calls() {
+    // %desc holds execveat (it takes a directory fd) but not execve, which
+    // launches the program: fault must not wait for a launch it cannot see.
+    let dir = TestDir::new("desc-class");
+    std::fs::write(dir.join("data"), "hello").unwrap();
+    let out = Cmd::fault()
+        .args(["-o", "/dev/null", "-e", "fault=%desc:error=EIO", "-P"])
+        .arg(dir.join("data"))
+        .args(["--", "cat"])
+        .arg(dir.join("data"))
+        .run();
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("Input/output error"),
+        "{}",
+        out.describe()
+    );
+}
+
 // ---------------------------------------------------------------------------
 // 4. retval= and error= by number
 

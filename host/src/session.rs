@@ -567,16 +567,19 @@ impl Session {
         // execve succeeded (as in strace): the engine must see the launch
         // if it could see anything before it. Under the filter only the
         // launch's execve can be stopped (a ptrace stop, whatever the
-        // stages would allow); without it every call stops.
-        let execs = SysnoSet::new(&[Sysno::execve, Sysno::execveat]);
+        // stages would allow), and only if a stage subscribes to execve
+        // (not merely execveat, as %desc does: the launch is an execve);
+        // without the filter every call stops.
+        let launch = SysnoSet::new(&[Sysno::execve]);
+        let execs = launch.clone().union(&SysnoSet::new(&[Sysno::execveat]));
         let launch_seen = match mode {
-            Mode::Seccomp => !chain.subscription().intersection(&execs).is_empty(),
+            Mode::Seccomp => chain.subscription().contains(Sysno::execve),
             Mode::Syscall => true,
         };
         let always_stopped = self
             .logged_only
             .clone()
-            .union(&chain.subscription().intersection(&execs));
+            .union(&chain.subscription().intersection(&launch));
         let unstopped = match mode {
             Mode::Seccomp if !fd_scope::inherited_may_matter(chain) => {
                 plan::unstopped_fd_calls(chain, &log, self.backend, &always_stopped)
