@@ -151,3 +151,81 @@ for n in (1, 2):
         out.describe()
     );
 }
+
+/// Python in `dir` under a rule failing every read of the files of
+/// `dir/many/` with EIO; `script` prints what happened.
+fn python_reading(dir: &TestDir, script: &str) -> Outcome {
+    fs::create_dir_all(dir.join("many")).unwrap();
+    for n in 0..12 {
+        fs::write(dir.join("many").join(n.to_string()), "x").unwrap();
+    }
+    Cmd::fault()
+        .cwd(dir.path())
+        .args(["-e", "fault=read:error=EIO", "-o", "/dev/null", "-P"])
+        .arg(format!("{}/", dir.join("many").display()))
+        .arg("--")
+        .arg(python3())
+        .args(["-c", script])
+        .run()
+}
+
+#[test]
+fn reads_through_a_copy_of_a_descriptor_fail() {
+    let dir = files("fd-paths-copies");
+    let script = r#"
+import fcntl, os
+def read(label, fd):
+    try:
+        os.read(fd, 1)
+        print(label, "read")
+    except OSError as e:
+        print(label, os.strerror(e.errno))
+fd = os.open("many/0", os.O_RDONLY)
+copy = os.dup(fd)
+os.close(fd)
+read("dup", copy)
+os.dup2(copy, 40)
+read("dup2", 40)
+read("F_DUPFD", fcntl.fcntl(40, fcntl.F_DUPFD, 50))
+read("other", os.open("data", os.O_RDONLY))
+"#;
+    let out = python_reading(&dir, script);
+    out.assert_code(0);
+    assert_eq!(
+        out.lines(),
+        [
+            "dup Input/output error",
+            "dup2 Input/output error",
+            "F_DUPFD Input/output error",
+            "other read"
+        ],
+        "{}",
+        out.describe()
+    );
+}
+
+#[test]
+fn reads_of_many_open_files_fail() {
+    // Past a few descriptors, one filter stops every read of the process.
+    let dir = files("fd-paths-many");
+    let script = r#"
+import os
+fds = [os.open(f"many/{n}", os.O_RDONLY) for n in range(12)]
+failed = 0
+for fd in fds:
+    try:
+        os.read(fd, 1)
+    except OSError:
+        failed += 1
+print(failed, "of", len(fds), "failed")
+print(os.read(os.open("data", os.O_RDONLY), 5).decode())
+"#;
+    let out = python_reading(&dir, script);
+    out.assert_code(0);
+    assert_eq!(
+        out.lines(),
+        ["12 of 12 failed", "hello"],
+        "{}",
+        out.describe()
+    );
+}

@@ -623,11 +623,7 @@ impl Session {
             Some(listener) => {
                 let mut backend = NotifyBackend::new(backend, listener);
                 if !unstopped.is_empty() {
-                    let stop_all: Vec<(u32, Route)> = unstopped
-                        .iter()
-                        .map(|sysno| (sysno.id() as u32, Route::Trace))
-                        .collect();
-                    backend = backend.stopping_fd_calls(filter_for(&stop_all));
+                    backend = backend.stopping_fd_calls(fd_scope::fd_filter_calls(&unstopped));
                 }
                 run.over(backend, chain, log)
             }

@@ -164,8 +164,8 @@ impl Subscription {
     /// The policy decides the calls it subscribed to that take a file
     /// descriptor and no path (`read`, `fsync`, `close`) by the path of the
     /// descriptor's file alone, and passes untouched every such call on a
-    /// file none of `globs` matches: fi lets those calls run without asking
-    /// it until a process opens a matching file. A glob that is not an
+    /// file none of `globs` matches: fi asks it only about such calls on
+    /// descriptors of matching files. A glob that is not an
     /// absolute path may match a pipe's or a socket's name (`pipe:[12]`):
     /// with one among `globs`, fi asks about every fd call, as without them.
     pub fn fd_paths<'a>(mut self, globs: impl IntoIterator<Item = &'a Glob>) -> Subscription {

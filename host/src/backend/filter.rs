@@ -19,6 +19,8 @@ const RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
 /// Offsets of `nr` and `arch` in `struct seccomp_data`.
 const NR_OFFSET: u32 = 0;
 const ARCH_OFFSET: u32 = 4;
+/// Offset of `args[0]` in `struct seccomp_data` (its low 32 bits first).
+const ARGS_OFFSET: u32 = 16;
 
 fn insn(code: u16, jt: u8, jf: u8, k: u32) -> sock_filter {
     sock_filter { code, jt, jf, k }
@@ -51,6 +53,63 @@ pub fn filter_for(routes: &[(u32, Route)]) -> BpfProgram {
     program
 }
 
+/// A call an fd filter ([`fd_filter_for`]) stops on its descriptor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FdCall {
+    /// The syscall number.
+    pub nr: u32,
+    /// The indices of its fd arguments.
+    pub fd_args: &'static [usize],
+    /// Only when this argument holds one of these values (`fcntl`'s
+    /// commands that copy a descriptor).
+    pub only_when: Option<(usize, &'static [u32])>,
+}
+
+/// The BPF program that sends a call of `calls` to a ptrace stop
+/// (`RET_TRACE`) when one of its fd arguments is `fd`, and allows
+/// everything else: added to a process once it holds `fd`. A descriptor is
+/// an `int`: the argument's low 32 bits are compared.
+pub fn fd_filter_for(calls: &[FdCall], fd: u32) -> BpfProgram {
+    let mut program = vec![
+        insn(LD_W_ABS, 0, 0, ARCH_OFFSET),
+        insn(JEQ_K, 1, 0, AUDIT_ARCH),
+        insn(RET_K, 0, 0, libc::SECCOMP_RET_ALLOW),
+        insn(LD_W_ABS, 0, 0, NR_OFFSET),
+    ];
+    for call in calls {
+        let block = fd_block(call, fd);
+        // Not this call: skip its block, which always returns.
+        program.push(insn(JEQ_K, 0, block.len() as u8, call.nr));
+        program.extend(block);
+    }
+    program.push(insn(RET_K, 0, 0, libc::SECCOMP_RET_ALLOW));
+    program
+}
+
+/// The instructions that decide `call` once its number matched: compare
+/// each fd argument with `fd`, then `only_when`'s argument with its values.
+fn fd_block(call: &FdCall, fd: u32) -> Vec<sock_filter> {
+    let arg = |index: usize| ARGS_OFFSET + 8 * index as u32;
+    let mut block = Vec::new();
+    let fds = call.fd_args.len();
+    for (k, &index) in call.fd_args.iter().enumerate() {
+        block.push(insn(LD_W_ABS, 0, 0, arg(index)));
+        // Equal: past the other comparisons and the RET_ALLOW below them.
+        block.push(insn(JEQ_K, (2 * (fds - 1 - k) + 1) as u8, 0, fd));
+    }
+    block.push(insn(RET_K, 0, 0, libc::SECCOMP_RET_ALLOW));
+    if let Some((index, values)) = call.only_when {
+        block.push(insn(LD_W_ABS, 0, 0, arg(index)));
+        for (k, &value) in values.iter().enumerate() {
+            // Equal: past the other values and the RET_ALLOW, to RET_TRACE.
+            block.push(insn(JEQ_K, (values.len() - 1 - k + 1) as u8, 0, value));
+        }
+        block.push(insn(RET_K, 0, 0, libc::SECCOMP_RET_ALLOW));
+    }
+    block.push(insn(RET_K, 0, 0, libc::SECCOMP_RET_TRACE));
+    block
+}
+
 /// The `sock_fprog` the kernel takes for `program`.
 pub fn fprog(program: &BpfProgram) -> libc::sock_fprog {
     libc::sock_fprog {
@@ -62,6 +121,62 @@ pub fn fprog(program: &BpfProgram) -> libc::sock_fprog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Run `program` over a call the way the kernel does: the action.
+    fn run(program: &BpfProgram, nr: u32, args: [u64; 6]) -> u32 {
+        let word = |offset: u32| match offset {
+            NR_OFFSET => nr,
+            ARCH_OFFSET => AUDIT_ARCH,
+            o => args[((o - ARGS_OFFSET) / 8) as usize] as u32,
+        };
+        let (mut pc, mut acc) = (0, 0);
+        loop {
+            let i = program[pc];
+            pc += 1;
+            match i.code {
+                LD_W_ABS => acc = word(i.k),
+                JEQ_K if acc == i.k => pc += usize::from(i.jt),
+                JEQ_K => pc += usize::from(i.jf),
+                RET_K => return i.k,
+                other => panic!("unexpected instruction {other}"),
+            }
+        }
+    }
+
+    #[test]
+    fn an_fd_filter_stops_the_calls_on_its_fd_alone() {
+        const READ: u32 = 0;
+        const DUP2: u32 = 33;
+        const FCNTL: u32 = 72;
+        let call = |nr, fd_args, only_when| FdCall {
+            nr,
+            fd_args,
+            only_when,
+        };
+        let calls = [
+            call(READ, &[0][..], None),
+            call(DUP2, &[0, 1][..], None),
+            call(FCNTL, &[0][..], Some((1, &[0, 1030][..]))),
+        ];
+        let program = fd_filter_for(&calls, 7);
+        let trace = libc::SECCOMP_RET_TRACE;
+        let allow = libc::SECCOMP_RET_ALLOW;
+        assert_eq!(run(&program, READ, [7, 0, 0, 0, 0, 0]), trace);
+        assert_eq!(run(&program, READ, [3, 7, 0, 0, 0, 0]), allow);
+        // Upper bits of an int argument are not the descriptor's.
+        assert_eq!(
+            run(&program, READ, [0xffff_ffff_0000_0007, 0, 0, 0, 0, 0]),
+            trace
+        );
+        assert_eq!(run(&program, DUP2, [3, 7, 0, 0, 0, 0]), trace);
+        assert_eq!(run(&program, DUP2, [7, 3, 0, 0, 0, 0]), trace);
+        assert_eq!(run(&program, DUP2, [3, 4, 0, 0, 0, 0]), allow);
+        assert_eq!(run(&program, FCNTL, [7, 1030, 9, 0, 0, 0]), trace);
+        assert_eq!(run(&program, FCNTL, [7, 0, 9, 0, 0, 0]), trace);
+        assert_eq!(run(&program, FCNTL, [7, 6, 9, 0, 0, 0]), allow);
+        assert_eq!(run(&program, FCNTL, [3, 0, 9, 0, 0, 0]), allow);
+        assert_eq!(run(&program, 1, [7, 0, 0, 0, 0, 0]), allow);
+    }
 
     #[test]
     fn each_route_returns_its_action_and_the_rest_is_allowed() {

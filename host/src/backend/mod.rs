@@ -156,11 +156,21 @@ pub trait Backend {
     /// Thread `tid` of process `pid` is entering a call that may give the
     /// process a descriptor of a file whose fd calls a stage decides, while
     /// the filter lets such calls run unstopped
-    /// ([`crate::engine::fd_scope`]): from the call's return on, stop them
-    /// in this process. Called before [`Backend::resume`] lets the call
-    /// run. Nothing to do for a backend that stops every fd call.
+    /// ([`crate::engine::fd_scope`]): from the call's return on, stop the
+    /// fd calls on the descriptor it returns in this process. Called before
+    /// [`Backend::resume`] lets the call run. Nothing to do for a backend
+    /// that stops every fd call.
     fn stop_fd_calls_after(&mut self, pid: i32, tid: i32) {
         let _ = (pid, tid);
+    }
+
+    /// Thread `tid` of process `pid`, stopped at the exit of a call that
+    /// gave it `fd`, a copy of a descriptor of a file whose fd calls a stage
+    /// decides ([`crate::engine::fd_scope`]): stop the fd calls on `fd` in
+    /// this process too. Nothing to do for a backend that stops every fd
+    /// call.
+    fn stop_fd_calls_on(&mut self, pid: i32, tid: i32, fd: u32) {
+        let _ = (pid, tid, fd);
     }
 
     /// Let every traced thread go, each as it was: `held` are stopped at an

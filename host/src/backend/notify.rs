@@ -25,16 +25,21 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::time::Duration;
 
-use super::filter::BpfProgram;
+use super::filter::{self, FdCall};
 use super::ptrace::child_signal::ChildSignal;
 use super::ptrace::sys::{self, ppoll};
 use super::ptrace::{PtraceBackend, LONGEST_NAP};
-use super::{Backend, Capabilities, Event, Waited};
+use super::{Backend, Capabilities, Event, Route, Waited};
 use crate::tracee;
 
 /// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (Linux 6.6): the supervisor and the
 /// caller hand over on one CPU.
 const FD_SYNC_WAKE_UP: u64 = 1;
+
+/// How many filters stopping the fd calls on one descriptor a process gets
+/// before one that stops all of them: each costs every call of the process
+/// a run of its program, and the kernel bounds their total length.
+const MOST_FD_FILTERS: u32 = 8;
 
 /// The first wait before `waitpid` is asked again when no `SIGCHLD` woke
 /// the backend (another thread of fi's process may take the signal: see
@@ -87,9 +92,11 @@ pub struct NotifyBackend {
     /// last ask found an event.
     ask_waitpid: bool,
     nap: Duration,
-    /// The filter that stops the fd calls the first one lets run, for a
-    /// process that opened a file they matter for.
-    fd_filter: Option<BpfProgram>,
+    /// The fd calls the spawn's filter lets run, which an fd filter stops
+    /// on one descriptor.
+    fd_calls: Vec<FdCall>,
+    /// How many fd filters each process got.
+    fd_filters: HashMap<i32, u32>,
     /// A process's fd calls could not be stopped: said once.
     fd_filter_warned: bool,
 }
@@ -112,17 +119,52 @@ impl NotifyBackend {
             held: HashMap::new(),
             ask_waitpid: true,
             nap: SHORTEST_NAP,
-            fd_filter: None,
+            fd_calls: Vec::new(),
+            fd_filters: HashMap::new(),
             fd_filter_warned: false,
         }
     }
 
-    /// Stop the calls of `filter` in a process once it may hold a
-    /// descriptor of a file they matter for
-    /// ([`Backend::stop_fd_calls_after`]).
-    pub fn stopping_fd_calls(mut self, filter: BpfProgram) -> NotifyBackend {
-        self.fd_filter = Some(filter);
+    /// Stop the fd calls of `calls` on a descriptor once a process holds one
+    /// of a file they matter for ([`Backend::stop_fd_calls_after`]).
+    pub fn stopping_fd_calls(mut self, calls: Vec<FdCall>) -> NotifyBackend {
+        self.fd_calls = calls;
         self
+    }
+
+    /// Add to process `pid`, through its thread `tid` stopped after a call,
+    /// a filter that stops the fd calls on `fd` with ptrace; past
+    /// [`MOST_FD_FILTERS`], one that stops them all.
+    fn add_fd_filter(&mut self, pid: i32, tid: i32, fd: u32) -> io::Result<()> {
+        let count = self.fd_filters.entry(pid).or_insert(0);
+        let program = match *count {
+            n if n < MOST_FD_FILTERS => filter::fd_filter_for(&self.fd_calls, fd),
+            MOST_FD_FILTERS => {
+                let routes: Vec<(u32, Route)> = self
+                    .fd_calls
+                    .iter()
+                    .map(|call| (call.nr, Route::Trace))
+                    .collect();
+                filter::filter_for(&routes)
+            }
+            _ => return Ok(()),
+        };
+        *count += 1;
+        self.ptrace.add_filter(pid, tid, &program)
+    }
+
+    /// Say once that the fd calls of process `pid` could not be stopped,
+    /// unless it is gone (`ESRCH`).
+    fn warn_of_unstopped_fd_calls(&mut self, pid: i32, error: &io::Error) {
+        if error.raw_os_error() != Some(libc::ESRCH)
+            && !std::mem::replace(&mut self.fd_filter_warned, true)
+        {
+            eprintln!(
+                "{}: warning: cannot stop the fd calls of process {pid}, which opened a file \
+                 they matter for: {error}; they run undecided",
+                crate::COMMAND
+            );
+        }
     }
 
     /// Sleep at most `timeout` until a notification comes (returned) or a
@@ -226,32 +268,29 @@ impl NotifyBackend {
         unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_SEND, &response) };
     }
 
-    /// Let the notified call `held` of thread `tid` run, then add the fd
-    /// filter to its process `pid`. Every thread of the process is
-    /// interrupted first, so that none runs more of its code (and uses the
-    /// new descriptor) before the filter is there; the caller stops as the
-    /// call returns.
+    /// Let the notified call `held` of thread `tid` run; if it gave process
+    /// `pid` a descriptor, add an fd filter for it. Every thread of the
+    /// process is interrupted first, so that none runs more of its code
+    /// (and uses the new descriptor) before the filter is there; the caller
+    /// stops as the call returns.
     fn answer_then_stop_fd_calls(&mut self, held: &Held, pid: i32, tid: i32) {
-        let Some(filter) = &self.fd_filter else {
-            return self.answer(held);
-        };
         for thread in sys::threads_of(pid).unwrap_or_default() {
             let _ = sys::interrupt(thread);
         }
         self.answer(held);
-        let added = self.ptrace.add_filter_after_call(pid, tid, filter);
+        // A failed open gives no descriptor; one the interruption cut short
+        // is made again, and decided again.
+        let added =
+            self.ptrace
+                .stopped_after_call(tid)
+                .and_then(|result| match u32::try_from(result) {
+                    Ok(fd) => self.add_fd_filter(pid, tid, fd),
+                    Err(_) => Ok(()),
+                });
+        self.ptrace.let_go(tid);
         self.ask_waitpid = true;
-        // ESRCH: the process is gone.
         if let Err(error) = added {
-            if error.raw_os_error() != Some(libc::ESRCH)
-                && !std::mem::replace(&mut self.fd_filter_warned, true)
-            {
-                eprintln!(
-                    "{}: warning: cannot stop the fd calls of process {pid}, which opened a \
-                     file they matter for: {error}; they run undecided",
-                    crate::COMMAND
-                );
-            }
+            self.warn_of_unstopped_fd_calls(pid, &error);
         }
     }
 }
@@ -320,6 +359,12 @@ impl Backend for NotifyBackend {
                 _ => self.answer(&held),
             },
             None => self.ptrace.resume(tid, stop_at_exit),
+        }
+    }
+
+    fn stop_fd_calls_on(&mut self, pid: i32, tid: i32, fd: u32) {
+        if let Err(error) = self.add_fd_filter(pid, tid, fd) {
+            self.warn_of_unstopped_fd_calls(pid, &error);
         }
     }
 

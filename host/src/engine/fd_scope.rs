@@ -7,10 +7,13 @@
 //! no descriptor of such a file: the seccomp filter lets it run
 //! ([`plan::unstopped_fd_calls`]). The engine sees every call that opens a
 //! file ([`OPENS`]); when one may open a file the stages decide fd calls
-//! for ([`may_open_decided_file`]), the backend adds a second filter to the
-//! process, which stops those fd calls from the open's return on, before
-//! the process runs any more of its code
-//! ([`Backend::stop_fd_calls_after`]). Children forked afterwards inherit it.
+//! for ([`may_open_decided_file`]), the backend adds a filter to the
+//! process that stops those fd calls on the descriptor the open returns,
+//! from its return on, before the process runs any more of its code
+//! ([`Backend::stop_fd_calls_after`]); calls on other descriptors still run
+//! unstopped. A copy of such a descriptor ([`COPIES`], stopped by that
+//! filter) gets a filter of its own ([`Backend::stop_fd_calls_on`]).
+//! Children forked afterwards inherit the filters with the descriptors.
 //!
 //! What is not seen (`docs/cannot-see.md`): a file that takes a decided
 //! name after it was opened (renamed, or linked from `O_TMPFILE`), and a
@@ -19,15 +22,17 @@
 //! [`Policy::fd_paths`]: crate::policy::Policy::fd_paths
 //! [`plan::unstopped_fd_calls`]: super::plan::unstopped_fd_calls
 //! [`Backend::stop_fd_calls_after`]: crate::backend::Backend::stop_fd_calls_after
+//! [`Backend::stop_fd_calls_on`]: crate::backend::Backend::stop_fd_calls_on
 
 use std::fs::{self, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use syscalls::Sysno;
+use syscalls::{Sysno, SysnoSet};
 
 use crate::arch::classes::{fd_args, path_args};
+use crate::backend::filter::FdCall;
 use crate::model::Call;
 use crate::policy::chain::Chain;
 use crate::tracee::Tracee;
@@ -45,6 +50,40 @@ pub const OPENS: &[Sysno] = &[
 /// The calls a process must make in fi's name to add a filter to itself:
 /// none of them may wait on a user notification.
 pub const FILTER_INSTALL: &[Sysno] = &[Sysno::mmap, Sysno::munmap, Sysno::seccomp];
+
+/// The calls that copy a descriptor (`fcntl` with `F_DUPFD`,
+/// `F_DUPFD_CLOEXEC`): an fd filter stops them on its descriptor, to follow
+/// the copy.
+pub const COPIES: &[Sysno] = &[Sysno::dup, Sysno::dup2, Sysno::dup3, Sysno::fcntl];
+
+/// The calls an fd filter stops on its descriptor: the `unstopped` ones,
+/// and the others of [`COPIES`] when they copy it.
+pub fn fd_filter_calls(unstopped: &SysnoSet) -> Vec<FdCall> {
+    const FCNTL_COPIES: &[u32] = &[libc::F_DUPFD as u32, libc::F_DUPFD_CLOEXEC as u32];
+    unstopped
+        .clone()
+        .union(&SysnoSet::new(COPIES))
+        .iter()
+        .map(|sysno| FdCall {
+            nr: sysno.id() as u32,
+            fd_args: fd_args(sysno),
+            only_when: (sysno == Sysno::fcntl && !unstopped.contains(sysno))
+                .then_some((1, FCNTL_COPIES)),
+        })
+        .collect()
+}
+
+/// Whether `call` copies its first argument, a descriptor (one of
+/// [`COPIES`]).
+pub fn copies_fd(call: &Call) -> bool {
+    match call.sysno() {
+        Some(Sysno::dup | Sysno::dup2 | Sysno::dup3) => true,
+        Some(Sysno::fcntl) => {
+            [libc::F_DUPFD, libc::F_DUPFD_CLOEXEC].contains(&(call.args[1] as i32))
+        }
+        _ => false,
+    }
+}
 
 /// How many symlinks [`real_path`] follows in a path's last component, as
 /// the kernel's `MAXSYMLINKS`.

@@ -129,8 +129,10 @@ pub struct Engine<'a, B: Backend> {
     /// The filter lets the fd calls of [`fd_scope`] run unstopped: the
     /// engine watches the calls that open files.
     fd_calls_unstopped: bool,
-    /// Processes whose fd calls the backend was told to stop.
-    fd_calls_stopped_in: HashSet<i32>,
+    /// Threads copying a descriptor of a file whose fd calls a stage
+    /// decides, with their process: the copy gets an fd filter at the
+    /// call's exit.
+    copying_fd: HashMap<i32, i32>,
 }
 
 impl<'a, B: Backend> Engine<'a, B> {
@@ -167,7 +169,7 @@ impl<'a, B: Backend> Engine<'a, B> {
             launch: Launch::Done,
             warned_of_io_uring: HashSet::new(),
             fd_calls_unstopped: false,
-            fd_calls_stopped_in: HashSet::new(),
+            copying_fd: HashMap::new(),
         }
     }
 
@@ -326,6 +328,11 @@ impl<'a, B: Backend> Engine<'a, B> {
                 if let Some(following) = &self.following {
                     following.returned(tid);
                 }
+                if let Some(pid) = self.copying_fd.remove(&tid) {
+                    if let Ok(fd) = u32::try_from(result) {
+                        self.backend.stop_fd_calls_on(pid, tid, fd);
+                    }
+                }
                 self.on_exit(tid, result)
             }
             Event::ThreadExited { tid, status } => {
@@ -367,8 +374,7 @@ impl<'a, B: Backend> Engine<'a, B> {
         if let Some(following) = &self.following {
             following.forget(tid);
         }
-        // A process's id is free again once its leader is gone.
-        self.fd_calls_stopped_in.remove(&tid);
+        self.copying_fd.remove(&tid);
         let Some(thread) = self.threads.remove(&tid) else {
             return;
         };
@@ -406,8 +412,9 @@ impl<'a, B: Backend> Engine<'a, B> {
         if let Some(following) = following.filter(|_| changes_cwd) {
             following.entered(tid);
         }
+        let copies_fd = self.follows_fd_copy(&Call { pid, tid, nr, args }, notified);
         if !sysno.is_some_and(|sysno| self.followed.contains(sysno)) {
-            self.watch(&Call { pid, tid, nr, args }, changes_cwd);
+            self.watch(&Call { pid, tid, nr, args }, changes_cwd || copies_fd);
             return Ok(());
         }
         let tracee = Tracee { pid, tid };
@@ -446,6 +453,7 @@ impl<'a, B: Backend> Engine<'a, B> {
                 // The call does not run: the directory stays.
                 following.returned(tid);
             }
+            self.copying_fd.remove(&tid);
             let hold = pending.decision.delay_enter + pending.decision.delay_exit;
             self.resume_after(tid, hold, false);
             return Ok(());
@@ -464,6 +472,7 @@ impl<'a, B: Backend> Engine<'a, B> {
         // a tampered one otherwise) when the log keeps anything.
         let decision = &pending.decision;
         let wants_exit = changes_cwd
+            || copies_fd
             || !decision.exit_stages.is_empty()
             || !decision.delay_exit.is_zero()
             || decision.kill_after
@@ -480,13 +489,14 @@ impl<'a, B: Backend> Engine<'a, B> {
     }
 
     /// A call the engine watches for its own sake and no stage decides: a
-    /// ring set up, a working directory changed (seen again at its exit).
-    fn watch(&mut self, call: &Call, changes_cwd: bool) {
+    /// ring set up, a working directory changed or a descriptor copied
+    /// (seen again at its exit: `at_exit`).
+    fn watch(&mut self, call: &Call, at_exit: bool) {
         if call.sysno() == Some(Sysno::io_uring_setup) {
             self.warn_of_io_uring(call.pid);
         }
         self.stop_fd_calls_if_opening(call);
-        self.backend.resume(call.tid, changes_cwd);
+        self.backend.resume(call.tid, at_exit);
     }
 
     /// While fd calls run unstopped, a call about to run that may open a
@@ -494,7 +504,6 @@ impl<'a, B: Backend> Engine<'a, B> {
     /// from its return on ([`fd_scope`]).
     fn stop_fd_calls_if_opening(&mut self, call: &Call) {
         if !self.fd_calls_unstopped
-            || self.fd_calls_stopped_in.contains(&call.pid)
             || !call
                 .sysno()
                 .is_some_and(|sysno| fd_scope::OPENS.contains(&sysno))
@@ -506,9 +515,28 @@ impl<'a, B: Backend> Engine<'a, B> {
             tid: call.tid,
         };
         if fd_scope::may_open_decided_file(call, &tracee, self.chain) {
-            self.fd_calls_stopped_in.insert(call.pid);
             self.backend.stop_fd_calls_after(call.pid, call.tid);
         }
+    }
+
+    /// While fd calls run unstopped, whether `call` (stopped with ptrace)
+    /// copies a descriptor of a file whose fd calls a stage decides; if so,
+    /// the copy gets an fd filter at the call's exit, which must be stopped.
+    fn follows_fd_copy(&mut self, call: &Call, notified: bool) -> bool {
+        if !self.fd_calls_unstopped || notified || !fd_scope::copies_fd(call) {
+            return false;
+        }
+        let tracee = Tracee {
+            pid: call.pid,
+            tid: call.tid,
+        };
+        let copied = tracee
+            .fd_path(call.args[0] as i32)
+            .is_some_and(|path| self.chain.fd_path_matters(&path));
+        if copied {
+            self.copying_fd.insert(call.tid, call.pid);
+        }
+        copied
     }
 
     /// Let a notified call that no stage failed run. Its policies declared

@@ -89,9 +89,9 @@ pub fn routes(
 /// alone. The `-c` summary counts what it sees: calls not stopped are not
 /// in it. None when a logged call would be lost (every call is logged with
 /// `--trace`), when user notification is not used, or
-/// when an open would take a ptrace stop, or `mmap`, `munmap` or `seccomp`
-/// (what adding the second filter runs in the process) would wait on a
-/// notification.
+/// when an open would take a ptrace stop, or a call that copies a
+/// descriptor, or `mmap`, `munmap` or `seccomp` (what adding a filter runs
+/// in the process), would wait on a notification.
 pub fn unstopped_fd_calls(chain: &Chain, log: &Log, kind: Kind, stopped: &SysnoSet) -> SysnoSet {
     let router = Router::new(chain, log, kind, stopped);
     if !router.notify || log.traces_all() {
@@ -112,7 +112,10 @@ pub fn unstopped_fd_calls(chain: &Chain, log: &Log, kind: Kind, stopped: &SysnoS
     };
     if unstopped.is_empty()
         || !fd_scope::OPENS.iter().all(seen_by_notification)
-        || !fd_scope::FILTER_INSTALL.iter().all(never_notified)
+        || !fd_scope::FILTER_INSTALL
+            .iter()
+            .chain(fd_scope::COPIES)
+            .all(never_notified)
     {
         return SysnoSet::empty();
     }

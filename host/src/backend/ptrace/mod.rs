@@ -295,15 +295,10 @@ impl PtraceBackend {
         }
     }
 
-    /// Add `program` to the filters of process `pid` once its thread `tid`,
-    /// interrupted (`PTRACE_INTERRUPT`) while its call ran, stops after it;
-    /// then let the thread go on.
-    pub(crate) fn add_filter_after_call(
-        &mut self,
-        pid: i32,
-        tid: i32,
-        program: &BpfProgram,
-    ) -> io::Result<()> {
+    /// Wait for thread `tid`, interrupted (`PTRACE_INTERRUPT`) while its
+    /// call ran, to stop after it; the call's result. Another event of the
+    /// thread first is kept for [`Backend::wait`] and is an error.
+    pub(crate) fn stopped_after_call(&mut self, tid: i32) -> io::Result<i64> {
         let event = sys::wait_for(tid)?;
         if !matches!(event, sys::Event::Ptrace(_, PtraceEvent::Stop, signal) if !is_group_stop(signal))
         {
@@ -312,13 +307,26 @@ impl PtraceBackend {
                 "the thread stopped for another reason first",
             ));
         }
+        Ok(arch::result(&sys::get_regs(tid)?))
+    }
+
+    /// Add `program` to the filters of process `pid` through its thread
+    /// `tid`, stopped after a call; the thread stays stopped.
+    pub(crate) fn add_filter(
+        &mut self,
+        pid: i32,
+        tid: i32,
+        program: &BpfProgram,
+    ) -> io::Result<()> {
         let mut ended = Vec::new();
         let added = inject::add_filter(pid, tid, program, &mut ended);
-        if ended.is_empty() {
-            self.go_on(tid, 0);
-        }
         self.deferred.extend(ended);
         added
+    }
+
+    /// Let thread `tid` go on from a stop the engine does not decide about.
+    pub(crate) fn let_go(&mut self, tid: i32) {
+        self.go_on(tid, 0);
     }
 
     /// The next event already waiting, if any, without blocking.
