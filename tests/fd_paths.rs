@@ -229,3 +229,29 @@ print(os.read(os.open("data", os.O_RDONLY), 5).decode())
         out.describe()
     );
 }
+
+#[test]
+fn reads_of_a_fifo_opened_before_its_writer_fail() {
+    // The reader's open waits for a writer: the interruption that lets
+    // fault add the filter as the open returns cuts it short instead.
+    let dir = files("fd-paths-fifo");
+    let fifo = dir.join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let out = Cmd::fault()
+        .cwd(dir.path())
+        .args(["-e", "fault=read:error=EIO", "-o", "/dev/null", "-P"])
+        .arg(&fifo)
+        .args([
+            "--",
+            "bash",
+            "-c",
+            "(sleep 0.3; echo hi > fifo) & head -c 2 fifo || echo failed; wait",
+        ])
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.lines(), ["failed"], "{}", out.describe());
+}

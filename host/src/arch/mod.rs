@@ -62,18 +62,26 @@ pub fn run_call_at(regs: &mut user_regs_struct, insn: u64, nr: i64, args: [u64; 
 /// its way to a signal handler or when no handler runs), set the registers
 /// up to make the call again.
 pub fn restart_if_interrupted(regs: &mut user_regs_struct) {
-    const ERESTARTSYS: i64 = -512;
-    const ERESTARTNOINTR: i64 = -513;
-    const ERESTARTNOHAND: i64 = -514;
-    const ERESTART_RESTARTBLOCK: i64 = -516;
     let nr = match regs.rax as i64 {
-        ERESTARTSYS | ERESTARTNOINTR | ERESTARTNOHAND => regs.orig_rax,
         ERESTART_RESTARTBLOCK => libc::SYS_restart_syscall as u64,
+        result if was_interrupted(result) => regs.orig_rax,
         _ => return,
     };
     regs.rax = nr;
     regs.rip = last_syscall_insn(regs);
 }
+
+/// Whether a call's raw `result`, seen at a stop after it, says that an
+/// interruption cut it short and the kernel will make it again
+/// (`-ERESTARTSYS`, `-ERESTARTNOINTR`, `-ERESTARTNOHAND`,
+/// `-ERESTART_RESTARTBLOCK`).
+pub fn was_interrupted(result: i64) -> bool {
+    matches!(result, -514..=-512 | ERESTART_RESTARTBLOCK)
+}
+
+/// The kernel's `-ERESTART_RESTARTBLOCK`: the call goes on through
+/// `restart_syscall`.
+const ERESTART_RESTARTBLOCK: i64 = -516;
 
 /// The audit architecture of x86_64, which seccomp filters check first.
 pub const AUDIT_ARCH: u32 = 0xc000_003e;

@@ -30,7 +30,7 @@ use super::ptrace::child_signal::ChildSignal;
 use super::ptrace::sys::{self, ppoll};
 use super::ptrace::{PtraceBackend, LONGEST_NAP};
 use super::{Backend, Capabilities, Event, Route, Waited};
-use crate::tracee;
+use crate::{arch, tracee};
 
 /// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (Linux 6.6): the supervisor and the
 /// caller hand over on one CPU.
@@ -133,13 +133,14 @@ impl NotifyBackend {
     }
 
     /// Add to process `pid`, through its thread `tid` stopped after a call,
-    /// a filter that stops the fd calls on `fd` with ptrace; past
-    /// [`MOST_FD_FILTERS`], one that stops them all.
-    fn add_fd_filter(&mut self, pid: i32, tid: i32, fd: u32) -> io::Result<()> {
+    /// a filter that stops the fd calls on `fd` with ptrace; for no `fd`, or
+    /// past [`MOST_FD_FILTERS`], one that stops them all.
+    fn add_fd_filter(&mut self, pid: i32, tid: i32, fd: Option<u32>) -> io::Result<()> {
         let count = self.fd_filters.entry(pid).or_insert(0);
-        let program = match *count {
-            n if n < MOST_FD_FILTERS => filter::fd_filter_for(&self.fd_calls, fd),
-            MOST_FD_FILTERS => {
+        let program = match (*count, fd) {
+            (n, Some(fd)) if n < MOST_FD_FILTERS => filter::fd_filter_for(&self.fd_calls, fd),
+            (n, _) if n <= MOST_FD_FILTERS => {
+                *count = MOST_FD_FILTERS;
                 let routes: Vec<(u32, Route)> = self
                     .fd_calls
                     .iter()
@@ -280,13 +281,16 @@ impl NotifyBackend {
         self.answer(held);
         // A failed open gives no descriptor; one the interruption cut short
         // is made again, and decided again.
-        let added =
-            self.ptrace
-                .stopped_after_call(tid)
-                .and_then(|result| match u32::try_from(result) {
-                    Ok(fd) => self.add_fd_filter(pid, tid, fd),
-                    Err(_) => Ok(()),
-                });
+        let added = self.ptrace.stopped_after_call(tid).and_then(|result| {
+            match u32::try_from(result) {
+                Ok(fd) => self.add_fd_filter(pid, tid, Some(fd)),
+                // Cut short (an open of a FIFO waiting for a writer), the
+                // call is made again, and would be interrupted again: stop
+                // every fd call of the process instead. It is decided again.
+                Err(_) if arch::was_interrupted(result) => self.add_fd_filter(pid, tid, None),
+                Err(_) => Ok(()),
+            }
+        });
         self.ptrace.let_go(tid);
         self.ask_waitpid = true;
         if let Err(error) = added {
@@ -363,13 +367,14 @@ impl Backend for NotifyBackend {
     }
 
     fn stop_fd_calls_on(&mut self, pid: i32, tid: i32, fd: u32) {
-        if let Err(error) = self.add_fd_filter(pid, tid, fd) {
+        if let Err(error) = self.add_fd_filter(pid, tid, Some(fd)) {
             self.warn_of_unstopped_fd_calls(pid, &error);
         }
     }
 
     fn stop_fd_calls_after(&mut self, pid: i32, tid: i32) {
-        if let Some(held) = self.held.get_mut(&tid) {
+        let stops_all = self.fd_filters.get(&pid) > Some(&MOST_FD_FILTERS);
+        if let Some(held) = self.held.get_mut(&tid).filter(|_| !stops_all) {
             held.then_stop_fd_calls = Some(pid);
         }
     }

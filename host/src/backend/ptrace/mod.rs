@@ -300,14 +300,21 @@ impl PtraceBackend {
     /// thread first is kept for [`Backend::wait`] and is an error.
     pub(crate) fn stopped_after_call(&mut self, tid: i32) -> io::Result<i64> {
         let event = sys::wait_for(tid)?;
-        if !matches!(event, sys::Event::Ptrace(_, PtraceEvent::Stop, signal) if !is_group_stop(signal))
-        {
-            self.deferred.push_back(event);
-            return Err(io::Error::other(
-                "the thread stopped for another reason first",
-            ));
+        match event {
+            sys::Event::Ptrace(_, PtraceEvent::Stop, signal) if !is_group_stop(signal) => {
+                Ok(arch::result(&sys::get_regs(tid)?))
+            }
+            sys::Event::Exited(..) | sys::Event::Killed(..) => {
+                self.deferred.push_back(event);
+                Err(io::Error::from_raw_os_error(libc::ESRCH))
+            }
+            _ => {
+                self.deferred.push_back(event);
+                Err(io::Error::other(
+                    "the thread stopped for another reason first",
+                ))
+            }
         }
-        Ok(arch::result(&sys::get_regs(tid)?))
     }
 
     /// Add `program` to the filters of process `pid` through its thread
