@@ -580,6 +580,26 @@ fn plugin_check_counts_in_the_right_number() {
     );
 }
 
+/// `plugin check` says on which files fd calls reach a plugin that
+/// declares `fd-paths`.
+#[test]
+fn plugin_check_names_the_files_of_fd_calls() {
+    let out = Cmd::fault()
+        .args(["plugin", "check", "path-errno:path=/data/*"])
+        .run();
+    out.assert_code(0);
+    let line = "    calls on a descriptor reach it only on files matching /data/*";
+    assert!(out.stdout.contains(line), "{}", out.describe());
+    let out = Cmd::fault()
+        .args(["plugin", "check", "chaos:syscalls=close,write"])
+        .run();
+    assert!(
+        !out.stdout.contains("on a descriptor"),
+        "{}",
+        out.describe()
+    );
+}
+
 /// `plugin check` says how each subscribed call would reach the plugin:
 /// chaos needs close's result, and fails or passes untouched the rest.
 #[test]

@@ -279,8 +279,7 @@ impl NotifyBackend {
             let _ = sys::interrupt(thread);
         }
         self.answer(held);
-        // A failed open gives no descriptor; one the interruption cut short
-        // is made again, and decided again.
+        // A failed open gives no descriptor: no filter.
         let added = self.ptrace.stopped_after_call(tid).and_then(|result| {
             match u32::try_from(result) {
                 Ok(fd) => self.add_fd_filter(pid, tid, Some(fd)),

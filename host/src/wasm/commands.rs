@@ -126,5 +126,11 @@ pub fn check(text: &str) -> Result<()> {
             }
         }
     }
+    if let Some(globs) = policy.fd_globs() {
+        println!(
+            "    calls on a descriptor reach it only on files matching {}",
+            globs.written().join(", ")
+        );
+    }
     Ok(())
 }

@@ -35,7 +35,10 @@ pub struct WasmPolicy {
 }
 
 /// A plugin's `fd-paths`: globs of absolute paths, `*` matching `/` too.
-pub struct FdGlobs(globset::GlobSet);
+pub struct FdGlobs {
+    set: globset::GlobSet,
+    written: Vec<String>,
+}
 
 impl FdGlobs {
     /// The globs of `patterns`; `None` for none. Fails on a malformed glob
@@ -51,13 +54,21 @@ impl FdGlobs {
             }
             set.add(globset::Glob::new(pattern).map_err(|e| anyhow::anyhow!("{pattern}: {e}"))?);
         }
-        Ok(Some(FdGlobs(set.build()?)))
+        Ok(Some(FdGlobs {
+            set: set.build()?,
+            written: patterns.to_vec(),
+        }))
+    }
+
+    /// The globs as the plugin wrote them.
+    pub fn written(&self) -> &[String] {
+        &self.written
     }
 }
 
 impl FdPaths for FdGlobs {
     fn holds(&self, path: &Path) -> bool {
-        self.0.is_match(path)
+        self.set.is_match(path)
     }
 }
 
@@ -80,6 +91,12 @@ impl WasmPolicy {
             failed: false,
             fd_paths: None,
         }
+    }
+
+    /// The files on which the plugin decides fd calls, if it declared them
+    /// (`subscription.fd-paths`).
+    pub(super) fn fd_globs(&self) -> Option<&FdGlobs> {
+        self.fd_paths.as_ref()
     }
 
     /// The plugin decides fd calls by their file, on the files of
