@@ -73,9 +73,17 @@ pub fn fd_filter_calls(unstopped: &SysnoSet) -> Vec<FdCall> {
         .collect()
 }
 
-/// Whether `call` copies its first argument, a descriptor (one of
-/// [`COPIES`]).
-pub fn copies_fd(call: &Call) -> bool {
+/// Whether `call` copies its first argument (one of [`COPIES`]), a
+/// descriptor of a file whose fd calls a stage of `chain` decides.
+pub fn copies_decided_fd(call: &Call, chain: &Chain) -> bool {
+    copies_fd(call)
+        && tracee_of(call)
+            .fd_path(call.args[0] as i32)
+            .is_some_and(|path| chain.fd_path_matters(&path))
+}
+
+/// Whether `call` copies its first argument, a descriptor.
+fn copies_fd(call: &Call) -> bool {
     match call.sysno() {
         Some(Sysno::dup | Sysno::dup2 | Sysno::dup3) => true,
         Some(Sysno::fcntl) => {
@@ -100,7 +108,8 @@ pub fn is_fd_call(sysno: Sysno) -> bool {
 /// as written or with its symlinks resolved, is one. A call that names no
 /// file yet (`O_TMPFILE`, `memfd_create`, `open_by_handle_at`), or whose
 /// path cannot be read, may.
-pub fn may_open_decided_file(call: &Call, tracee: &Tracee, chain: &Chain) -> bool {
+pub fn may_open_decided_file(call: &Call, chain: &Chain) -> bool {
+    let tracee = tracee_of(call);
     let Some(sysno) = call.sysno() else {
         return true;
     };
@@ -130,6 +139,14 @@ pub fn may_open_decided_file(call: &Call, tracee: &Tracee, chain: &Chain) -> boo
     }
     chain.fd_path_matters(&path)
         || real_path(&path).is_some_and(|real| real != path && chain.fd_path_matters(&real))
+}
+
+/// The thread making `call`.
+fn tracee_of(call: &Call) -> Tracee {
+    Tracee {
+        pid: call.pid,
+        tid: call.tid,
+    }
 }
 
 /// Whether fi itself holds a descriptor of a file whose fd calls a stage of

@@ -412,13 +412,13 @@ impl<'a, B: Backend> Engine<'a, B> {
         if let Some(following) = following.filter(|_| changes_cwd) {
             following.entered(tid);
         }
-        let copies_fd = self.follows_fd_copy(&Call { pid, tid, nr, args }, notified);
+        let original = Call { pid, tid, nr, args };
+        let copies_fd = self.follows_fd_copy(&original, notified);
         if !sysno.is_some_and(|sysno| self.followed.contains(sysno)) {
-            self.watch(&Call { pid, tid, nr, args }, changes_cwd || copies_fd);
+            self.watch(&original, changes_cwd || copies_fd);
             return Ok(());
         }
         let tracee = Tracee { pid, tid };
-        let original = Call { pid, tid, nr, args };
         let mut call = original;
         let mut decision = self.chain.enter(&mut call, &tracee)?;
         self.report_policy_errors(&mut decision.errors);
@@ -510,11 +510,7 @@ impl<'a, B: Backend> Engine<'a, B> {
         {
             return;
         }
-        let tracee = Tracee {
-            pid: call.pid,
-            tid: call.tid,
-        };
-        if fd_scope::may_open_decided_file(call, &tracee, self.chain) {
+        if fd_scope::may_open_decided_file(call, self.chain) {
             self.backend.stop_fd_calls_after(call.pid, call.tid);
         }
     }
@@ -523,16 +519,10 @@ impl<'a, B: Backend> Engine<'a, B> {
     /// copies a descriptor of a file whose fd calls a stage decides; if so,
     /// the copy gets an fd filter at the call's exit, which must be stopped.
     fn follows_fd_copy(&mut self, call: &Call, notified: bool) -> bool {
-        if !self.fd_calls_unstopped || notified || !fd_scope::copies_fd(call) {
+        if !self.fd_calls_unstopped || notified {
             return false;
         }
-        let tracee = Tracee {
-            pid: call.pid,
-            tid: call.tid,
-        };
-        let copied = tracee
-            .fd_path(call.args[0] as i32)
-            .is_some_and(|path| self.chain.fd_path_matters(&path));
+        let copied = fd_scope::copies_decided_fd(call, self.chain);
         if copied {
             self.copying_fd.insert(call.tid, call.pid);
         }

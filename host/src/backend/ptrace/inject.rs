@@ -39,11 +39,34 @@ pub fn add_filter(
         ));
     }
     let mut signals = Vec::new();
+    let added = install(&tracee, &saved, insn, program, &mut signals, deferred);
+    // A call the interruption cut short (an open of a FIFO) runs again, as
+    // the kernel would have restarted it; it is decided again.
+    let mut back = saved;
+    arch::restart_if_interrupted(&mut back);
+    let restored = sys::set_regs(tid, &back);
+    for signal in signals {
+        let _ = sys::tgkill(pid, tid, signal);
+    }
+    added.and(restored)
+}
+
+/// Run `mmap`, `seccomp` and `munmap` in `tracee`'s thread (registers
+/// `saved`, last `syscall` instruction at `insn`) to add `program`.
+fn install(
+    tracee: &Tracee,
+    saved: &libc::user_regs_struct,
+    insn: u64,
+    program: &BpfProgram,
+    signals: &mut Vec<i32>,
+    deferred: &mut Vec<Event>,
+) -> io::Result<()> {
+    let tid = tracee.tid;
     let mut call = |nr: i64, args: [u64; 6]| -> io::Result<i64> {
-        let mut regs = saved;
+        let mut regs = *saved;
         arch::run_call_at(&mut regs, insn, nr, args);
         sys::set_regs(tid, &regs)?;
-        run_to_exit(tid, &mut signals, deferred)
+        run_to_exit(tid, signals, deferred)
     };
     let page = call(
         libc::SYS_mmap,
@@ -57,11 +80,10 @@ pub fn add_filter(
         ],
     )?;
     if (-4095..0).contains(&page) {
-        sys::set_regs(tid, &saved)?;
         return Err(io::Error::from_raw_os_error(-page as i32));
     }
     let page = page as u64;
-    let installed = write_program(&tracee, page, program).and_then(|()| {
+    let installed = write_program(tracee, page, program).and_then(|()| {
         call(
             libc::SYS_seccomp,
             [
@@ -75,14 +97,6 @@ pub fn add_filter(
         )
     });
     let unmapped = call(libc::SYS_munmap, [page, PAGE, 0, 0, 0, 0]);
-    // A call the interruption cut short (an open of a FIFO) runs again, as
-    // the kernel would have restarted it; it is decided again.
-    let mut back = saved;
-    arch::restart_if_interrupted(&mut back);
-    sys::set_regs(tid, &back)?;
-    for signal in signals {
-        let _ = sys::tgkill(pid, tid, signal);
-    }
     match installed? {
         0 => unmapped.map(drop),
         // TSYNC names a thread whose filters differ (one added its own).

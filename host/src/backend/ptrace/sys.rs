@@ -236,12 +236,17 @@ pub fn decode_status(tid: pid_t, status: i32) -> Option<Event> {
 /// other threads of the process (a test harness, the caller's own code) keep
 /// theirs.
 pub fn wait_any(nohang: bool) -> io::Result<Option<Event>> {
-    let mut status = 0;
     let flags = libc::__WALL | libc::__WNOTHREAD | if nohang { libc::WNOHANG } else { 0 };
+    wait(-1, flags)
+}
+
+/// `waitpid(pid, flags)` until it reports an event fi decodes; `Ok(None)`
+/// when `WNOHANG` found nothing.
+fn wait(pid: pid_t, flags: i32) -> io::Result<Option<Event>> {
+    let mut status = 0;
     loop {
         // SAFETY: status is a valid out pointer.
-        let tid = unsafe { libc::waitpid(-1, &mut status, flags) };
-        match tid {
+        match unsafe { libc::waitpid(pid, &mut status, flags) } {
             -1 => return Err(io::Error::last_os_error()),
             0 => return Ok(None),
             tid => {
@@ -263,21 +268,11 @@ pub fn threads_of(pid: pid_t) -> io::Result<std::collections::BTreeSet<pid_t>> {
 
 /// Wait for the next event of tracee `tid` alone.
 pub fn wait_for(tid: pid_t) -> io::Result<Event> {
-    let mut status = 0;
     loop {
-        // SAFETY: status is a valid out pointer.
-        match unsafe { libc::waitpid(tid, &mut status, libc::__WALL) } {
-            -1 => {
-                let error = io::Error::last_os_error();
-                if error.raw_os_error() != Some(libc::EINTR) {
-                    return Err(error);
-                }
-            }
-            _ => {
-                if let Some(event) = decode_status(tid, status) {
-                    return Ok(event);
-                }
-            }
+        match wait(tid, libc::__WALL) {
+            Ok(Some(event)) => return Ok(event),
+            Err(e) if e.raw_os_error() != Some(libc::EINTR) => return Err(e),
+            _ => {}
         }
     }
 }
