@@ -1493,6 +1493,12 @@ fn a_missing_program_exits_127() {
         "{}",
         out.describe()
     );
+    // Nothing ran: the rule is not said to have changed nothing.
+    assert!(
+        !out.stderr.contains("changed no call"),
+        "{}",
+        out.describe()
+    );
 
     let out = Cmd::fault().args(["--", "fi-test-no-such-command"]).run();
     out.assert_code(127);

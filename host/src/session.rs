@@ -432,7 +432,9 @@ impl Session {
         };
         chain.finish();
         let stages = chain.stages();
-        let gathered = log.finish(&stages, self.print_summary);
+        // A run that could not start or failed on the way says only why.
+        let reported = if ending.is_ok() { &stages[..] } else { &[] };
+        let gathered = log.finish(reported, self.print_summary);
         let status = match ending? {
             Ending::Exited(Some(code)) if code > 128 => Status::Killed(code - 128),
             Ending::Exited(Some(code)) => Status::Exited(code),

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 
 use syscalls::{Sysno, SysnoSet};
 
-use crate::arch::classes::{fd_args, path_args};
+use crate::arch::classes::{classes_of, fd_args, path_args, Classes};
 use crate::backend::filter::FdCall;
 use crate::model::Call;
 use crate::policy::chain::Chain;
@@ -97,10 +97,15 @@ fn copies_fd(call: &Call) -> bool {
 /// the kernel's `MAXSYMLINKS`.
 const MAX_SYMLINKS: usize = 40;
 
-/// Whether `sysno` acts on a descriptor and names no path: a call on an fd
-/// that a stage can decide by the fd's file alone.
+/// Whether `sysno` acts on a descriptor and names no file: a call on an fd
+/// that a stage can decide by the fd's file alone. `fsconfig` names a file
+/// for some of its commands (strace's `%file`), so it is not one: with it
+/// among them, a `-P` rule on `%file` would have every open checked for
+/// the sake of a call hardly any program makes.
 pub fn is_fd_call(sysno: Sysno) -> bool {
-    !fd_args(sysno).is_empty() && path_args(sysno).is_empty()
+    !fd_args(sysno).is_empty()
+        && path_args(sysno).is_empty()
+        && !classes_of(sysno).contains(Classes::FILE)
 }
 
 /// Whether `call`, one of [`OPENS`], may give its process a descriptor of a
@@ -217,6 +222,7 @@ mod tests {
         assert!(is_fd_call(Sysno::fsync));
         assert!(!is_fd_call(Sysno::openat));
         assert!(!is_fd_call(Sysno::getpid));
+        assert!(!is_fd_call(Sysno::fsconfig));
     }
 
     #[test]

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use syscalls::{Sysno, SysnoSet};
 
+use crate::backend::ptrace::sys;
 use crate::backend::{Backend, Event, Waited};
 use crate::model::{Action, Call};
 use crate::output::{CallRecord, Log};
@@ -227,7 +228,7 @@ impl<'a, B: Backend> Engine<'a, B> {
 
     /// Trace until every traced thread is gone, or a stop signal detaches.
     pub fn run(&mut self) -> Result<Ending, EngineError> {
-        let _slack = ExactWakeUps::begin();
+        let _slack = sys::ExactWakeUps::begin();
         self.following = plan::follows_cwd(&self.chain.subscription()).then(Following::begin);
         if self.on_stop != OnStopSignal::Ignore {
             self.stop_signals = Some(StopSignals::accept());
@@ -663,33 +664,6 @@ fn thread_group_of(tid: i32) -> Option<i32> {
         .lines()
         .find_map(|line| line.strip_prefix("Tgid:"))
         .and_then(|tgid| tgid.trim().parse().ok())
-}
-
-/// While alive, the calling thread's timed waits end when asked, not up to
-/// the kernel's default 50µs timer slack later (a thread held for a 1ms
-/// delay would be held 5% longer); the thread's own slack comes back after,
-/// so that processes it starts later inherit that.
-struct ExactWakeUps {
-    /// The thread's slack before, in nanoseconds.
-    before: libc::c_ulong,
-}
-
-impl ExactWakeUps {
-    fn begin() -> ExactWakeUps {
-        // SAFETY: prctl reads and sets the calling thread's own timer slack.
-        unsafe {
-            let before = libc::prctl(libc::PR_GET_TIMERSLACK) as libc::c_ulong;
-            libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong);
-            ExactWakeUps { before }
-        }
-    }
-}
-
-impl Drop for ExactWakeUps {
-    fn drop(&mut self) {
-        // SAFETY: as in `begin`.
-        unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, self.before) };
-    }
 }
 
 #[cfg(test)]

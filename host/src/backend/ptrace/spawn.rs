@@ -312,6 +312,9 @@ const LISTENER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10
 /// the child failed first), and tell the child it may exec.
 fn take_listener(pid: i32, report: &StartReport) -> Result<Option<OwnedFd>, SpawnError> {
     let started = std::time::Instant::now();
+    // The child posts it within a millisecond or so (the kernel compiles
+    // the filter): check every 20µs, not 70.
+    let _slack = super::sys::ExactWakeUps::begin();
     let number = loop {
         if report.word(WORD_ERROR).load(Ordering::Acquire) != 0 {
             return Ok(None);
