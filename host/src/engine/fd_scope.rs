@@ -142,8 +142,22 @@ pub fn may_open_decided_file(call: &Call, chain: &Chain) -> bool {
     if names_a_descriptor(&path) {
         return true;
     }
+    let excl = (libc::O_CREAT | libc::O_EXCL) as u64;
+    let real = if flags & excl == excl {
+        // It creates the file or fails, even on a symlink: only the
+        // directory's symlinks count.
+        new_file_path(&path)
+    } else {
+        real_path(&path)
+    };
     chain.fd_path_matters(&path)
-        || real_path(&path).is_some_and(|real| real != path && chain.fd_path_matters(&real))
+        || real.is_some_and(|real| real != path && chain.fd_path_matters(&real))
+}
+
+/// The path a descriptor of a file created at `path` shows in
+/// `/proc/PID/fd`: its directory's symlinks resolved.
+fn new_file_path(path: &Path) -> Option<PathBuf> {
+    Some(opened_path(path.parent()?)?.join(path.file_name()?))
 }
 
 /// The thread making `call`.
@@ -254,6 +268,7 @@ mod tests {
         std::os::unix::fs::symlink(dir.join("real/target"), dir.join("dangling")).unwrap();
         let real = dir.join("real").canonicalize().unwrap();
         assert_eq!(real_path(&dir.join("link/new")), Some(real.join("new")));
+        assert_eq!(new_file_path(&dir.join("link/new")), Some(real.join("new")));
         assert_eq!(real_path(&dir.join("dangling")), Some(real.join("target")));
         fs::write(dir.join("real/file"), "x").unwrap();
         assert_eq!(real_path(&dir.join("link/file")), Some(real.join("file")));

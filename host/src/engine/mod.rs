@@ -23,7 +23,7 @@ use crate::output::{CallRecord, Log};
 use crate::policy::chain::{Chain, Decision};
 use crate::policy::PolicyError;
 use crate::tracee::cwd::{self, Following};
-use crate::tracee::Tracee;
+use crate::tracee::{self, Tracee};
 use stop_signals::StopSignals;
 use timers::Timers;
 
@@ -313,6 +313,8 @@ impl<'a, B: Backend> Engine<'a, B> {
     }
 
     fn handle(&mut self, event: Event) -> Result<(), EngineError> {
+        // The tracee ran since the last event: its paths are to be read anew.
+        tracee::forget_resolved();
         if self.launch != Launch::Done && matches!(event, Event::Entry { .. } | Event::Exit { .. })
         {
             self.before_launch(event);

@@ -42,6 +42,8 @@ impl Tracee {
     /// included (as a debugger does, through `/proc/PID/mem`).
     pub fn write_memory(&self, addr: u64, data: &[u8]) -> io::Result<()> {
         look();
+        // A path argument may be what changed.
+        super::forget_resolved();
         let remote = [RemoteIoVec {
             base: addr as usize,
             len: data.len(),

@@ -14,7 +14,7 @@ pub mod stack;
 pub mod vdso;
 
 pub use fds::{FdInfo, FdKind};
-pub use paths::resolve_path_at;
+pub use paths::{forget_resolved, resolve_path_at};
 
 use std::cell::Cell;
 use std::fmt::Display;

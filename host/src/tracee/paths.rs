@@ -1,5 +1,6 @@
 //! Which files a tracee's call touches: fds, path arguments and mappings.
 
+use std::cell::RefCell;
 use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
@@ -12,6 +13,67 @@ use crate::model::Call;
 /// The longest path the kernel accepts, NUL included.
 const PATH_MAX: usize = 4096;
 
+/// What one thread's path arguments and descriptors resolved to, kept
+/// while one event is handled: the stages of a chain and the engine ask for
+/// the same paths of the same call, and each answer costs a look into the
+/// tracee (`process_vm_readv`, a `readlink` in `/proc`).
+#[derive(Default)]
+struct Resolved {
+    tid: i32,
+    /// `(dirfd, addr)` of a path argument, and its absolute path.
+    paths: Answers<(i32, u64)>,
+    /// A descriptor and its path.
+    fds: Answers<i32>,
+}
+
+/// Paths resolved for keys of type `K`.
+type Answers<K> = Vec<(K, Option<PathBuf>)>;
+
+thread_local! {
+    static RESOLVED: RefCell<Resolved> = RefCell::default();
+}
+
+/// Forget the paths resolved so far: the engine calls it as each event
+/// comes (the tracee ran since), and a write to a tracee's memory does.
+pub fn forget_resolved() {
+    RESOLVED.with_borrow_mut(|resolved| {
+        resolved.paths.clear();
+        resolved.fds.clear();
+    });
+}
+
+/// `resolve()`'s answer for `key` of thread `tid`, kept in the list `field`
+/// picks until [`forget_resolved`].
+fn remembered<K: PartialEq + Copy>(
+    tid: i32,
+    key: K,
+    field: fn(&mut Resolved) -> &mut Answers<K>,
+    resolve: impl FnOnce() -> Option<PathBuf>,
+) -> Option<PathBuf> {
+    let known = RESOLVED.with_borrow_mut(|resolved| {
+        if resolved.tid != tid {
+            *resolved = Resolved {
+                tid,
+                ..Resolved::default()
+            };
+        }
+        field(resolved)
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, path)| path.clone())
+    });
+    if let Some(path) = known {
+        return path;
+    }
+    let path = resolve();
+    RESOLVED.with_borrow_mut(|resolved| {
+        if resolved.tid == tid {
+            field(resolved).push((key, path.clone()));
+        }
+    });
+    path
+}
+
 impl Tracee {
     /// The path an open file descriptor refers to, as `/proc/PID/fd` shows it
     /// (`/data/db.log`, `pipe:[123]`, `socket:[456]`).
@@ -19,12 +81,26 @@ impl Tracee {
         if fd < 0 {
             return None;
         }
-        fs::read_link(self.proc_file(format_args!("fd/{fd}"))).ok()
+        remembered(
+            self.tid,
+            fd,
+            |resolved| &mut resolved.fds,
+            || fs::read_link(self.proc_file(format_args!("fd/{fd}"))).ok(),
+        )
     }
 
     /// The absolute path of the C string at `addr`, resolved against the
     /// directory `dirfd` refers to (`AT_FDCWD`: the working directory).
     pub fn resolve_path(&self, dirfd: i32, addr: u64) -> Option<PathBuf> {
+        remembered(
+            self.tid,
+            (dirfd, addr),
+            |resolved| &mut resolved.paths,
+            || self.read_path(dirfd, addr),
+        )
+    }
+
+    fn read_path(&self, dirfd: i32, addr: u64) -> Option<PathBuf> {
         let raw = self.read_c_string(addr, PATH_MAX).ok()?;
         let path = Path::new(OsStr::from_bytes(&raw));
         if path.is_absolute() {
