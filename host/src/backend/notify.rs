@@ -42,9 +42,13 @@ const FD_SYNC_WAKE_UP: u64 = 1;
 const MOST_FD_FILTERS: u32 = 8;
 
 /// The first wait before `waitpid` is asked again when no `SIGCHLD` woke
-/// the backend (another thread of fi's process may take the signal: see
+/// the backend, in a process where another thread may take the signal (see
 /// [`ChildSignal`]). It doubles up to the ptrace backend's [`LONGEST_NAP`]:
-/// ptrace events are seen at most that late.
+/// ptrace events are seen at most that late. Where the signal was blocked
+/// before fi opened its descriptor (the `fault` command blocks it in every
+/// thread) the backend waits [`LONGEST_NAP`] at once: a wake-up every few
+/// microseconds between a program's calls took its CPU from it, and made a
+/// Python start-up under a `-P` rule slower than the ptrace backend's.
 const SHORTEST_NAP: Duration = Duration::from_micros(20);
 
 /// Whether this kernel has what the backend needs: user notification with
@@ -324,7 +328,16 @@ impl Backend for NotifyBackend {
                 Err(e) => return Err(e),
             }
         }
-        let nap = timeout.map_or(self.nap, |t| t.min(self.nap));
+        let signal_is_ours = self
+            .ptrace
+            .child_signal()
+            .is_some_and(ChildSignal::blocked_before);
+        let nap = if signal_is_ours {
+            LONGEST_NAP
+        } else {
+            self.nap
+        };
+        let nap = timeout.map_or(nap, |t| t.min(nap));
         match self.listen(nap)? {
             Some(event) => {
                 self.nap = SHORTEST_NAP;

@@ -79,6 +79,13 @@ impl ChildSignal {
         Ok(ready > 0)
     }
 
+    /// Whether the thread had `SIGCHLD` blocked before [`ChildSignal::open`]:
+    /// so does a process that blocks it in every thread from the start
+    /// ([`block_in_process`]), where the signal reaches this descriptor.
+    pub fn blocked_before(&self) -> bool {
+        self.was_blocked
+    }
+
     /// This descriptor, to be polled for input beside others.
     pub fn pollfd(&self) -> libc::pollfd {
         libc::pollfd {
