@@ -143,6 +143,15 @@ def targets(rows):
     check_ratio("2", "dd-every-write", "fi-rule", "strace", 0.25, "fi rule / strace, pinned")
     check_ratio("2u", "dd-every-write-unpinned", "fi-rule", "strace", 0.30, "fi rule / strace, unpinned")
     check_ratio("8", "fsync-loop-eio", "fi-rule", "native", 1.10, "fi constant error / native")
+    floor = find(rows, "fsync-loop-eio", "ref-own-filter")
+    native = find(rows, "fsync-loop-eio", "native")
+    if floor and native:
+        fi_row = find(rows, "fsync-loop-eio", "fi-rule")
+        over_floor = f"; fi / that floor {ratio(fi_row['median'], floor['median']):.2f}" if fi_row else ""
+        out.append(
+            f"  - [8] the loop's own one-rule seccomp filter, no tracer (the floor) / native: "
+            f"{ratio(floor['median'], native['median']):.2f}{over_floor}"
+        )
     check_ratio("9", "clock-unsubscribed", "fi-rule", "native", 1.10, "fi, vDSO clock_gettime unsubscribed / native")
     check_ratio("3", "tar-extract", "fi-rule", "strace", 0.35, "tar x, -P rule / strace")
     check_ratio("3", "tar-extract", "fi-plugin", "strace", 0.50, "tar x, path-errno plugin / strace")

@@ -596,6 +596,9 @@ impl Session {
         let filter = (mode == Mode::Seccomp).then(|| Filter {
             program: &program_filter,
             listener: routes.iter().any(|&(_, route)| route == Route::Notify),
+            may_yield: !routes
+                .iter()
+                .any(|&(nr, _)| nr == Sysno::sched_yield.id() as u32),
         });
         let mut program = program.clone();
         program.stdio = std::array::from_fn(|i| self.stdio[i].as_ref().map(|fd| fd.as_raw_fd()));

@@ -36,6 +36,10 @@ pub struct Filter<'a> {
     /// Ask the kernel for a user-notification listener, handed to fi
     /// before the program execs (its notified calls wait on fi).
     pub listener: bool,
+    /// `sched_yield` passes the filter unrouted: the child, waiting for fi
+    /// to take its listener, yields its CPU with it (to fi, when they share
+    /// one) rather than spin.
+    pub may_yield: bool,
 }
 
 /// A program fault started and seized.
@@ -243,6 +247,7 @@ pub fn spawn(program: &Program, filter: Option<&Filter>) -> Result<Spawned, Spaw
     let argv_ptrs = null_terminated(&argv);
     let env_ptrs = null_terminated(&env);
     let fprog = filter.map(|f| filter::fprog(f.program));
+    let may_yield = filter.is_some_and(|f| f.may_yield);
     let flags = match filter {
         Some(Filter { listener: true, .. }) => {
             libc::SECCOMP_FILTER_FLAG_NEW_LISTENER | libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
@@ -271,6 +276,7 @@ pub fn spawn(program: &Program, filter: Option<&Filter>) -> Result<Spawned, Spaw
                     cwd: cwd.as_ref(),
                     stdio: program.stdio,
                     filter: fprog.as_ref().map(|fprog| (fprog, flags)),
+                    may_yield,
                 },
             )
         }
@@ -365,6 +371,8 @@ struct Exec<'a> {
     stdio: [Option<RawFd>; 3],
     /// The seccomp filter and the flags to install it with.
     filter: Option<(&'a libc::sock_fprog, libc::c_ulong)>,
+    /// [`Filter::may_yield`].
+    may_yield: bool,
 }
 
 /// The child's side: wait until seized, filter, exec; leave a failure in
@@ -416,13 +424,18 @@ unsafe fn child(go: &OwnedFd, report: &StartReport, exec: &Exec) -> ! {
             report_and_exit(report, STEP_SECCOMP);
         }
         if flags & libc::SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 {
-            // Post the listener (close-on-exec) and wait, without a system
-            // call (every call may now wait on fi), until fi took a copy.
+            // Post the listener (close-on-exec) and wait until fi took a
+            // copy: with no system call but sched_yield, if the filter lets
+            // it pass (any other call may now wait on fi).
             report
                 .word(WORD_LISTENER)
                 .store(listener as u64 + 1, Ordering::Release);
             while report.word(WORD_TAKEN).load(Ordering::Acquire) == 0 {
-                std::hint::spin_loop();
+                if exec.may_yield {
+                    libc::sched_yield();
+                } else {
+                    std::hint::spin_loop();
+                }
             }
         }
     }
