@@ -203,6 +203,36 @@ mod tests {
     }
 
     #[test]
+    fn a_path_is_resolved_once_per_event_and_thread() {
+        let resolutions = std::cell::Cell::new(0);
+        let resolve = || {
+            resolutions.set(resolutions.get() + 1);
+            Some(PathBuf::from("/data/a"))
+        };
+        let fd_of = |tid, fd| remembered(tid, fd, |resolved| &mut resolved.fds, resolve);
+        forget_resolved();
+        assert_eq!(fd_of(7, 3), Some(PathBuf::from("/data/a")));
+        assert_eq!(fd_of(7, 3), Some(PathBuf::from("/data/a")));
+        assert_eq!(resolutions.get(), 1, "asked again within one event");
+        fd_of(7, 4);
+        fd_of(8, 3);
+        assert_eq!(
+            resolutions.get(),
+            3,
+            "another fd or thread is another question"
+        );
+        fd_of(7, 3);
+        assert_eq!(
+            resolutions.get(),
+            4,
+            "the other thread's answers replaced these"
+        );
+        forget_resolved();
+        fd_of(7, 3);
+        assert_eq!(resolutions.get(), 5, "a new event asks anew");
+    }
+
+    #[test]
     fn maps_lines_name_the_file_holding_an_address() {
         let line = "7f0000000000-7f0000002000 rw-s 00000000 fd:01 1234     /data/db.map";
         assert_eq!(
