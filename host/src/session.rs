@@ -583,10 +583,15 @@ impl Session {
             .clone()
             .union(&chain.subscription().intersection(&launch));
         let unstopped = match mode {
-            Mode::Seccomp if !fd_scope::inherited_may_matter(chain) => {
-                plan::unstopped_fd_calls(chain, &log, self.backend, &always_stopped)
-            }
-            _ => SysnoSet::empty(),
+            Mode::Seccomp => plan::unstopped_fd_calls(chain, &log, self.backend, &always_stopped),
+            Mode::Syscall => SysnoSet::empty(),
+        };
+        // A descriptor of a matching file fi was started with keeps every fd
+        // call stopped; fi's descriptors are read only when that could matter.
+        let unstopped = if !unstopped.is_empty() && fd_scope::inherited_may_matter(chain) {
+            SysnoSet::empty()
+        } else {
+            unstopped
         };
         let routes = match mode {
             Mode::Syscall => Vec::new(),

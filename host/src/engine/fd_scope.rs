@@ -142,6 +142,9 @@ pub fn may_open_decided_file(call: &Call, chain: &Chain) -> bool {
     if names_a_descriptor(&path) {
         return true;
     }
+    if chain.fd_path_matters(&path) {
+        return true;
+    }
     let excl = (libc::O_CREAT | libc::O_EXCL) as u64;
     let real = if flags & excl == excl {
         // It creates the file or fails, even on a symlink: only the
@@ -150,8 +153,7 @@ pub fn may_open_decided_file(call: &Call, chain: &Chain) -> bool {
     } else {
         real_path(&path)
     };
-    chain.fd_path_matters(&path)
-        || real.is_some_and(|real| real != path && chain.fd_path_matters(&real))
+    real.is_some_and(|real| real != path && chain.fd_path_matters(&real))
 }
 
 /// The path a descriptor of a file created at `path` shows in

@@ -16,8 +16,7 @@ use std::time::{Duration, Instant};
 
 use syscalls::{Sysno, SysnoSet};
 
-use crate::backend::ptrace::sys;
-use crate::backend::{Backend, Event, Waited};
+use crate::backend::{Backend, Event, ExactWakeUps, Waited};
 use crate::model::{Action, Call};
 use crate::output::{CallRecord, Log};
 use crate::policy::chain::{Chain, Decision};
@@ -228,7 +227,7 @@ impl<'a, B: Backend> Engine<'a, B> {
 
     /// Trace until every traced thread is gone, or a stop signal detaches.
     pub fn run(&mut self) -> Result<Ending, EngineError> {
-        let _slack = sys::ExactWakeUps::begin();
+        let _slack = ExactWakeUps::begin();
         self.following = plan::follows_cwd(&self.chain.subscription()).then(Following::begin);
         if self.on_stop != OnStopSignal::Ignore {
             self.stop_signals = Some(StopSignals::accept());

@@ -320,7 +320,7 @@ fn take_listener(pid: i32, report: &StartReport) -> Result<Option<OwnedFd>, Spaw
     let started = std::time::Instant::now();
     // The child posts it within a millisecond or so (the kernel compiles
     // the filter): check every 20µs, not 70.
-    let _slack = super::sys::ExactWakeUps::begin();
+    let _slack = crate::backend::ExactWakeUps::begin();
     let number = loop {
         if report.word(WORD_ERROR).load(Ordering::Acquire) != 0 {
             return Ok(None);

@@ -345,31 +345,3 @@ pub fn present_as_kernel_signal(tid: pid_t) -> io::Result<bool> {
     ptrace::setsiginfo(Pid::from_raw(tid), &info)?;
     Ok(true)
 }
-
-/// While alive, the calling thread's timed waits end when asked, not up to
-/// the kernel's default 50µs timer slack later (a thread held for a 1ms
-/// delay would be held 5% longer); the thread's own slack comes back after,
-/// so that processes it starts later inherit that.
-pub struct ExactWakeUps {
-    /// The thread's slack before, in nanoseconds.
-    before: libc::c_ulong,
-}
-
-impl ExactWakeUps {
-    /// Make the calling thread's timed waits exact until the guard is dropped.
-    pub fn begin() -> ExactWakeUps {
-        // SAFETY: prctl reads and sets the calling thread's own timer slack.
-        unsafe {
-            let before = libc::prctl(libc::PR_GET_TIMERSLACK) as libc::c_ulong;
-            libc::prctl(libc::PR_SET_TIMERSLACK, 1 as libc::c_ulong);
-            ExactWakeUps { before }
-        }
-    }
-}
-
-impl Drop for ExactWakeUps {
-    fn drop(&mut self) {
-        // SAFETY: as in `begin`.
-        unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, self.before) };
-    }
-}
