@@ -137,6 +137,19 @@ def targets(rows):
         miss = "" if r <= limit else f" (over by {(r / limit - 1) * 100:.0f}% of the limit)"
         out.append(f"- [{section}] {name}: {r:.2f} (limit {limit}) **{verdict(r <= limit)}**{miss}")
 
+    def notify_floor(workload, variant):
+        """The line under a section 3 target: where the least possible supervisor stands."""
+        floor, strace = find(rows, workload, "ref-notify-floor"), find(rows, workload, "strace")
+        native, row = find(rows, workload, "native"), find(rows, workload, variant)
+        if not floor or not strace:
+            return
+        parts = [f"the notification floor / strace {ratio(floor['median'], strace['median']):.2f}"]
+        if native:
+            parts.append(f"native / strace {ratio(native['median'], strace['median']):.2f}")
+        if row:
+            parts.append(f"fi / the floor {ratio(row['median'], floor['median']):.2f}")
+        out.append("  - [3] " + "; ".join(parts))
+
     check_ratio("1", "dd-unsubscribed", "fi-rule", "native", 1.15, "fi rule / native")
     check_ratio("1", "dd-unsubscribed", "fi-plugin", "native", 1.15, "fi plugin / native")
     check_ratio("1", "dd-unsubscribed", "fi-rule", "strace", 1.02, "fi rule / strace")
@@ -154,7 +167,15 @@ def targets(rows):
         )
     check_ratio("9", "clock-unsubscribed", "fi-rule", "native", 1.10, "fi, vDSO clock_gettime unsubscribed / native")
     check_ratio("3", "tar-extract", "fi-rule", "strace", 0.35, "tar x, -P rule / strace")
+    notify_floor("tar-extract", "fi-rule")
     check_ratio("3", "tar-extract", "fi-plugin", "strace", 0.50, "tar x, path-errno plugin / strace")
+    for workload, name in [
+        ("git-status", "git status"),
+        ("make-j2", "make -B -j2"),
+        ("python-import", "python3 -c 'import json, decimal, email'"),
+    ]:
+        check_ratio("3", workload, "fi-plugin", "strace", 0.50, f"{name}, path-errno plugin / strace")
+        notify_floor(workload, "fi-plugin")
     check_ratio("2", "dd-every-write", "fi-plugin", "fi-rule", 1.10, "fi WASM plugin / fi rule")
 
     native = find(rows, "start-true", "native")
