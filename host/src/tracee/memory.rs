@@ -16,25 +16,29 @@ const PAGE_SIZE: u64 = 4096;
 impl Tracee {
     /// Read `len` bytes at `addr` in the tracee's address space.
     pub fn read_memory(&self, addr: u64, len: usize) -> io::Result<Vec<u8>> {
-        look();
         let mut buf = vec![0u8; len];
+        self.read_memory_into(addr, &mut buf)?;
+        Ok(buf)
+    }
+
+    /// Fill `buf` with the bytes at `addr` in the tracee's address space.
+    fn read_memory_into(&self, addr: u64, buf: &mut [u8]) -> io::Result<()> {
+        look();
+        let len = buf.len();
         let remote = [RemoteIoVec {
             base: addr as usize,
             len,
         }];
         let read = process_vm_readv(
             Pid::from_raw(self.tid),
-            &mut [IoSliceMut::new(&mut buf)],
+            &mut [IoSliceMut::new(buf)],
             &remote,
         );
         match read {
-            Ok(n) if n == len => Ok(buf),
+            Ok(n) if n == len => Ok(()),
             // Partial or refused (e.g. a page without read permission that
             // /proc/PID/mem can still read): try the slow path.
-            _ => {
-                self.mem_file(false)?.read_exact_at(&mut buf, addr)?;
-                Ok(buf)
-            }
+            _ => self.mem_file(false)?.read_exact_at(buf, addr),
         }
     }
 
@@ -60,16 +64,20 @@ impl Tracee {
         if addr == 0 {
             return Err(io::Error::from_raw_os_error(libc::EFAULT));
         }
+        // Read on the stack: a string is most often a path of a few dozen
+        // bytes, read at every decided call.
+        let mut page = [0u8; PAGE_SIZE as usize];
         let mut out = Vec::new();
         let mut at = addr;
         while out.len() < max {
             let to_page_end = (PAGE_SIZE - at % PAGE_SIZE) as usize;
-            let chunk = self.read_memory(at, to_page_end.min(max - out.len()))?;
+            let chunk = &mut page[..to_page_end.min(max - out.len())];
+            self.read_memory_into(at, chunk)?;
             if let Some(nul) = chunk.iter().position(|&b| b == 0) {
                 out.extend_from_slice(&chunk[..nul]);
                 return Ok(out);
             }
-            out.extend_from_slice(&chunk);
+            out.extend_from_slice(chunk);
             at += chunk.len() as u64;
         }
         Ok(out)

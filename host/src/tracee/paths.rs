@@ -168,6 +168,9 @@ pub fn resolve_path_at(base: &Path, path: &Path) -> PathBuf {
 }
 
 fn normalize(path: &Path) -> PathBuf {
+    if is_normal(path.as_os_str().as_bytes()) {
+        return path.to_path_buf();
+    }
     let mut out = PathBuf::from("/");
     for component in path.components() {
         match component {
@@ -179,6 +182,16 @@ fn normalize(path: &Path) -> PathBuf {
         }
     }
     out
+}
+
+/// Whether `path` is absolute with nothing to fold: no empty, `.` or `..`
+/// component and no trailing slash (most paths a program names).
+fn is_normal(path: &[u8]) -> bool {
+    path.first() == Some(&b'/')
+        && (path.len() == 1
+            || path[1..]
+                .split(|&b| b == b'/')
+                .all(|name| !matches!(name, b"" | b"." | b"..")))
 }
 
 #[cfg(test)]
@@ -200,6 +213,27 @@ mod tests {
             resolve_path_at(base, Path::new("/etc//hostname")),
             Path::new("/etc/hostname")
         );
+    }
+
+    #[test]
+    fn only_paths_with_nothing_to_fold_are_kept_as_they_are() {
+        for path in ["/", "/etc/hostname", "/a/.b/c..d/...", "/srv/data/x.log"] {
+            assert!(is_normal(path.as_bytes()), "{path}");
+            assert_eq!(normalize(Path::new(path)), Path::new(path));
+        }
+        for (path, folded) in [
+            ("/etc/", "/etc"),
+            ("//etc", "/etc"),
+            ("/a/./b", "/a/b"),
+            ("/a/../b", "/b"),
+            ("/a/b/..", "/a"),
+            ("/a/.", "/a"),
+            ("/..", "/"),
+        ] {
+            assert!(!is_normal(path.as_bytes()), "{path}");
+            assert_eq!(normalize(Path::new(path)), Path::new(folded), "{path}");
+        }
+        assert!(!is_normal(b"relative/path"));
     }
 
     #[test]
