@@ -35,13 +35,9 @@ fn main() {
         eprintln!("usage: notify_floor CMD [ARGS...]");
         std::process::exit(2);
     }
-    match run(&args) {
-        Ok(status) => std::process::exit(status),
-        Err(e) => {
-            eprintln!("notify_floor: {e}");
-            std::process::exit(1);
-        }
-    }
+    let Err(e) = run(&args);
+    eprintln!("notify_floor: {e}");
+    std::process::exit(1);
 }
 
 /// Each `%file` call's number and the index of its first path argument.
@@ -97,7 +93,7 @@ fn filter(calls: &[(u32, usize)]) -> Vec<libc::sock_filter> {
     prog
 }
 
-fn run(args: &[CString]) -> Result<i32> {
+fn run(args: &[CString]) -> Result<std::convert::Infallible> {
     let calls = file_calls();
     let prog = filter(&calls);
     let mut go = [0; 2];
@@ -116,22 +112,34 @@ fn run(args: &[CString]) -> Result<i32> {
         std::thread::yield_now();
     };
     unsafe { libc::close(go[1]) };
-    // Best effort: a kernel without synchronous wake-ups still works.
-    unsafe {
+    if unsafe {
         libc::ioctl(
             listener,
             libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS,
-            &FD_SYNC_WAKE_UP,
+            FD_SYNC_WAKE_UP,
         )
-    };
-    supervise(listener, &calls);
-    let mut status = 0;
-    check(unsafe { libc::waitpid(pid, &mut status, 0) })?;
-    Ok(if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else {
-        128 + libc::WTERMSIG(status)
-    })
+    } < 0
+    {
+        // A kernel before 6.6: the floor there has cross-CPU wake-ups.
+        eprintln!(
+            "notify_floor: no synchronous wake-ups: {}",
+            Error::last_os_error()
+        );
+    }
+    // RECV blocks even once no process is left under the filter: the
+    // program's end is heard here, and ends this process.
+    std::thread::spawn(move || {
+        let mut status = 0;
+        if unsafe { libc::waitpid(pid, &mut status, 0) } < 0 {
+            std::process::exit(1);
+        }
+        std::process::exit(if libc::WIFEXITED(status) {
+            libc::WEXITSTATUS(status)
+        } else {
+            128 + libc::WTERMSIG(status)
+        })
+    });
+    supervise(listener, &calls)
 }
 
 /// The child: install the filter, hand over the listener, wait, exec.
@@ -164,25 +172,14 @@ fn child(prog: &[libc::sock_filter], go: [i32; 2], args: &[CString]) -> ! {
     }
 }
 
-/// Receive, read the path, check the id, let the call run; until the last
-/// filtered process is gone.
-fn supervise(listener: i32, calls: &[(u32, usize)]) {
+/// Receive (blocking in RECV itself, the cheapest wait), read the path,
+/// check the id, let the call run; until the program's end ends the process.
+fn supervise(listener: i32, calls: &[(u32, usize)]) -> ! {
     let mut path = [0u8; 4096];
     loop {
-        let mut poll = libc::pollfd {
-            fd: listener,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        if unsafe { libc::poll(&mut poll, 1, -1) } < 0 {
-            continue; // EINTR
-        }
-        if poll.revents & libc::POLLHUP != 0 {
-            return;
-        }
         let mut notif: libc::seccomp_notif = unsafe { std::mem::zeroed() };
         if unsafe { libc::ioctl(listener, libc::SECCOMP_IOCTL_NOTIF_RECV, &mut notif) } < 0 {
-            continue; // the caller was interrupted, or EINTR
+            continue; // the caller was killed meanwhile, or EINTR
         }
         let arg = calls
             .iter()
