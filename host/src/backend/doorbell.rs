@@ -76,6 +76,9 @@ struct Shared {
     due: AtomicU64,
     /// The instant `due` counts from.
     epoch: Instant,
+    /// When the bell wakes next, as `due` counts; `u64::MAX` while it is
+    /// awake (it looks at `due` before it sleeps again).
+    wakes_at: AtomicU64,
     /// The doorbell was dropped: the bell's thread ends.
     quit: AtomicBool,
 }
@@ -112,6 +115,7 @@ impl Doorbell {
             rung: AtomicBool::new(false),
             due: AtomicU64::new(u64::MAX),
             epoch: Instant::now(),
+            wakes_at: AtomicU64::new(u64::MAX),
             quit: AtomicBool::new(false),
         });
         // SAFETY: plain syscalls.
@@ -135,8 +139,9 @@ impl Doorbell {
         let due = until.map_or(u64::MAX, |at| self.shared.nanos(at));
         self.shared.due.store(due, Ordering::SeqCst);
         self.shared.waiting.store(true, Ordering::SeqCst);
-        if until.is_some() {
-            // The bell may sleep past the due time: it looks again.
+        if due < self.shared.wakes_at.load(Ordering::SeqCst) {
+            // The bell would sleep past the due time: it looks again. (A
+            // wait with a far deadline, such as --timeout's, needs none.)
             self.nudge();
         }
         let result = (!self.shared.rung.load(Ordering::SeqCst)).then(blocking);
@@ -175,12 +180,16 @@ fn ring(shared: &Shared, session: (i32, i32), signals: &OwnedFd, nudged: &OwnedF
     let _exact = ExactWakeUps::begin();
     let mut waited_since: Option<Instant> = None;
     loop {
+        shared.wakes_at.store(u64::MAX, Ordering::SeqCst);
         let now = Instant::now();
         let due = shared.due.load(Ordering::SeqCst);
         let mut sleep = LONGEST_WAIT;
         if shared.waiting.load(Ordering::SeqCst) && due != u64::MAX {
             sleep = sleep.min(Duration::from_nanos(due.saturating_sub(shared.nanos(now))));
         }
+        shared
+            .wakes_at
+            .store(shared.nanos(now + sleep), Ordering::SeqCst);
         let mut polled = [pollfd(signals), pollfd(nudged)];
         if ppoll(&mut polled, sleep).is_err() {
             continue; // EINTR
