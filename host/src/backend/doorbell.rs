@@ -18,7 +18,8 @@
 //! and kicks again every [`KICK_AGAIN`] until the session has woken. The
 //! bell also kicks a session that has waited [`LONGEST_WAIT`]: a stop
 //! signal whose handler ran just before `RECV` is then heard at most that
-//! late.
+//! late. In a process running several sessions, where one bell may read
+//! another's `SIGCHLD`, that is [`LONGEST_WAIT_SHARED`].
 //!
 //! The kick's handler is installed without `SA_RESTART`: the kernel would
 //! restart an interrupted `RECV`. A kick that arrives just after the wait
@@ -28,7 +29,7 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Once};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -41,6 +42,24 @@ const KICK_AGAIN: Duration = Duration::from_micros(50);
 
 /// The longest the session waits in `RECV` without being kicked.
 const LONGEST_WAIT: Duration = Duration::from_millis(10);
+
+/// The same, in a process with several doorbells (sessions in threads):
+/// there one bell may read the `SIGCHLD` that another's session waits for,
+/// and that session hears its ptrace event only when kicked anyway. The
+/// ptrace backend's longest nap: what such a process had before.
+const LONGEST_WAIT_SHARED: Duration = super::ptrace::LONGEST_NAP;
+
+/// How many doorbells the process has.
+static DOORBELLS: AtomicUsize = AtomicUsize::new(0);
+
+/// The longest wait without a kick, for as many doorbells as there are now.
+fn longest_wait() -> Duration {
+    if DOORBELLS.load(Ordering::SeqCst) > 1 {
+        LONGEST_WAIT_SHARED
+    } else {
+        LONGEST_WAIT
+    }
+}
 
 /// The signal that interrupts the session thread's `RECV`: the realtime
 /// signal `SIGRTMAX - 2`, which glibc leaves to programs. Its handler, set
@@ -121,9 +140,13 @@ impl Doorbell {
         // SAFETY: plain syscalls.
         let session = unsafe { (libc::getpid(), libc::gettid()) };
         let bell = Arc::clone(&shared);
+        DOORBELLS.fetch_add(1, Ordering::SeqCst);
         let thread = std::thread::Builder::new()
             .name("fi-doorbell".into())
-            .spawn(move || ring(&bell, session, &signals, &nudged))?;
+            .spawn(move || ring(&bell, session, &signals, &nudged))
+            .inspect_err(|_| {
+                DOORBELLS.fetch_sub(1, Ordering::SeqCst);
+            })?;
         Ok(Doorbell {
             shared,
             nudge,
@@ -170,6 +193,7 @@ impl Drop for Doorbell {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+        DOORBELLS.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -183,7 +207,8 @@ fn ring(shared: &Shared, session: (i32, i32), signals: &OwnedFd, nudged: &OwnedF
         shared.wakes_at.store(u64::MAX, Ordering::SeqCst);
         let now = Instant::now();
         let due = shared.due.load(Ordering::SeqCst);
-        let mut sleep = LONGEST_WAIT;
+        let longest = longest_wait();
+        let mut sleep = longest;
         if shared.waiting.load(Ordering::SeqCst) && due != u64::MAX {
             sleep = sleep.min(Duration::from_nanos(due.saturating_sub(shared.nanos(now))));
         }
@@ -209,9 +234,9 @@ fn ring(shared: &Shared, session: (i32, i32), signals: &OwnedFd, nudged: &OwnedF
         if waiting && shared.due.load(Ordering::SeqCst) <= shared.nanos(now) {
             shared.rung.store(true, Ordering::SeqCst);
         }
-        // A session seen waiting for LONGEST_WAIT is woken whatever came.
+        // A session seen waiting for the longest wait is woken whatever came.
         waited_since = waiting.then(|| waited_since.unwrap_or(now));
-        if waited_since.is_some_and(|since| now.duration_since(since) >= LONGEST_WAIT) {
+        if waited_since.is_some_and(|since| now.duration_since(since) >= longest) {
             shared.rung.store(true, Ordering::SeqCst);
             waited_since = None;
         }
@@ -263,47 +288,47 @@ mod tests {
         ppoll(&mut [], Duration::from_secs(5))
     }
 
+    fn interrupted(slept: Option<io::Result<usize>>) -> bool {
+        slept.is_some_and(|slept| slept.is_err_and(|e| e.raw_os_error() == Some(libc::EINTR)))
+    }
+
+    // One test: a second doorbell in the process shortens the longest wait.
     #[test]
-    fn a_wait_is_cut_at_its_due_time() {
+    fn the_bell_cuts_a_blocking_wait_short() {
         let signal = ChildSignal::open().unwrap();
         let bell = Doorbell::start(signal.as_raw_fd()).unwrap();
+        assert_eq!(longest_wait(), LONGEST_WAIT);
+
         let started = Instant::now();
         let slept = bell.wait(Some(started + Duration::from_millis(3)), sleep_long);
         let took = started.elapsed();
-        assert_eq!(
-            slept.unwrap().unwrap_err().raw_os_error(),
-            Some(libc::EINTR)
-        );
+        assert!(interrupted(slept), "the due time interrupts the wait");
         assert!(bell.take_ring(), "the due time rings");
         assert!(took >= Duration::from_millis(3), "woken early: {took:?}");
         assert!(took < Duration::from_secs(1), "woken late: {took:?}");
-    }
 
-    #[test]
-    fn a_wait_with_no_due_time_is_cut_after_the_longest_wait() {
-        let signal = ChildSignal::open().unwrap();
-        let bell = Doorbell::start(signal.as_raw_fd()).unwrap();
         let started = Instant::now();
-        let slept = bell.wait(None, sleep_long);
-        let took = started.elapsed();
-        assert_eq!(
-            slept.unwrap().unwrap_err().raw_os_error(),
-            Some(libc::EINTR)
+        assert!(
+            interrupted(bell.wait(None, sleep_long)),
+            "a wait with no due time is cut too"
         );
-        assert!(took < Duration::from_secs(1), "woken late: {took:?}");
-    }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "woken late: {:?}",
+            started.elapsed()
+        );
 
-    #[test]
-    fn a_ring_not_taken_keeps_the_next_wait_from_sleeping() {
-        let signal = ChildSignal::open().unwrap();
-        let bell = Doorbell::start(signal.as_raw_fd()).unwrap();
-        let soon = Instant::now() + Duration::from_millis(1);
-        bell.wait(Some(soon), sleep_long);
+        bell.wait(Some(Instant::now() + Duration::from_millis(1)), sleep_long);
         assert!(
             bell.wait(None, sleep_long).is_none(),
             "slept through a ring"
         );
         assert!(bell.take_ring());
         assert!(!bell.take_ring(), "a ring is taken once");
+
+        let second = Doorbell::start(signal.as_raw_fd()).unwrap();
+        assert_eq!(longest_wait(), LONGEST_WAIT_SHARED);
+        drop(second);
+        assert_eq!(longest_wait(), LONGEST_WAIT);
     }
 }
