@@ -20,6 +20,8 @@ use std::io::{Error, Result};
 use std::os::unix::ffi::OsStrExt;
 
 use fi::arch::classes::{class_by_name, path_args, syscalls_in, PathArg};
+use fi::backend::filter::{filter_for, fprog, BpfProgram};
+use fi::backend::Route;
 
 /// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP` (Linux 6.6): wake the pair on one CPU.
 const FD_SYNC_WAKE_UP: u64 = 1;
@@ -56,41 +58,11 @@ fn file_calls() -> Vec<(u32, usize)> {
         .collect()
 }
 
-/// A filter that notifies the calls in `calls` and allows everything else.
-fn filter(calls: &[(u32, usize)]) -> Vec<libc::sock_filter> {
-    let stmt = |code: u32, k: u32| libc::sock_filter {
-        code: code as u16,
-        jt: 0,
-        jf: 0,
-        k,
-    };
-    let jeq = |k: u32, jt: u8| libc::sock_filter {
-        code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
-        jt,
-        jf: 0,
-        k,
-    };
-    let load = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
-    let ret = libc::BPF_RET | libc::BPF_K;
-    let mut prog = vec![
-        stmt(load, 4), // seccomp_data.arch
-        libc::sock_filter {
-            code: (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16,
-            jt: 1,
-            jf: 0,
-            k: fi::arch::AUDIT_ARCH,
-        },
-        stmt(ret, libc::SECCOMP_RET_ALLOW),
-        stmt(load, 0), // seccomp_data.nr
-    ];
-    let n = calls.len();
-    for (i, &(nr, _)) in calls.iter().enumerate() {
-        // On a match, jump over the rest and the ALLOW to the NOTIFY.
-        prog.push(jeq(nr, (n - i) as u8));
-    }
-    prog.push(stmt(ret, libc::SECCOMP_RET_ALLOW));
-    prog.push(stmt(ret, libc::SECCOMP_RET_USER_NOTIF));
-    prog
+/// fault's own filter, routing every call of `calls` to a notification:
+/// the floor's filter costs each call what fault's does.
+fn filter(calls: &[(u32, usize)]) -> BpfProgram {
+    let routes: Vec<(u32, Route)> = calls.iter().map(|&(nr, _)| (nr, Route::Notify)).collect();
+    filter_for(&routes)
 }
 
 fn run(args: &[CString]) -> Result<std::convert::Infallible> {
@@ -143,13 +115,10 @@ fn run(args: &[CString]) -> Result<std::convert::Infallible> {
 }
 
 /// The child: install the filter, hand over the listener, wait, exec.
-fn child(prog: &[libc::sock_filter], go: [i32; 2], args: &[CString]) -> ! {
+fn child(prog: &BpfProgram, go: [i32; 2], args: &[CString]) -> ! {
     unsafe {
         libc::close(go[1]);
-        let fprog = libc::sock_fprog {
-            len: prog.len() as u16,
-            filter: prog.as_ptr() as *mut _,
-        };
+        let fprog = fprog(prog);
         libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
         let fd = libc::syscall(
             libc::SYS_seccomp,

@@ -34,7 +34,7 @@ use std::sync::{Arc, Once};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::ptrace::sys::{ppoll, tgkill};
+use super::ptrace::sys::{drain, ppoll, tgkill};
 use super::ExactWakeUps;
 
 /// How often the bell kicks again a session that has not woken yet.
@@ -220,13 +220,13 @@ fn ring(shared: &Shared, session: (i32, i32), signals: &OwnedFd, nudged: &OwnedF
             continue; // EINTR
         }
         if polled[1].revents != 0 {
-            drain::<u64>(nudged);
+            drain::<u64>(nudged.as_raw_fd());
             if shared.quit.load(Ordering::SeqCst) {
                 return;
             }
         }
         if polled[0].revents != 0 {
-            drain::<libc::signalfd_siginfo>(signals);
+            drain::<libc::signalfd_siginfo>(signals.as_raw_fd());
             shared.rung.store(true, Ordering::SeqCst);
         }
         let now = Instant::now();
@@ -255,19 +255,6 @@ fn pollfd(fd: &OwnedFd) -> libc::pollfd {
         events: libc::POLLIN,
         revents: 0,
     }
-}
-
-/// Read every record of type `T` (a `signalfd_siginfo`, an eventfd's
-/// `u64`) from the nonblocking descriptor `fd`, so that it is readable
-/// again only for what comes next.
-fn drain<T>(fd: &OwnedFd) {
-    // SAFETY: plain data the kernel fills.
-    let mut record = unsafe { std::mem::zeroed::<T>() };
-    let size = std::mem::size_of::<T>();
-    // SAFETY: reads at most one record into `record`.
-    while unsafe { libc::read(fd.as_raw_fd(), (&mut record as *mut T).cast(), size) }
-        == size as isize
-    {}
 }
 
 fn owned(fd: i32) -> io::Result<OwnedFd> {

@@ -104,19 +104,7 @@ impl ChildSignal {
     /// Take the pending `SIGCHLD`, if any, so that the descriptor is
     /// readable again only for the next one.
     pub fn clear(&self) {
-        // SAFETY: plain data the kernel fills.
-        let mut info = unsafe { std::mem::zeroed::<libc::signalfd_siginfo>() };
-        let size = std::mem::size_of::<libc::signalfd_siginfo>();
-        // SAFETY: reads at most one record into `info`; a nonblocking
-        // descriptor returns EAGAIN when nothing is pending.
-        while unsafe {
-            libc::read(
-                self.fd.as_raw_fd(),
-                (&mut info as *mut libc::signalfd_siginfo).cast(),
-                size,
-            )
-        } == size as isize
-        {}
+        super::sys::drain::<libc::signalfd_siginfo>(self.fd.as_raw_fd());
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::io;
 use std::mem::MaybeUninit;
+use std::os::fd::RawFd;
 use std::time::Duration;
 
 use libc::{c_long, c_void, pid_t, user_regs_struct};
@@ -344,4 +345,16 @@ pub fn present_as_kernel_signal(tid: pid_t) -> io::Result<bool> {
     }
     ptrace::setsiginfo(Pid::from_raw(tid), &info)?;
     Ok(true)
+}
+
+/// Read every record of type `T` (a `signalfd_siginfo`, an eventfd's `u64`:
+/// plain data) from the nonblocking descriptor `fd`, so that it is readable
+/// again only for what comes next.
+pub fn drain<T: Copy>(fd: RawFd) {
+    // SAFETY: plain data the kernel fills.
+    let mut record = unsafe { std::mem::zeroed::<T>() };
+    let size = std::mem::size_of::<T>();
+    // SAFETY: reads at most one record into `record`; a nonblocking
+    // descriptor returns EAGAIN when nothing is left.
+    while unsafe { libc::read(fd, (&mut record as *mut T).cast(), size) } == size as isize {}
 }
