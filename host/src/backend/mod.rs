@@ -27,7 +27,6 @@
 //! (spawned programs, one stop per subscribed call) and with
 //! `PTRACE_SYSCALL` (attached programs, two stops per call).
 
-pub mod doorbell;
 pub mod filter;
 pub mod notify;
 pub mod ptrace;

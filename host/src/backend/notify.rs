@@ -4,10 +4,7 @@
 //!
 //! The program stays under ptrace for fork, clone, exec and exit events and
 //! for the calls routed to a ptrace stop; the backend watches both the
-//! listener and `waitpid`. Where `SIGCHLD` is fi's alone (the `fault`
-//! command blocks it in every thread), it waits in `RECV` itself and a
-//! [`Doorbell`] thread interrupts that wait for `SIGCHLD` and timeouts;
-//! otherwise it polls the listener and a `signalfd`. A notified call is answered with
+//! listener and `waitpid`. A notified call is answered with
 //! `SECCOMP_USER_NOTIF_FLAG_CONTINUE` (run it), an errno or a value. When
 //! the decision looked into the caller (its memory, its `/proc` files:
 //! [`tracee::looks`]), `SECCOMP_IOCTL_NOTIF_ID_VALID` first confirms that
@@ -25,10 +22,9 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::time::{Duration, Instant};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::time::Duration;
 
-use super::doorbell::Doorbell;
 use super::filter::{self, FdCall};
 use super::ptrace::child_signal::ChildSignal;
 use super::ptrace::sys::{self, ppoll};
@@ -91,9 +87,6 @@ struct Held {
 
 /// Calls reach the engine through user notifications and ptrace stops.
 pub struct NotifyBackend {
-    /// Wakes a wait in `RECV` for `SIGCHLD` and timeouts; `None` where
-    /// another thread may take `SIGCHLD` (the backend then polls).
-    doorbell: Option<Doorbell>,
     ptrace: PtraceBackend,
     /// The filter's listener; `None` once every filtered process is gone.
     listener: Option<OwnedFd>,
@@ -124,14 +117,7 @@ impl NotifyBackend {
                 FD_SYNC_WAKE_UP,
             )
         };
-        // Where SIGCHLD reaches our signalfd alone, a doorbell lets the
-        // backend wait in RECV; without one it polls the listener.
-        let doorbell = ptrace
-            .child_signal()
-            .filter(|signal| signal.blocked_before())
-            .and_then(|signal| Doorbell::start(signal.as_raw_fd()).ok());
         NotifyBackend {
-            doorbell,
             ptrace,
             listener: Some(listener),
             held: HashMap::new(),
@@ -234,32 +220,14 @@ impl NotifyBackend {
         let Some(listener) = &self.listener else {
             return Ok(None);
         };
-        Ok(receive(listener.as_raw_fd()).map(|notif| self.hold(&notif)))
-    }
-
-    /// Wait for a notification in `RECV` itself, the doorbell waking the
-    /// wait for anything else (`SIGCHLD`, the engine's `timeout`).
-    fn wait_at_doorbell(&mut self, timeout: Option<Duration>) -> Option<Event> {
-        let bell = self.doorbell.as_ref()?;
-        let until = timeout.map(|t| Instant::now() + t);
-        let notif = match &self.listener {
-            Some(listener) => {
-                let fd = listener.as_raw_fd();
-                bell.wait(until, || receive(fd)).flatten()
-            }
-            // Every filtered process is gone: only ptrace events are left.
-            None => bell
-                .wait(until, || ppoll(&mut [], timeout.unwrap_or(LONGEST_NAP)))
-                .and(None),
-        };
-        if bell.take_ring() {
-            self.ask_waitpid = true;
+        let fd = listener.as_raw_fd();
+        // SAFETY: seccomp_notif is plain data; the kernel wants it zeroed.
+        let mut notif = unsafe { std::mem::zeroed::<libc::seccomp_notif>() };
+        // SAFETY: RECV fills the struct it is given.
+        if unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_RECV, &mut notif) } != 0 {
+            // ENOENT: the caller was killed before fi took its call.
+            return Ok(None);
         }
-        notif.map(|notif| self.hold(&notif))
-    }
-
-    /// Hold the notified call `notif` for the engine to decide: its entry.
-    fn hold(&mut self, notif: &libc::seccomp_notif) -> Event {
         let tid = notif.pid as i32;
         self.held.insert(
             tid,
@@ -270,12 +238,12 @@ impl NotifyBackend {
                 then_stop_fd_calls: None,
             },
         );
-        Event::Entry {
+        Ok(Some(Event::Entry {
             tid,
             nr: i64::from(notif.data.nr),
             args: notif.data.args,
             notified: true,
-        }
+        }))
     }
 
     /// Answer the notified call `held`: run it, or give it its result. A
@@ -334,17 +302,6 @@ impl NotifyBackend {
     }
 }
 
-/// The notification waiting on `listener`, or the next one to come; `None`
-/// if the wait was interrupted (`EINTR`) or the caller was killed before fi
-/// took its call (`ENOENT`).
-fn receive(listener: RawFd) -> Option<libc::seccomp_notif> {
-    // SAFETY: seccomp_notif is plain data; the kernel wants it zeroed.
-    let mut notif = unsafe { std::mem::zeroed::<libc::seccomp_notif>() };
-    // SAFETY: RECV fills the struct it is given.
-    (unsafe { libc::ioctl(listener, libc::SECCOMP_IOCTL_NOTIF_RECV, &mut notif) } == 0)
-        .then_some(notif)
-}
-
 /// An interrupted wait is an empty one: the engine checks its stop
 /// requests and asks again.
 fn interrupted<T: Default>(error: io::Error) -> io::Result<T> {
@@ -370,12 +327,6 @@ impl Backend for NotifyBackend {
                 Err(e) if e.raw_os_error() == Some(libc::ECHILD) => return Ok(Waited::NoneLeft),
                 Err(e) => return Err(e),
             }
-        }
-        if self.doorbell.is_some() {
-            return Ok(match self.wait_at_doorbell(timeout) {
-                Some(event) => Waited::Event(event),
-                None => Waited::Nothing,
-            });
         }
         let signal_is_ours = self
             .ptrace
