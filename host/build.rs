@@ -9,8 +9,13 @@
 //! `Cargo.lock` pins).
 //!
 //! The plugins are built by a nested `cargo build --release --target
-//! wasm32-wasip2`, in their own target directory (`target/plugins`) so it
-//! does not wait on the lock of the build running this script.
+//! wasm32-wasip2`, in their own target directory, `plugins/` inside the
+//! target directory cargo was given (`--target-dir`, `CARGO_TARGET_DIR`,
+//! `build.target-dir`, or `cargo install`'s temporary one), so it does not
+//! wait on the lock of the build running this script and never writes into
+//! the source tree. A toolchain whose `wasm32-wasip2` target is missing
+//! (rust-toolchain.toml lists it, but rustup adds listed targets only when it
+//! installs the toolchain) gets it with `rustup target add`.
 
 use std::env;
 use std::fmt::Write as _;
@@ -42,11 +47,9 @@ fn main() {
     let wasmtime = locked_version(&workspace.join("Cargo.lock"), "wasmtime");
     println!("cargo:rustc-env=FI_WASMTIME_VERSION={wasmtime}");
 
-    // In the target directory (`target/` or `$CARGO_TARGET_DIR`), beside the
-    // outer build's profile directories.
-    let target_dir = env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| workspace.join("target"), PathBuf::from)
-        .join("plugins");
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
+    let target_dir = cargo_target_dir(&out_dir).join("plugins");
+    ensure_target_installed();
     build(workspace, &target_dir, &plugins);
 
     let mut out = String::from(
@@ -62,7 +65,6 @@ fn main() {
         writeln!(out, "    ({name:?}, include_bytes!({:?})),", wasm.display()).unwrap();
     }
     out.push_str("];\n");
-    let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
     fs::write(out_dir.join("builtin_plugins.rs"), out).unwrap();
 
     embed_scaffold(workspace, &out_dir);
@@ -217,13 +219,69 @@ fn plugin_names(dir: &Path) -> Vec<String> {
     names
 }
 
+/// The target directory of the build running this script: the nearest
+/// ancestor of `out_dir` that cargo marked with its `CACHEDIR.TAG`, or
+/// `out_dir` itself if none is (the plugins are then built per profile).
+fn cargo_target_dir(out_dir: &Path) -> PathBuf {
+    out_dir
+        .ancestors()
+        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
+        .unwrap_or(out_dir)
+        .to_path_buf()
+}
+
+/// Adds the `wasm32-wasip2` target to the toolchain running this build when
+/// its standard library is missing and rustup manages the toolchain; panics
+/// with the command to run when it cannot.
+fn ensure_target_installed() {
+    let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|out| out.status.success())
+        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+    let installed = |root: &Path| root.join("lib/rustlib").join(TARGET).join("lib").is_dir();
+    if sysroot.as_deref().is_none_or(installed) {
+        return;
+    }
+    // rustup's proxies name the toolchain they run; without rustup there is
+    // nothing this script can install.
+    let Some(toolchain) = env::var_os("RUSTUP_TOOLCHAIN") else {
+        panic!("the {TARGET} target is not installed for this Rust toolchain, and fi builds its plugins for it; install it (with rustup: `rustup target add {TARGET}`)");
+    };
+    println!(
+        "cargo:warning=installing the {TARGET} target, which fi's built-in plugins are compiled for \
+         (rustup target add {TARGET} --toolchain {})",
+        toolchain.to_string_lossy()
+    );
+    let status = Command::new("rustup")
+        .args(["target", "add", TARGET, "--toolchain"])
+        .arg(&toolchain)
+        .stdout(Stdio::from(std::io::stderr()))
+        .status();
+    match status {
+        Ok(status) if status.success() => {}
+        Ok(status) => panic!("`rustup target add {TARGET}` failed ({status}); run it by hand and build again"),
+        Err(e) => panic!("cannot run rustup to add the {TARGET} target ({e}); run `rustup target add {TARGET}` and build again"),
+    }
+}
+
 /// Runs `cargo build --release --target wasm32-wasip2` for the plugin crates.
 fn build(workspace: &Path, target_dir: &Path, plugins: &[String]) {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
         .current_dir(workspace)
-        .args(["build", "--release", "--target", TARGET, "--target-dir"])
+        // --locked: the nested build never rewrites the checkout's Cargo.lock.
+        .args([
+            "build",
+            "--locked",
+            "--release",
+            "--target",
+            TARGET,
+            "--target-dir",
+        ])
         .arg(target_dir)
         .args(
             plugins

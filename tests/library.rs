@@ -318,3 +318,30 @@ fn the_program_s_standard_streams_can_be_given() {
     assert_eq!(dir.read("out.txt"), "got []\n");
     assert_eq!(dir.read("err.txt"), "oops\n");
 }
+
+/// The README's capture example: the program's stderr through a pipe read
+/// on another thread.
+#[test]
+fn what_the_program_prints_is_captured_through_a_pipe() {
+    use std::io::Read;
+
+    let mut cat = Command::new("cat");
+    cat.arg("/etc/hostname");
+    let (mut reader, writer) = std::io::pipe().unwrap();
+    let reading = thread::spawn(move || {
+        let mut printed = String::new();
+        reader.read_to_string(&mut printed).map(|_| printed)
+    });
+    let outcome = Session::command(&cat)
+        .rule("fault=openat:error=EACCES")
+        .path("/etc/hostname")
+        .stderr(writer)
+        .run()
+        .unwrap();
+    let printed = reading.join().unwrap().unwrap();
+    assert_eq!(outcome.status, Status::Exited(1));
+    assert!(
+        printed.contains("cat: /etc/hostname: Permission denied"),
+        "{printed:?}"
+    );
+}

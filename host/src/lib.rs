@@ -32,5 +32,6 @@ pub mod output;
 pub mod policy;
 pub mod rules;
 pub mod session;
+pub mod suggest;
 pub mod tracee;
 pub mod wasm;

@@ -24,6 +24,7 @@ use thiserror::Error;
 use crate::arch::classes::{arg_count, classes_of, Classes};
 use crate::rules::poke::{parse_pokes, Poke, PokeError};
 use crate::rules::syscall_set::{parse_syscall_set, SetError};
+use crate::suggest::DidYouMean;
 
 /// One parsed `-e inject=` or `-e fault=` rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,14 +83,14 @@ pub struct RuleError {
 pub enum RuleErrorKind {
     /// A qualifier other than `inject=`, `fault=` and `trace=` (`signal=`,
     /// `abbrev=`, ...).
-    #[error("fi supports only -e inject=, -e fault= and -e trace=")]
-    UnsupportedQualifier,
+    #[error("fi supports only -e inject=, -e fault= and -e trace={0}")]
+    UnsupportedQualifier(DidYouMean),
     /// The syscall set before the first `:`.
     #[error(transparent)]
     Set(#[from] SetError),
     /// An option without `=` or with a name strace does not know.
-    #[error("unknown option '{0}'")]
-    UnknownOption(String),
+    #[error("unknown option '{0}'{1}")]
+    UnknownOption(String, DidYouMean),
     /// A malformed `poke_enter=` or `poke_exit=`.
     #[error(transparent)]
     Poke(#[from] PokeError),
@@ -116,8 +117,8 @@ pub enum RuleErrorKind {
     #[error("error= and retval= are mutually exclusive")]
     ErrorAndRetval,
     /// An errno name not known on Linux.
-    #[error("unknown errno '{0}'")]
-    UnknownErrno(String),
+    #[error("unknown errno '{0}'{1}")]
+    UnknownErrno(String, DidYouMean),
     /// An errno number outside 1..4095.
     #[error("errno {0} is out of range 1..4095")]
     ErrnoOutOfRange(String),
@@ -130,8 +131,8 @@ pub enum RuleErrorKind {
         reason: &'static str,
     },
     /// A signal name not known on Linux.
-    #[error("unknown signal '{0}'")]
-    UnknownSignal(String),
+    #[error("unknown signal '{0}'{1}")]
+    UnknownSignal(String, DidYouMean),
     /// A signal number outside 1..64.
     #[error("signal {0} is out of range 1..64")]
     SignalOutOfRange(String),
@@ -186,7 +187,7 @@ pub fn parse_expr(arg: &str) -> Result<Rule, RuleError> {
         Expr::Rule(rule) => Ok(rule),
         Expr::Trace(_) => Err(RuleError {
             expr: arg.to_owned(),
-            kind: RuleErrorKind::UnsupportedQualifier,
+            kind: RuleErrorKind::UnsupportedQualifier(DidYouMean::default()),
         }),
     }
 }
@@ -219,9 +220,12 @@ pub fn parse_qualified(arg: &str) -> Result<Expr, RuleError> {
         Some(("fault", text)) => parse_fault(text).map(Expr::Rule),
         Some(("trace" | "t", set)) => trace(set),
         None => trace(arg),
-        Some(_) => Err(RuleError {
+        Some((qualifier, _)) => Err(RuleError {
             expr: arg.to_owned(),
-            kind: RuleErrorKind::UnsupportedQualifier,
+            kind: RuleErrorKind::UnsupportedQualifier(DidYouMean::among(
+                &format!("{qualifier}="),
+                ["inject=", "fault=", "trace="],
+            )),
         }),
     }
 }
@@ -404,12 +408,18 @@ struct Options {
 impl Options {
     /// Apply one `NAME=VALUE` token, looking NAME up in [`OPTIONS`].
     fn apply(&mut self, mode: Mode, token: &str) -> Result<(), RuleErrorKind> {
-        let unknown = || RuleErrorKind::UnknownOption(token.to_owned());
-        let (key, value) = token.split_once('=').ok_or_else(unknown)?;
+        let unknown = |key: &str| {
+            let names = OPTIONS.iter().map(|option| format!("{}=", option.name));
+            RuleErrorKind::UnknownOption(
+                token.to_owned(),
+                DidYouMean::among(&format!("{key}="), names),
+            )
+        };
+        let (key, value) = token.split_once('=').ok_or_else(|| unknown(token))?;
         let option = OPTIONS
             .iter()
             .find(|option| option.name == key)
-            .ok_or_else(unknown)?;
+            .ok_or_else(|| unknown(key))?;
         if mode == Mode::Fault && !option.in_fault {
             return Err(RuleErrorKind::NotForFault(key.to_owned()));
         }
@@ -492,7 +502,10 @@ fn parse_errno(value: &str) -> Result<Errno, RuleErrorKind> {
             _ => Err(RuleErrorKind::ErrnoOutOfRange(value.to_owned())),
         };
     }
-    errno_by_name(value).ok_or_else(|| RuleErrorKind::UnknownErrno(value.to_owned()))
+    errno_by_name(value).ok_or_else(|| {
+        let names = (1..=MAX_ERRNO).filter_map(|n| Errno::new(n).name());
+        RuleErrorKind::UnknownErrno(value.to_owned(), DidYouMean::among(value, names))
+    })
 }
 
 /// The errno named `name` (any case, aliases such as EWOULDBLOCK included).
@@ -553,7 +566,10 @@ fn parse_signal(value: &str) -> Result<Signal, RuleErrorKind> {
     }
     Signal::iterator()
         .find(|signal| signal_name_matches(signal.as_str(), value))
-        .ok_or_else(|| RuleErrorKind::UnknownSignal(value.to_owned()))
+        .ok_or_else(|| {
+            let names = Signal::iterator().map(|signal| signal.as_str());
+            RuleErrorKind::UnknownSignal(value.to_owned(), DidYouMean::among(value, names))
+        })
 }
 
 /// `syscall=`: a syscall name (not a number) from `%pure`.
@@ -762,17 +778,23 @@ mod tests {
         assert_eq!(rule.text, "inject=write:error=EIO");
         let rule = parse_expr("fault=write").unwrap();
         assert_eq!(rule.fault, Some(Fault::Error(Errno::ENOSYS)));
-        for arg in [
-            "trace=open",
-            "open",
-            "signal=none",
-            "injection=write:error=EIO",
+        for (arg, suggestion) in [
+            ("trace=open", ""),
+            ("open", ""),
+            ("signal=none", ""),
+            ("injection=write:error=EIO", " (did you mean 'inject='?)"),
+            ("fualt=write:error=EIO", " (did you mean 'fault='?)"),
         ] {
             let err = parse_expr(arg).unwrap_err();
-            assert_eq!(err.kind, RuleErrorKind::UnsupportedQualifier, "{arg}");
+            assert!(
+                matches!(err.kind, RuleErrorKind::UnsupportedQualifier(_)),
+                "{arg}"
+            );
             assert_eq!(
                 err.to_string(),
-                format!("-e {arg}: fi supports only -e inject=, -e fault= and -e trace=")
+                format!(
+                    "-e {arg}: fi supports only -e inject=, -e fault= and -e trace={suggestion}"
+                )
             );
         }
         // trace= (t=, or a bare set) is strace's set of traced calls.
@@ -786,7 +808,7 @@ mod tests {
         );
         assert_eq!(
             parse_qualified("trace=fsycn").unwrap_err().to_string(),
-            "-e trace=fsycn: unknown syscall 'fsycn'"
+            "-e trace=fsycn: unknown syscall 'fsycn' (did you mean 'fsync'?)"
         );
         assert_eq!(
             parse_qualified("inject").unwrap_err().to_string(),
@@ -920,7 +942,22 @@ mod tests {
         ("chdir:error=EIO:error=EPERM", "error= given more than once"),
         (":error=EIO", "empty syscall set"),
         ("", "empty syscall set"),
-        ("fsycn:error=EIO", "unknown syscall 'fsycn'"),
+        (
+            "fsycn:error=EIO",
+            "unknown syscall 'fsycn' (did you mean 'fsync'?)",
+        ),
+        (
+            "opnat:error=EACESS",
+            "unknown syscall 'opnat' (did you mean 'openat'?)",
+        ),
+        (
+            "openat:error=EACESS",
+            "unknown errno 'EACESS' (did you mean 'EACCES'?)",
+        ),
+        (
+            "openat:eror=EIO",
+            "unknown option 'eror=EIO' (did you mean 'error='?)",
+        ),
         ("%fiel:error=EIO", "unknown class '%fiel'"),
         (
             "/[:error=EIO",
@@ -984,7 +1021,10 @@ mod tests {
         ("chdir:signal=0", "signal 0 is out of range 1..64"),
         ("chdir:signal=129", "signal 129 is out of range 1..64"),
         ("chdir:signal=34", "real-time signal 34 is not supported"),
-        ("chdir:signal=SIGFOO", "unknown signal 'SIGFOO'"),
+        (
+            "chdir:signal=SIGFOO",
+            "unknown signal 'SIGFOO' (did you mean 'SIGFPE'?)",
+        ),
         ("chdir:signal=1:signal=2", "signal= given more than once"),
         (
             "chdir:signal=1:retval=0:signal=2",

@@ -23,6 +23,7 @@ use syscalls::{Sysno, SysnoSet};
 use thiserror::Error;
 
 use crate::arch::classes::{class_by_name, syscalls_in, Classes};
+use crate::suggest::DidYouMean;
 
 /// Why a syscall-set expression was rejected; each names the offending part.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -34,8 +35,8 @@ pub enum SetError {
     #[error("empty element in syscall set '{0}'")]
     EmptyElement(String),
     /// No x86_64 syscall has this name.
-    #[error("unknown syscall '{0}'")]
-    UnknownSyscall(String),
+    #[error("unknown syscall '{0}'{1}")]
+    UnknownSyscall(String, DidYouMean),
     /// No syscall class has this name.
     #[error("unknown class '{0}'")]
     UnknownClass(String),
@@ -157,7 +158,17 @@ fn parse_name(element: &str) -> Result<SysnoSet, SetError> {
     element
         .parse::<Sysno>()
         .map(|sysno| SysnoSet::new(&[sysno]))
-        .map_err(|()| SetError::UnknownSyscall(element.to_owned()))
+        .map_err(|()| {
+            // A name misspelt, not a misplaced operator (`write,!read`).
+            let misspelt = element
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+            let suggestion = match misspelt {
+                true => DidYouMean::among(element, Sysno::iter().map(|sysno| sysno.name())),
+                false => DidYouMean::default(),
+            };
+            SetError::UnknownSyscall(element.to_owned(), suggestion)
+        })
 }
 
 fn parse_regex(element: &str, pattern: &str) -> Result<SysnoSet, SetError> {
@@ -273,8 +284,12 @@ mod tests {
         let cases = [
             ("", "empty syscall set"),
             ("!", "empty syscall set"),
-            ("fsycn", "unknown syscall 'fsycn'"),
-            ("write,fsycn", "unknown syscall 'fsycn'"),
+            ("fsycn", "unknown syscall 'fsycn' (did you mean 'fsync'?)"),
+            (
+                "write,fsycn",
+                "unknown syscall 'fsycn' (did you mean 'fsync'?)",
+            ),
+            ("nosuchcall", "unknown syscall 'nosuchcall'"),
             ("none,write", "unknown syscall 'none'"),
             ("9999", "invalid syscall number '9999'"),
             ("400", "invalid syscall number '400'"),
@@ -298,7 +313,10 @@ mod tests {
         let bad = ["write".to_owned(), "fsycn".to_owned()];
         assert_eq!(
             syscalls_for_list(&bad),
-            Err(SetError::UnknownSyscall("fsycn".to_owned()))
+            Err(SetError::UnknownSyscall(
+                "fsycn".to_owned(),
+                DidYouMean::among("fsycn", ["fsync"])
+            ))
         );
         let comma = ["write,read".to_owned()];
         assert!(syscalls_for_list(&comma).is_err());

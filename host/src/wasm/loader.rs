@@ -15,6 +15,7 @@ use super::seed::{Seed, SeedReport};
 use super::{builtins, shared, world, PluginSpec};
 use crate::output::Log;
 use crate::rules::syscall_set::syscalls_for_list;
+use crate::suggest::DidYouMean;
 
 /// Loads plugins for one run.
 pub struct Loader {
@@ -123,10 +124,13 @@ fn read_source(source: &str, is_file: bool) -> Result<Vec<u8>> {
     if !is_file {
         return match builtins::find(source) {
             Some((_, bytes)) => Ok(bytes.to_vec()),
-            None => bail!(
-                "no built-in plugin named '{source}' (built-ins: {}; a file path needs a / or a .wasm/.wat ending)",
-                builtins::names().collect::<Vec<_>>().join(", ")
-            ),
+            None => match DidYouMean::among(source, builtins::names()).name() {
+                Some(name) => bail!("no built-in plugin named '{source}' (did you mean '{name}'?)"),
+                None => bail!(
+                    "no built-in plugin named '{source}' (built-ins: {}; a file path needs a / or a .wasm/.wat ending)",
+                    builtins::names().collect::<Vec<_>>().join(", ")
+                ),
+            },
         };
     }
     std::fs::read(source).or_else(|error| match builtins::meant_by_file(source) {
