@@ -26,7 +26,6 @@ pub mod command;
 pub mod crash;
 pub mod engine;
 pub mod explore;
-pub mod explore_cli;
 pub mod model;
 pub mod output;
 pub mod policy;

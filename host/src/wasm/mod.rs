@@ -69,14 +69,12 @@ macro_rules! calls_through {
 
 pub mod builtins;
 mod cache;
-pub mod commands;
 mod host;
 mod instance;
 mod loader;
 mod notice;
 mod plugin;
 mod policy;
-pub mod scaffold;
 mod seed;
 mod shared;
 mod spec;

@@ -4,10 +4,11 @@ use std::io::{self, Write};
 
 use anyhow::{Context, Result};
 
-use super::{builtins, scaffold, PluginSpec};
-use super::{Limits, Loader, Seed};
+use super::scaffold;
 use crate::model::Need;
 use crate::output::{Log, LogFormat};
+use crate::wasm::{builtins, PluginSpec};
+use crate::wasm::{Limits, Loader, Seed};
 
 fn loader(log: &Log) -> Result<Loader> {
     let seed = Seed {
@@ -98,7 +99,7 @@ pub fn check(text: &str) -> Result<()> {
     let names: Vec<&str> = subscription.iter().map(|s| s.name()).collect();
     println!(
         "subscribes to {}: {}",
-        super::count(names.len(), "syscall"),
+        crate::wasm::count(names.len(), "syscall"),
         names.join(", ")
     );
     let mut ways: [(&str, Vec<&str>); 3] = [

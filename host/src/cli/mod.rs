@@ -20,6 +20,10 @@ use crate::output::LogFormat;
 use crate::policy::chain::OnPolicyError;
 use crate::session::{Session, SessionError};
 
+pub mod explore;
+pub mod plugin;
+pub mod scaffold;
+
 /// The command's name, in its messages, its log notes and its usage lines
 /// (whichever of its two names it was started by).
 pub const NAME: &str = crate::COMMAND;
@@ -88,7 +92,7 @@ pub enum Command {
         action: Option<ExploreAction>,
         /// The campaign.
         #[command(flatten)]
-        args: Box<crate::explore_cli::ExploreArgs>,
+        args: Box<explore::ExploreArgs>,
     },
 }
 
@@ -103,7 +107,7 @@ const EXPLORE_HELP: &str = "Outcomes: crash (a signal, a runtime error), corrupt
 #[derive(Debug, Subcommand)]
 pub enum ExploreAction {
     /// Combine the --json reports of several shards into one report.
-    Merge(crate::explore_cli::MergeArgs),
+    Merge(explore::MergeArgs),
 }
 
 /// `fault plugins ...`
@@ -290,23 +294,23 @@ pub const EXIT_NOT_FOUND: u8 = 127;
 /// Run what the command line asks for; the exit status to end with.
 pub fn execute(cli: &Cli, stages: &[StageSpec]) -> u8 {
     let result = match &cli.command {
-        Some(Command::Plugins { action: None }) => crate::wasm::commands::list().map(|()| 0),
+        Some(Command::Plugins { action: None }) => plugin::list().map(|()| 0),
         Some(Command::Plugins {
             action: Some(PluginsAction::Export { dir }),
-        }) => crate::wasm::commands::export(dir).map(|()| 0),
+        }) => plugin::export(dir).map(|()| 0),
         Some(Command::Plugin {
             action: PluginAction::Check { spec },
-        }) => crate::wasm::commands::check(spec)
+        }) => plugin::check(spec)
             .map(|()| 0)
             .map_err(|e| e.context(spec.clone())),
         Some(Command::Plugin {
             action: PluginAction::New { name, lang, dir },
-        }) => crate::wasm::commands::new(name, lang, dir.as_deref()).map(|()| 0),
-        Some(Command::Explore { action: None, args }) => return crate::explore_cli::run(args),
+        }) => plugin::new(name, lang, dir.as_deref()).map(|()| 0),
+        Some(Command::Explore { action: None, args }) => return explore::run(args),
         Some(Command::Explore {
             action: Some(ExploreAction::Merge(args)),
             ..
-        }) => return crate::explore_cli::merge(args),
+        }) => return explore::merge(args),
         None => return run(&cli.run, stages),
     };
     result.unwrap_or_else(|error| {
