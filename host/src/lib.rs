@@ -29,6 +29,7 @@ pub mod explore;
 pub mod model;
 pub mod output;
 pub mod policy;
+pub mod rng;
 pub mod rules;
 pub mod session;
 pub mod tracee;

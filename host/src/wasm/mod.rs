@@ -86,7 +86,6 @@ mod v0_4;
 mod v0_5;
 mod world;
 
-pub use host::SplitMix64;
 pub use instance::{Instance, Limits};
 pub use loader::Loader;
 pub use policy::WasmPolicy;
