@@ -6,7 +6,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::Read;
@@ -650,4 +650,55 @@ pub fn assert_refused(out: &Outcome, named: &str, marker: &Path) {
         out.describe()
     );
     assert!(!marker.exists(), "the command ran\n{}", out.describe());
+}
+
+// ---------------------------------------------------------------------------
+// The rules' runs
+
+/// A rule on a syscall the program makes, limited to a path it never
+/// touches: it must change nothing.
+pub const NO_MATCH: [&str; 4] = [
+    "-e",
+    "inject=fsync,write:error=EIO",
+    "-P",
+    "/nonexistent/fi-test",
+];
+
+/// The 1-based numbers of the calls a program reported as failed in lines
+/// `PREFIX N: RESULT`, where RESULT is `ok` or an errno name; each failure
+/// must carry `errno`.
+#[track_caller]
+pub fn failed_calls(out: &Outcome, prefix: &str, errno: &str) -> BTreeSet<u32> {
+    let mut failed = BTreeSet::new();
+    for line in out.stdout.lines().filter(|l| l.starts_with(prefix)) {
+        let rest = &line[prefix.len()..];
+        let (number, result) = rest
+            .split_once(": ")
+            .unwrap_or_else(|| panic!("bad line {line:?}\n{}", out.describe()));
+        let number: u32 = number.trim().parse().unwrap();
+        let result = result.split_whitespace().next().unwrap_or("");
+        if result != "ok" {
+            assert_eq!(
+                result,
+                errno,
+                "call {number} failed with the wrong errno\n{}",
+                out.describe()
+            );
+            failed.insert(number);
+        }
+    }
+    failed
+}
+
+pub fn set(numbers: &[u32]) -> BTreeSet<u32> {
+    numbers.iter().copied().collect()
+}
+
+/// The thread id at the start of a text log line: `[pid   1234] ...`.
+#[track_caller]
+pub fn log_pid(line: &str) -> i32 {
+    line.strip_prefix("[pid ")
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(pid, _)| pid.trim().parse().ok())
+        .unwrap_or_else(|| panic!("not a log line: {line:?}"))
 }
