@@ -22,7 +22,6 @@ pub const COMMAND: &str = "fault";
 pub mod arch;
 pub mod backend;
 pub mod cli;
-pub mod command;
 pub mod crash;
 pub mod engine;
 pub mod explore;
