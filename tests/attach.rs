@@ -55,24 +55,20 @@ fn attach_and_stop_with(signal: i32, log_args: &[&str]) -> Outcome {
     let out = program.wait_within(Duration::from_secs(10));
     out.assert_code(0);
     let lines = out.lines();
-    assert_eq!(lines.len(), 61, "{}", out.describe());
+    out.ensure_eq(lines.len(), 61);
     assert_eq!(lines.last(), Some(&"done"));
     let failed = failed_calls(&out, "tick ", "EIO");
-    assert!(!failed.is_empty(), "{}", out.describe());
+    out.ensure(!failed.is_empty(), "");
     let first = *failed.iter().next().unwrap();
     let last = *failed.iter().last().unwrap();
-    assert!(first > 1, "{}", out.describe());
+    out.ensure(first > 1, "");
     assert_eq!(
         failed,
         (first..=last).collect(),
         "every write while attached fails, none after\n{}",
         out.describe()
     );
-    assert!(
-        last < 55,
-        "the program ran on after the detach\n{}",
-        out.describe()
-    );
+    out.ensure(last < 55, "the program ran on after the detach");
     // The file holds exactly the writes that succeeded.
     let written: BTreeSet<u32> = fs::read_to_string(&ticks)
         .unwrap()
@@ -87,17 +83,12 @@ fn attach_and_stop_with(signal: i32, log_args: &[&str]) -> Outcome {
 fn attach_tampers_then_detaches_on_sigint() {
     let out = attach_and_stop_with(libc::SIGINT, &[]);
     let logged = lines_with(&out.stderr, "(INJECTED)");
-    assert!(
-        !logged.is_empty(),
-        "the log shows the injected writes\n{}",
-        out.describe()
-    );
-    assert!(
+    out.ensure(!logged.is_empty(), "the log shows the injected writes");
+    out.ensure(
         logged
             .iter()
             .all(|l| l.contains("write(") && l.contains("= -1 EIO (Input/output error)")),
-        "{}",
-        out.describe()
+        "",
     );
 }
 
@@ -152,7 +143,7 @@ fn attach_follows_every_thread() {
     let out = program.wait_within(Duration::from_secs(10));
     out.assert_code(0);
     let lines = out.lines();
-    assert_eq!(lines.len(), 6, "{}", out.describe());
+    out.ensure_eq(lines.len(), 6);
     for t in 0..4 {
         let line = lines[t + 1];
         let field = |name: &str| -> u32 {
@@ -161,17 +152,13 @@ fn attach_follows_every_thread() {
                 .and_then(|v| v.parse().ok())
                 .unwrap_or_else(|| panic!("no {name} in {line:?}"))
         };
-        assert!(
-            line.starts_with(&format!("thread {t}: ")),
-            "{}",
-            out.describe()
-        );
+        out.ensure(line.starts_with(&format!("thread {t}: ")), "");
         assert!(
             field("failed") > 0,
             "thread {t} was not traced\n{}",
             out.describe()
         );
-        assert_eq!(field("ok") + field("failed"), 60, "{}", out.describe());
+        out.ensure_eq(field("ok") + field("failed"), 60);
         assert!(
             field("last_failed") < 60,
             "thread {t} ran on after the detach\n{}",
@@ -237,5 +224,5 @@ fn attach_to_a_missing_process_is_a_usage_error() {
         .args(["-p", &pid.to_string(), "-e", "inject=write:error=EIO"])
         .run();
     out.assert_code(125);
-    assert!(out.stderr.contains("no such process"), "{}", out.describe());
+    out.assert_stderr_has("no such process", "");
 }

@@ -47,10 +47,9 @@ fn a_bad_rule_exits_125_naming_it() {
         .args(["-e", "inject=write:when=0", "--", "true"])
         .run();
     out.assert_code(125);
-    assert!(
+    out.ensure(
         out.stderr.contains("fault: ") && out.stderr.contains("when=0"),
-        "{}",
-        out.describe()
+        "",
     );
 }
 
@@ -58,11 +57,7 @@ fn a_bad_rule_exits_125_naming_it() {
 fn clap_usage_errors_exit_125_and_help_exits_0() {
     let out = Cmd::fault().args(["--no-such-option", "--", "true"]).run();
     out.assert_code(125);
-    assert!(
-        out.stderr.contains("--no-such-option"),
-        "{}",
-        out.describe()
-    );
+    out.assert_stderr_has("--no-such-option", "");
 
     let out = Cmd::fault().args(["plugin"]).run();
     out.assert_code(125);
@@ -108,12 +103,7 @@ fn version_names_the_plugin_contract_and_wasmtime() {
         .and_then(|rest| rest.split('"').next())
         .expect("Cargo.lock locks wasmtime");
     let lines = out.lines();
-    assert_eq!(
-        lines[0],
-        format!("fault {}", env!("CARGO_PKG_VERSION")),
-        "{}",
-        out.describe()
-    );
+    out.ensure_eq(lines[0], format!("fault {}", env!("CARGO_PKG_VERSION")));
     assert!(
         lines.iter().any(|l| *l
             == format!(
@@ -136,26 +126,17 @@ fn a_missing_program_exits_127() {
         .args(["-e", "inject=write:error=EIO", "--", "/nonexistent"])
         .run();
     out.assert_code(127);
-    assert!(
+    out.ensure(
         out.stderr
             .contains("fault: /nonexistent: command not found"),
-        "{}",
-        out.describe()
+        "",
     );
     // Nothing ran: the rule is not said to have changed nothing.
-    assert!(
-        !out.stderr.contains("changed no call"),
-        "{}",
-        out.describe()
-    );
+    out.assert_stderr_lacks("changed no call", "");
 
     let out = Cmd::fault().args(["--", "fi-test-no-such-command"]).run();
     out.assert_code(127);
-    assert!(
-        out.stderr.contains("fi-test-no-such-command"),
-        "{}",
-        out.describe()
-    );
+    out.assert_stderr_has("fi-test-no-such-command", "");
 }
 
 #[test]
@@ -188,7 +169,7 @@ fn a_program_that_cannot_run_exits_126() {
             "{why}\n{}",
             out.describe()
         );
-        assert!(!dir.join("marker").exists(), "{}", out.describe());
+        out.ensure(!dir.join("marker").exists(), "");
     }
 
     // Found in $PATH, but only without execute permission.
@@ -197,16 +178,12 @@ fn a_program_that_cannot_run_exits_126() {
         .args(["--", "not-executable"])
         .run();
     out.assert_code(126);
-    assert!(
-        out.stderr.contains("Permission denied"),
-        "{}",
-        out.describe()
-    );
+    out.assert_stderr_has("Permission denied", "");
 }
 
 #[test]
 fn nothing_to_run_is_a_usage_error() {
     let out = Cmd::fault().args(["-e", "inject=write:error=EIO"]).run();
     out.assert_code(125);
-    assert!(out.stderr.contains("fault: "), "{}", out.describe());
+    out.assert_stderr_has("fault: ", "");
 }

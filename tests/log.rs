@@ -23,14 +23,13 @@ fn trace_logs_every_stopped_call() {
         .run();
     out.assert_code(1);
     let logged = lines_with(&out.stderr, "fsync(");
-    assert_eq!(logged.len(), 3, "{}", out.describe());
-    assert!(logged[0].ends_with("= 0"), "{}", out.describe());
-    assert!(
+    out.ensure_eq(logged.len(), 3);
+    out.ensure(logged[0].ends_with("= 0"), "");
+    out.ensure(
         logged[1].contains("= -1 EIO (Input/output error) (INJECTED)"),
-        "{}",
-        out.describe()
+        "",
     );
-    assert!(logged[2].ends_with("= 0"), "{}", out.describe());
+    out.ensure(logged[2].ends_with("= 0"), "");
 }
 
 #[test]
@@ -99,11 +98,7 @@ fn json_log_describes_the_injected_call() {
             .is_some_and(|s| s.contains("fault=openat:error=EACCES"))),
         "{open}"
     );
-    assert!(
-        !out.stderr.contains("openat"),
-        "-o must take the log off stderr\n{}",
-        out.describe()
-    );
+    out.assert_stderr_lacks("openat", "-o must take the log off stderr");
 }
 
 #[test]
@@ -162,25 +157,12 @@ fn summary_counts_the_injected_calls() {
     let header = out.stderr.lines().find(|l| {
         l.split_whitespace().collect::<Vec<_>>() == ["syscall", "stops", "tampered", "errors"]
     });
-    assert!(header.is_some(), "no table header\n{}", out.describe());
-    assert_eq!(
-        summary_row(&out.stderr, "fsync"),
-        Some([5, 4, 4]),
-        "{}",
-        out.describe()
-    );
+    out.ensure(header.is_some(), "no table header");
+    out.ensure_eq(summary_row(&out.stderr, "fsync"), Some([5, 4, 4]));
     let last = out.stderr.lines().last().unwrap_or("");
-    assert!(
-        last.starts_with("total"),
-        "the total row ends the log\n{}",
-        out.describe()
-    );
+    out.ensure(last.starts_with("total"), "the total row ends the log");
     let total = summary_row(&out.stderr, "total").unwrap();
-    assert!(
-        total[0] >= 5 && total[1] == 4 && total[2] >= 4,
-        "{}",
-        out.describe()
-    );
+    out.ensure(total[0] >= 5 && total[1] == 4 && total[2] >= 4, "");
 }
 
 // ---------------------------------------------------------------------------
@@ -208,12 +190,8 @@ fn a_rule_that_never_fires_is_reported_with_the_syscall_the_program_used() {
         .run();
     out.assert_code(0);
     let warnings = lines_with(&out.stderr, "changed no call");
-    assert_eq!(
-        warnings,
-        ["[fault] warning: -e inject=write:error=EIO: changed no call; -P dst: no write call touched it"],
-        "{}",
-        out.describe()
-    );
+    out.ensure_eq(warnings,
+        ["[fault] warning: -e inject=write:error=EIO: changed no call; -P dst: no write call touched it"]);
     // With a stage that stops copy_file_range (and never fires either), the
     // write rule can tell which call it missed.
     let out = Cmd::fault()
@@ -226,19 +204,11 @@ fn a_rule_that_never_fires_is_reported_with_the_syscall_the_program_used() {
         .run();
     out.assert_code(0);
     let warnings = lines_with(&out.stderr, "changed no call");
-    assert_eq!(warnings.len(), 2, "{}", out.describe());
-    assert!(
-        warnings[0].ends_with(
+    out.ensure_eq(warnings.len(), 2);
+    out.ensure(warnings[0].ends_with(
             "-P dst: no write call touched it; cp used copy_file_range on dst, which the rule does not name"
-        ),
-        "{}",
-        out.describe()
-    );
-    assert!(
-        warnings[1].starts_with("[fault] warning: -e inject=copy_file_range:error=EIO:when=1000: changed no call; when= selected none of its "),
-        "{}",
-        out.describe()
-    );
+        ), "");
+    out.ensure(warnings[1].starts_with("[fault] warning: -e inject=copy_file_range:error=EIO:when=1000: changed no call; when= selected none of its "), "");
 }
 
 #[test]
@@ -249,12 +219,8 @@ fn an_idle_rule_keeps_the_programs_status() {
         .arg(&true_)
         .run();
     out.assert_code(0);
-    assert_eq!(
-        lines_with(&out.stderr, "warning"),
-        ["[fault] warning: -e inject=write:error=EIO: changed no call; -P /nonexistent: no write call touched it"],
-        "{}",
-        out.describe()
-    );
+    out.ensure_eq(lines_with(&out.stderr, "warning"),
+        ["[fault] warning: -e inject=write:error=EIO: changed no call; -P /nonexistent: no write call touched it"]);
 }
 
 #[test]
@@ -276,17 +242,13 @@ fn a_rule_that_fired_gets_no_warning_and_is_counted_per_stage() {
         .arg(&file)
         .run();
     out.assert_code(1);
-    assert_eq!(out.stdout, "shown\n", "{}", out.describe());
+    out.ensure_eq(&out.stdout, "shown\n");
     let warnings = lines_with(&out.stderr, "changed no call");
-    assert_eq!(
-        warnings,
+    out.ensure_eq(warnings,
         [format!(
             "[fault] warning: -e inject=fsync:error=EIO: changed no call; -P {}: no fsync call touched it",
             file.display()
-        )],
-        "{}",
-        out.describe()
-    );
+        )]);
     let row = |stage: &str| -> Vec<String> {
         let line = out
             .stderr
@@ -340,14 +302,10 @@ fn text_log_decodes_open_flags_and_mode_like_strace() {
         .run();
     out.assert_code(2);
     let lines = lines_with(&out.stderr, "openat(");
-    assert_eq!(lines.len(), 1, "{}", out.describe());
-    assert!(
-        lines[0].contains(
+    out.ensure_eq(lines.len(), 1);
+    out.ensure(lines[0].contains(
             "openat(AT_FDCWD, \"out\", O_WRONLY|O_CREAT|O_TRUNC, 0666) = -1 EACCES (Permission denied) (INJECTED)"
-        ),
-        "{}",
-        out.describe()
-    );
+        ), "");
     // JSON keeps the raw numbers.
     let log = dir.join("log.json");
     Cmd::fault()

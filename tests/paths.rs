@@ -23,26 +23,19 @@ fn path_filter_matches_writes_through_an_fd() {
         .arg(dir.path())
         .run();
     out.assert_code(0);
-    assert_eq!(
-        out.lines(),
-        ["write a: ENOSPC", "write b: ok"],
-        "{}",
-        out.describe()
-    );
+    out.ensure_eq(out.lines(), ["write a: ENOSPC", "write b: ok"]);
     assert_eq!(dir.read("a"), "");
     assert_eq!(dir.read("b"), "data for b\n");
     let logged = lines_with(&out.stderr, "(INJECTED)");
-    assert_eq!(logged.len(), 1, "{}", out.describe());
-    assert!(
+    out.ensure_eq(logged.len(), 1);
+    out.ensure(
         logged[0].contains("write(")
             && logged[0].contains(&format!("<{}>", dir.join("a").display())),
-        "the log shows the fd's path\n{}",
-        out.describe()
+        "the log shows the fd's path",
     );
-    assert!(
+    out.ensure(
         logged[0].contains("= -1 ENOSPC (No space left on device) (INJECTED)"),
-        "{}",
-        out.describe()
+        "",
     );
 }
 
@@ -56,12 +49,7 @@ fn relative_path_filter_is_taken_from_fis_directory() {
         .arg(".")
         .run();
     out.assert_code(0);
-    assert_eq!(
-        out.lines(),
-        ["write a: ok", "write b: ENOSPC"],
-        "{}",
-        out.describe()
-    );
+    out.ensure_eq(out.lines(), ["write a: ok", "write b: ENOSPC"]);
 }
 
 #[test]
@@ -77,12 +65,7 @@ fn path_filter_counts_only_matching_calls() {
         .arg(dir.path())
         .run();
     out.assert_code(0);
-    assert_eq!(
-        out.lines(),
-        ["write a: ok", "write b: ENOSPC"],
-        "{}",
-        out.describe()
-    );
+    out.ensure_eq(out.lines(), ["write a: ok", "write b: ENOSPC"]);
 }
 
 #[test]
@@ -99,12 +82,7 @@ fn path_filter_follows_symlinks() {
         .arg(dir.path())
         .run();
     out.assert_code(0);
-    assert_eq!(
-        out.lines(),
-        ["write a: ENOSPC", "write b: ok"],
-        "{}",
-        out.describe()
-    );
+    out.ensure_eq(out.lines(), ["write a: ENOSPC", "write b: ok"]);
 }
 
 /// Two directories, `A` and `B`, each holding a file `f`.
@@ -128,7 +106,7 @@ fn relative_paths_follow_cd() {
         .args(["--", "bash", "-c", script])
         .run();
     out.assert_code(0);
-    assert_eq!(out.lines(), ["A: 0", "B: 1"], "{}", out.describe());
+    out.ensure_eq(out.lines(), ["A: 0", "B: 1"]);
 }
 
 /// Run Python in `DIR/A` with `steps`, which call `open_f(label)` to open
@@ -170,15 +148,13 @@ open_f("A, after fchdir")
 "#;
     let out = python_opening_f(&dir, "B/f", steps);
     out.assert_code(0);
-    assert_eq!(
+    out.ensure_eq(
         out.lines(),
         [
             "A ok",
             "B, after another thread's chdir No such file or directory",
-            "A, after fchdir ok"
+            "A, after fchdir ok",
         ],
-        "{}",
-        out.describe()
     );
 }
 
@@ -192,12 +168,7 @@ open_f("C")
 "#;
     let out = python_opening_f(&dir, "C/f", steps);
     out.assert_code(0);
-    assert_eq!(
-        out.lines(),
-        ["A ok", "C No such file or directory"],
-        "{}",
-        out.describe()
-    );
+    out.ensure_eq(out.lines(), ["A ok", "C No such file or directory"]);
 }
 
 #[test]
@@ -222,10 +193,9 @@ fn a_watched_directory_change_is_neither_logged_nor_counted() {
         "the summary counts openat\n{}",
         out.describe()
     );
-    assert!(
+    out.ensure(
         rows("chdir") == 0 && lines_with(&out.stderr, "chdir(").is_empty(),
-        "a chdir no stage subscribed to was counted\n{}",
-        out.describe()
+        "a chdir no stage subscribed to was counted",
     );
 }
 
@@ -252,24 +222,16 @@ fn dash_p_takes_a_glob_and_a_directory_prefix() {
     };
     let out = cat_all("*.log");
     out.assert_code(1);
-    assert_eq!(out.stdout, "notes\nx\nsubway\n", "{}", out.describe());
-    assert!(
-        out.stderr.contains("cat: app.log: Permission denied"),
-        "{}",
-        out.describe()
-    );
+    out.ensure_eq(&out.stdout, "notes\nx\nsubway\n");
+    out.assert_stderr_has("cat: app.log: Permission denied", "");
 
     let out = cat_all("sub/");
     out.assert_code(1);
-    assert_eq!(out.stdout, "log\nnotes\nsubway\n", "{}", out.describe());
-    assert!(
-        out.stderr.contains("cat: sub/deeper/x: Permission denied"),
-        "{}",
-        out.describe()
-    );
+    out.ensure_eq(&out.stdout, "log\nnotes\nsubway\n");
+    out.assert_stderr_has("cat: sub/deeper/x: Permission denied", "");
 
     // A plain path keeps strace's exact meaning: not a prefix.
     let out = cat_all(&format!("{}/sub", dir.path().display()));
     out.assert_code(0);
-    assert_eq!(out.stdout, "log\nnotes\nx\nsubway\n", "{}", out.describe());
+    out.ensure_eq(&out.stdout, "log\nnotes\nx\nsubway\n");
 }

@@ -27,24 +27,23 @@ fn family(extra: &[&str], child_exit: i32) {
         .map(|i| format!("child {i}: exit={child_exit}"))
         .collect();
     expected.push("vfork: exit=0".into());
-    assert_eq!(out.lines(), expected, "{}", out.describe());
+    out.ensure_eq(out.lines(), expected);
     for i in 0..20 {
         assert_eq!(dir.read(&format!("child-{i}")), "x");
     }
     // One log line per tampered call, each naming its own process.
     let injected = lines_with(&out.stderr, "(INJECTED)");
     if child_exit == 0 {
-        assert!(injected.is_empty(), "{}", out.describe());
+        out.ensure(injected.is_empty(), "");
     } else {
-        assert_eq!(injected.len(), 20, "{}", out.describe());
+        out.ensure_eq(injected.len(), 20);
         let pids: BTreeSet<i32> = injected.iter().map(|line| log_pid(line)).collect();
         assert_eq!(pids.len(), 20, "20 children, 20 pids\n{}", out.describe());
-        assert!(
+        out.ensure(
             injected
                 .iter()
                 .all(|l| l.contains("fsync(") && l.contains("child-")),
-            "{}",
-            out.describe()
+            "",
         );
     }
 }
@@ -87,7 +86,7 @@ fn killing_fi_kills_the_programs_it_started() {
     assert!(fi.running(), "{}", fi.describe());
     fi.signal(libc::SIGKILL);
     let out = fi.wait_within(Duration::from_secs(5));
-    assert_eq!(out.status.code(), None, "{}", out.describe());
+    out.ensure_eq(out.status.code(), None);
     for (name, pid) in [("program", parent), ("its child", child)] {
         let gone = wait_until(Duration::from_secs(2), || {
             matches!(proc_state(pid), None | Some('Z' | 'X'))

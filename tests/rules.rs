@@ -26,15 +26,10 @@ fn hostname_fault(extra: &[&str]) {
         ])
         .run();
     out.assert_code(1);
-    assert!(
-        out.stdout.is_empty(),
-        "cat printed the file\n{}",
-        out.describe()
-    );
-    assert!(
-        out.stderr.contains("cat: /etc/hostname: Permission denied"),
-        "cat did not report the error\n{}",
-        out.describe()
+    out.ensure(out.stdout.is_empty(), "cat printed the file");
+    out.assert_stderr_has(
+        "cat: /etc/hostname: Permission denied",
+        "cat did not report the error",
     );
     let logged: Vec<&str> = out
         .stderr
@@ -84,21 +79,15 @@ fn fault_without_a_path_fails_every_open() {
             "/etc/hostname",
         ])
         .run();
-    assert!(
+    out.ensure(
         !matches!(out.code(), Some(0) | None),
-        "cat cannot even load libc, it must fail\n{}",
-        out.describe()
+        "cat cannot even load libc, it must fail",
     );
     let hostname = fs::read_to_string("/etc/hostname").unwrap();
-    assert!(
-        !out.stdout.contains(hostname.trim()),
-        "cat printed the file\n{}",
-        out.describe()
-    );
-    assert!(
+    out.assert_stdout_lacks(hostname.trim(), "cat printed the file");
+    out.ensure(
         lines_with(&out.stderr, "= -1 EACCES (Permission denied) (INJECTED)").len() >= 2,
-        "every open should fail\n{}",
-        out.describe()
+        "every open should fail",
     );
 }
 
@@ -161,7 +150,7 @@ fn when_forms(extra: &[&str]) {
             .arg(dir.join("file"))
             .run();
         out.assert_code(1);
-        assert_eq!(out.lines().len(), 10, "{}", out.describe());
+        out.ensure_eq(out.lines().len(), 10);
         assert_eq!(
             failed_calls(&out, "fsync ", "EIO"),
             set(expected),
@@ -198,18 +187,8 @@ fn when_counts_each_syscall_separately() {
         .arg("both")
         .run();
     out.assert_code(1);
-    assert_eq!(
-        failed_calls(&out, "fsync ", "EIO"),
-        set(&[2]),
-        "{}",
-        out.describe()
-    );
-    assert_eq!(
-        failed_calls(&out, "fdatasync ", "EIO"),
-        set(&[2]),
-        "{}",
-        out.describe()
-    );
+    out.ensure_eq(failed_calls(&out, "fsync ", "EIO"), set(&[2]));
+    out.ensure_eq(failed_calls(&out, "fdatasync ", "EIO"), set(&[2]));
 }
 
 #[test]
@@ -222,21 +201,14 @@ fn fault_fails_with_enosys_by_default() {
         .arg(dir.join("file"))
         .run();
     out.assert_code(1);
-    assert_eq!(
-        failed_calls(&out, "fsync ", "ENOSYS"),
-        set(&[2]),
-        "{}",
-        out.describe()
-    );
-    assert_eq!(
+    out.ensure_eq(failed_calls(&out, "fsync ", "ENOSYS"), set(&[2]));
+    out.ensure_eq(
         lines_with(
             &out.stderr,
-            "= -1 ENOSYS (Function not implemented) (INJECTED)"
+            "= -1 ENOSYS (Function not implemented) (INJECTED)",
         )
         .len(),
         1,
-        "{}",
-        out.describe()
     );
 }
 
@@ -250,12 +222,7 @@ fn without_when_every_call_is_tampered() {
         .arg(dir.join("file"))
         .run();
     out.assert_code(1);
-    assert_eq!(
-        failed_calls(&out, "fsync ", "EIO"),
-        set(&[1, 2, 3, 4, 5]),
-        "{}",
-        out.describe()
-    );
+    out.ensure_eq(failed_calls(&out, "fsync ", "EIO"), set(&[1, 2, 3, 4, 5]));
 }
 
 #[test]
@@ -271,11 +238,7 @@ fn a_class_naming_execveat_but_not_execve_decides_the_program_s_calls() {
         .arg(dir.join("data"))
         .run();
     out.assert_code(1);
-    assert!(
-        out.stderr.contains("Input/output error"),
-        "{}",
-        out.describe()
-    );
+    out.assert_stderr_has("Input/output error", "");
 }
 
 // ---------------------------------------------------------------------------
@@ -289,19 +252,11 @@ fn retval_replaces_the_result() {
         .run();
     out.assert_code(0);
     let line = out.lines()[0].to_owned();
-    assert!(
-        line.starts_with("getpid=42 "),
-        "getpid must return 42\n{}",
-        out.describe()
-    );
-    assert!(
-        !line.ends_with("self=42"),
-        "the real pid is not 42\n{}",
-        out.describe()
-    );
+    out.ensure(line.starts_with("getpid=42 "), "getpid must return 42");
+    out.ensure(!line.ends_with("self=42"), "the real pid is not 42");
     let logged = lines_with(&out.stderr, "getpid(");
-    assert_eq!(logged.len(), 1, "{}", out.describe());
-    assert!(logged[0].contains("= 42 (INJECTED)"), "{}", out.describe());
+    out.ensure_eq(logged.len(), 1);
+    out.ensure(logged[0].contains("= 42 (INJECTED)"), "");
 }
 
 #[test]
@@ -368,12 +323,7 @@ fn syscall_with_an_error_does_not_run_the_original() {
         .arg(&file)
         .run();
     out.assert_code(0);
-    assert_eq!(
-        out.lines(),
-        ["unlink: EPERM", "exists: yes"],
-        "{}",
-        out.describe()
-    );
+    out.ensure_eq(out.lines(), ["unlink: EPERM", "exists: yes"]);
     assert!(file.exists());
 }
 
@@ -414,16 +364,8 @@ fn signal_sigkill_ends_the_program() {
         .arg(dir.join("file"))
         .run();
     out.assert_code(137);
-    assert!(
-        !out.stdout.contains("deliveries"),
-        "the program ran on\n{}",
-        out.describe()
-    );
-    assert!(
-        !out.stdout.contains("fsync 2"),
-        "fsync 2 returned\n{}",
-        out.describe()
-    );
+    out.assert_stdout_lacks("deliveries", "the program ran on");
+    out.assert_stdout_lacks("fsync 2", "fsync 2 returned");
 }
 
 // ---------------------------------------------------------------------------
@@ -467,10 +409,9 @@ fn delay_enter_holds_the_call() {
     let logged = lines_with(&log, "fsync(");
     assert_eq!(logged.len(), 1, "log:\n{log}");
     assert!(logged[0].contains("(DELAYED)"), "log:\n{log}");
-    assert!(
+    out.ensure(
         !out.stderr.contains("fsync("),
-        "-o must take the log off stderr\n{}",
-        out.describe()
+        "-o must take the log off stderr",
     );
 }
 
@@ -491,6 +432,6 @@ fn delay_exit_holds_the_return() {
         out.describe()
     );
     let logged = lines_with(&out.stderr, "fsync(");
-    assert_eq!(logged.len(), 1, "{}", out.describe());
-    assert!(logged[0].contains("(DELAYED)"), "{}", out.describe());
+    out.ensure_eq(logged.len(), 1);
+    out.ensure(logged[0].contains("(DELAYED)"), "");
 }

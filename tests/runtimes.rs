@@ -22,18 +22,17 @@ fn go_seed_program_loses_its_write() {
         .arg(&seed)
         .run();
     out.assert_code(0);
-    assert!(dir.join("test.txt").exists(), "{}", out.describe());
+    out.ensure(dir.join("test.txt").exists(), "");
     assert_eq!(
         dir.read("test.txt"),
         "",
         "the write must have failed\n{}",
         out.describe()
     );
-    assert!(
+    out.ensure(
         out.stderr.contains("test.txt>")
             && out.stderr.contains("EIO (Input/output error) (INJECTED)"),
-        "{}",
-        out.describe()
+        "",
     );
 
     let clean = TestDir::new("seed-clean");
@@ -62,14 +61,12 @@ fn python_sees_eio_from_fsync_on_one_file() {
         .timeout(Duration::from_secs(60))
         .run();
     out.assert_code(0);
-    assert_eq!(
+    out.ensure_eq(
         out.lines(),
         [
             format!("{}: OSError errno=EIO", one.display()),
-            format!("{}: ok", two.display())
+            format!("{}: ok", two.display()),
         ],
-        "{}",
-        out.describe()
     );
 }
 
@@ -97,12 +94,8 @@ fn java_runs_the_same_under_fi() {
         .timeout(Duration::from_secs(120))
         .run();
     traced.assert_code(3);
-    assert_eq!(traced.stdout, native.stdout, "{}", traced.describe());
-    assert!(
-        traced.stdout.contains("done 16 shared 3200"),
-        "{}",
-        traced.describe()
-    );
+    traced.ensure_eq(&traced.stdout, &native.stdout);
+    traced.assert_stdout_has("done 16 shared 3200", "");
 }
 
 // ---------------------------------------------------------------------------
@@ -124,6 +117,6 @@ fn bash_pipeline_runs_the_same_under_fi() {
             .arg(&script)
             .run();
         traced.assert_code(0);
-        assert_eq!(traced.stdout, native.stdout, "{}", traced.describe());
+        traced.ensure_eq(&traced.stdout, &native.stdout);
     }
 }

@@ -31,7 +31,7 @@ fn sigsegv_handlers_work_under_fi() {
             .arg(c_program("segv"))
             .run();
         out.assert_code(0);
-        assert_eq!(out.lines(), ["recovered 3"], "{}", out.describe());
+        out.ensure_eq(out.lines(), ["recovered 3"]);
     }
 }
 
@@ -50,7 +50,7 @@ fn realtime_and_queued_signals_pass_through() {
             .arg(c_program("rtsig"))
             .run();
         out.assert_code(0);
-        assert_eq!(out.lines(), ["rt ok 1 2 3 usr2"], "{}", out.describe());
+        out.ensure_eq(out.lines(), ["rt ok 1 2 3 usr2"]);
     }
 }
 
@@ -116,9 +116,9 @@ fn sigstop_and_sigcont_stop_and_resume_the_program() {
     assert!(send_signal(pid, libc::SIGCONT));
     let out = fi.wait();
     out.assert_code(0);
-    assert_eq!(out.lines().last(), Some(&"done"), "{}", out.describe());
+    out.ensure_eq(out.lines().last(), Some(&"done"));
     assert_eq!(line_count(&ticks), 40);
-    assert!(!out.stdout.contains("EIO"), "{}", out.describe());
+    out.assert_stdout_lacks("EIO", "");
 }
 
 // ---------------------------------------------------------------------------
@@ -158,12 +158,7 @@ fn sigint_to_fi_is_forwarded_to_the_program() {
     fi.signal(libc::SIGINT);
     let out = fi.wait_within(Duration::from_secs(5));
     out.assert_code(42);
-    assert_eq!(
-        out.lines().last(),
-        Some(&"got SIGINT"),
-        "{}",
-        out.describe()
-    );
+    out.ensure_eq(out.lines().last(), Some(&"got SIGINT"));
 }
 
 #[test]
@@ -183,7 +178,7 @@ fn sigterm_to_fi_is_forwarded_to_the_program() {
     // ticker does not handle SIGTERM: it dies of it.
     let out = fi.wait_within(Duration::from_secs(5));
     out.assert_code(143);
-    assert!(!out.stdout.contains("done"), "{}", out.describe());
+    out.assert_stdout_lacks("done", "");
 }
 
 /// A stop signal to fault while a thread is held in a 15 s injected delay is
@@ -219,7 +214,7 @@ fn a_stop_signal_cuts_an_injected_delay_short() {
         );
         out.assert_code(code);
         if let Some(line) = last_line {
-            assert_eq!(out.lines().last(), Some(&line), "{}", out.describe());
+            out.ensure_eq(out.lines().last(), Some(&line));
         }
     }
 }

@@ -301,6 +301,76 @@ impl Outcome {
     pub fn lines(&self) -> Vec<&str> {
         self.stdout.lines().collect()
     }
+
+    /// Panic unless `holds`, saying `what` went wrong (if anything is
+    /// said) and showing the run.
+    #[track_caller]
+    pub fn ensure(&self, holds: bool, what: &str) -> &Self {
+        let what = if what.is_empty() {
+            "assertion failed"
+        } else {
+            what
+        };
+        assert!(holds, "{what}\n{}", self.describe());
+        self
+    }
+
+    /// Panic unless `left == right`, showing both and the run.
+    #[track_caller]
+    pub fn ensure_eq<L, R>(&self, left: L, right: R) -> &Self
+    where
+        L: PartialEq<R> + std::fmt::Debug,
+        R: std::fmt::Debug,
+    {
+        assert_eq!(left, right, "{}", self.describe());
+        self
+    }
+
+    /// Panic unless standard error holds `needle`; `what` says what its
+    /// absence means.
+    #[track_caller]
+    pub fn assert_stderr_has(&self, needle: &str, what: &str) -> &Self {
+        self.ensure(
+            self.stderr.contains(needle),
+            &because(&format!("standard error lacks {needle:?}"), what),
+        )
+    }
+
+    /// Panic if standard error holds `needle`.
+    #[track_caller]
+    pub fn assert_stderr_lacks(&self, needle: &str, what: &str) -> &Self {
+        self.ensure(
+            !self.stderr.contains(needle),
+            &because(&format!("standard error holds {needle:?}"), what),
+        )
+    }
+
+    /// Panic unless standard output holds `needle`.
+    #[track_caller]
+    pub fn assert_stdout_has(&self, needle: &str, what: &str) -> &Self {
+        self.ensure(
+            self.stdout.contains(needle),
+            &because(&format!("standard output lacks {needle:?}"), what),
+        )
+    }
+
+    /// Panic if standard output holds `needle`.
+    #[track_caller]
+    pub fn assert_stdout_lacks(&self, needle: &str, what: &str) -> &Self {
+        self.ensure(
+            !self.stdout.contains(needle),
+            &because(&format!("standard output holds {needle:?}"), what),
+        )
+    }
+}
+
+/// `fact`, and what it means if that is said.
+fn because(fact: &str, meaning: &str) -> String {
+    if meaning.is_empty() {
+        fact.to_string()
+    } else {
+        format!("{fact}: {meaning}")
+    }
 }
 
 /// A command to run with a deadline.
