@@ -91,7 +91,7 @@ const EXAMPLE_SOURCES: &[(&str, &[&str])] = &[
 ];
 
 /// Writes `$OUT_DIR/scaffold_files.rs`, the files of `fault plugin new`:
-/// `SCAFFOLD_FILES: &[TemplateFile]` (see host/src/wasm/scaffold.rs). Every
+/// `SCAFFOLD_FILES: &[TemplateFile]` (see host/src/cli/scaffold.rs). Every
 /// language gets `host/templates/<language>/`; Rust also the SDK (into
 /// `fi-sdk/`, its WIT included), the grammar it depends on (into
 /// `fi-grammar/`) and the workspace's `rust-toolchain.toml`, the others

@@ -1,7 +1,7 @@
-//! The `fault` command (see [`fi::command`]).
+//! The `fault` command (see [`fi::cli`]).
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    fi::command::main()
+    fi::cli::main()
 }

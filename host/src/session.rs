@@ -40,12 +40,12 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::backend::filter::filter_for;
 use crate::backend::notify::NotifyBackend;
-use crate::backend::ptrace::{self, Filter, Mode, Program, PtraceBackend, SpawnError, StartError};
-use crate::backend::{Backend, Kind, Route};
+use crate::backend::ptrace::{self, Mode, Program, PtraceBackend, SpawnError, StartError};
+use crate::backend::{Backend, Kind};
 use crate::crash::{Crash, CrashPolicy, CrashReport};
-use crate::engine::{fd_scope, plan, Ending, Engine, EngineError, OnStopSignal};
+use crate::engine::plan::{self, Host, SpawnPlan};
+use crate::engine::{Ending, Engine, EngineError, OnStopSignal};
 use crate::model::{Capabilities, Record};
 use crate::output::{Keep, Log, LogFormat, LogOptions, Summary};
 pub use crate::policy::chain::StageReport;
@@ -53,7 +53,7 @@ use crate::policy::chain::{Chain, OnPolicyError};
 use crate::policy::Policy;
 use crate::rules::{self, parse, PathFilter, RulePolicy};
 use crate::wasm::{self, Limits, Loader};
-use syscalls::{Sysno, SysnoSet};
+use syscalls::SysnoSet;
 
 /// Why a session could not run, or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -505,7 +505,7 @@ impl Session {
     }
 
     /// The `-e` expressions parsed, in order, given strace's meaning among
-    /// themselves ([`rules::resolve`]): for each, its rule with the set it
+    /// themselves ([`rules::trace`]): for each, its rule with the set it
     /// still decides and the set it was written with, or `None` for
     /// `-e trace=` (the last one counts, as in strace; `--trace` then logs
     /// only its calls). strace's warnings go to the log.
@@ -514,47 +514,21 @@ impl Session {
         &mut self,
         log: &Log,
     ) -> Result<Vec<Option<(parse::Rule, SysnoSet)>>, SessionError> {
-        let mut traced = None;
-        let mut exprs = Vec::new();
-        for stage in &self.stages {
-            if let StageSource::Rule(text) = stage {
-                match parse::parse_qualified(text).map_err(invalid)? {
-                    parse::Expr::Rule(rule) => exprs.push(Some(rule)),
-                    parse::Expr::Trace(set) => {
-                        traced = Some(set);
-                        exprs.push(None);
-                    }
-                }
-            }
+        let texts = self.stages.iter().filter_map(|stage| match stage {
+            StageSource::Rule(text) => Some(text.as_str()),
+            _ => None,
+        });
+        let resolved = rules::trace::resolve_exprs(texts).map_err(invalid)?;
+        for warning in &resolved.warnings {
+            log.note(crate::COMMAND, warning);
         }
-        let named: Vec<Option<SysnoSet>> = exprs
-            .iter()
-            .map(|rule| rule.as_ref().map(|rule| rule.syscalls.clone()))
-            .collect();
-        let mut rules: Vec<parse::Rule> = exprs.iter().flatten().cloned().collect();
-        rules::resolve(&mut rules, traced.as_ref());
-        for rule in &rules {
-            if let Some(warning) = &rule.warning {
-                log.note(
-                    crate::COMMAND,
-                    &format!("-e {}: warning: {warning}", rule.text),
-                );
-            }
-        }
-        if let Some(set) = traced {
+        if let Some(set) = resolved.traced {
             if self.trace_all {
                 self.logged_only = set.clone();
             }
             log.trace_only(set);
         }
-        let mut rules = rules.into_iter();
-        Ok(named
-            .into_iter()
-            .map(|named| {
-                let named = named?;
-                Some((rules.next()?, named))
-            })
-            .collect())
+        Ok(resolved.rules)
     }
 
     fn run_spawned(
@@ -565,57 +539,24 @@ impl Session {
     ) -> Result<Ending, SessionError> {
         let mode = self.mode.unwrap_or(Mode::Seccomp);
         check_capabilities(PtraceBackend::CAPABILITIES, "ptrace", chain)?;
-        // Nothing is tampered with or counted before the command's own
-        // execve succeeded (as in strace): the engine must see the launch
-        // if it could see anything before it. Under the filter only the
-        // launch's execve can be stopped (a ptrace stop, whatever the
-        // stages would allow), and only if a stage subscribes to execve
-        // (not merely execveat, as %desc does: the launch is an execve);
-        // without the filter every call stops.
-        let launch = SysnoSet::new(&[Sysno::execve]);
-        let execs = launch.clone().union(&SysnoSet::new(&[Sysno::execveat]));
-        let launch_seen = match mode {
-            Mode::Seccomp => chain.subscription().contains(Sysno::execve),
-            Mode::Syscall => true,
-        };
-        let always_stopped = self
-            .logged_only
-            .clone()
-            .union(&chain.subscription().intersection(&launch));
-        let unstopped = match mode {
-            Mode::Seccomp => plan::unstopped_fd_calls(chain, &log, self.backend, &always_stopped),
-            Mode::Syscall => SysnoSet::empty(),
-        };
-        // A descriptor of a matching file fi was started with keeps every fd
-        // call stopped; fi's descriptors are read only when that could matter.
-        let unstopped = if !unstopped.is_empty() && fd_scope::inherited_may_matter(chain) {
-            SysnoSet::empty()
-        } else {
-            unstopped
-        };
-        let routes = match mode {
-            Mode::Syscall => Vec::new(),
-            Mode::Seccomp => plan::routes(chain, &log, self.backend, &always_stopped, &unstopped),
-        };
-        let program_filter = filter_for(&routes);
-        let filter = (mode == Mode::Seccomp).then(|| Filter {
-            program: &program_filter,
-            listener: routes.iter().any(|&(_, route)| route == Route::Notify),
-            may_yield: !routes
-                .iter()
-                .any(|&(nr, _)| nr == Sysno::sched_yield.id() as u32),
-        });
+        let plan = SpawnPlan::new(
+            chain,
+            &log,
+            self.backend,
+            mode,
+            &self.logged_only,
+            &Host::this_one(),
+        );
+        for sysno in plan.answered_in_kernel() {
+            chain.decided_in_kernel(sysno);
+        }
         let mut program = program.clone();
         program.stdio = std::array::from_fn(|i| self.stdio[i].as_ref().map(|fd| fd.as_raw_fd()));
         let program = &program;
-        let mut spawned = ptrace::spawn(program, filter.as_ref())
+        let mut spawned = ptrace::spawn(program, plan.filter().as_ref())
             .map_err(|e| SessionError::Failed(e.to_string()))?;
         let pid = spawned.pid;
-        let subscription = match mode {
-            Mode::Seccomp => self.stopped_calls(chain),
-            Mode::Syscall => self.stopped_calls(chain).union(&execs),
-        };
-        let backend = PtraceBackend::new(mode, subscription, &[pid]);
+        let backend = PtraceBackend::new(mode, plan.subscription.clone(), &[pid]);
         let on_stop = if self.stop_signals {
             OnStopSignal::Forward
         } else {
@@ -625,15 +566,15 @@ impl Session {
             pid,
             on_stop,
             limit: self.time_limit,
-            await_launch: launch_seen,
+            await_launch: plan.await_launch,
             logged: self.logged_only.clone(),
-            fd_calls_unstopped: !unstopped.is_empty(),
+            fd_calls_unstopped: !plan.unstopped.is_empty(),
         };
         let ended = match spawned.listener.take() {
             Some(listener) => {
                 let mut backend = NotifyBackend::new(backend, listener);
-                if !unstopped.is_empty() {
-                    backend = backend.stopping_fd_calls(fd_scope::fd_filter_calls(&unstopped));
+                if let Some(calls) = plan.fd_filter_calls() {
+                    backend = backend.stopping_fd_calls(calls);
                 }
                 run.over(backend, chain, log)
             }
@@ -689,7 +630,8 @@ impl Session {
             threads.extend(tids.into_iter().map(|tid| (pid, tid)));
         }
         let tids: Vec<i32> = threads.iter().map(|&(_, tid)| tid).collect();
-        let mut backend = PtraceBackend::new(Mode::Syscall, self.stopped_calls(chain), &tids);
+        let subscription = plan::stopped_calls(chain, &self.logged_only);
+        let mut backend = PtraceBackend::new(Mode::Syscall, subscription, &tids);
         backend.patch_vdso_of(pids);
         let on_stop = if self.stop_signals {
             OnStopSignal::Detach
@@ -739,17 +681,6 @@ impl Drive {
             engine = engine.with_fd_calls_unstopped();
         }
         engine.run()
-    }
-}
-
-impl Session {
-    /// The calls to stop: those some stage subscribed to, with `--trace`
-    /// those of `-e trace=` (to be logged), and those the engine watches
-    /// ([`plan::watched`]).
-    fn stopped_calls(&self, chain: &Chain) -> SysnoSet {
-        let subscription = chain.subscription();
-        let watched = plan::watched(&subscription);
-        subscription.union(&self.logged_only).union(&watched)
     }
 }
 

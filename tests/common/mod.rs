@@ -6,7 +6,7 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::Read;
@@ -300,6 +300,76 @@ impl Outcome {
     /// The stdout lines.
     pub fn lines(&self) -> Vec<&str> {
         self.stdout.lines().collect()
+    }
+
+    /// Panic unless `holds`, saying `what` went wrong (if anything is
+    /// said) and showing the run.
+    #[track_caller]
+    pub fn ensure(&self, holds: bool, what: &str) -> &Self {
+        let what = if what.is_empty() {
+            "assertion failed"
+        } else {
+            what
+        };
+        assert!(holds, "{what}\n{}", self.describe());
+        self
+    }
+
+    /// Panic unless `left == right`, showing both and the run.
+    #[track_caller]
+    pub fn ensure_eq<L, R>(&self, left: L, right: R) -> &Self
+    where
+        L: PartialEq<R> + std::fmt::Debug,
+        R: std::fmt::Debug,
+    {
+        assert_eq!(left, right, "{}", self.describe());
+        self
+    }
+
+    /// Panic unless standard error holds `needle`; `what` says what its
+    /// absence means.
+    #[track_caller]
+    pub fn assert_stderr_has(&self, needle: &str, what: &str) -> &Self {
+        self.ensure(
+            self.stderr.contains(needle),
+            &because(&format!("standard error lacks {needle:?}"), what),
+        )
+    }
+
+    /// Panic if standard error holds `needle`.
+    #[track_caller]
+    pub fn assert_stderr_lacks(&self, needle: &str, what: &str) -> &Self {
+        self.ensure(
+            !self.stderr.contains(needle),
+            &because(&format!("standard error holds {needle:?}"), what),
+        )
+    }
+
+    /// Panic unless standard output holds `needle`.
+    #[track_caller]
+    pub fn assert_stdout_has(&self, needle: &str, what: &str) -> &Self {
+        self.ensure(
+            self.stdout.contains(needle),
+            &because(&format!("standard output lacks {needle:?}"), what),
+        )
+    }
+
+    /// Panic if standard output holds `needle`.
+    #[track_caller]
+    pub fn assert_stdout_lacks(&self, needle: &str, what: &str) -> &Self {
+        self.ensure(
+            !self.stdout.contains(needle),
+            &because(&format!("standard output holds {needle:?}"), what),
+        )
+    }
+}
+
+/// `fact`, and what it means if that is said.
+fn because(fact: &str, meaning: &str) -> String {
+    if meaning.is_empty() {
+        fact.to_string()
+    } else {
+        format!("{fact}: {meaning}")
     }
 }
 
@@ -650,4 +720,55 @@ pub fn assert_refused(out: &Outcome, named: &str, marker: &Path) {
         out.describe()
     );
     assert!(!marker.exists(), "the command ran\n{}", out.describe());
+}
+
+// ---------------------------------------------------------------------------
+// The rules' runs
+
+/// A rule on a syscall the program makes, limited to a path it never
+/// touches: it must change nothing.
+pub const NO_MATCH: [&str; 4] = [
+    "-e",
+    "inject=fsync,write:error=EIO",
+    "-P",
+    "/nonexistent/fi-test",
+];
+
+/// The 1-based numbers of the calls a program reported as failed in lines
+/// `PREFIX N: RESULT`, where RESULT is `ok` or an errno name; each failure
+/// must carry `errno`.
+#[track_caller]
+pub fn failed_calls(out: &Outcome, prefix: &str, errno: &str) -> BTreeSet<u32> {
+    let mut failed = BTreeSet::new();
+    for line in out.stdout.lines().filter(|l| l.starts_with(prefix)) {
+        let rest = &line[prefix.len()..];
+        let (number, result) = rest
+            .split_once(": ")
+            .unwrap_or_else(|| panic!("bad line {line:?}\n{}", out.describe()));
+        let number: u32 = number.trim().parse().unwrap();
+        let result = result.split_whitespace().next().unwrap_or("");
+        if result != "ok" {
+            assert_eq!(
+                result,
+                errno,
+                "call {number} failed with the wrong errno\n{}",
+                out.describe()
+            );
+            failed.insert(number);
+        }
+    }
+    failed
+}
+
+pub fn set(numbers: &[u32]) -> BTreeSet<u32> {
+    numbers.iter().copied().collect()
+}
+
+/// The thread id at the start of a text log line: `[pid   1234] ...`.
+#[track_caller]
+pub fn log_pid(line: &str) -> i32 {
+    line.strip_prefix("[pid ")
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(pid, _)| pid.trim().parse().ok())
+        .unwrap_or_else(|| panic!("not a log line: {line:?}"))
 }

@@ -180,6 +180,13 @@ pub trait Backend {
     /// Kill (SIGKILL) every traced process, those the engine has not heard
     /// from too; their ends are reported by `wait` as usual.
     fn kill_all(&mut self);
+
+    /// The warnings for the user since the last call (a vDSO that could not
+    /// be rewritten, fd calls that could not be stopped): the backend never
+    /// prints, the engine writes them to the log.
+    fn take_warnings(&mut self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// While alive, the calling thread's timed waits end when asked, not up to

@@ -103,6 +103,8 @@ pub struct NotifyBackend {
     fd_filters: HashMap<i32, u32>,
     /// A process's fd calls could not be stopped: said once.
     fd_filter_warned: bool,
+    /// Warnings not yet taken by [`Backend::take_warnings`].
+    warnings: Vec<String>,
 }
 
 impl NotifyBackend {
@@ -126,6 +128,7 @@ impl NotifyBackend {
             fd_calls: Vec::new(),
             fd_filters: HashMap::new(),
             fd_filter_warned: false,
+            warnings: Vec::new(),
         }
     }
 
@@ -164,11 +167,10 @@ impl NotifyBackend {
         if error.raw_os_error() != Some(libc::ESRCH)
             && !std::mem::replace(&mut self.fd_filter_warned, true)
         {
-            eprintln!(
-                "{}: warning: cannot stop the fd calls of process {pid}, which opened a file \
-                 they matter for: {error}; they run undecided",
-                crate::COMMAND
-            );
+            self.warnings.push(format!(
+                "cannot stop the fd calls of process {pid}, which opened a file they matter \
+                 for: {error}; they run undecided"
+            ));
         }
     }
 
@@ -399,6 +401,12 @@ impl Backend for NotifyBackend {
         // The processes are all traced: a thread waiting on a notification
         // dies with them.
         self.ptrace.kill_all();
+    }
+
+    fn take_warnings(&mut self) -> Vec<String> {
+        let mut warnings = self.ptrace.take_warnings();
+        warnings.append(&mut self.warnings);
+        warnings
     }
 
     fn detach_all(&mut self, held: &[i32]) {

@@ -1,7 +1,7 @@
-//! `fi`: the `fault` command under the project's name (see [`fi::command`]).
+//! `fi`: the `fault` command under the project's name (see [`fi::cli`]).
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    fi::command::main()
+    fi::cli::main()
 }

@@ -3,7 +3,7 @@
 
 use super::log::{Change, Log};
 use super::{CrashMode, Tear};
-use crate::wasm::SplitMix64;
+use crate::rng::SplitMix64;
 
 /// The most data changes for which `reorder` states are counted (and so
 /// enumerable by a campaign): 2^20 subsets.

@@ -233,6 +233,7 @@ impl<'a, B: Backend> Engine<'a, B> {
             self.stop_signals = Some(StopSignals::accept());
         }
         loop {
+            self.log_backend_warnings();
             if let Some(ending) = self.serve_stop_request() {
                 return Ok(ending);
             }
@@ -250,6 +251,7 @@ impl<'a, B: Backend> Engine<'a, B> {
                 Err(e) => return Err(EngineError::Wait(e)),
             }
         }
+        self.log_backend_warnings();
         if self.timed_out {
             return Ok(Ending::TimedOut);
         }
@@ -614,6 +616,14 @@ impl<'a, B: Backend> Engine<'a, B> {
             logged: decision.log,
         };
         self.log.call(&record);
+    }
+
+    /// Write the backend's warnings to the log.
+    fn log_backend_warnings(&mut self) {
+        for warning in self.backend.take_warnings() {
+            self.log
+                .note(crate::COMMAND, &format!("warning: {warning}"));
+        }
     }
 
     /// Process `pid` sets up an io_uring (and no stage failed the call):

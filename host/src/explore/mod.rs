@@ -11,6 +11,7 @@
 //! [`Session`]: crate::session::Session
 
 pub mod classify;
+pub mod events;
 pub mod faults;
 pub mod html;
 pub mod key;
@@ -20,7 +21,6 @@ pub mod probe;
 pub mod report;
 pub mod trial;
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
@@ -82,8 +82,8 @@ pub struct Options {
     /// The command line that repeats this campaign's scope, before
     /// `--replay ID -- CMD` (`fault explore --workdir d`), shell-quoted.
     pub replay_prefix: String,
-    /// Show progress on standard error.
-    pub progress: bool,
+    /// Who hears of the runs' progress.
+    pub progress: events::Reporter,
 }
 
 /// Why a campaign could not be run.
@@ -335,7 +335,7 @@ fn run_jobs<T: Sync>(
     items: &[T],
     work: impl Fn(usize, &T) -> Result<Vec<TriedPoint>, ExploreError> + Sync,
 ) -> Result<Vec<TriedPoint>, ExploreError> {
-    let progress = Progress::new(items.len(), options.progress);
+    let progress = Progress::new(items.len(), &options.progress);
     let started = Instant::now();
     let next = AtomicUsize::new(0);
     let (sender, receiver) = mpsc::channel();
@@ -476,36 +476,23 @@ pub fn shell_quote(text: &str) -> String {
     }
 }
 
-/// The campaign's progress: a bar with an ETA on a terminal, a line per
-/// tenth of the runs (and per finding) otherwise.
-struct Progress {
-    bar: Option<indicatif::ProgressBar>,
+/// The campaign's progress: the points tried so far, told to the reporter
+/// as each run ends.
+struct Progress<'a> {
+    reporter: &'a events::Reporter,
     total: usize,
     done: AtomicUsize,
     points: Mutex<Vec<TriedPoint>>,
-    plain: bool,
 }
 
-impl Progress {
-    fn new(total: usize, show: bool) -> Progress {
-        let terminal = show && std::io::stderr().is_terminal();
-        let bar = terminal.then(|| {
-            let bar = indicatif::ProgressBar::new(total as u64);
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "explore [{bar:30}] {pos}/{len} runs, ETA {eta} {msg}",
-                )
-                .expect("a valid template")
-                .progress_chars("=> "),
-            );
-            bar
-        });
+impl Progress<'_> {
+    fn new(total: usize, reporter: &events::Reporter) -> Progress<'_> {
+        reporter.emit(&events::Event::Started { total });
         Progress {
-            bar,
+            reporter,
             total,
             done: AtomicUsize::new(0),
             points: Mutex::new(Vec::new()),
-            plain: show && !terminal,
         }
     }
 
@@ -515,32 +502,16 @@ impl Progress {
         points.extend(tried.iter().cloned());
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         let findings = points.iter().filter(|p| p.outcome.is_finding()).count();
-        if let Some(bar) = &self.bar {
-            bar.set_position(done as u64);
-            bar.set_message(format!("{findings} failing"));
-        } else if self.plain {
-            for point in tried.iter().filter(|p| p.outcome.is_finding()) {
-                eprintln!(
-                    "[{}] explore: {} {} on {} {} ({})",
-                    crate::COMMAND,
-                    point.id,
-                    point.outcome,
-                    point.key.syscall,
-                    point.key.path,
-                    point.fault
-                );
-            }
-            let step = (self.total / 10).max(1);
-            if done.is_multiple_of(step) || done == self.total {
-                eprintln!("[{}] explore: {done}/{}", crate::COMMAND, self.total);
-            }
-        }
+        self.reporter.emit(&events::Event::RunDone {
+            tried: &tried,
+            done,
+            total: self.total,
+            findings,
+        });
     }
 
     fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
+        self.reporter.emit(&events::Event::Finished);
     }
 
     fn into_points(self) -> Vec<TriedPoint> {

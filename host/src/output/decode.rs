@@ -10,7 +10,8 @@ use std::fmt::Write;
 use crate::arch::classes::{arg_count, fd_args, path_args, PathArg};
 use crate::model::{Action, Call};
 
-use super::{flags, CallRecord};
+use super::flags;
+use super::record::CallRecord;
 
 /// How many bytes of a path argument are shown.
 const SHOWN_PATH_BYTES: usize = 256;

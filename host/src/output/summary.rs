@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use super::CallRecord;
+use super::record::CallRecord;
 use crate::model::Call;
 use crate::policy::chain::StageReport;
 

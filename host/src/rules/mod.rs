@@ -4,6 +4,9 @@
 pub mod parse;
 pub mod poke;
 pub mod syscall_set;
+pub mod trace;
+
+pub use trace::resolve;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -16,23 +19,6 @@ use crate::policy::{Action, Call, Capabilities, FdPaths, Need, Policy, PolicyErr
 use crate::tracee::Tracee;
 use parse::{Fault, Rule};
 use poke::Poke;
-
-/// Give several `-e` rules strace's meaning among themselves: a later rule
-/// replaces an earlier one for the syscalls it names, and with `-e trace=`
-/// (`traced`) rules tamper only with traced calls. Each rule's set shrinks
-/// to the syscalls it still decides (keep the sets as written for
-/// [`RulePolicy::resolved`]).
-pub fn resolve(rules: &mut [Rule], traced: Option<&SysnoSet>) {
-    let mut taken_later = SysnoSet::empty();
-    for rule in rules.iter_mut().rev() {
-        let mine = rule.syscalls.clone().difference(&taken_later);
-        taken_later = taken_later.union(&rule.syscalls);
-        rule.syscalls = match traced {
-            Some(traced) => mine.intersection(traced),
-            None => mine,
-        };
-    }
-}
 
 /// The paths of `-P`: tampering is limited to calls that touch one of them
 /// through a path argument or an fd.

@@ -8,12 +8,13 @@ use std::rc::Rc;
 use anyhow::{anyhow, bail, Context, Result};
 use wasmtime::Store;
 
-use super::host::{PluginState, ProgramClock, Sandbox, SplitMix64};
+use super::host::{PluginState, ProgramClock, Sandbox};
 use super::instance::{ticks, Instance, Limits};
 use super::policy::{FdGlobs, WasmPolicy};
 use super::seed::{Seed, SeedReport};
 use super::{builtins, shared, world, PluginSpec};
 use crate::output::Log;
+use crate::rng::SplitMix64;
 use crate::rules::syscall_set::syscalls_for_list;
 use crate::suggest::DidYouMean;
 

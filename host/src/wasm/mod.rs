@@ -69,14 +69,12 @@ macro_rules! calls_through {
 
 pub mod builtins;
 mod cache;
-pub mod commands;
 mod host;
 mod instance;
 mod loader;
 mod notice;
 mod plugin;
 mod policy;
-pub mod scaffold;
 mod seed;
 mod shared;
 mod spec;
@@ -88,7 +86,6 @@ mod v0_4;
 mod v0_5;
 mod world;
 
-pub use host::SplitMix64;
 pub use instance::{Instance, Limits};
 pub use loader::Loader;
 pub use policy::WasmPolicy;

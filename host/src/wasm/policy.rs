@@ -95,7 +95,7 @@ impl WasmPolicy {
 
     /// The files on which the plugin decides fd calls, if it declared them
     /// (`subscription.fd-paths`).
-    pub(super) fn fd_globs(&self) -> Option<&FdGlobs> {
+    pub(crate) fn fd_globs(&self) -> Option<&FdGlobs> {
         self.fd_paths.as_ref()
     }
 

@@ -82,6 +82,8 @@ pub struct PtraceBackend {
     vdso_pending: HashSet<i32>,
     /// A vDSO could not be rewritten: said once.
     vdso_warned: bool,
+    /// Warnings not yet taken by [`Backend::take_warnings`].
+    warnings: Vec<String>,
     /// Events `waitpid` gave while a filter was being added, to act on next.
     deferred: VecDeque<sys::Event>,
 }
@@ -106,6 +108,7 @@ impl PtraceBackend {
             sent: HashMap::new(),
             vdso_pending: HashSet::new(),
             vdso_warned: false,
+            warnings: Vec::new(),
             deferred: VecDeque::new(),
         }
     }
@@ -124,7 +127,7 @@ impl PtraceBackend {
     fn patch_vdso(&mut self, pid: i32) {
         if let Err(error) = vdso::patch(pid, &self.subscription) {
             if !std::mem::replace(&mut self.vdso_warned, true) {
-                eprintln!("{}: warning: {error}", crate::COMMAND);
+                self.warnings.push(error.to_string());
             }
         }
     }
@@ -473,6 +476,10 @@ impl Backend for PtraceBackend {
             // SAFETY: plain kill of a traced process.
             unsafe { libc::kill(tid, libc::SIGKILL) };
         }
+    }
+
+    fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
     }
 
     fn detach_all(&mut self, held: &[i32]) {

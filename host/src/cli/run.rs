@@ -1,144 +1,22 @@
-//! The command line: what the user asked for, checked before anything runs.
+//! `fault [OPTIONS] -- CMD` and `fault -p PID`: the options of a traced run,
+//! made into a [`Session`], run, and its end reported.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::LazyLock;
+use std::str::FromStr;
 use std::time::Duration;
 
 use clap::builder::PossibleValue;
-use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{ArgMatches, Args, ValueEnum};
+use fi_grammar::parse_duration;
 
-/// Durations on the command line (`--plugin-timeout 200ms`) are read as the
-/// rules' `delay_enter=` is: one grammar, in fi-grammar.
-pub use fi_grammar::parse_duration;
-
-use std::str::FromStr;
-
+use super::exit;
 use crate::backend::Kind;
 use crate::crash::{Crash, CrashMode, CrashReport};
 use crate::output::LogFormat;
 use crate::policy::chain::OnPolicyError;
 use crate::session::{Session, SessionError};
-
-/// The command's name, in its messages, its log notes and its usage lines
-/// (whichever of its two names it was started by).
-pub const NAME: &str = crate::COMMAND;
-
-/// What `--version` prints after the name: the version, the versions of the
-/// plugin contract this build runs plugins for and the wasmtime that runs
-/// them.
-static LONG_VERSION: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "{}\nplugin contract: {} (wit/since-VERSION/policy.wit)\nwasmtime {}",
-        env!("CARGO_PKG_VERSION"),
-        crate::wasm::wit_packages(),
-        env!("FI_WASMTIME_VERSION"),
-    )
-});
-
-/// Syscall fault injection for real programs, driven by strace-style rules
-/// and sandboxed WebAssembly policies.
-#[derive(Debug, Parser)]
-#[command(
-    name = NAME,
-    bin_name = NAME,
-    version,
-    args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  \
-        fault -e fault=openat:error=EACCES -P /etc/hostname -- cat /etc/hostname\n  \
-        fault -e inject=fsync:error=EIO:when=2+ -- ./db\n  \
-        fault --plugin short-write:mode=torn -- ./go-prog\n  \
-        fault --plugin ./my_policy.wasm:path=/data/* -- python3 app.py\n\n\
-        Exit status:\n  \
-        N    the traced program's own (128+N when signal N killed it)\n  \
-        125  fault itself failed, or its command line is wrong (nothing was started)\n  \
-        126  the program exists but cannot be run (permission denied, not an executable)\n  \
-        127  the program was not found"
-)]
-pub struct Cli {
-    /// Inspect plugins instead of running a program.
-    #[command(subcommand)]
-    pub command: Option<Command>,
-    /// What to run and how.
-    #[command(flatten)]
-    pub run: RunArgs,
-}
-
-/// Subcommands.
-#[derive(Debug, Subcommand)]
-pub enum Command {
-    /// List the built-in plugins and their config keys, or export them.
-    Plugins {
-        /// What to do (default: list).
-        #[command(subcommand)]
-        action: Option<PluginsAction>,
-    },
-    /// Work with one plugin file.
-    Plugin {
-        /// What to do.
-        #[command(subcommand)]
-        action: PluginAction,
-    },
-    /// Find error-handling bugs: fail every fault point of a run, one at a
-    /// time, and report the runs that go wrong.
-    #[command(args_conflicts_with_subcommands = true, after_help = EXPLORE_HELP)]
-    Explore {
-        /// Combine reports instead of exploring.
-        #[command(subcommand)]
-        action: Option<ExploreAction>,
-        /// The campaign.
-        #[command(flatten)]
-        args: Box<crate::explore_cli::ExploreArgs>,
-    },
-}
-
-/// The end of `fault explore --help`.
-const EXPLORE_HELP: &str = "Outcomes: crash (a signal, a runtime error), corrupt (--check failed), \
-    hang (past --timeout), silent (an error fired and the program ended as without it), \
-    handled (not a finding), not-reached.\n\n\
-    Exit status: 0 no findings, 1 findings, 125 explore itself failed or its command line is wrong.\n\n\
-    Example:\n  fault explore --workdir testdata --check 'sqlite3 db \"PRAGMA integrity_check\"' -- ./db-test";
-
-/// `fault explore ...`
-#[derive(Debug, Subcommand)]
-pub enum ExploreAction {
-    /// Combine the --json reports of several shards into one report.
-    Merge(crate::explore_cli::MergeArgs),
-}
-
-/// `fault plugins ...`
-#[derive(Debug, Subcommand)]
-pub enum PluginsAction {
-    /// Write every built-in plugin as DIR/NAME.wasm, to share or modify.
-    Export {
-        /// The directory to write into (created if missing).
-        dir: PathBuf,
-    },
-}
-
-/// `fault plugin ...`
-#[derive(Debug, Subcommand)]
-pub enum PluginAction {
-    /// Check a plugin against fi's contract: world, version, description and
-    /// the subscription it returns for a config.
-    Check {
-        /// A built-in name, or a .wasm or .wat file, optionally followed by
-        /// :key=value pairs.
-        spec: String,
-    },
-    /// Start a plugin project: a policy to change, the contract, one build
-    /// command and a README.
-    New {
-        /// The plugin's name: lowercase letters, digits, - and _.
-        name: String,
-        /// The language: rust, python, javascript, c or wat.
-        #[arg(long, value_name = "LANG")]
-        lang: String,
-        /// The project directory (default ./NAME); created, or must be empty.
-        #[arg(long, value_name = "DIR")]
-        dir: Option<PathBuf>,
-    },
-}
+use crate::COMMAND as NAME;
 
 /// Options for tracing a program.
 #[derive(Debug, Args)]
@@ -265,58 +143,8 @@ pub enum StageSpec {
     Plugin(String),
 }
 
-impl Cli {
-    /// Parse the process's arguments and the order of `-e` and `--plugin`
-    /// among them. The error is a usage error, or the `--help` or
-    /// `--version` text ([`clap::Error::use_stderr`] tells them apart).
-    pub fn parse_with_order() -> Result<(Cli, Vec<StageSpec>), clap::Error> {
-        let matches = Cli::command()
-            .long_version(LONG_VERSION.as_str())
-            .try_get_matches()?;
-        let cli = Cli::from_arg_matches(&matches)?;
-        let order = stage_order(&matches, &cli.run);
-        Ok((cli, order))
-    }
-}
-
-/// Exit status when fault itself fails or its command line is wrong
-/// (nothing was started), as `env` and `timeout` have it.
-pub const EXIT_FAILED: u8 = 125;
-/// Exit status when the program exists but cannot be run.
-pub const EXIT_CANNOT_RUN: u8 = 126;
-/// Exit status when the program is not found.
-pub const EXIT_NOT_FOUND: u8 = 127;
-
-/// Run what the command line asks for; the exit status to end with.
-pub fn execute(cli: &Cli, stages: &[StageSpec]) -> u8 {
-    let result = match &cli.command {
-        Some(Command::Plugins { action: None }) => crate::wasm::commands::list().map(|()| 0),
-        Some(Command::Plugins {
-            action: Some(PluginsAction::Export { dir }),
-        }) => crate::wasm::commands::export(dir).map(|()| 0),
-        Some(Command::Plugin {
-            action: PluginAction::Check { spec },
-        }) => crate::wasm::commands::check(spec)
-            .map(|()| 0)
-            .map_err(|e| e.context(spec.clone())),
-        Some(Command::Plugin {
-            action: PluginAction::New { name, lang, dir },
-        }) => crate::wasm::commands::new(name, lang, dir.as_deref()).map(|()| 0),
-        Some(Command::Explore { action: None, args }) => return crate::explore_cli::run(args),
-        Some(Command::Explore {
-            action: Some(ExploreAction::Merge(args)),
-            ..
-        }) => return crate::explore_cli::merge(args),
-        None => return run(&cli.run, stages),
-    };
-    result.unwrap_or_else(|error| {
-        eprintln!("{NAME}: {error:#}");
-        EXIT_FAILED
-    })
-}
-
 /// Trace the program (or attach to the processes) the arguments name.
-fn run(args: &RunArgs, stages: &[StageSpec]) -> u8 {
+pub fn run(args: &RunArgs, stages: &[StageSpec]) -> u8 {
     match session(args, stages).and_then(Session::run) {
         Ok(outcome) => {
             if let Some(report) = &outcome.crash {
@@ -329,7 +157,7 @@ fn run(args: &RunArgs, stages: &[StageSpec]) -> u8 {
         }
         Err(error) => {
             eprintln!("{NAME}: {error}");
-            exit_status_of(&error)
+            exit::of_session_error(&error)
         }
     }
 }
@@ -353,23 +181,14 @@ fn run_check(check: &str) -> u8 {
             let code = status
                 .code()
                 .or_else(|| status.signal().map(|s| 128 + s))
-                .unwrap_or(EXIT_FAILED.into());
+                .unwrap_or(exit::FAILED.into());
             eprintln!("{NAME}: --check exited with status {code}");
             code as u8
         }
         Err(e) => {
             eprintln!("{NAME}: --check {check}: {e}");
-            EXIT_FAILED
+            exit::FAILED
         }
-    }
-}
-
-/// The exit status that tells a failure of fault's apart from the program's.
-pub fn exit_status_of(error: &SessionError) -> u8 {
-    match error {
-        SessionError::Invalid(_) | SessionError::Failed(_) => EXIT_FAILED,
-        SessionError::NotFound(_) => EXIT_NOT_FOUND,
-        SessionError::CannotRun { .. } => EXIT_CANNOT_RUN,
     }
 }
 
@@ -505,7 +324,7 @@ impl ValueEnum for OnPolicyError {
 }
 
 /// `-e` and `--plugin` values merged by their position on the command line.
-fn stage_order(matches: &ArgMatches, run: &RunArgs) -> Vec<StageSpec> {
+pub fn stage_order(matches: &ArgMatches, run: &RunArgs) -> Vec<StageSpec> {
     let indices = |id: &str| -> Vec<usize> {
         matches
             .indices_of(id)
@@ -534,83 +353,4 @@ fn stage_order(matches: &ArgMatches, run: &RunArgs) -> Vec<StageSpec> {
         .collect();
     stages.sort_by_key(|(i, _)| *i);
     stages.into_iter().map(|(_, stage)| stage).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn order(args: &[&str]) -> Vec<StageSpec> {
-        let matches = Cli::command().try_get_matches_from(args).unwrap();
-        let cli = Cli::from_arg_matches(&matches).unwrap();
-        stage_order(&matches, &cli.run)
-    }
-
-    #[test]
-    fn rules_and_plugins_keep_command_line_order() {
-        let stages = order(&[
-            NAME,
-            "--plugin",
-            "a",
-            "-e",
-            "fault=write",
-            "--plugin",
-            "b",
-            "--",
-            "true",
-        ]);
-        assert_eq!(
-            stages,
-            vec![
-                StageSpec::Plugin("a".into()),
-                StageSpec::Rule("fault=write".into()),
-                StageSpec::Plugin("b".into()),
-            ]
-        );
-    }
-
-    #[test]
-    fn strace_long_forms_keep_their_place() {
-        let stages = order(&[
-            NAME,
-            "--fault=chdir:error=ENOENT",
-            "-f",
-            "-ff",
-            "-qq",
-            "--plugin",
-            "a",
-            "--inject=chdir:error=EACCES",
-            "-e",
-            "trace=chdir",
-            "--",
-            "true",
-        ]);
-        assert_eq!(
-            stages,
-            vec![
-                StageSpec::Rule("fault=chdir:error=ENOENT".into()),
-                StageSpec::Plugin("a".into()),
-                StageSpec::Rule("inject=chdir:error=EACCES".into()),
-                StageSpec::Rule("trace=chdir".into()),
-            ]
-        );
-        let cli = Cli::try_parse_from([NAME, "--trace", "--", "true"]).unwrap();
-        assert_eq!(cli.run.trace, Some(None));
-        let cli = Cli::try_parse_from([NAME, "--trace=writev", "--", "true"]).unwrap();
-        assert_eq!(cli.run.trace, Some(Some("writev".into())));
-        let cli = Cli::try_parse_from([NAME, "-ff", "-qq", "--", "true"]).unwrap();
-        assert_eq!((cli.run.follow_forks, cli.run.quiet), (2, 2));
-    }
-
-    #[test]
-    fn durations_take_strace_units() {
-        assert_eq!(parse_duration("1s"), Ok(Duration::from_secs(1)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("7"), Ok(Duration::from_micros(7)));
-        assert!(parse_duration("3h")
-            .unwrap_err()
-            .to_string()
-            .contains("unknown unit 'h'"));
-        assert!(parse_duration("").is_err());
-    }
 }

@@ -1,15 +1,53 @@
-//! `fi plugins` and `fi plugin check`: looking at plugins without tracing.
+//! `fault plugin check` and `fault plugin new`: one plugin, looked at
+//! without tracing, or started as a project.
 
-use std::io::{self, Write};
+use std::io;
+use std::path::PathBuf;
+
+use clap::Subcommand;
 
 use anyhow::{Context, Result};
 
-use super::{builtins, scaffold, PluginSpec};
-use super::{Limits, Loader, Seed};
+use super::scaffold;
 use crate::model::Need;
 use crate::output::{Log, LogFormat};
+use crate::wasm::PluginSpec;
+use crate::wasm::{Limits, Loader, Seed};
 
-fn loader(log: &Log) -> Result<Loader> {
+/// `fault plugin ...`
+#[derive(Debug, Subcommand)]
+pub enum PluginAction {
+    /// Check a plugin against fi's contract: world, version, description and
+    /// the subscription it returns for a config.
+    Check {
+        /// A built-in name, or a .wasm or .wat file, optionally followed by
+        /// :key=value pairs.
+        spec: String,
+    },
+    /// Start a plugin project: a policy to change, the contract, one build
+    /// command and a README.
+    New {
+        /// The plugin's name: lowercase letters, digits, - and _.
+        name: String,
+        /// The language: rust, python, javascript, c or wat.
+        #[arg(long, value_name = "LANG")]
+        lang: String,
+        /// The project directory (default ./NAME); created, or must be empty.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// Do what `fault plugin ACTION` asks.
+pub fn execute(action: &PluginAction) -> Result<()> {
+    match action {
+        PluginAction::Check { spec } => check(spec).with_context(|| spec.clone()),
+        PluginAction::New { name, lang, dir } => new(name, lang, dir.as_deref()),
+    }
+}
+
+/// A loader for looking at plugins: no run, seed 0.
+pub fn loader(log: &Log) -> Result<Loader> {
     let seed = Seed {
         value: 0,
         always_logged: false,
@@ -17,48 +55,9 @@ fn loader(log: &Log) -> Result<Loader> {
     Loader::new(Limits::default(), seed, log.clone())
 }
 
-fn stderr_log() -> Log {
+/// A log whose notes (a plugin's lines) go to standard error.
+pub fn stderr_log() -> Log {
     Log::lines_to(Box::new(io::stderr()), LogFormat::Text)
-}
-
-/// `fault plugins`: list the built-ins and their config keys on stdout.
-pub fn list() -> Result<()> {
-    match write_list() {
-        // `fi plugins | head` is fine.
-        Err(e)
-            if e.downcast_ref::<io::Error>()
-                .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) =>
-        {
-            Ok(())
-        }
-        other => other,
-    }
-}
-
-fn write_list() -> Result<()> {
-    let log = stderr_log();
-    let mut loader = loader(&log)?;
-    let mut out = io::stdout().lock();
-    for name in builtins::names() {
-        let description = loader.open(name, false)?.describe()?;
-        writeln!(out, "{name}: {}", description.summary)?;
-        for key in &description.config {
-            writeln!(out, "    {:<14} {}", key.name, key.help)?;
-        }
-    }
-    Ok(())
-}
-
-/// `fault plugins export DIR`: write the built-ins out as `DIR/NAME.wasm`.
-pub fn export(dir: &std::path::Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    for name in builtins::names() {
-        let path = dir.join(format!("{name}.wasm"));
-        let bytes = builtins::find(name).map_or(&[][..], |(_, bytes)| bytes);
-        std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
-        println!("{}", path.display());
-    }
-    Ok(())
 }
 
 /// `fault plugin new NAME --lang LANG [--dir DIR]`: write a plugin project
@@ -98,7 +97,7 @@ pub fn check(text: &str) -> Result<()> {
     let names: Vec<&str> = subscription.iter().map(|s| s.name()).collect();
     println!(
         "subscribes to {}: {}",
-        super::count(names.len(), "syscall"),
+        crate::wasm::count(names.len(), "syscall"),
         names.join(", ")
     );
     let mut ways: [(&str, Vec<&str>); 3] = [

@@ -5,18 +5,39 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::Args;
+use std::io::IsTerminal;
+use std::sync::{LazyLock, Mutex, PoisonError};
 
-use crate::cli::{parse_duration, EXIT_FAILED, NAME};
+use clap::{Args, Subcommand};
+use fi_grammar::parse_duration;
+
+use super::exit;
 use crate::crash::CrashMode;
+use crate::explore::events::{Event, Reporter};
 use crate::explore::faults::{default_syscalls, Fault, FaultChoice};
 use crate::explore::plan::Shard;
 use crate::explore::power::CrashOptions;
 use crate::explore::report::{Report, Suppressions};
 use crate::explore::{self, shell_quote, ExploreError, Options};
+use crate::COMMAND as NAME;
 
-/// Exit status of a campaign with findings.
-pub const EXIT_FINDINGS: u8 = 1;
+/// The end of `fault explore --help`.
+pub static HELP: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "Outcomes: crash (a signal, a runtime error), corrupt (--check failed), \
+         hang (past --timeout), silent (an error fired and the program ended as without it), \
+         handled (not a finding), not-reached.\n\n{}\n\
+         Example:\n  fault explore --workdir testdata --check 'sqlite3 db \"PRAGMA integrity_check\"' -- ./db-test",
+        exit::help(&exit::EXPLORE_TABLE)
+    )
+});
+
+/// `fault explore ...`
+#[derive(Debug, Subcommand)]
+pub enum ExploreAction {
+    /// Combine the --json reports of several shards into one report.
+    Merge(MergeArgs),
+}
 
 /// `fault explore [OPTIONS] -- CMD [ARGS]`
 #[derive(Debug, Args)]
@@ -162,6 +183,15 @@ fn parse_crash_mode(text: &str) -> Result<CrashMode, String> {
     text.parse()
 }
 
+/// Do what `fault explore [ACTION]` asks: a campaign (or a replay), or
+/// `merge`; the exit status.
+pub fn execute(action: Option<&ExploreAction>, args: &ExploreArgs) -> u8 {
+    match action {
+        None => run(args),
+        Some(ExploreAction::Merge(merge_args)) => merge(merge_args),
+    }
+}
+
 /// Run `fault explore`; the exit status.
 pub fn run(args: &ExploreArgs) -> u8 {
     let result = options(args).and_then(|options| match &args.replay {
@@ -171,8 +201,8 @@ pub fn run(args: &ExploreArgs) -> u8 {
     result.unwrap_or_else(|error| {
         eprintln!("{NAME} explore: {error}");
         match error {
-            ExploreError::Session(e) => crate::cli::exit_status_of(&e),
-            _ => EXIT_FAILED,
+            ExploreError::Session(e) => exit::of_session_error(&e),
+            _ => exit::FAILED,
         }
     })
 }
@@ -197,7 +227,7 @@ pub fn merge(args: &MergeArgs) -> u8 {
         }
         Err(error) => {
             eprintln!("{NAME} explore merge: {error}");
-            EXIT_FAILED
+            exit::FAILED
         }
     }
 }
@@ -213,9 +243,9 @@ fn read_report(path: &Path) -> Result<Report, ExploreError> {
 
 fn exit_status(report: &Report) -> u8 {
     if report.findings.is_empty() {
-        0
+        exit::SUCCESS
     } else {
-        EXIT_FINDINGS
+        exit::FINDINGS
     }
 }
 
@@ -242,9 +272,9 @@ fn replay(options: &Options, id: &str) -> Result<u8, ExploreError> {
     }
     println!("outcome: {} ({})", replayed.outcome, replayed.detail);
     Ok(if replayed.outcome.is_finding() {
-        EXIT_FINDINGS
+        exit::FINDINGS
     } else {
-        0
+        exit::SUCCESS
     })
 }
 
@@ -324,7 +354,7 @@ fn options(args: &ExploreArgs) -> Result<Options, ExploreError> {
             _ => Vec::new(),
         },
         replay_prefix: replay_prefix(args),
-        progress: true,
+        progress: progress_view(),
     })
 }
 
@@ -362,4 +392,61 @@ fn replay_prefix(args: &ExploreArgs) -> String {
         words.push("--all-paths".into());
     }
     words.join(" ")
+}
+
+/// The campaign's progress on standard error: a bar with an ETA on a
+/// terminal, otherwise a line per finding and per tenth of the runs.
+fn progress_view() -> Reporter {
+    let bar: Mutex<Option<indicatif::ProgressBar>> = Mutex::new(None);
+    let terminal = std::io::stderr().is_terminal();
+    Reporter::new(move |event| {
+        let mut bar = bar.lock().unwrap_or_else(PoisonError::into_inner);
+        show(event, &mut bar, terminal);
+    })
+}
+
+/// Render `event`, with `bar` the terminal's progress bar of the runs.
+fn show(event: &Event, bar: &mut Option<indicatif::ProgressBar>, terminal: bool) {
+    match event {
+        Event::Started { total } if terminal => {
+            let started = indicatif::ProgressBar::new(*total as u64);
+            started.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "explore [{bar:30}] {pos}/{len} runs, ETA {eta} {msg}",
+                )
+                .expect("a valid template")
+                .progress_chars("=> "),
+            );
+            *bar = Some(started);
+        }
+        Event::Started { .. } => {}
+        Event::RunDone {
+            tried,
+            done,
+            total,
+            findings,
+        } => match bar {
+            Some(bar) => {
+                bar.set_position(*done as u64);
+                bar.set_message(format!("{findings} failing"));
+            }
+            None => {
+                for point in tried.iter().filter(|p| p.outcome.is_finding()) {
+                    eprintln!(
+                        "[{NAME}] explore: {} {} on {} {} ({})",
+                        point.id, point.outcome, point.key.syscall, point.key.path, point.fault
+                    );
+                }
+                let step = (total / 10).max(1);
+                if done.is_multiple_of(step) || done == total {
+                    eprintln!("[{NAME}] explore: {done}/{total}");
+                }
+            }
+        },
+        Event::Finished => {
+            if let Some(bar) = bar.take() {
+                bar.finish_and_clear();
+            }
+        }
+    }
 }
