@@ -25,6 +25,7 @@
 
 mod log;
 mod model;
+mod names;
 mod point;
 mod policy;
 mod restore;
@@ -318,8 +319,13 @@ pub struct CrashReport {
     /// How many states [`CrashMode::ReorderState`] can choose from at this
     /// point; `None` when too many to enumerate.
     pub reorder_states: Option<u64>,
-    /// What did not survive, oldest change first.
+    /// What did not survive, oldest change first: only what the rewrite
+    /// really undid.
     pub lost: Vec<Lost>,
+    /// Names under the root whose file also had a name outside it (a hard
+    /// link): each was given its own copy of the file before it was
+    /// rewritten, so that the name outside keeps what the program wrote.
+    pub own_copies: Vec<PathBuf>,
     /// Bytes of old contents that went to the spill file over the run.
     pub spilled_bytes: u64,
     /// Steps of the rewrite that failed, and calls the model could not
@@ -385,6 +391,13 @@ impl CrashReport {
                 if self.lost.len() > MAX_LINES {
                     lines.push(format!("  ... and {} more", self.lost.len() - MAX_LINES));
                 }
+                lines.extend(self.own_copies.iter().map(|path| {
+                    format!(
+                        "  own copy: {}: its file also had a name outside the root, which keeps \
+                         what the program wrote",
+                        relative(path, Some(&self.root))
+                    )
+                }));
             }
         }
         lines.extend(self.problems.iter().map(|p| format!("  problem: {p}")));

@@ -69,17 +69,14 @@ impl CrashPolicy {
         let mut problems = std::mem::take(&mut self.model.notes);
         let unsynced = self.model.log.len();
         let reorder = reorder_states(&self.model.log);
-        let mut lost = Vec::new();
+        let mut restored = restore::Restored::default();
         if self.crashed.is_some() {
             match fates(&self.model.log, self.mode, self.seed) {
-                Ok(fates) => {
-                    let (l, errors) = restore::apply(&self.model, &fates);
-                    lost = l;
-                    problems.extend(errors);
-                }
+                Ok(fates) => restored = restore::apply(&self.model, &fates),
                 Err(e) => problems.push(e),
             }
         }
+        problems.append(&mut restored.problems);
         CrashReport {
             root: self.model.root().to_path_buf(),
             mode: self.mode,
@@ -88,7 +85,8 @@ impl CrashPolicy {
             durability_points: self.durability_points,
             unsynced,
             reorder_states: reorder,
-            lost,
+            lost: restored.lost,
+            own_copies: restored.own_copies,
             spilled_bytes: self.model.store.spilled_total(),
             problems,
         }

@@ -1,8 +1,14 @@
 //! Rewriting the files under the root to the state a crash leaves: every
 //! change whose fate is not [`Fate::Kept`] is undone, data first (by file
 //! identity, so names do not matter), then directory entries, newest first.
+//!
+//! Nothing outside the root is touched: a file that also has a name outside
+//! the root is given its own copy before it is rewritten ([`Names`]), a
+//! name is changed only while its directory is still under the root, and
+//! what was moved in from outside is never removed. Only what was really
+//! undone is reported lost.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, OpenOptions};
 use std::io;
 use std::ops::Range;
@@ -11,46 +17,68 @@ use std::path::{Path, PathBuf};
 
 use super::log::{Change, DataChange, Entry, FileId};
 use super::model::{id_of, Model};
+use super::names::{copy_over, Names};
 use super::state::Fate;
 use super::store::outside;
 use super::Lost;
 
-/// Undo the changes of `model` as `fates` say; what was lost, and the steps
-/// that failed.
-pub(crate) fn apply(model: &Model, fates: &[Fate]) -> (Vec<Lost>, Vec<String>) {
-    let changes: Vec<&Change> = model.log.changes().collect();
-    let mut lost = Vec::new();
-    let mut errors = Vec::new();
-    let mut files = files_under(model.root());
-    files.extend(model.copies.iter().map(|(id, path)| (*id, path.clone())));
-    // Kept files in the scratch directory are hard links: same identity.
-    for change in &changes {
-        if let Change::Entry(e) = change {
-            if let Some(kept) = kept_of(&e.entry) {
-                if let Ok(meta) = fs::symlink_metadata(kept) {
-                    files.entry(id_of(&meta)).or_insert_with(|| kept.clone());
-                }
-            }
-        }
+/// What the rewrite did.
+#[derive(Debug, Default)]
+pub(crate) struct Restored {
+    /// The changes undone, oldest first.
+    pub(crate) lost: Vec<Lost>,
+    /// Names under the root that were given their own copy of a file that
+    /// also had a name outside the root, before it was rewritten.
+    pub(crate) own_copies: Vec<PathBuf>,
+    /// Steps that failed, or that were not taken because they would have
+    /// reached outside the root.
+    pub(crate) problems: Vec<String>,
+}
+
+/// Undo the changes of `model` as `fates` say.
+pub(crate) fn apply(model: &Model, fates: &[Fate]) -> Restored {
+    let mut done = Restored::default();
+    if let Some(problem) = model.root_replaced() {
+        done.problems.push(problem);
+        return done;
     }
+    let changes: Vec<&Change> = model.log.changes().collect();
+    let undone = |i: usize| fates[i] != Fate::Kept;
+    // The kept files that undone entry changes put back: the files the
+    // program removed or replaced are rewritten only if they come back.
+    let restoring: Vec<&Path> = changes
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| undone(*i))
+        .filter_map(|(_, change)| match change {
+            Change::Entry(e) => kept_of(&e.entry).map(PathBuf::as_path),
+            Change::Data(_) => None,
+        })
+        .collect();
+    let names = Names::gather(model.root(), &restoring);
+    // Where a file's data is: one of its names, and its copy if it was
+    // kept across file systems.
+    let targets = |id: &FileId| -> Vec<&Path> {
+        let copy = model.copies.get(id).map(PathBuf::as_path);
+        let copy = copy.filter(|c| restoring.contains(c));
+        names.get(id).into_iter().chain(copy).collect()
+    };
+    let untouchable = own_copies(&changes, fates, &names, &mut done);
+    let mut lost: Vec<(usize, Lost)> = Vec::new();
     // Data, newest first, file by file.
     let mut sizes: HashMap<FileId, u64> = HashMap::new();
     for (i, change) in changes.iter().enumerate().rev() {
         let Change::Data(d) = change else { continue };
         let fate = fates[i];
         sizes.insert(d.file, d.old_size);
-        if fate == Fate::Kept {
+        let paths = targets(&d.file);
+        if fate == Fate::Kept || untouchable.contains(&d.file) || paths.is_empty() {
             continue;
         }
-        let Some(path) = files.get(&d.file) else {
-            lost.extend(lost_data(d, fate).map(|l| (i, l)));
-            continue;
-        };
-        if d.syscall == "mmap" && unchanged(model, d, path) {
+        if d.syscall == "mmap" && unchanged(model, d, paths[0]) {
             // Nothing was written through the mapping.
             continue;
         }
-        lost.extend(lost_data(d, fate).map(|l| (i, l)));
         let later = changes[i + 1..].iter().zip(&fates[i + 1..]);
         let mut keep: Vec<Range<u64>> = later
             .filter_map(|(c, f)| match c {
@@ -59,39 +87,121 @@ pub(crate) fn apply(model: &Model, fates: &[Fate]) -> (Vec<Lost>, Vec<String>) {
             })
             .collect();
         keep.extend(kept_range(d, fate));
-        if let Err(e) = undo_data(model, d, path, &keep) {
-            errors.push(format!("undoing {} on {}: {e}", d.syscall, path.display()));
+        let mut applied = false;
+        for path in paths {
+            match undo_data(model, d, path, &keep) {
+                Ok(()) => applied = true,
+                Err(e) => {
+                    done.problems
+                        .push(format!("undoing {} on {}: {e}", d.syscall, path.display()))
+                }
+            }
+        }
+        if applied {
+            lost.extend(lost_data(d, fate).map(|l| (i, l)));
         }
     }
+    let mut not_resized = HashSet::new();
     for (file, size) in final_sizes(&changes, fates, sizes) {
-        if let Some(path) = files.get(&file) {
-            let resized = OpenOptions::new()
-                .write(true)
-                .open(path)
-                .and_then(|f| f.set_len(size));
-            if let Err(e) = resized {
-                errors.push(format!("resizing {}: {e}", path.display()));
+        if untouchable.contains(&file) {
+            continue;
+        }
+        for path in targets(&file) {
+            if let Err(e) = resize(path, size) {
+                done.problems
+                    .push(format!("resizing {}: {e}", path.display()));
+                not_resized.insert(file);
             }
         }
     }
+    lost.retain(|(i, l)| match (changes[*i], l) {
+        (Change::Data(d), Lost::Size { .. }) => !not_resized.contains(&d.file),
+        _ => true,
+    });
     // Entries, newest first.
+    let entries = Entries {
+        root: model.root(),
+        moved_in: &model.moved_in,
+        names: &names,
+    };
     for (i, change) in changes.iter().enumerate().rev() {
         let Change::Entry(e) = change else { continue };
-        if fates[i] == Fate::Kept {
+        if !undone(i) {
             continue;
         }
-        let (what, result) = undo_entry(&e.entry);
-        if let Err(err) = result {
-            errors.push(format!(
-                "undoing {} ({}): {err}",
+        let what = lost_entry(&e.entry);
+        match entries.undo(&e.entry) {
+            Ok(true) => lost.push((i, what)),
+            Ok(false) => {}
+            Err(why) => done.problems.push(format!(
+                "undoing {} ({}): {why}",
                 e.syscall,
                 what.describe(None)
-            ));
+            )),
         }
-        lost.push((i, what));
     }
     lost.sort_by_key(|(i, _)| *i);
-    (merge(lost.into_iter().map(|(_, l)| l).collect()), errors)
+    done.lost = merge(lost.into_iter().map(|(_, l)| l).collect());
+    done
+}
+
+/// Give every file the rewrite will change that also has a name outside
+/// the root its own copy under its names here (noted in `done`); the files
+/// for which that failed, which are left as the program wrote them.
+fn own_copies(
+    changes: &[&Change],
+    fates: &[Fate],
+    names: &Names,
+    done: &mut Restored,
+) -> HashSet<FileId> {
+    let mut seen = HashSet::new();
+    let mut untouchable = HashSet::new();
+    for (change, fate) in changes.iter().zip(fates) {
+        if *fate == Fate::Kept {
+            continue;
+        }
+        let (id, label) = match change {
+            Change::Data(d) => (d.file, &d.path),
+            Change::Entry(e) => {
+                let Some(kept) = kept_of(&e.entry) else {
+                    continue;
+                };
+                let Ok(meta) = fs::symlink_metadata(kept) else {
+                    continue;
+                };
+                (id_of(&meta), destination(&e.entry))
+            }
+        };
+        if !seen.insert(id) {
+            continue;
+        }
+        if !names
+            .get(&id)
+            .is_some_and(|path| names.linked_outside(path))
+        {
+            continue;
+        }
+        match names.separate(&id) {
+            Ok(()) => done.own_copies.push(label.clone()),
+            Err(e) => {
+                untouchable.insert(id);
+                done.problems.push(format!(
+                    "{}: left as the program wrote it, because it also has a name outside the \
+                     root and giving it its own copy failed: {e}",
+                    label.display()
+                ));
+            }
+        }
+    }
+    untouchable
+}
+
+/// Set the size of the file at `path` to `size`, if it is not that already.
+fn resize(path: &Path, size: u64) -> io::Result<()> {
+    if fs::symlink_metadata(path)?.len() == size {
+        return Ok(());
+    }
+    OpenOptions::new().write(true).open(path)?.set_len(size)
 }
 
 /// Whether the range of `d` holds what it held before `d`.
@@ -187,32 +297,72 @@ fn kept_of(entry: &Entry) -> Option<&PathBuf> {
     }
 }
 
-/// Undo one entry change; what was lost.
-fn undo_entry(entry: &Entry) -> (Lost, io::Result<()>) {
+/// The name a kept file of `entry` comes back as.
+fn destination(entry: &Entry) -> &PathBuf {
     match entry {
-        Entry::Created { path } => {
-            let result = match fs::symlink_metadata(path) {
-                Ok(meta) if meta.is_dir() => fs::remove_dir_all(path),
-                Ok(_) => fs::remove_file(path),
-                Err(_) => Ok(()),
-            };
-            (Lost::Created { path: path.clone() }, result)
-        }
-        Entry::Removed { path, saved, mode } => {
-            let result = match saved {
-                Some(saved) => move_back(saved, path),
-                None => fs::create_dir(path)
-                    .and_then(|()| fs::set_permissions(path, fs::Permissions::from_mode(*mode))),
-            };
-            (Lost::Removed { path: path.clone() }, result)
-        }
-        Entry::Renamed {
-            from,
-            to,
-            replaced,
-            exchange,
-        } => {
-            let result = if *exchange {
+        Entry::Removed { path, .. } | Entry::Created { path } => path,
+        Entry::Renamed { to, .. } => to,
+    }
+}
+
+/// What undoing `entry` loses.
+fn lost_entry(entry: &Entry) -> Lost {
+    match entry {
+        Entry::Created { path } => Lost::Created { path: path.clone() },
+        Entry::Removed { path, .. } => Lost::Removed { path: path.clone() },
+        Entry::Renamed { from, to, .. } => Lost::Renamed {
+            from: from.clone(),
+            to: to.clone(),
+        },
+    }
+}
+
+/// Undoes directory entry changes without reaching outside the root.
+struct Entries<'a> {
+    root: &'a Path,
+    moved_in: &'a HashSet<FileId>,
+    names: &'a Names,
+}
+
+impl Entries<'_> {
+    /// Undo `entry`: whether there was something to undo, or why it could
+    /// not be.
+    fn undo(&self, entry: &Entry) -> Result<bool, String> {
+        let io = |e: io::Error| e.to_string();
+        match entry {
+            Entry::Created { path } => {
+                if !self.in_root(path)? {
+                    return Ok(false);
+                }
+                let Ok(meta) = fs::symlink_metadata(path) else {
+                    return Ok(false);
+                };
+                self.nothing_moved_in(path)?;
+                if meta.is_dir() {
+                    fs::remove_dir_all(path).map_err(io)?;
+                } else {
+                    fs::remove_file(path).map_err(io)?;
+                }
+            }
+            Entry::Removed { path, saved, mode } => {
+                self.must_be_in_root(path)?;
+                self.nothing_moved_in(path)?;
+                match saved {
+                    Some(kept) => self.put_back(kept, path).map_err(io)?,
+                    None => fs::create_dir(path)
+                        .and_then(|()| fs::set_permissions(path, fs::Permissions::from_mode(*mode)))
+                        .map_err(io)?,
+                }
+            }
+            Entry::Renamed {
+                from,
+                to,
+                replaced,
+                exchange: true,
+            } => {
+                debug_assert!(replaced.is_none());
+                self.must_be_in_root(from)?;
+                self.must_be_in_root(to)?;
                 nix::fcntl::renameat2(
                     nix::fcntl::AT_FDCWD,
                     to,
@@ -220,48 +370,91 @@ fn undo_entry(entry: &Entry) -> (Lost, io::Result<()>) {
                     from,
                     nix::fcntl::RenameFlags::RENAME_EXCHANGE,
                 )
-                .map_err(io::Error::from)
-            } else {
-                fs::rename(to, from).and_then(|()| match replaced {
-                    Some(replaced) => move_back(replaced, to),
-                    None => Ok(()),
-                })
-            };
-            let lost = Lost::Renamed {
-                from: from.clone(),
-                to: to.clone(),
-            };
-            (lost, result)
+                .map_err(|e| e.to_string())?;
+            }
+            Entry::Renamed {
+                from, to, replaced, ..
+            } => {
+                self.must_be_in_root(from)?;
+                self.must_be_in_root(to)?;
+                self.nothing_moved_in(from)?;
+                fs::rename(to, from).map_err(io)?;
+                if let Some(replaced) = replaced {
+                    self.put_back(replaced, to).map_err(|e| {
+                        format!(
+                            "the rename is undone, but {} is not back: {e}",
+                            to.display()
+                        )
+                    })?;
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// Whether the directory of `path` is still a directory under the root
+    /// (false if it is gone); an error if it now leads outside the root.
+    fn in_root(&self, path: &Path) -> Result<bool, String> {
+        let parent = path
+            .parent()
+            .filter(|_| path.starts_with(self.root) && path != self.root)
+            .ok_or_else(|| format!("{} is not inside the root", path.display()))?;
+        match parent.canonicalize() {
+            Ok(dir) if dir.starts_with(self.root) && dir.is_dir() => Ok(true),
+            Ok(dir) => Err(format!(
+                "{} now leads to {}, outside the root",
+                parent.display(),
+                dir.display()
+            )),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => Ok(false),
+            Err(e) => Err(format!("{}: {e}", parent.display())),
         }
     }
-}
 
-/// Put a file kept in the scratch directory back at `path`.
-fn move_back(kept: &Path, path: &Path) -> io::Result<()> {
-    fs::rename(kept, path).or_else(|_| fs::copy(kept, path).map(|_| ()))
-}
+    /// As [`Entries::in_root`], with a directory that is gone an error.
+    fn must_be_in_root(&self, path: &Path) -> Result<(), String> {
+        match self.in_root(path)? {
+            true => Ok(()),
+            false => Err(format!(
+                "{} is no longer a directory",
+                path.parent().unwrap_or(path).display()
+            )),
+        }
+    }
 
-/// Every file under `root` by identity (symlinks not followed).
-fn files_under(root: &Path) -> HashMap<FileId, PathBuf> {
-    let mut files = HashMap::new();
-    let mut dirs = vec![root.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        let Ok(entries) = fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
+    /// An error if `path` is, or holds, something moved into the root from
+    /// outside, which the rewrite must not remove.
+    fn nothing_moved_in(&self, path: &Path) -> Result<(), String> {
+        let mut paths = vec![path.to_path_buf()];
+        while let Some(path) = paths.pop() {
             let Ok(meta) = fs::symlink_metadata(&path) else {
                 continue;
             };
+            if self.moved_in.contains(&id_of(&meta)) {
+                return Err(format!(
+                    "{} was moved into the root from outside, and would be lost",
+                    path.display()
+                ));
+            }
             if meta.is_dir() {
-                dirs.push(path);
-            } else if meta.is_file() {
-                files.entry(id_of(&meta)).or_insert(path);
+                if let Ok(entries) = fs::read_dir(&path) {
+                    paths.extend(entries.flatten().map(|entry| entry.path()));
+                }
             }
         }
+        Ok(())
     }
-    files
+
+    /// Put a file kept in the scratch directory back at `path`: moved there,
+    /// or copied if it is not on the same file system or still has a name
+    /// outside the root (a name here must not share a file outside it).
+    fn put_back(&self, kept: &Path, path: &Path) -> io::Result<()> {
+        if !self.names.linked_outside(kept) && fs::rename(kept, path).is_ok() {
+            return Ok(());
+        }
+        copy_over(kept, path)
+    }
 }
 
 /// Adjacent lost byte ranges of one file and call, merged.

@@ -15,6 +15,7 @@ pub mod events;
 pub mod faults;
 pub mod html;
 pub mod key;
+mod links;
 pub mod plan;
 pub mod power;
 pub mod probe;
@@ -155,6 +156,7 @@ impl Options {
                     dir.display()
                 )));
             }
+            links::check(dir).map_err(ExploreError::Invalid)?;
         }
         Ok(())
     }

@@ -86,7 +86,8 @@ pub struct RunDir {
 
 impl RunDir {
     /// The run's working directory: a fresh copy of `program.workdir` under
-    /// `scratch` named `name`, or the current directory.
+    /// `scratch` named `name` (its symlinks into the original retargeted
+    /// into the copy), or the current directory.
     pub fn prepare(program: &Program, scratch: &Path, name: &str) -> io::Result<RunDir> {
         let Some(source) = &program.workdir else {
             return Ok(RunDir {
@@ -108,7 +109,9 @@ impl RunDir {
                 path.display()
             )));
         }
-        Ok(RunDir { path, copy: true })
+        let dir = RunDir { path, copy: true };
+        super::links::retarget(source, &dir.path)?;
+        Ok(dir)
     }
 
     /// Where the run works.

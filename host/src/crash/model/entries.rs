@@ -6,10 +6,21 @@ use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use super::{id_of, open_file, parent_of, syscall_name, Model, Pending};
+use super::{id_of, open_file, parent_of, resolved_path, syscall_name, Model, Pending};
 use crate::crash::log::{Change, Entry, EntryChange};
 use crate::model::Call;
 use crate::tracee::Tracee;
+
+/// Which way a rename across the root's edge moves names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Way {
+    /// From outside into the root.
+    In,
+    /// From the root to outside.
+    Out,
+    /// Both (`RENAME_EXCHANGE`).
+    Both,
+}
 
 impl Model {
     pub(super) fn open(
@@ -100,25 +111,28 @@ impl Model {
         addrs: [u64; 2],
         flags: u32,
     ) -> io::Result<Option<Pending>> {
+        let exchange = flags & libc::RENAME_EXCHANGE != 0;
         let from = self.path_arg(tracee, dirfds[0], addrs[0]);
         let to = self.path_arg(tracee, dirfds[1], addrs[1]);
         let (from, to) = match (from, to) {
             (Some(from), Some(to)) => (from, to),
-            // Out of the root: as if removed.
-            (Some(_), None) => return self.remove(tracee, call, dirfds[0], addrs[0], false),
-            // Into the root: as if created.
+            (Some(from), None) => {
+                let outside = resolved_path(tracee, dirfds[1], addrs[1]);
+                let arg = (dirfds[0], addrs[0]);
+                let way = if exchange { Way::Both } else { Way::Out };
+                return self.cross(tracee, call, arg, from, outside, way);
+            }
             (None, Some(to)) => {
-                return Ok(Some(Pending::Create {
-                    path: to,
-                    syscall: syscall_name(call),
-                }))
+                let outside = resolved_path(tracee, dirfds[0], addrs[0]);
+                let arg = (dirfds[1], addrs[1]);
+                let way = if exchange { Way::Both } else { Way::In };
+                return self.cross(tracee, call, arg, to, outside, way);
             }
             (None, None) => return Ok(None),
         };
         if fs::symlink_metadata(&from).is_err() {
             return Ok(None);
         }
-        let exchange = flags & libc::RENAME_EXCHANGE != 0;
         let replaced = match fs::symlink_metadata(&to) {
             Ok(meta) if !exchange && !meta.is_dir() => Some(self.keep(&to, &meta)?),
             _ => None,
@@ -136,6 +150,60 @@ impl Model {
             dirs,
         }));
         Ok(Some(Pending::Entry { id }))
+    }
+
+    /// A rename across the root's edge, between `inside` (the argument at
+    /// `inside_arg`: a directory fd and a path address) and `outside`;
+    /// `way` says which way names move. What leaves the root is as if
+    /// removed (a file is kept, to come back; a directory cannot, and is
+    /// noted). What comes in stays whatever the crash, since undoing its move
+    /// would write outside the root: it is remembered, so that the rewrite
+    /// never removes it, and noted.
+    fn cross(
+        &mut self,
+        tracee: &Tracee,
+        call: &Call,
+        inside_arg: (i32, u64),
+        inside: PathBuf,
+        outside: Option<PathBuf>,
+        way: Way,
+    ) -> io::Result<Option<Pending>> {
+        let Some(outside) = outside else {
+            return Ok(None);
+        };
+        let syscall = syscall_name(call);
+        if way != Way::Out {
+            let Ok(meta) = fs::symlink_metadata(&outside) else {
+                return Ok(None);
+            };
+            self.moved_in.insert(id_of(&meta));
+        }
+        if way != Way::In {
+            match fs::symlink_metadata(&inside) {
+                Ok(meta) if !meta.is_dir() => {
+                    return self.remove(tracee, call, inside_arg.0, inside_arg.1, false)
+                }
+                Ok(_) => {
+                    return Ok(Some(Pending::Crossed {
+                        note: format!(
+                            "{syscall} moved the directory {} out of the root (to {}): a crash \
+                             leaves it there (bringing it back would write outside the root)",
+                            inside.display(),
+                            outside.display()
+                        ),
+                    }))
+                }
+                Err(_) => return Ok(None),
+            }
+        }
+        Ok(Some(Pending::Crossed {
+            note: format!(
+                "{syscall} moved {} into the root from outside (as {}): a crash leaves it there \
+                 (undoing the move would write outside the root)",
+                outside.display(),
+                inside.display()
+            ),
+        }))
     }
 
     /// Keep what `path` names in the scratch directory: a hard link, or a

@@ -2,7 +2,7 @@
 //! it will change and what undoes it (read from the files before the call
 //! runs); when it returns, whether it did, and what it made durable.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::MetadataExt;
@@ -88,6 +88,10 @@ enum Pending {
     Sync(Sync),
     /// A shared writable mapping, whose snapshot is logged as change `id`.
     Map { id: u64, mapping: Mapping },
+    /// A name that crosses the root's edge (a file moved in from outside, a
+    /// directory moved out), which no crash undoes: noted if the call
+    /// succeeds.
+    Crossed { note: String },
 }
 
 /// An open file of the tracee's, seen through `/proc`.
@@ -102,6 +106,8 @@ struct FdFile {
 /// The model of one run: the root it follows and the unsynced changes.
 pub(crate) struct Model {
     root: PathBuf,
+    /// The root's identity when the run started.
+    root_id: Option<FileId>,
     scratch: PathBuf,
     pub(crate) store: Store,
     pub(crate) log: Log,
@@ -109,6 +115,9 @@ pub(crate) struct Model {
     /// Copies of removed files kept across file systems, by the identity of
     /// the file they copy.
     pub(crate) copies: HashMap<FileId, PathBuf>,
+    /// Files and directories moved into the root from outside, by identity:
+    /// the rewrite never removes them.
+    pub(crate) moved_in: HashSet<FileId>,
     kept: u64,
     mappings: Vec<Mapping>,
     /// Things the model saw but could not follow, once each.
@@ -121,11 +130,13 @@ impl Model {
     pub(crate) fn new(root: PathBuf, scratch: PathBuf, budget: u64) -> Model {
         Model {
             store: Store::new(budget, &scratch),
+            root_id: fs::metadata(&root).ok().map(|meta| id_of(&meta)),
             root,
             scratch,
             log: Log::default(),
             pending: HashMap::new(),
             copies: HashMap::new(),
+            moved_in: HashSet::new(),
             kept: 0,
             mappings: Vec::new(),
             notes: Vec::new(),
@@ -135,6 +146,24 @@ impl Model {
     /// The root.
     pub(crate) fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Why the files under the root cannot be rewritten, if the root's path
+    /// no longer leads to the directory the run started with (the program
+    /// renamed it away, or put something else in its place): its files are
+    /// then elsewhere, outside the root.
+    pub(crate) fn root_replaced(&self) -> Option<String> {
+        let now = fs::symlink_metadata(&self.root)
+            .ok()
+            .filter(fs::Metadata::is_dir)
+            .map(|meta| id_of(&meta));
+        (now.is_none() || now != self.root_id).then(|| {
+            format!(
+                "the root {} was renamed or replaced during the run: nothing was rewritten \
+                 (give a --root above the directories the program renames)",
+                self.root.display()
+            )
+        })
     }
 
     /// `call` enters: log what it will change. Whether it is a durability
@@ -185,6 +214,7 @@ impl Model {
                     dirs,
                 }));
             }
+            Pending::Crossed { note } => self.note(note),
             Pending::Map { mut mapping, .. } => {
                 mapping.addr = result as u64;
                 self.mappings.push(mapping);
@@ -377,22 +407,27 @@ impl Model {
     }
 
     /// The path argument at `addr` (relative to `dirfd`), with its
-    /// directory's symlinks resolved, if it is under the root.
+    /// directory's symlinks resolved, if it names something inside the root
+    /// (the root's own name is in its parent, outside).
     fn path_arg(&self, tracee: &Tracee, dirfd: i32, addr: u64) -> Option<PathBuf> {
-        let path = tracee.resolve_path(dirfd, addr)?;
-        let path = match (path.parent(), path.file_name()) {
-            (Some(parent), Some(name)) => {
-                parent.canonicalize().map(|p| p.join(name)).unwrap_or(path)
-            }
-            _ => path,
-        };
-        self.under_root(&path).then_some(path)
+        let path = resolved_path(tracee, dirfd, addr)?;
+        (self.under_root(&path) && path != self.root).then_some(path)
     }
 }
 
 /// A file's identity.
 pub(crate) fn id_of(meta: &fs::Metadata) -> FileId {
     (meta.dev(), meta.ino())
+}
+
+/// The path argument at `addr` (relative to `dirfd`), with its directory's
+/// symlinks resolved, wherever it is.
+fn resolved_path(tracee: &Tracee, dirfd: i32, addr: u64) -> Option<PathBuf> {
+    let path = tracee.resolve_path(dirfd, addr)?;
+    Some(match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => parent.canonicalize().map(|p| p.join(name)).unwrap_or(path),
+        _ => path,
+    })
 }
 
 fn parent_of(path: &Path) -> Option<PathBuf> {
