@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::cli::{parse_duration, EXIT_FAILED, NAME};
-use crate::crash::CrashMode;
+use crate::crash::{CrashMode, Fs};
 use crate::explore::faults::{default_syscalls, Fault, FaultChoice};
 use crate::explore::plan::Shard;
 use crate::explore::power::CrashOptions;
@@ -117,6 +117,17 @@ pub struct ExploreArgs {
     #[arg(long, value_name = "DIR", requires = "crash")]
     pub root: Option<PathBuf>,
 
+    /// The file system whose persistence crashes follow: posix (the
+    /// default), ext4, xfs or btrfs.
+    #[arg(long = "fs", value_name = "FS", requires = "crash", value_parser = parse_fs)]
+    pub fs: Option<Fs>,
+
+    /// Writes to PATH acknowledge what the program made safe (`-` or
+    /// /dev/stdout: its standard output): a crash is tried just after each,
+    /// as after the run's last call. Repeatable.
+    #[arg(long, value_name = "PATH", requires = "crash")]
+    pub ack: Vec<String>,
+
     /// Reports to write.
     #[command(flatten)]
     pub reports: ReportArgs,
@@ -156,6 +167,10 @@ pub struct MergeArgs {
     /// Reports to write.
     #[command(flatten)]
     pub reports: ReportArgs,
+}
+
+fn parse_fs(text: &str) -> Result<Fs, String> {
+    text.parse()
 }
 
 fn parse_crash_mode(text: &str) -> Result<CrashMode, String> {
@@ -318,6 +333,8 @@ fn options(args: &ExploreArgs) -> Result<Options, ExploreError> {
         crash: args.crash.then(|| CrashOptions {
             root: args.root.clone().unwrap_or_else(|| PathBuf::from(".")),
             mode: args.crash_mode,
+            acks: args.ack.clone(),
+            fs: args.fs.unwrap_or(Fs::Posix),
         }),
         done: match (&args.reports.json, args.resume) {
             (Some(path), true) if path.exists() => read_report(path)?.points,

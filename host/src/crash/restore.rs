@@ -211,6 +211,7 @@ fn undo_entry(entry: &Entry) -> (Lost, io::Result<()>) {
             to,
             replaced,
             exchange,
+            ..
         } => {
             let result = if *exchange {
                 nix::fcntl::renameat2(
