@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use fi_grammar::parse_duration;
 
 use super::exit;
-use crate::crash::CrashMode;
+use crate::crash::{CrashMode, Fs};
 use crate::explore::events::{Event, Reporter};
 use crate::explore::faults::{default_syscalls, Fault, FaultChoice};
 use crate::explore::plan::Shard;
@@ -138,6 +138,17 @@ pub struct ExploreArgs {
     #[arg(long, value_name = "DIR", requires = "crash")]
     pub root: Option<PathBuf>,
 
+    /// The file system whose persistence crashes follow: posix (the
+    /// default), ext4, xfs or btrfs.
+    #[arg(long = "fs", value_name = "FS", requires = "crash", value_parser = parse_fs)]
+    pub fs: Option<Fs>,
+
+    /// Writes to PATH acknowledge what the program made safe (`-` or
+    /// /dev/stdout: its standard output): a crash is tried just after each,
+    /// as after the run's last call. Repeatable.
+    #[arg(long, value_name = "PATH", requires = "crash")]
+    pub ack: Vec<String>,
+
     /// Reports to write.
     #[command(flatten)]
     pub reports: ReportArgs,
@@ -177,6 +188,10 @@ pub struct MergeArgs {
     /// Reports to write.
     #[command(flatten)]
     pub reports: ReportArgs,
+}
+
+fn parse_fs(text: &str) -> Result<Fs, String> {
+    text.parse()
 }
 
 fn parse_crash_mode(text: &str) -> Result<CrashMode, String> {
@@ -348,6 +363,8 @@ fn options(args: &ExploreArgs) -> Result<Options, ExploreError> {
         crash: args.crash.then(|| CrashOptions {
             root: args.root.clone().unwrap_or_else(|| PathBuf::from(".")),
             mode: args.crash_mode,
+            acks: args.ack.clone(),
+            fs: args.fs.unwrap_or(Fs::Posix),
         }),
         done: match (&args.reports.json, args.resume) {
             (Some(path), true) if path.exists() => read_report(path)?.points,
@@ -443,6 +460,14 @@ fn show(event: &Event, bar: &mut Option<indicatif::ProgressBar>, terminal: bool)
                 }
             }
         },
+        Event::CrashCoverage {
+            durability,
+            acknowledgements,
+            reorder,
+        } => eprintln!(
+            "{NAME}: crash points: {durability} durability, {acknowledgements} acknowledgements, \
+             the end of the run; {reorder}"
+        ),
         Event::Finished => {
             if let Some(bar) = bar.take() {
                 bar.finish_and_clear();

@@ -12,7 +12,7 @@ use fi_grammar::parse_duration;
 
 use super::exit;
 use crate::backend::Kind;
-use crate::crash::{Crash, CrashMode, CrashReport};
+use crate::crash::{Crash, CrashMode, CrashReport, Fs};
 use crate::output::LogFormat;
 use crate::policy::chain::OnPolicyError;
 use crate::session::{Session, SessionError};
@@ -123,6 +123,11 @@ pub struct RunArgs {
     /// working directory); nothing outside it is touched.
     #[arg(long, value_name = "DIR", requires = "crash_at")]
     pub root: Option<PathBuf>,
+
+    /// The file system whose persistence the crash follows: posix (POSIX's promises
+    /// only, the default), ext4 (data=ordered, auto_da_alloc), xfs or btrfs.
+    #[arg(long = "fs", value_name = "FS", requires = "crash_at", value_parser = Fs::from_str)]
+    pub fs: Option<Fs>,
 
     /// After the crash, run CMD with `sh -c` in the working directory; fault then exits
     /// with CMD's status.
@@ -254,6 +259,7 @@ fn session(args: &RunArgs, stages: &[StageSpec]) -> Result<Session, SessionError
         let mode = args.crash_mode.unwrap_or(CrashMode::LoseUnsynced);
         let seed = crate::wasm::Seed::given_or_fresh(args.seed, false).value;
         let crash = Crash::new(root, mode, seed)
+            .fs(args.fs.unwrap_or(Fs::Posix))
             .at_spec(spec)
             .map_err(SessionError::Invalid)?;
         session = session.crash(crash);

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::fs::FsSet;
 use super::store::{Saved, Store};
 
 /// A file's identity: its device and inode numbers (its names change).
@@ -61,6 +62,8 @@ pub(crate) enum Entry {
         replaced: Option<PathBuf>,
         /// `RENAME_EXCHANGE`: the two names swapped.
         exchange: bool,
+        /// What was renamed, unless a directory.
+        file: Option<FileId>,
     },
 }
 
@@ -85,10 +88,22 @@ pub(crate) enum Change {
     Entry(EntryChange),
 }
 
+/// One unsynced change, with the profiles on which it is durable already
+/// (a change is in the log until POSIX's rules make it durable).
+struct Logged {
+    id: u64,
+    change: Change,
+    durable_on: FsSet,
+    /// Data changes that reach the disk before this one on the profiles
+    /// whose replace-by-rename flushes
+    /// ([`Fs::replace_flushes`](super::fs::Fs::replace_flushes)).
+    needs: Vec<u64>,
+}
+
 /// The unsynced changes, oldest first, each with an id.
 #[derive(Default)]
 pub(crate) struct Log {
-    changes: Vec<(u64, Change)>,
+    changes: Vec<Logged>,
     next_id: u64,
 }
 
@@ -96,17 +111,29 @@ impl Log {
     /// Add a change; its id.
     pub(crate) fn push(&mut self, change: Change) -> u64 {
         self.next_id += 1;
-        self.changes.push((self.next_id, change));
+        self.changes.push(Logged {
+            id: self.next_id,
+            change,
+            durable_on: FsSet::default(),
+            needs: Vec::new(),
+        });
         self.next_id
     }
 
     /// Add a data change, merged into the last change when it appends to it
     /// (a log written in many small writes is one change).
     pub(crate) fn push_data(&mut self, change: DataChange, store: &mut Store) -> u64 {
-        if let Some((id, Change::Data(last))) = self.changes.last_mut() {
+        if let Some(Logged {
+            id,
+            change: Change::Data(last),
+            durable_on,
+            ..
+        }) = self.changes.last_mut()
+        {
             let appends = last.file == change.file
                 && last.content
                 && change.content
+                && *durable_on == FsSet::default()
                 && last.offset + last.len == change.offset
                 && last.old_size <= last.offset
                 && change.old_size == last.new_size
@@ -125,15 +152,29 @@ impl Log {
     pub(crate) fn get_mut(&mut self, id: u64) -> Option<&mut Change> {
         self.changes
             .iter_mut()
-            .find(|(i, _)| *i == id)
-            .map(|(_, change)| change)
+            .find(|l| l.id == id)
+            .map(|l| &mut l.change)
+    }
+
+    /// Change `id` reaches the disk only after the unsynced data changes of
+    /// `file` so far, on the profiles whose replace-by-rename flushes.
+    pub(crate) fn order_after_data_of(&mut self, id: u64, file: FileId) {
+        let needs: Vec<u64> = self
+            .changes
+            .iter()
+            .filter(|l| matches!(&l.change, Change::Data(d) if d.file == file))
+            .map(|l| l.id)
+            .collect();
+        if let Some(logged) = self.changes.iter_mut().find(|l| l.id == id) {
+            logged.needs = needs;
+        }
     }
 
     /// Forget the change `id` (it did not happen).
     pub(crate) fn remove(&mut self, id: u64, store: &mut Store) {
-        if let Some(at) = self.changes.iter().position(|(i, _)| *i == id) {
-            let (_, change) = self.changes.remove(at);
-            drop_change(change, store);
+        if let Some(at) = self.changes.iter().position(|l| l.id == id) {
+            let logged = self.changes.remove(at);
+            drop_change(logged.change, store);
         }
     }
 
@@ -145,10 +186,18 @@ impl Log {
         );
     }
 
+    /// The unsynced entry changes with their ids, oldest first.
+    pub(crate) fn entries_mut(&mut self) -> impl Iterator<Item = (u64, &mut EntryChange)> {
+        self.changes.iter_mut().filter_map(|l| match &mut l.change {
+            Change::Entry(e) => Some((l.id, e)),
+            Change::Data(_) => None,
+        })
+    }
+
     /// The entries of directory `dir` are durable.
     pub(crate) fn sync_dir(&mut self, dir: &Path, store: &mut Store) {
-        for (_, change) in &mut self.changes {
-            if let Change::Entry(e) = change {
+        for logged in &mut self.changes {
+            if let Change::Entry(e) = &mut logged.change {
                 e.dirs.retain(|d| d != dir);
             }
         }
@@ -163,9 +212,43 @@ impl Log {
         self.retain(store, |_| false);
     }
 
+    /// The changes `durable` accepts are durable on the profiles `on`, and
+    /// so are the data changes they need there.
+    pub(crate) fn durable_on(&mut self, on: FsSet, durable: impl Fn(&Change) -> bool) {
+        let mut needed = Vec::new();
+        for logged in &mut self.changes {
+            if durable(&logged.change) {
+                logged.durable_on = logged.durable_on.union(on);
+                needed.extend(logged.needs.iter().copied());
+            }
+        }
+        let flushing = FsSet::of(|fs| on.contains(fs) && fs.replace_flushes());
+        for logged in &mut self.changes {
+            if needed.contains(&logged.id) {
+                logged.durable_on = logged.durable_on.union(flushing);
+            }
+        }
+    }
+
     /// The unsynced changes, oldest first.
     pub(crate) fn changes(&self) -> impl DoubleEndedIterator<Item = &Change> {
-        self.changes.iter().map(|(_, change)| change)
+        self.changes.iter().map(|l| &l.change)
+    }
+
+    /// For each change, in order: the profiles on which it is durable, and
+    /// the positions of the changes it needs.
+    pub(crate) fn persistence(&self) -> Vec<(FsSet, Vec<usize>)> {
+        self.changes
+            .iter()
+            .map(|l| {
+                let needs = l
+                    .needs
+                    .iter()
+                    .filter_map(|id| self.changes.iter().position(|c| c.id == *id))
+                    .collect();
+                (l.durable_on, needs)
+            })
+            .collect()
     }
 
     /// How many changes are unsynced.
@@ -176,10 +259,10 @@ impl Log {
     fn retain(&mut self, store: &mut Store, keep: impl Fn(&Change) -> bool) {
         let (kept, dropped): (Vec<_>, Vec<_>) = std::mem::take(&mut self.changes)
             .into_iter()
-            .partition(|(_, c)| keep(c));
+            .partition(|l| keep(&l.change));
         self.changes = kept;
-        for (_, change) in dropped {
-            drop_change(change, store);
+        for logged in dropped {
+            drop_change(logged.change, store);
         }
     }
 }

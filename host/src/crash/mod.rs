@@ -23,6 +23,7 @@
 //! [`crash`](crate::session::Outcome::crash)) says what was lost.
 //! `docs/power-loss.md` explains the model and its limits.
 
+mod fs;
 mod log;
 mod model;
 mod names;
@@ -39,6 +40,8 @@ use std::str::FromStr;
 
 use syscalls::SysnoSet;
 
+pub use fs::Fs;
+use point::Ack;
 pub use point::{CrashAt, Point, Predicate};
 pub(crate) use policy::{CrashPolicy, ReportSlot};
 
@@ -129,6 +132,8 @@ pub struct Crash {
     pub(crate) name: String,
     pub(crate) scratch: Option<PathBuf>,
     pub(crate) memory: u64,
+    pub(crate) acks: Vec<Ack>,
+    pub(crate) fs: Fs,
 }
 
 impl Crash {
@@ -146,7 +151,18 @@ impl Crash {
             name: "crash".into(),
             scratch: None,
             memory: DEFAULT_MEMORY,
+            acks: Vec::new(),
+            fs: Fs::Posix,
         }
+    }
+
+    /// What the file system keeps of unsynced changes ([`Fs`]; default
+    /// [`Fs::Posix`], the strictest: a program that survives it survives
+    /// every profile, and each crash report says which profiles can leave
+    /// its state, [`CrashReport::reachable_on`]).
+    pub fn fs(mut self, fs: Fs) -> Crash {
+        self.fs = fs;
+        self
     }
 
     /// Crash after the first call the model follows (the write family,
@@ -179,9 +195,42 @@ impl Crash {
         crash
     }
 
+    /// Writes to `target` acknowledge what the program made safe: each is
+    /// an acknowledgement point ([`Point::ack_point`]). `-` or
+    /// `/dev/stdout` is the main process's standard output; a relative path
+    /// is taken in the main process's working directory. What the program
+    /// acknowledged is what a power loss must not take back, so a campaign
+    /// crashes just after each.
+    pub fn ack(mut self, target: &str) -> Crash {
+        self.acks.push(Ack::parse(target));
+        self
+    }
+
+    /// Crash after the `n`th acknowledgement ([`Crash::ack`]).
+    pub fn at_ack(self, n: u64) -> Crash {
+        let name = format!("crash at acknowledgement {n}");
+        let mut crash = self.at(move |_, _, point| point.ack_point == Some(n));
+        crash.name = name;
+        crash
+    }
+
+    /// Crash at the end of the run: when the program's main process calls
+    /// `exit_group`, after its last call (a power cut just after the
+    /// program said it was done). The rest of the tree is killed with it.
+    pub fn at_end(self) -> Crash {
+        let calls = SysnoSet::new(&[syscalls::Sysno::exit_group]);
+        let mut crash = self.at_calls(calls, |_, _, point| point.end);
+        crash.name = "crash at the end of the run".into();
+        crash
+    }
+
     /// Crash where `--crash-at SET[:when=EXPR][:path=GLOB]` says
-    /// ([`CrashAt`]); an error names the wrong part.
+    /// ([`CrashAt`]), or at the end of the run for `end`; an error names
+    /// the wrong part.
     pub fn at_spec(self, spec: &str) -> Result<Crash, String> {
+        if spec == "end" {
+            return Ok(self.at_end());
+        }
         let mut at = CrashAt::parse(spec)?;
         let calls = at.syscalls.clone();
         let mut crash = self.at_calls(calls, move |call, tracee, _| at.matches(call, tracee));
@@ -215,10 +264,13 @@ pub struct CrashedAt {
     pub syscall: String,
     /// Its number among the durability points, if it is one.
     pub durability_point: Option<u64>,
+    /// Its number among the acknowledgements, if it is one.
+    pub ack_point: Option<u64>,
     /// The paths it touched (path arguments, then files behind its fds).
     pub paths: Vec<PathBuf>,
     /// The `--crash-at` that crashes after the same call of the same run
-    /// (`rename:when=2`: its syscall, counted over the whole run).
+    /// (`rename:when=2`: its syscall, counted over the whole run; `end`
+    /// for the end of the run).
     pub replay: String,
 }
 
@@ -307,6 +359,11 @@ pub struct CrashReport {
     pub root: PathBuf,
     /// The mode.
     pub mode: CrashMode,
+    /// The persistence profile the crash state was chosen on.
+    pub fs: Fs,
+    /// The profiles on which a power loss can leave that state (empty
+    /// without a crash).
+    pub reachable_on: Vec<Fs>,
     /// The seed of the mode's choices.
     pub seed: u64,
     /// The crash point; `None` when the run ended before reaching it (the
@@ -314,11 +371,18 @@ pub struct CrashReport {
     pub point: Option<CrashedAt>,
     /// Durability points seen up to the crash (or in the whole run).
     pub durability_points: u64,
+    /// Acknowledgements ([`Crash::ack`]) seen up to the crash (or in the
+    /// whole run).
+    pub ack_points: u64,
     /// Unsynced changes at the crash (or at the end of the run).
     pub unsynced: usize,
     /// How many states [`CrashMode::ReorderState`] can choose from at this
     /// point; `None` when too many to enumerate.
     pub reorder_states: Option<u64>,
+    /// The reorder states that keep a prefix of the unsynced changes in
+    /// the order they were made (the first none, one, two ... all), which
+    /// a campaign tries first; empty when too many to enumerate.
+    pub prefix_states: Vec<u64>,
     /// What did not survive, oldest change first: only what the rewrite
     /// really undid.
     pub lost: Vec<Lost>,
@@ -334,6 +398,27 @@ pub struct CrashReport {
 }
 
 impl CrashReport {
+    /// Which profiles can leave this state, for a person: "reachable on
+    /// posix, ext4, xfs and btrfs", "POSIX only: ext4, xfs and btrfs keep
+    /// it".
+    pub fn reachability(&self) -> String {
+        let keep: Vec<Fs> = Fs::ALL
+            .into_iter()
+            .filter(|fs| !self.reachable_on.contains(fs))
+            .collect();
+        match self.reachable_on.as_slice() {
+            [Fs::Posix] => format!("POSIX only: {} keep it", fs::listed(&keep)),
+            reachable if keep.is_empty() => {
+                format!("reachable on {}", fs::listed(reachable))
+            }
+            reachable => format!(
+                "reachable on {}; {} keep it",
+                fs::listed(reachable),
+                fs::listed(&keep)
+            ),
+        }
+    }
+
     /// The report as lines for a person (the command prints them).
     pub fn lines(&self) -> Vec<String> {
         let mut lines = Vec::new();
@@ -344,10 +429,12 @@ impl CrashReport {
                 self.durability_points, self.unsynced
             )),
             Some(at) => {
-                let point = at
-                    .durability_point
-                    .map(|n| format!(", durability point {n}"))
-                    .unwrap_or_default();
+                let point = match (at.durability_point, at.ack_point) {
+                    (Some(n), _) => format!(", durability point {n}"),
+                    (None, Some(n)) => format!(", acknowledgement {n}"),
+                    (None, None) if at.replay == "end" => ", end of the run".into(),
+                    (None, None) => String::new(),
+                };
                 let on = if at.paths.is_empty() {
                     String::new()
                 } else {
@@ -372,9 +459,12 @@ impl CrashReport {
                     self.unsynced,
                     self.lost.len()
                 ));
+                if !self.lost.is_empty() {
+                    lines.push(format!("  file systems: {}", self.reachability()));
+                }
                 lines.push(format!(
-                    "  replay: --crash-at {} --crash-mode {} --seed {}",
-                    at.replay, self.mode, self.seed
+                    "  replay: --crash-at {} --crash-mode {} --seed {} --fs {}",
+                    at.replay, self.mode, self.seed, self.fs
                 ));
                 if self.spilled_bytes > 0 {
                     lines.push(format!(

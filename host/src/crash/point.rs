@@ -18,6 +18,33 @@ pub struct Point {
     /// first), if it is one: a call that writes, syncs or changes a
     /// directory entry under the root.
     pub durability_point: Option<u64>,
+    /// The call's number among the run's acknowledgements (1 for the
+    /// first), if it is one: a write to a file named by [`Crash::ack`].
+    ///
+    /// [`Crash::ack`]: super::Crash::ack
+    pub ack_point: Option<u64>,
+    /// The call ends the run: the `exit_group` of the program's main
+    /// process (after its last call, before it is gone).
+    pub end: bool,
+}
+
+/// Where a program tells the world what is safe ([`super::Crash::ack`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Ack {
+    /// The main process's standard output, whatever it is.
+    Stdout,
+    /// A file (relative: in the main process's working directory).
+    Path(PathBuf),
+}
+
+impl Ack {
+    /// `-` and `/dev/stdout` are the standard output; anything else a file.
+    pub(crate) fn parse(text: &str) -> Ack {
+        match text {
+            "-" | "/dev/stdout" => Ack::Stdout,
+            path => Ack::Path(PathBuf::from(path)),
+        }
+    }
 }
 
 /// A crash-point predicate: sees every call the crash stage stops, in the

@@ -7,10 +7,13 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use syscalls::SysnoSet;
+use syscalls::{Sysno, SysnoSet};
 
-use super::model::{followed, Model};
-use super::state::{fates, reorder_states};
+use super::fs::Fs;
+use super::log::FileId;
+use super::model::{followed, id_of, Model};
+use super::point::Ack;
+use super::state::{fates, prefix_states, reachable_on, reorder_states};
 use super::{restore, Crash, CrashMode, CrashReport, CrashedAt, Point, Predicate};
 use crate::model::{Call, Capabilities, Verdict};
 use crate::policy::{Policy, PolicyError};
@@ -24,10 +27,12 @@ pub(crate) struct CrashPolicy {
     name: String,
     model: Model,
     mode: CrashMode,
+    fs: Fs,
     seed: u64,
     point: Option<Predicate>,
     subscription: SysnoSet,
     durability_points: u64,
+    acks: Acks,
     /// Calls seen so far, per syscall number (for the replay spec).
     seen: HashMap<i64, u32>,
     crashed: Option<CrashedAt>,
@@ -53,10 +58,17 @@ impl CrashPolicy {
             name: crash.name,
             model: Model::new(root, scratch.clone(), crash.memory),
             mode: crash.mode,
+            fs: crash.fs,
             seed: crash.seed,
             point: crash.point,
             subscription: followed().union(&crash.point_calls),
             durability_points: 0,
+            acks: Acks {
+                targets: crash.acks,
+                main: None,
+                stdout: None,
+                count: 0,
+            },
             seen: HashMap::new(),
             crashed: None,
             scratch,
@@ -68,11 +80,15 @@ impl CrashPolicy {
     fn report(&mut self) -> CrashReport {
         let mut problems = std::mem::take(&mut self.model.notes);
         let unsynced = self.model.log.len();
-        let reorder = reorder_states(&self.model.log);
+        let reorder = reorder_states(&self.model.log, self.fs);
         let mut restored = restore::Restored::default();
+        let mut reachable = Vec::new();
         if self.crashed.is_some() {
-            match fates(&self.model.log, self.mode, self.seed) {
-                Ok(fates) => restored = restore::apply(&self.model, &fates),
+            match fates(&self.model.log, self.fs, self.mode, self.seed) {
+                Ok(fates) => {
+                    reachable = reachable_on(&self.model.log, &fates);
+                    restored = restore::apply(&self.model, &fates);
+                }
                 Err(e) => problems.push(e),
             }
         }
@@ -80,9 +96,13 @@ impl CrashPolicy {
         CrashReport {
             root: self.model.root().to_path_buf(),
             mode: self.mode,
+            fs: self.fs,
+            reachable_on: reachable,
+            prefix_states: prefix_states(&self.model.log, self.fs).unwrap_or_default(),
             seed: self.seed,
             point: self.crashed.clone(),
             durability_points: self.durability_points,
+            ack_points: self.acks.count,
             unsynced,
             reorder_states: reorder,
             lost: restored.lost,
@@ -118,12 +138,15 @@ impl Policy for CrashPolicy {
         let seen = self.seen.entry(call.nr).or_insert(0);
         *seen = seen.saturating_add(1);
         let nth = *seen;
+        self.acks.learn_main(tracee);
         let durable = self.model.enter(call, tracee);
         if durable {
             self.durability_points += 1;
         }
         let point = Point {
             durability_point: durable.then_some(self.durability_points),
+            ack_point: self.acks.is_ack(call, tracee).then_some(self.acks.count),
+            end: call.sysno() == Some(Sysno::exit_group) && self.acks.main == Some(tracee.pid),
         };
         let fire = self
             .point
@@ -134,12 +157,18 @@ impl Policy for CrashPolicy {
                 call: *call,
                 syscall: call.name(),
                 durability_point: point.durability_point,
+                ack_point: point.ack_point,
                 paths: tracee.call_paths(call),
-                replay: format!("{}:when={nth}", call.name()),
+                replay: if point.end {
+                    "end".into()
+                } else {
+                    format!("{}:when={nth}", call.name())
+                },
             });
         }
         Ok(Verdict {
             want_exit: durable || fire,
+            // An exit_group never returns: the crash comes as it ends.
             kill_after: fire,
             // The crash call is logged, with its result.
             log: fire,
@@ -173,6 +202,74 @@ impl Policy for CrashPolicy {
         let _ = std::fs::remove_dir_all(&self.scratch);
         *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
     }
+}
+
+/// The acknowledgement targets of a run, and how many writes reached them.
+struct Acks {
+    targets: Vec<Ack>,
+    /// The program's main process: the first traced process whose parent
+    /// is fi's (a spawned program; none when attached).
+    main: Option<i32>,
+    /// The main process's standard output when first seen.
+    stdout: Option<FileId>,
+    count: u64,
+}
+
+impl Acks {
+    /// Learn the main process from the first call of a child of fi's, and
+    /// make relative targets absolute in its working directory.
+    fn learn_main(&mut self, tracee: &Tracee) {
+        if self.main.is_some() || parent_of(tracee.pid) != Some(std::process::id() as i32) {
+            return;
+        }
+        self.main = Some(tracee.pid);
+        self.stdout = std::fs::metadata(format!("/proc/{}/fd/1", tracee.pid))
+            .ok()
+            .map(|meta| id_of(&meta));
+        if let Ok(cwd) = std::fs::read_link(format!("/proc/{}/cwd", tracee.pid)) {
+            for target in &mut self.targets {
+                if let Ack::Path(path) = target {
+                    if path.is_relative() {
+                        *path = cwd.join(&*path);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether `call` writes to an acknowledgement target (counted if so).
+    fn is_ack(&mut self, call: &Call, tracee: &Tracee) -> bool {
+        use Sysno::*;
+        if self.targets.is_empty() {
+            return false;
+        }
+        let fd = match call.sysno() {
+            Some(write | pwrite64 | writev | pwritev | pwritev2 | sendfile) => call.args[0],
+            Some(splice | copy_file_range) => call.args[2],
+            _ => return false,
+        };
+        let Ok(meta) = std::fs::metadata(format!("/proc/{}/fd/{}", tracee.tid, fd as i32)) else {
+            return false;
+        };
+        let written = id_of(&meta);
+        let hit = self.targets.iter().any(|target| match target {
+            Ack::Stdout => self.stdout == Some(written),
+            Ack::Path(path) => std::fs::metadata(path).is_ok_and(|m| id_of(&m) == written),
+        });
+        if hit {
+            self.count += 1;
+        }
+        hit
+    }
+}
+
+/// The parent process of `pid`, from `/proc`.
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name, in parentheses, may hold spaces: after its end,
+    // the state, then the parent.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// A new, private directory inside `base`.

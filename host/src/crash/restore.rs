@@ -359,6 +359,7 @@ impl Entries<'_> {
                 to,
                 replaced,
                 exchange: true,
+                ..
             } => {
                 debug_assert!(replaced.is_none());
                 self.must_be_in_root(from)?;

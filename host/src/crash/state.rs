@@ -1,6 +1,7 @@
 //! Which unsynced changes survive the crash, by mode: the state a power
 //! loss leaves, chosen among those the model allows.
 
+use super::fs::Fs;
 use super::log::{Change, Log};
 use super::{CrashMode, Tear};
 use crate::rng::SplitMix64;
@@ -23,27 +24,132 @@ pub(crate) enum Fate {
     Prefix(u64),
 }
 
-/// How many states `reorder` can leave with these changes: every subset of
-/// the data changes times every prefix of the entry changes (a file
-/// system's journal commits entry changes in order). `None` beyond 2^20.
-pub(crate) fn reorder_states(log: &Log) -> Option<u64> {
-    let (data, entries) = counts(log);
+/// How many states `reorder` can leave with these changes on `fs`: every
+/// subset of the data changes not yet durable there times every prefix of
+/// such entry changes (a file system's journal commits entry changes in
+/// order). `None` beyond 2^20 subsets.
+pub(crate) fn reorder_states(log: &Log, fs: Fs) -> Option<u64> {
+    let pending = pending_on(log, fs);
+    let (data, entries) = counts(&pending);
     (data <= MAX_ENUMERATED as usize).then(|| (1u64 << data) * (entries as u64 + 1))
 }
 
-fn counts(log: &Log) -> (usize, usize) {
-    let data = log
-        .changes()
-        .filter(|c| matches!(c, Change::Data(_)))
-        .count();
-    (data, log.len() - data)
+/// The reorder states in which what survives is a prefix of the changes
+/// not durable on `fs`, in the order they were made (none, the first, the
+/// first two, ... all): the states a file system that writes everything in
+/// order reaches, which a campaign tries first. `None` when the states are
+/// too many to enumerate.
+pub(crate) fn prefix_states(log: &Log, fs: Fs) -> Option<Vec<u64>> {
+    let pending = pending_on(log, fs);
+    let (data, _) = counts(&pending);
+    if data > MAX_ENUMERATED as usize {
+        return None;
+    }
+    let mut states = vec![0];
+    let (mut mask, mut entries) = (0u64, 0u64);
+    let mut bit = 0;
+    for (_, change) in &pending {
+        match change {
+            Change::Data(_) => {
+                mask |= 1 << bit;
+                bit += 1;
+            }
+            Change::Entry(_) => entries += 1,
+        }
+        states.push(entries << data | mask);
+    }
+    Some(states)
 }
 
-/// The fate of each change of `log`, in order; an error for a
-/// `reorder=N` beyond the states there are.
-pub(crate) fn fates(log: &Log, mode: CrashMode, seed: u64) -> Result<Vec<Fate>, String> {
+/// The changes of `log` not durable on `fs`, with their positions.
+fn pending_on(log: &Log, fs: Fs) -> Vec<(usize, &Change)> {
+    log.changes()
+        .zip(log.persistence())
+        .enumerate()
+        .filter(|(_, (_, (durable, _)))| !durable.contains(fs))
+        .map(|(i, (change, _))| (i, change))
+        .collect()
+}
+
+fn counts(changes: &[(usize, &Change)]) -> (usize, usize) {
+    let data = changes
+        .iter()
+        .filter(|(_, c)| matches!(c, Change::Data(_)))
+        .count();
+    (data, changes.len() - data)
+}
+
+/// The fate of each change of `log`, in order, on `fs`: those durable
+/// there are kept, the others as `mode` says, then the data a kept
+/// replace-by-rename needs there is kept too. An error for a `reorder=N`
+/// beyond the states there are.
+pub(crate) fn fates(log: &Log, fs: Fs, mode: CrashMode, seed: u64) -> Result<Vec<Fate>, String> {
+    let pending = pending_on(log, fs);
+    let chosen = choose(&pending, mode, seed)?;
+    let mut fates = vec![Fate::Kept; log.len()];
+    for ((i, _), fate) in pending.iter().zip(chosen) {
+        fates[*i] = fate;
+    }
+    if fs.replace_flushes() {
+        for (i, (_, needs)) in log.persistence().into_iter().enumerate() {
+            if fates[i] == Fate::Kept {
+                for j in needs {
+                    fates[j] = Fate::Kept;
+                }
+            }
+        }
+    }
+    Ok(fates)
+}
+
+/// The profiles on which the crash state `fates` can happen: what is
+/// durable there is kept, a kept replace-by-rename keeps its data where
+/// that flushes, and where one journal commits entries, the kept entry
+/// changes not yet durable are the first ones.
+pub(crate) fn reachable_on(log: &Log, fates: &[Fate]) -> Vec<Fs> {
+    let persistence = log.persistence();
+    let entry: Vec<bool> = log
+        .changes()
+        .map(|c| matches!(c, Change::Entry(_)))
+        .collect();
+    Fs::ALL
+        .into_iter()
+        .filter(|&fs| {
+            let durable_kept = persistence
+                .iter()
+                .zip(fates)
+                .all(|((durable, _), fate)| !durable.contains(fs) || *fate == Fate::Kept);
+            let ordered = !fs.replace_flushes()
+                || persistence.iter().zip(fates).all(|((_, needs), fate)| {
+                    *fate != Fate::Kept || needs.iter().all(|&j| fates[j] == Fate::Kept)
+                });
+            let prefix = !fs.journal_commits() || {
+                let kept = (0..fates.len())
+                    .filter(|&i| entry[i] && !persistence[i].0.contains(fs))
+                    .map(|i| fates[i] == Fate::Kept);
+                is_prefix(kept)
+            };
+            durable_kept && ordered && prefix
+        })
+        .collect()
+}
+
+/// Whether no `true` comes after a `false`.
+fn is_prefix(flags: impl Iterator<Item = bool>) -> bool {
+    let mut lost = false;
+    for kept in flags {
+        if kept && lost {
+            return false;
+        }
+        lost |= !kept;
+    }
+    true
+}
+
+/// The fate of each of `changes` as `mode` says.
+fn choose(changes: &[(usize, &Change)], mode: CrashMode, seed: u64) -> Result<Vec<Fate>, String> {
     let mut rng = SplitMix64(seed);
-    let changes: Vec<&Change> = log.changes().collect();
+    let changes: Vec<&Change> = changes.iter().map(|(_, c)| *c).collect();
     Ok(match mode {
         CrashMode::LoseUnsynced => vec![Fate::Lost; changes.len()],
         CrashMode::Torn(tear) => {
@@ -63,7 +169,11 @@ pub(crate) fn fates(log: &Log, mode: CrashMode, seed: u64) -> Result<Vec<Fate>, 
                 .collect()
         }
         CrashMode::Reorder => {
-            let (_, entries) = counts(log);
+            let data = changes
+                .iter()
+                .filter(|c| matches!(c, Change::Data(_)))
+                .count();
+            let entries = changes.len() - data;
             let prefix = (rng.next() % (entries as u64 + 1)) as usize;
             let mut data_fate = || {
                 if rng.next() & 1 == 1 {
@@ -75,16 +185,23 @@ pub(crate) fn fates(log: &Log, mode: CrashMode, seed: u64) -> Result<Vec<Fate>, 
             with_entry_prefix(&changes, prefix, &mut data_fate)
         }
         CrashMode::ReorderState(state) => {
-            let count = reorder_states(log).ok_or_else(|| {
-                "too many unsynced changes to enumerate: use reorder with seeds".to_string()
-            })?;
+            let data = changes
+                .iter()
+                .filter(|c| matches!(c, Change::Data(_)))
+                .count();
+            let entries = changes.len() - data;
+            if data > MAX_ENUMERATED as usize {
+                return Err(
+                    "too many unsynced changes to enumerate: use reorder with seeds".to_string(),
+                );
+            }
+            let count = (1u64 << data) * (entries as u64 + 1);
             if state >= count {
                 return Err(format!(
                     "reorder={state}: this crash point has {count} reorder states (0..{})",
                     count - 1
                 ));
             }
-            let (data, _) = counts(log);
             let mask = state & ((1u64 << data) - 1);
             let prefix = (state >> data) as usize;
             let mut bit = 0;

@@ -28,6 +28,16 @@ pub enum Event<'a> {
         /// The findings so far, this run's included.
         findings: usize,
     },
+    /// A power-loss campaign's runs are over: how many crash points of each
+    /// kind it had, and how it sampled their reorder states.
+    CrashCoverage {
+        /// Calls that write, sync or change an entry under the root.
+        durability: u64,
+        /// Writes that acknowledge (`--ack`).
+        acknowledgements: u64,
+        /// How the reorder states were sampled, in a line.
+        reorder: &'a str,
+    },
     /// The runs are over (all made, or the campaign stopped).
     Finished,
 }

@@ -1,22 +1,32 @@
 //! `explore --crash`: every durability point of a run (each call that
-//! writes, syncs or changes a directory under the root) becomes a crash
-//! point, tried in every mode of [`CrashMode`], and the user's check judges
-//! what a power loss there leaves behind.
+//! writes, syncs or changes a directory under the root), every
+//! acknowledgement (a write to an `--ack` target) and the end of the run
+//! (after the program's last call) become crash points, each tried in every
+//! mode of [`CrashMode`], and the user's check judges what a power loss
+//! there leaves behind.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use super::classify::Outcome;
+use super::events::Event;
 use super::faults::Fault;
 use super::key::{path_class, PointKey};
 use super::report::{Report, TriedPoint};
 use super::trial::{self, Injector, Observed, RunDir};
 use super::{run_jobs, shell_quote, ExploreError, Options, Scratch, RECORDING_LIMIT};
-use crate::crash::{Crash, CrashMode, Tear};
+use crate::crash::{Crash, CrashMode, CrashReport, Fs, Tear};
+use crate::rng::SplitMix64;
 
 /// Up to this many reorder states of a point are all tried; beyond, this
-/// many spread over them.
+/// many: the prefix states first (at most all but [`RANDOM_SEEDS`] of
+/// them), then seeded random ones.
 const REORDER_STATES: u64 = 16;
+
+/// Seeded random reorder states tried at least at a point with more than
+/// [`REORDER_STATES`].
+const RANDOM_SEEDS: u64 = 4;
 
 /// How a crash campaign crashes.
 #[derive(Clone, Debug)]
@@ -26,6 +36,36 @@ pub struct CrashOptions {
     pub root: PathBuf,
     /// Only this mode (`--crash-mode`); every mode without it.
     pub mode: Option<CrashMode>,
+    /// Where the program acknowledges what it made safe (`--ack`).
+    pub acks: Vec<String>,
+    /// The file system whose persistence crashes follow (`--fs`).
+    pub fs: Fs,
+}
+
+/// Where a crash campaign crashes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CrashPoint {
+    /// After the Nth durability point.
+    Durability(u64),
+    /// After the Nth acknowledgement.
+    Ack(u64),
+    /// At the end of the run, after the last call.
+    End,
+}
+
+impl CrashPoint {
+    /// The crash, in `mode` seeded by `seed`, at this point.
+    fn crash(self, options: &CrashOptions, mode: CrashMode, seed: u64) -> Crash {
+        let crash = options.acks.iter().fold(
+            Crash::new(&options.root, mode, seed).fs(options.fs),
+            |c, ack| c.ack(ack),
+        );
+        match self {
+            CrashPoint::Durability(n) => crash.at_durability_point(n),
+            CrashPoint::Ack(n) => crash.at_ack(n),
+            CrashPoint::End => crash.at_end(),
+        }
+    }
 }
 
 /// Run a crash campaign.
@@ -36,20 +76,38 @@ pub(super) fn campaign(options: &Options, crash: &CrashOptions) -> Result<Report
         ));
     }
     let scratch = Scratch::new()?;
-    let (points, timeout) = count_points(options, crash, &scratch.0)?;
-    let mut numbers: Vec<u64> = (1..=points)
-        .filter(|n| {
+    let (durable, acks, timeout) = count_points(options, crash, &scratch.0)?;
+    // The points after which a program told the world it was done come
+    // first: a campaign cut short by --max-runs still tries them.
+    let all: Vec<(u64, CrashPoint)> = std::iter::once(CrashPoint::End)
+        .chain((1..=acks).rev().map(CrashPoint::Ack))
+        .chain((1..=durable).map(CrashPoint::Durability))
+        .enumerate()
+        .map(|(i, point)| (i as u64 + 1, point))
+        .collect();
+    let mut points: Vec<(u64, CrashPoint)> = all
+        .into_iter()
+        .filter(|(n, _)| {
             options
                 .shard
                 .is_none_or(|shard| shard.holds(*n as usize - 1))
         })
         .collect();
     if let Some(max) = options.max_runs {
-        numbers.truncate(max);
+        points.truncate(max);
     }
-    let tried = run_jobs(options, &numbers, |_, &n| {
-        crash_point(options, crash, &scratch.0, n, timeout)
+    let sampled = Mutex::new(Vec::new());
+    let tried = run_jobs(options, &points, |_, &(n, point)| {
+        crash_point(options, crash, &scratch.0, n, point, timeout, &sampled)
     })?;
+    if crash.mode.is_none() {
+        let sampled = sampled.into_inner().unwrap_or_else(|e| e.into_inner());
+        options.progress.emit(&Event::CrashCoverage {
+            durability: durable,
+            acknowledgements: acks,
+            reorder: &coverage(&sampled),
+        });
+    }
     // How many runs a point takes is known only at the point (its reorder
     // states): the plan is the runs made.
     let planned = tried.len();
@@ -61,31 +119,39 @@ pub(super) fn campaign(options: &Options, crash: &CrashOptions) -> Result<Report
     ))
 }
 
-/// Run the program once without a crash: how many durability points it
-/// has, and the time limit of a run.
+/// Run the program once without a crash: how many durability points and
+/// acknowledgements it has, and the time limit of a run.
 fn count_points(
     options: &Options,
     crash: &CrashOptions,
     scratch: &Path,
-) -> Result<(u64, Duration), ExploreError> {
+) -> Result<(u64, u64, Duration), ExploreError> {
     let dir = RunDir::prepare(&options.program, scratch, "record")
         .map_err(|e| ExploreError::Failed(format!("preparing the recording: {e}")))?;
-    let counting = Crash::new(&crash.root, CrashMode::LoseUnsynced, 0);
+    let counting = crash.acks.iter().fold(
+        Crash::new(&crash.root, CrashMode::LoseUnsynced, 0),
+        |c, ack| c.ack(ack),
+    );
     let limit = options.timeout.unwrap_or(RECORDING_LIMIT);
     let run = trial::run(&options.program, &dir, Injector::Crash(counting), limit)?;
     options.judge_faultless(&run, limit)?;
     let timeout = options.run_limit(&run);
-    let points = run.crash.map_or(0, |report| report.durability_points);
-    Ok((points, timeout))
+    let (durable, acks) = run.crash.map_or((0, 0), |report| {
+        (report.durability_points, report.ack_points)
+    });
+    Ok((durable, acks, timeout))
 }
 
-/// Crash at durability point `n` in every mode (or the chosen one).
+/// Crash at `point` (the campaign's `n`th) in every mode (or the chosen
+/// one).
 fn crash_point(
     options: &Options,
     crash: &CrashOptions,
     scratch: &Path,
     n: u64,
+    point: CrashPoint,
     timeout: Duration,
+    coverage: &Mutex<Vec<Sampled>>,
 ) -> Result<Vec<TriedPoint>, ExploreError> {
     let mut modes = match crash.mode {
         Some(mode) => vec![mode],
@@ -100,11 +166,16 @@ fn crash_point(
     while let Some(&mode) = modes.get(index) {
         let dir = RunDir::prepare(&options.program, scratch, &format!("crash-{n}-{index}"))
             .map_err(|e| ExploreError::Failed(format!("preparing a run: {e}")))?;
-        let at = Crash::new(&crash.root, mode, n).at_durability_point(n);
+        // Seeded modes get a seed of their own at each run of the point.
+        let at = point.crash(crash, mode, n << 8 | index as u64);
         let run = trial::run(&options.program, &dir, Injector::Crash(at), timeout)?;
         if index == 0 && crash.mode.is_none() {
-            let states = run.crash.as_ref().and_then(|report| report.reorder_states);
-            modes.extend(reorder_states(states));
+            let (reorder, sampled) = reorder_sample(run.crash.as_ref(), n);
+            modes.extend(reorder);
+            coverage
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(sampled);
         }
         tried.extend(tried_point(options, crash, &dir, n, mode, &run));
         index += 1;
@@ -112,17 +183,107 @@ fn crash_point(
     Ok(tried)
 }
 
-/// The reorder states to try at a point that has `states` of them.
-fn reorder_states(states: Option<u64>) -> Vec<CrashMode> {
-    match states {
-        Some(states) if states <= REORDER_STATES => {
-            (0..states).map(CrashMode::ReorderState).collect()
-        }
-        Some(states) => (0..REORDER_STATES)
-            .map(|k| CrashMode::ReorderState(k * states / REORDER_STATES))
-            .collect(),
-        None => vec![CrashMode::Reorder],
+/// The reorder states to try at a point, as its first run's `report`
+/// counts them, and how many of how many that is.
+fn reorder_sample(report: Option<&CrashReport>, seed: u64) -> (Vec<CrashMode>, Sampled) {
+    let states = report.and_then(|r| r.reorder_states);
+    let prefixes = report
+        .map(|r| r.prefix_states.as_slice())
+        .unwrap_or_default();
+    let Some(states) = states else {
+        // Too many to number: one seeded choice among them.
+        let sampled = Sampled {
+            states: None,
+            prefix: 0,
+            random: 1,
+        };
+        return (vec![CrashMode::Reorder], sampled);
+    };
+    if states <= REORDER_STATES {
+        let modes = (0..states).map(CrashMode::ReorderState).collect();
+        let prefix = prefixes.len() as u64;
+        return (
+            modes,
+            Sampled {
+                states: Some(states),
+                prefix,
+                random: states - prefix,
+            },
+        );
     }
+    // The prefix states first (spread over them if too many), then seeded
+    // random ones up to the budget.
+    let mut chosen: Vec<u64> = spread(prefixes, REORDER_STATES - RANDOM_SEEDS);
+    let prefix = chosen.len() as u64;
+    let mut rng = SplitMix64(seed);
+    let untried = states - prefix;
+    let random = (REORDER_STATES - prefix).min(untried);
+    while (chosen.len() as u64) < prefix + random {
+        let state = rng.next() % states;
+        if !chosen.contains(&state) {
+            chosen.push(state);
+        }
+    }
+    let modes = chosen.into_iter().map(CrashMode::ReorderState).collect();
+    (
+        modes,
+        Sampled {
+            states: Some(states),
+            prefix,
+            random,
+        },
+    )
+}
+
+/// At most `most` of `items`, evenly spread, first and last included.
+fn spread(items: &[u64], most: u64) -> Vec<u64> {
+    let len = items.len() as u64;
+    if len <= most {
+        return items.to_vec();
+    }
+    let mut picked: Vec<u64> = (0..most)
+        .map(|k| items[(k * (len - 1) / (most - 1).max(1)) as usize])
+        .collect();
+    picked.dedup();
+    picked
+}
+
+/// How many reorder states a campaign tried, of how many.
+#[derive(Clone, Copy, Debug, Default)]
+struct Sampled {
+    /// The states there are (`None`: too many to number).
+    states: Option<u64>,
+    /// Prefix states tried.
+    prefix: u64,
+    /// Random states (or seeds) tried.
+    random: u64,
+}
+
+/// The campaign's reorder coverage, for a person: "reorder states: 40 of
+/// 2621440 tried (8 prefix states, 32 seeded random); 2 points with too
+/// many to number: 16 random seeds".
+fn coverage(sampled: &[Sampled]) -> String {
+    let numbered: Vec<&Sampled> = sampled.iter().filter(|s| s.states.is_some()).collect();
+    let total: u64 = numbered
+        .iter()
+        .filter_map(|s| s.states)
+        .fold(0, u64::saturating_add);
+    let prefix: u64 = numbered.iter().map(|s| s.prefix).sum();
+    let random: u64 = numbered.iter().map(|s| s.random).sum();
+    let mut line = format!(
+        "reorder states: {} of {total} tried ({prefix} prefix states first, {random} others, \
+         seeded)",
+        prefix + random
+    );
+    let unnumbered: Vec<&Sampled> = sampled.iter().filter(|s| s.states.is_none()).collect();
+    if !unnumbered.is_empty() {
+        let seeds: u64 = unnumbered.iter().map(|s| s.random).sum();
+        line.push_str(&format!(
+            "; {} points with more than 2^20 states: {seeds} seeded random states",
+            unnumbered.len()
+        ));
+    }
+    line
 }
 
 /// The point a crash run tried, judged by the check.
@@ -170,7 +331,7 @@ fn tried_point(
     Some(TriedPoint {
         id: key.id(fault),
         replay: replay_at
-            .map(|at| replay_command(options, crash, &at, mode, n))
+            .map(|at| replay_command(options, crash, &at, mode, report.seed))
             .unwrap_or_default(),
         key,
         fault,
@@ -201,9 +362,10 @@ fn replay_command(
         .map(|arg| shell_quote(&arg.to_string_lossy()))
         .collect();
     let fault = format!(
-        "{} --crash-at {} --crash-mode {mode} --seed {seed} --root {} --check {} -- {}",
+        "{} --crash-at {} --crash-mode {mode} --seed {seed} --fs {} --root {} --check {} -- {}",
         crate::COMMAND,
         shell_quote(at),
+        crash.fs,
         shell_quote(&crash.root.to_string_lossy()),
         shell_quote(program.check.as_deref().unwrap_or("true")),
         argv.join(" ")

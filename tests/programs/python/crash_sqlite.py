@@ -5,7 +5,9 @@ commit returns, appends the row's number to ACK (meant to lie outside the
 crash root: what the program told the world is safe).
 
 crash_sqlite.py --check DB ACK: exits 0 if PRAGMA integrity_check says ok
-and every row number in ACK is in t; otherwise says what is wrong, exits 1."""
+and every row number in ACK is in t (a database without t holds no rows, a
+missing ACK acknowledges nothing);
+otherwise says what is wrong, exits 1."""
 import os
 import sqlite3
 import sys
@@ -14,9 +16,15 @@ if sys.argv[1] == "--check":
     db, ack = sys.argv[2:4]
     con = sqlite3.connect(db)
     integrity = con.execute("PRAGMA integrity_check").fetchone()[0]
-    rows = {r[0] for r in con.execute("SELECT id FROM t")}
-    with open(ack) as f:
-        acked = {int(line) for line in f if line.strip()}
+    try:
+        rows = {r[0] for r in con.execute("SELECT id FROM t")}
+    except sqlite3.OperationalError:
+        rows = set()  # the table's creation was lost: so was every row
+    try:
+        with open(ack) as f:
+            acked = {int(line) for line in f if line.strip()}
+    except FileNotFoundError:
+        acked = set()  # nothing was acknowledged yet
     missing = sorted(acked - rows)
     print(f"integrity: {integrity}; rows: {len(rows)}; acknowledged: {len(acked)}; "
           f"acknowledged but lost: {missing}")

@@ -10,6 +10,7 @@
 mod attach;
 pub mod child_signal;
 mod inject;
+mod reaper;
 mod spawn;
 pub mod sys;
 
@@ -26,6 +27,7 @@ use crate::arch;
 use crate::tracee::vdso;
 pub use attach::{attach, AttachError};
 use child_signal::ChildSignal;
+use reaper::Subreaper;
 pub use spawn::{find_program, spawn, Filter, Program, SpawnError, Spawned, StartError};
 use sys::{PtraceEvent, SyscallStop};
 
@@ -86,6 +88,8 @@ pub struct PtraceBackend {
     warnings: Vec<String>,
     /// Events `waitpid` gave while a filter was being added, to act on next.
     deferred: VecDeque<sys::Event>,
+    /// fi is a subreaper while the tree runs, and reaps its orphans after.
+    reaper: Subreaper,
 }
 
 impl PtraceBackend {
@@ -110,6 +114,7 @@ impl PtraceBackend {
             vdso_warned: false,
             warnings: Vec::new(),
             deferred: VecDeque::new(),
+            reaper: Subreaper::begin(),
         }
     }
 
@@ -167,6 +172,7 @@ impl PtraceBackend {
 
     fn gone(&mut self, tid: i32, status: i32) -> Option<Event> {
         self.threads.remove(&tid);
+        self.reaper.ended(tid);
         self.stopped.remove(&tid);
         self.exit_wanted.remove(&tid);
         self.forced.remove(&tid);
@@ -498,6 +504,7 @@ impl Backend for PtraceBackend {
             match event {
                 sys::Event::Exited(tid, _) | sys::Event::Killed(tid, _) => {
                     self.threads.remove(&tid);
+                    self.reaper.ended(tid);
                 }
                 sys::Event::Signal(tid, signal) => self.detach_stopped(tid, signal),
                 sys::Event::SyscallStop(tid) | sys::Event::Ptrace(tid, _, _) => {

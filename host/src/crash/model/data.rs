@@ -27,7 +27,8 @@ impl Model {
         let size = f.meta.len();
         if sync || f.flags & libc::O_DSYNC != 0 {
             // Written through to the disk before the call returns.
-            return Ok(Some(Pending::Sync(Sync::File(id_of(&f.meta)))));
+            let metadata = f.flags & libc::O_SYNC == libc::O_SYNC;
+            return Ok(Some(Pending::Sync(Sync::File(id_of(&f.meta), metadata))));
         }
         let offset = match offset {
             Some(offset) => offset,

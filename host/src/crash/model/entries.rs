@@ -130,25 +130,32 @@ impl Model {
             }
             (None, None) => return Ok(None),
         };
-        if fs::symlink_metadata(&from).is_err() {
+        let Ok(renamed) = fs::symlink_metadata(&from) else {
             return Ok(None);
-        }
+        };
         let replaced = match fs::symlink_metadata(&to) {
             Ok(meta) if !exchange && !meta.is_dir() => Some(self.keep(&to, &meta)?),
             _ => None,
         };
         let mut dirs: Vec<PathBuf> = parent_of(&from).into_iter().collect();
         dirs.extend(parent_of(&to).filter(|d| !dirs.contains(d)));
+        // Replace-by-rename: what flushes on it writes the data first.
+        let replaces =
+            renamed.is_file() && !exchange && fs::symlink_metadata(&to).is_ok_and(|m| m.is_file());
         let id = self.log.push(Change::Entry(EntryChange {
             entry: Entry::Renamed {
                 from,
                 to,
                 replaced,
                 exchange,
+                file: (!renamed.is_dir()).then(|| id_of(&renamed)),
             },
             syscall: syscall_name(call),
             dirs,
         }));
+        if replaces {
+            self.log.order_after_data_of(id, id_of(&renamed));
+        }
         Ok(Some(Pending::Entry { id }))
     }
 
@@ -204,6 +211,60 @@ impl Model {
                 inside.display()
             ),
         }))
+    }
+
+    /// Directory `dir` was synced: its entries are durable. A rename into
+    /// it from another directory is then durable at its new name (fsync(2)
+    /// makes a directory's entries durable); until the source directory is
+    /// synced too, the old name may still be there: the rename becomes the
+    /// removal of the old name, which a crash may undo (the file under both
+    /// names, never under neither). A renamed directory, which cannot have
+    /// two names, or a file renamed again since, is durable at once.
+    pub(super) fn sync_dir(&mut self, dir: &Path) {
+        let mut landed = Vec::new();
+        for (id, e) in self.log.entries_mut() {
+            let Entry::Renamed {
+                from,
+                to,
+                replaced,
+                exchange: false,
+                file,
+            } = &mut e.entry
+            else {
+                continue;
+            };
+            let source = parent_of(from);
+            let into_dir = parent_of(to).as_deref() == Some(dir) && source.as_deref() != Some(dir);
+            if !into_dir || !e.dirs.iter().any(|d| Some(d) == source.as_ref()) {
+                continue;
+            }
+            // What `to` replaced is gone for good.
+            if let Some(replaced) = replaced.take() {
+                let _ = fs::remove_file(replaced);
+            }
+            let still_there = fs::symlink_metadata(&*to)
+                .ok()
+                .filter(|meta| file.is_some() && Some(id_of(meta)) == *file);
+            landed.push((id, from.clone(), to.clone(), still_there));
+        }
+        for (id, from, to, still_there) in landed {
+            let saved = still_there.and_then(|meta| self.keep(&to, &meta).ok());
+            let Some(Change::Entry(e)) = self.log.get_mut(id) else {
+                continue;
+            };
+            match saved {
+                Some(saved) => {
+                    e.dirs = parent_of(&from).into_iter().collect();
+                    e.entry = Entry::Removed {
+                        path: from,
+                        saved: Some(saved),
+                        mode: 0,
+                    };
+                }
+                None => e.dirs.clear(),
+            }
+        }
+        self.log.sync_dir(dir, &mut self.store);
     }
 
     /// Keep what `path` names in the scratch directory: a hard link, or a

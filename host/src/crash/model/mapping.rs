@@ -101,6 +101,6 @@ impl Model {
             return None;
         }
         let meta = fs::metadata(&path).ok()?;
-        Some(Pending::Sync(Sync::File(id_of(&meta))))
+        Some(Pending::Sync(Sync::File(id_of(&meta), false)))
     }
 }

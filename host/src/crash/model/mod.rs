@@ -14,6 +14,7 @@ mod data;
 mod entries;
 mod mapping;
 
+use super::fs::{Fs, FsSet};
 use super::log::{Change, Entry, EntryChange, FileId, Log};
 use super::store::Store;
 use crate::model::Call;
@@ -66,7 +67,8 @@ pub(crate) fn followed() -> SysnoSet {
 /// What a call will make durable once it returns successfully.
 #[derive(Debug)]
 enum Sync {
-    File(FileId),
+    /// A file's fsync (`true`) or fdatasync.
+    File(FileId, bool),
     Dir(PathBuf),
     All,
 }
@@ -219,16 +221,67 @@ impl Model {
                 mapping.addr = result as u64;
                 self.mappings.push(mapping);
             }
-            Pending::Sync(Sync::File(file)) => {
+            Pending::Sync(Sync::File(file, fsync)) => {
+                // fdatasync commits metadata only if the data needs it.
+                let resized = self.log.changes().any(
+                    |c| matches!(c, Change::Data(d) if d.file == file && d.new_size != d.old_size),
+                );
+                if fsync || resized {
+                    self.commit_journal();
+                }
+                self.log_names_of(file);
                 self.log.sync_file(file, &mut self.store);
                 self.snapshot_mappings(Some(file));
             }
-            Pending::Sync(Sync::Dir(dir)) => self.log.sync_dir(&dir, &mut self.store),
+            Pending::Sync(Sync::Dir(dir)) => {
+                self.commit_journal();
+                let logged = FsSet::of(Fs::fsync_logs_names);
+                self.log.durable_on(
+                    logged,
+                    |c| matches!(c, Change::Entry(e) if e.dirs.contains(&dir)),
+                );
+                self.sync_dir(&dir);
+            }
             Pending::Sync(Sync::All) => {
                 self.log.sync_all(&mut self.store);
                 self.snapshot_mappings(None);
             }
         }
+    }
+
+    /// An fsync on a file system with one metadata journal commits it:
+    /// every entry and size change so far is durable there.
+    fn commit_journal(&mut self) {
+        self.log
+            .durable_on(FsSet::of(Fs::journal_commits), |c| match c {
+                Change::Entry(_) => true,
+                Change::Data(d) => !d.content,
+            });
+    }
+
+    /// A file's fsync on a file system that logs the file alone (btrfs)
+    /// makes the entries that name it durable: its creation or the rename
+    /// to its name, and the creation of the directories above it.
+    fn log_names_of(&mut self, file: FileId) {
+        let named = |c: &Change| match c {
+            Change::Entry(EntryChange {
+                entry: Entry::Created { path } | Entry::Renamed { to: path, .. },
+                ..
+            }) => Some(path.clone()),
+            _ => None,
+        };
+        let names: Vec<PathBuf> = self
+            .log
+            .changes()
+            .filter_map(named)
+            .filter(|path| fs::symlink_metadata(path).is_ok_and(|m| id_of(&m) == file))
+            .collect();
+        if names.is_empty() {
+            return;
+        }
+        self.log.durable_on(FsSet::of(Fs::fsync_logs_names), |c| {
+            named(c).is_some_and(|path| names.iter().any(|name| name.starts_with(&path)))
+        });
     }
 
     /// Thread `tid` is gone; a call it had entered never returned (it may
@@ -357,7 +410,7 @@ impl Model {
             }
             fsync | fdatasync => match self.fd_file(tracee, fd(0))? {
                 Some(f) if f.meta.is_dir() => Some(Pending::Sync(Sync::Dir(f.path))),
-                Some(f) => Some(Pending::Sync(Sync::File(id_of(&f.meta)))),
+                Some(f) => Some(Pending::Sync(Sync::File(id_of(&f.meta), sysno == fsync))),
                 None => None,
             },
             sync => Some(Pending::Sync(Sync::All)),
