@@ -240,6 +240,10 @@ fn replay(options: &Options, id: &str) -> Result<u8, ExploreError> {
         }
         None => println!("replay {id}: the point did not occur in this run"),
     }
+    println!("status: {}", replayed.status);
+    if let Some(check) = &replayed.check {
+        println!("check: {check}");
+    }
     println!("outcome: {} ({})", replayed.outcome, replayed.detail);
     Ok(if replayed.outcome.is_finding() {
         EXIT_FINDINGS

@@ -35,6 +35,7 @@ pub(super) fn campaign(options: &Options, crash: &CrashOptions) -> Result<Report
             "--crash needs --check: only a check can tell what a power loss broke".into(),
         ));
     }
+    let deadline = options.deadline();
     let scratch = Scratch::new()?;
     let (points, timeout) = count_points(options, crash, &scratch.0)?;
     let mut numbers: Vec<u64> = (1..=points)
@@ -47,7 +48,7 @@ pub(super) fn campaign(options: &Options, crash: &CrashOptions) -> Result<Report
     if let Some(max) = options.max_runs {
         numbers.truncate(max);
     }
-    let tried = run_jobs(options, &numbers, |_, &n| {
+    let tried = run_jobs(options, deadline, &numbers, |_, &n| {
         crash_point(options, crash, &scratch.0, n, timeout)
     })?;
     // How many runs a point takes is known only at the point (its reorder
@@ -177,6 +178,7 @@ fn tried_point(
         outcome,
         detail,
         stack: lost,
+        loss: String::new(),
     })
 }
 
