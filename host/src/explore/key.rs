@@ -104,7 +104,7 @@ pub fn workdir_relative(path: &Path, workdir: &Path) -> String {
 pub struct RandomName {
     /// The fixed text before the random part.
     pub prefix: String,
-    /// How many random letters and digits.
+    /// How many random letters and digits (0: a number of any length).
     pub len: usize,
     /// The fixed text after it.
     pub suffix: String,
@@ -116,14 +116,24 @@ impl RandomName {
         let middle = component
             .strip_prefix(&self.prefix)?
             .strip_suffix(&self.suffix)?;
-        (middle.len() == self.len && middle.bytes().all(|b| b.is_ascii_alphanumeric()))
-            .then(|| format!("{}*{}", self.prefix, self.suffix))
+        let shaped = match self.len {
+            // A random number: as many digits as it drew.
+            0 => !middle.is_empty() && middle.bytes().all(|b| b.is_ascii_digit()),
+            len => middle.len() == len && middle.bytes().all(|b| b.is_ascii_alphanumeric()),
+        };
+        shaped.then(|| format!("{}*{}", self.prefix, self.suffix))
     }
 
     /// The random part two names of one file in two runs differ by: the
     /// run of letters and digits around the characters that differ.
     fn between(first: &str, second: &str) -> Option<RandomName> {
-        if first == second || first.len() != second.len() {
+        if first == second {
+            return None;
+        }
+        if let Some(number) = RandomName::number_between(first, second) {
+            return Some(number);
+        }
+        if first.len() != second.len() {
             return None;
         }
         let (a, b) = (first.as_bytes(), second.as_bytes());
@@ -147,6 +157,38 @@ impl RandomName {
             prefix: first[..start].to_string(),
             len: end - start,
             suffix: first[end..].to_string(),
+        })
+    }
+}
+
+impl RandomName {
+    /// Two names that differ in a run of digits only, of any length (Go's
+    /// `os.CreateTemp`, `main.go.1534096273`): a random number.
+    fn number_between(first: &str, second: &str) -> Option<RandomName> {
+        let digits = |text: &str, from: usize, to: usize| {
+            to > from && text[from..to].bytes().all(|b| b.is_ascii_digit())
+        };
+        let prefix = first
+            .bytes()
+            .zip(second.bytes())
+            .take_while(|(a, b)| a == b && !a.is_ascii_digit())
+            .count();
+        let suffix = first
+            .bytes()
+            .rev()
+            .zip(second.bytes().rev())
+            .take_while(|(a, b)| a == b && !a.is_ascii_digit())
+            .count();
+        let (first_end, second_end) = (
+            first.len().checked_sub(suffix)?,
+            second.len().checked_sub(suffix)?,
+        );
+        (digits(first, prefix, first_end) && digits(second, prefix, second_end)).then(|| {
+            RandomName {
+                prefix: first[..prefix].to_string(),
+                len: 0,
+                suffix: first[first_end..].to_string(),
+            }
         })
     }
 }
@@ -303,6 +345,14 @@ mod tests {
             "{workdir}/.git/objects/pack/tmp_pack_*"
         );
         assert_eq!(random.class("{workdir}/file.txt"), "{workdir}/file.txt");
+        let numbers = RandomNames::learn(
+            &["{workdir}/main.go.1534096273".to_string()],
+            &["{workdir}/main.go.987654321".to_string()],
+        );
+        assert_eq!(
+            numbers.class("{workdir}/main.go.42424242"),
+            "{workdir}/main.go.*"
+        );
         // Another length, or another shape, is another file.
         assert_eq!(
             random.class("{workdir}/file.txt.orig"),

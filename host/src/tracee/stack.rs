@@ -84,13 +84,35 @@ impl Unwinder {
     /// read with `process_vm_readv`: it need not be stopped by the caller,
     /// only not running (blocked in a call, as `/proc/PID/syscall` shows).
     pub fn stack_at(&mut self, tracee: &Tracee, regs: (u64, u64, u64), depth: usize) -> Vec<Frame> {
-        let (pc, sp, bp) = regs;
+        let (pc, sp, _) = regs;
         if !self.processes.contains_key(&tracee.pid) || self.needs_fresh_maps(tracee.pid, pc) {
             self.load(tracee.pid);
         }
         let stack = StackWindow::read(tracee, sp);
+        let (frames, stray) = self.unwind(tracee, &stack, regs, depth);
+        match stray {
+            // A return address in code the maps were not read for: a
+            // library loaded since (dlopen'd, as a Python extension's
+            // libgdbm). Read the maps again and unwind once more.
+            Some(address) if self.needs_fresh_maps(tracee.pid, address) => {
+                self.load(tracee.pid);
+                self.unwind(tracee, &stack, regs, depth).0
+            }
+            _ => frames,
+        }
+    }
+
+    /// The frames from `regs`, and the address that ended them outside any
+    /// known module, if one did.
+    fn unwind(
+        &mut self,
+        tracee: &Tracee,
+        stack: &StackWindow,
+        (pc, sp, bp): (u64, u64, u64),
+        depth: usize,
+    ) -> (Vec<Frame>, Option<u64>) {
         let Some(process) = self.processes.get(&tracee.pid) else {
-            return Vec::new();
+            return (Vec::new(), None);
         };
         let mut read = |address: u64| stack.word(tracee, address);
         let unwind_regs = UnwindRegsX86_64::new(pc, sp, bp);
@@ -103,14 +125,14 @@ impl Unwinder {
                 break;
             };
             let Some((_, base, module)) = process.module_of(address.address()) else {
-                break;
+                return (frames, Some(address.address()));
             };
             frames.push(Frame {
                 module: module.clone(),
                 offset: address.address() - base,
             });
         }
-        frames
+        (frames, None)
     }
 
     /// Forget what is known of process `pid` (it exec'd or ended).
