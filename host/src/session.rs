@@ -42,7 +42,7 @@ use std::time::Duration;
 
 use crate::backend::notify::NotifyBackend;
 use crate::backend::ptrace::{self, Mode, Program, PtraceBackend, SpawnError, StartError};
-use crate::backend::{Backend, Kind};
+use crate::backend::{Backend, Kind, Termination};
 use crate::crash::{Crash, CrashPolicy, CrashReport};
 use crate::engine::plan::{self, Host, SpawnPlan};
 use crate::engine::{Ending, Engine, EngineError, OnStopSignal};
@@ -436,8 +436,8 @@ impl Session {
         let reported = if ending.is_ok() { &stages[..] } else { &[] };
         let gathered = log.finish(reported, self.print_summary);
         let status = match ending? {
-            Ending::Exited(Some(code)) if code > 128 => Status::Killed(code - 128),
-            Ending::Exited(Some(code)) => Status::Exited(code),
+            Ending::Exited(Some(Termination::Signal(signal))) => Status::Killed(signal),
+            Ending::Exited(Some(Termination::Exit(code))) => Status::Exited(code),
             Ending::Exited(None) => Status::Unknown,
             Ending::Detached(signal) => Status::Detached(signal),
             Ending::TimedOut => Status::TimedOut,
@@ -589,25 +589,25 @@ impl Session {
         })?;
         let shown = || program.path.display().to_string();
         match (ending, spawned.start_error()) {
-            (Ending::Exited(Some(127)), Some(StartError::Exec(cause))) => {
+            (Ending::Exited(Some(Termination::Exit(127))), Some(StartError::Exec(cause))) => {
                 Err(SessionError::CannotRun {
                     program: shown(),
                     cause,
                 })
             }
-            (Ending::Exited(Some(127)), Some(StartError::Directory(cause))) => {
+            (Ending::Exited(Some(Termination::Exit(127))), Some(StartError::Directory(cause))) => {
                 Err(SessionError::Failed(format!(
                     "cannot start {} in its directory: {cause}",
                     shown()
                 )))
             }
-            (Ending::Exited(Some(127)), Some(StartError::Stdio(cause))) => {
+            (Ending::Exited(Some(Termination::Exit(127))), Some(StartError::Stdio(cause))) => {
                 Err(SessionError::Failed(format!(
                     "cannot give {} its standard streams: {cause}",
                     shown()
                 )))
             }
-            (Ending::Exited(Some(127)), Some(StartError::Seccomp(cause))) => {
+            (Ending::Exited(Some(Termination::Exit(127))), Some(StartError::Seccomp(cause))) => {
                 Err(SessionError::Failed(format!(
                     "cannot install the seccomp filter in {}: {cause}",
                     shown()

@@ -74,6 +74,16 @@ impl Kind {
     }
 }
 
+/// How a thread ended, as the tracer's wait saw it: an exit status above
+/// 128 is an exit status, never a signal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Termination {
+    /// It exited with this code.
+    Exit(i32),
+    /// This signal killed it.
+    Signal(i32),
+}
+
 /// A stop the engine must decide about, or news of a thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
@@ -99,12 +109,12 @@ pub enum Event {
         /// The raw return value.
         result: i64,
     },
-    /// Thread `tid` is gone, with this status (exit code, or 128 + signal).
+    /// Thread `tid` is gone, with this status.
     ThreadExited {
         /// The thread.
         tid: i32,
-        /// Exit code, or 128 + the signal that killed it.
-        status: i32,
+        /// How it ended: its exit code, or the signal that killed it.
+        status: Termination,
     },
     /// Thread `former` exec'd and now has the id `tid` (its process's).
     IdChanged {

@@ -285,6 +285,10 @@ fn replay(options: &Options, id: &str) -> Result<u8, ExploreError> {
         }
         None => println!("replay {id}: the point did not occur in this run"),
     }
+    println!("status: {}", replayed.status);
+    if let Some(check) = &replayed.check {
+        println!("check: {check}");
+    }
     println!("outcome: {} ({})", replayed.outcome, replayed.detail);
     Ok(if replayed.outcome.is_finding() {
         exit::FINDINGS
@@ -460,6 +464,7 @@ fn show(event: &Event, bar: &mut Option<indicatif::ProgressBar>, terminal: bool)
                 }
             }
         },
+        Event::Note { what } => eprintln!("[{NAME}] explore: {what}"),
         Event::CrashCoverage {
             durability,
             acknowledgements,

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use syscalls::{Sysno, SysnoSet};
 
-use crate::backend::{Backend, Event, ExactWakeUps, Waited};
+use crate::backend::{Backend, Event, ExactWakeUps, Termination, Waited};
 use crate::model::{Action, Call};
 use crate::output::{CallRecord, Log};
 use crate::policy::chain::{Chain, Decision};
@@ -29,9 +29,9 @@ use timers::Timers;
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ending {
-    /// Every traced thread is gone; the main process ended with this status
-    /// (exit code, or 128 + signal), if fi saw it.
-    Exited(Option<i32>),
+    /// Every traced thread is gone; the main process ended this way, if fi
+    /// saw it.
+    Exited(Option<Termination>),
     /// fi was asked to stop (by this signal) and let the attached processes go.
     Detached(i32),
     /// The time limit passed: fi killed every traced process.
@@ -110,7 +110,7 @@ pub struct Engine<'a, B: Backend> {
     event_at: Instant,
     /// The process whose exit status the run returns.
     main_pid: i32,
-    main_status: Option<i32>,
+    main_status: Option<Termination>,
     on_stop: OnStopSignal,
     stop_signals: Option<StopSignals>,
     /// When to kill every traced process, if the run has a time limit.
@@ -371,7 +371,7 @@ impl<'a, B: Backend> Engine<'a, B> {
         self.threads.get(&tid).is_some_and(|t| t.pending.is_some())
     }
 
-    fn thread_gone(&mut self, tid: i32, status: Option<i32>) {
+    fn thread_gone(&mut self, tid: i32, status: Option<Termination>) {
         if tid == self.main_pid && status.is_some() {
             self.main_status = status;
         }
@@ -379,7 +379,14 @@ impl<'a, B: Backend> Engine<'a, B> {
             following.forget(tid);
         }
         self.copying_fd.remove(&tid);
-        let Some(thread) = self.threads.remove(&tid) else {
+        let thread = self.threads.remove(&tid);
+        if let Some(Termination::Signal(signal)) = status {
+            // A thread fi never saw stop is its own process's, as far as
+            // anyone can tell now.
+            let pid = thread.as_ref().map_or(tid, |thread| thread.pid);
+            self.chain.thread_killed(pid, signal);
+        }
+        let Some(thread) = thread else {
             return;
         };
         if let Some(pending) = thread.pending {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use syscalls::{Errno, Sysno, SysnoSet};
 
 use super::{Ending, Engine, OnStopSignal};
-use crate::backend::{Backend, Capabilities, Event, Waited};
+use crate::backend::{Backend, Capabilities, Event, Termination, Waited};
 use crate::model::{Call, Verdict};
 use crate::output::{Keep, Log, LogFormat, LogOptions};
 use crate::policy::chain::{Chain, OnPolicyError};
@@ -127,7 +127,7 @@ fn run(policies: Vec<Box<dyn Policy>>, events: Vec<Event>) -> (Vec<Asked>, Endin
 fn a_failed_call_is_skipped_with_its_errno_and_resumed_without_an_exit_stop() {
     let exited = Event::ThreadExited {
         tid: TID,
-        status: 3,
+        status: Termination::Exit(3),
     };
     let (asked, ending, log) = run(
         vec![rule("fault=write:error=EIO")],
@@ -135,7 +135,7 @@ fn a_failed_call_is_skipped_with_its_errno_and_resumed_without_an_exit_stop() {
     );
     let eio = -i64::from(Errno::EIO.into_raw());
     assert_eq!(asked, [Asked::Skip(TID, eio), Asked::Resume(TID, false)]);
-    assert_eq!(ending, Ending::Exited(Some(3)));
+    assert_eq!(ending, Ending::Exited(Some(Termination::Exit(3))));
     let records = log.finish(&[], false).records;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].result, Some(eio));
@@ -276,11 +276,14 @@ fn a_thread_that_dies_in_its_call_is_logged_without_a_result() {
             entry(Sysno::read),
             Event::ThreadExited {
                 tid: TID,
-                status: 128 + libc::SIGKILL,
+                status: Termination::Signal(libc::SIGKILL),
             },
         ],
     );
-    assert_eq!(ending, Ending::Exited(Some(128 + libc::SIGKILL)));
+    assert_eq!(
+        ending,
+        Ending::Exited(Some(Termination::Signal(libc::SIGKILL)))
+    );
     // Doubler changed nothing: the call is counted, not kept.
     let gathered = log.finish(&[], false);
     assert!(gathered.records.is_empty());

@@ -8,15 +8,19 @@ use syscalls::Sysno;
 
 use std::collections::BTreeSet;
 
+use super::probe::NearMiss;
 use super::trial::Observed;
+use super::uncaught::uncaught;
 use crate::session::Status;
 
 /// The outcome of one injected run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
-    /// Killed by a signal, or a runtime fault (a nil dereference, an
-    /// uncaught exception that is not an I/O error).
+    /// A process of the run was killed by SIGSEGV, SIGBUS, SIGILL,
+    /// SIGFPE, SIGABRT or SIGSYS, or a runtime reported a fault of the
+    /// error path (a nil dereference, an uncaught exception that is not the
+    /// injected error).
     Crash,
     /// The check (`--check`) failed after the run.
     Corrupt,
@@ -25,6 +29,10 @@ pub enum Outcome {
     /// An error that cannot be retried away fired, and the program ended as
     /// if nothing had happened: same status, same output, no retry.
     Silent,
+    /// The injected error reached the top of the program as an uncaught
+    /// exception that names it (a Java `IOException`, a Python `OSError`):
+    /// reported, if not gracefully. Shown apart; not a finding.
+    ReportedUncaught,
     /// The program reported the error or failed cleanly, or absorbed a
     /// retryable fault and finished correctly.
     Handled,
@@ -48,6 +56,7 @@ impl Outcome {
             Outcome::Corrupt => "corrupt",
             Outcome::Hang => "hang",
             Outcome::Silent => "silent",
+            Outcome::ReportedUncaught => "reported-uncaught",
             Outcome::Handled => "handled",
             Outcome::NotReached => "not-reached",
         }
@@ -118,25 +127,61 @@ impl Baseline {
 /// integrity check that must hold whatever happened).
 pub fn classify(baseline: &Baseline, run: &Observed, check_always: bool) -> (Outcome, String) {
     let Some(fired) = &run.probe.fired else {
-        return (Outcome::NotReached, "the point did not occur".into());
+        return (Outcome::NotReached, why_not_reached(run.probe.near).into());
     };
     if run.status == Status::TimedOut {
-        return (Outcome::Hang, "still running at the time limit".into());
+        let running = if run.running.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", run.running.join(" | "))
+        };
+        return (
+            Outcome::Hang,
+            format!("still running at the time limit{running}"),
+        );
     }
-    if let Status::Killed(signal) = run.status {
-        return (Outcome::Crash, format!("killed by {}", signal_name(signal)));
+    let crashed = run
+        .probe
+        .killed
+        .iter()
+        .find(|(_, _, signal)| is_crash_signal(*signal));
+    if let Some((_, program, signal)) = crashed {
+        let who = if program.is_empty() {
+            "a process of the run".to_string()
+        } else {
+            program.clone()
+        };
+        return (
+            Outcome::Crash,
+            format!("{who} killed by {}", signal_name(*signal)),
+        );
     }
-    let stderr = run.stderr.text();
-    if let Some(marker) = crash_marker(&stderr) {
-        if !baseline.run.stderr.text().contains(marker) {
-            return (Outcome::Crash, format!("the program crashed: {marker}"));
-        }
+    let output = format!("{}{}", run.stderr.text(), run.stdout.text());
+    let uncaught = uncaught(&output, fired.fault).filter(|error| {
+        let before = format!(
+            "{}{}",
+            baseline.run.stderr.text(),
+            baseline.run.stdout.text()
+        );
+        !before.contains(&error.error)
+    });
+    if let Some(error) = uncaught.as_ref().filter(|error| !error.names_fault) {
+        return (
+            Outcome::Crash,
+            format!("uncaught in the error path: {}", error.error),
+        );
     }
     let claimed_success = run.status == baseline.run.status;
     if let Some(check) = &run.check_failed {
         if claimed_success || check_always {
             return (Outcome::Corrupt, check.clone());
         }
+    }
+    if let Some(error) = uncaught {
+        return (
+            Outcome::ReportedUncaught,
+            format!("{} ({})", error.error, describe(run.status)),
+        );
     }
     let told = !claimed_success
         || (baseline.stdout_stable && run.stdout.hash != baseline.run.stdout.hash)
@@ -182,6 +227,18 @@ pub fn classify(baseline: &Baseline, run: &Observed, check_always: bool) -> (Out
     )
 }
 
+/// Why a point did not occur, from how near the run came to it (the
+/// summary counts points by these reasons).
+pub fn why_not_reached(near: NearMiss) -> &'static str {
+    if near.from_site > 0 {
+        "its call site made fewer such calls on the file than in the recording"
+    } else if near.on_file > 0 {
+        "the call on the file came from another call stack than in the recording"
+    } else {
+        "the run made no such call on the file"
+    }
+}
+
 /// Whether a failure of `syscall` loses something the program meant to
 /// keep (data, a name, a sync), as opposed to a read it may redo or do
 /// without.
@@ -217,7 +274,99 @@ fn reports_lost_sync(syscall: &str) -> bool {
     )
 }
 
-fn describe(status: Status) -> String {
+/// What the user loses in `run`, in a line: how it ended, the check's
+/// failure, and the output and files that differ from the run without
+/// faults (`exit 0; dump.sql 240,887 of 244,993 bytes`).
+pub fn loss(baseline: &Baseline, run: &Observed) -> String {
+    let mut parts = vec![describe(run.status)];
+    if let Some(check) = &run.check_failed {
+        parts.push(check.lines().next().unwrap_or_default().to_string());
+    }
+    let streams = [
+        (
+            "stdout",
+            &run.stdout,
+            &baseline.run.stdout,
+            baseline.stdout_stable,
+        ),
+        (
+            "stderr",
+            &run.stderr,
+            &baseline.run.stderr,
+            baseline.stderr_stable,
+        ),
+    ];
+    for (name, ours, theirs, stable) in streams {
+        if stable && ours.hash != theirs.hash && ours.len < theirs.len {
+            parts.push(format!(
+                "{name} {} of {} bytes",
+                thousands(ours.len),
+                thousands(theirs.len)
+            ));
+        }
+    }
+    let mut files = Vec::new();
+    if let (Some(theirs), Some(ours)) = (&baseline.run.tree, &run.tree) {
+        for (path, states) in theirs
+            .iter()
+            .filter(|(p, _)| !baseline.noisy_files.contains(*p))
+        {
+            match ours.get(path) {
+                None => files.push(format!("{path} missing")),
+                Some(now) if now == states => {}
+                Some(now) => match (now.as_slice(), states.as_slice()) {
+                    ([now], [then]) => files.push(format!(
+                        "{path} {} of {} bytes{}",
+                        thousands(now.size),
+                        thousands(then.size),
+                        if now.size == then.size {
+                            ", changed"
+                        } else {
+                            ""
+                        }
+                    )),
+                    _ => files.push(format!("{path} differs")),
+                },
+            }
+        }
+        for path in ours.keys().filter(|p| !theirs.contains_key(*p)) {
+            if !baseline.noisy_files.contains(path) {
+                files.push(format!("{path} left behind"));
+            }
+        }
+    }
+    let more = files.len().saturating_sub(3);
+    files.truncate(3);
+    if more > 0 {
+        files.push(format!("{more} more files differ"));
+    }
+    parts.extend(files);
+    if parts.len() == 1 {
+        if let Some(fired) = &run.probe.fired {
+            parts.push(format!(
+                "the failed {} went unreported; nothing else differs",
+                fired.key.syscall
+            ));
+        }
+    }
+    parts.join("; ")
+}
+
+/// `n` with a comma between thousands.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// How a run ended, in a word or two: `exit 3`, `SIGSEGV`, `timed out`.
+pub fn describe(status: Status) -> String {
     match status {
         Status::Exited(code) => format!("exit {code}"),
         Status::Killed(signal) => signal_name(signal),
@@ -226,94 +375,22 @@ fn describe(status: Status) -> String {
     }
 }
 
+/// The signals of a process that crashed: a bad access, a bad
+/// instruction, an abort (a failed assertion), a bad system call.
+fn is_crash_signal(signal: i32) -> bool {
+    [
+        libc::SIGSEGV,
+        libc::SIGBUS,
+        libc::SIGILL,
+        libc::SIGFPE,
+        libc::SIGABRT,
+        libc::SIGSYS,
+    ]
+    .contains(&signal)
+}
+
 fn signal_name(signal: i32) -> String {
     nix::sys::signal::Signal::try_from(signal)
         .map(|s| s.as_str().to_string())
         .unwrap_or_else(|_| format!("signal {signal}"))
-}
-
-/// The sign of a crash in a language runtime's error output: a Go runtime
-/// error, a Java or Python exception that is not an I/O error, a Rust panic
-/// that is not about an I/O error, a sanitizer's report.
-fn crash_marker(stderr: &str) -> Option<&'static str> {
-    const GO: &[&str] = &["panic: runtime error", "fatal error: ", "[signal SIG"];
-    if let Some(marker) = GO.iter().find(|m| stderr.contains(**m)) {
-        return Some(marker);
-    }
-    if stderr.contains("ERROR: AddressSanitizer") {
-        return Some("ERROR: AddressSanitizer");
-    }
-    if stderr.contains("Exception in thread") && !java_io_exception(stderr) {
-        return Some("Exception in thread");
-    }
-    if stderr.contains("Traceback (most recent call last)") && !python_os_error(stderr) {
-        return Some("Traceback (most recent call last)");
-    }
-    if stderr.contains("panicked at") && !stderr.contains("Os {") && !stderr.contains("kind: ") {
-        return Some("panicked at");
-    }
-    None
-}
-
-fn java_io_exception(stderr: &str) -> bool {
-    stderr
-        .lines()
-        .find(|line| line.contains("Exception in thread"))
-        .is_some_and(|line| line.contains("IOException") || line.contains("IOError"))
-}
-
-/// The traceback's exception is an `OSError` (or one of its subclasses).
-fn python_os_error(stderr: &str) -> bool {
-    const OS_ERRORS: &[&str] = &[
-        "OSError",
-        "IOError",
-        "FileNotFoundError",
-        "FileExistsError",
-        "PermissionError",
-        "IsADirectoryError",
-        "NotADirectoryError",
-        "BlockingIOError",
-        "InterruptedError",
-        "BrokenPipeError",
-        "ConnectionError",
-        "ConnectionResetError",
-        "ConnectionRefusedError",
-        "TimeoutError",
-        "sqlite3.OperationalError",
-        "sqlite3.DatabaseError",
-    ];
-    stderr
-        .lines()
-        .rev()
-        .find(|line| !line.starts_with(' ') && line.contains(':'))
-        .is_some_and(|line| OS_ERRORS.iter().any(|e| line.starts_with(e)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn runtime_faults_are_crashes_and_io_errors_are_not() {
-        assert_eq!(
-            crash_marker("panic: runtime error: invalid memory address or nil pointer dereference"),
-            Some("panic: runtime error")
-        );
-        assert_eq!(crash_marker("panic: open x: input/output error\n"), None);
-        let py_io = "Traceback (most recent call last):\n  File \"a.py\", line 1\nOSError: [Errno 5] Input/output error\n";
-        assert_eq!(crash_marker(py_io), None);
-        let py_bug = "Traceback (most recent call last):\n  File \"a.py\", line 1\nAttributeError: 'NoneType' object has no attribute 'write'\n";
-        assert_eq!(
-            crash_marker(py_bug),
-            Some("Traceback (most recent call last)")
-        );
-        assert_eq!(
-            crash_marker("Exception in thread \"main\" java.io.IOException: Input/output error"),
-            None
-        );
-        assert_eq!(
-            crash_marker("Exception in thread \"main\" java.lang.NullPointerException"),
-            Some("Exception in thread")
-        );
-    }
 }

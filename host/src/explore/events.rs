@@ -11,6 +11,12 @@ use super::report::TriedPoint;
 /// One step of a campaign's injected runs.
 #[derive(Debug)]
 pub enum Event<'a> {
+    /// How the campaign goes before its runs, in a line: recording,
+    /// planning.
+    Note {
+        /// What is happening.
+        what: &'a str,
+    },
     /// The runs start: `total` of them (a crash campaign's: its crash
     /// points).
     Started {

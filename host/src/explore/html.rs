@@ -30,16 +30,61 @@ pub fn page(report: &Report) -> String {
         .collect();
     let _ = writeln!(
         out,
-        "<p id=\"summary\">{} runs of {} planned: {}. <strong>{} findings.</strong></p>",
+        "<table id=\"header\"><tr><th>command</th><td><code>{}</code></td></tr>\n<tr><th>fault</th><td>{}</td></tr>\n<tr><th>date</th><td>{}</td></tr>\n<tr><th>seed</th><td>{}</td></tr></table>",
+        xml(&report.command.join(" ")),
+        env!("CARGO_PKG_VERSION"),
+        utc_now(),
+        seed(report),
+    );
+    let findings_count = match report.findings.len() {
+        1 => "1 finding".to_string(),
+        n => format!("{n} findings"),
+    };
+    let _ = writeln!(
+        out,
+        "<p id=\"summary\">{} runs of {} planned: {}. <strong>{findings_count}.</strong></p>",
         report.points.len(),
         report.planned,
         xml(&tally.join(", ")),
-        report.findings.len()
     );
     findings(&mut out, report);
     point_map(&mut out, report);
     out.push_str("</body></html>\n");
     out
+}
+
+/// The seed that repeats the campaign: none for failed calls, which are
+/// chosen by key; a power-loss run's seed is its number, in its replay.
+fn seed(report: &Report) -> &'static str {
+    let crash = report
+        .points
+        .iter()
+        .any(|p| matches!(p.fault, super::faults::Fault::Crash(_)));
+    if crash {
+        "each run's number (see its replay's --seed)"
+    } else {
+        "none: every run fails one call chosen by its key"
+    }
+}
+
+/// The time now, in UTC, to the minute.
+fn utc_now() -> String {
+    // SAFETY: time and gmtime_r write only the given structure.
+    unsafe {
+        let now = libc::time(std::ptr::null_mut());
+        let mut tm: libc::tm = std::mem::zeroed();
+        if libc::gmtime_r(&now, &mut tm).is_null() {
+            return String::new();
+        }
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+            tm.tm_year + 1900,
+            tm.tm_mon + 1,
+            tm.tm_mday,
+            tm.tm_hour,
+            tm.tm_min
+        )
+    }
 }
 
 fn findings(out: &mut String, report: &Report) {
@@ -48,16 +93,21 @@ fn findings(out: &mut String, report: &Report) {
         out.push_str("<p>No findings.</p>\n");
         return;
     }
-    out.push_str("<table id=\"findings\"><tr><th>id</th><th>outcome</th><th>syscall</th><th>fault</th><th>file</th><th>points</th><th>why</th></tr>\n");
+    out.push_str("<table id=\"findings\"><tr><th>id</th><th>outcome</th><th>syscall</th><th>fault</th><th>file</th><th>points</th><th>sites</th><th>what is lost</th></tr>\n");
     for finding in &report.findings {
         let _ = writeln!(
             out,
-            "<tr class=\"finding {o}\"><td><a href=\"#f-{id}\">{id}</a></td><td>{o}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            "<tr class=\"finding {o}\"><td><a href=\"#f-{id}\">{id}</a></td><td>{o}</td><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
             xml(&finding.syscall),
             finding.fault,
             xml(&finding.path),
             finding.points,
-            xml(&finding.detail),
+            finding.sites.len().max(1),
+            xml(if finding.loss.is_empty() {
+                &finding.detail
+            } else {
+                &finding.loss
+            }),
             id = finding.id,
             o = finding.outcome,
         );
@@ -66,11 +116,16 @@ fn findings(out: &mut String, report: &Report) {
     for finding in &report.findings {
         let _ = writeln!(
             out,
-            "<h3 id=\"f-{id}\">{id}: {o} on {} ({})</h3>\n<p>{}</p>\n<p>Replay: <code>{}</code></p>\n<pre class=\"stack\">{}</pre>",
+            "<h3 id=\"f-{id}\">{id}: {o} on {} ({})</h3>\n<p>{}</p>\n<p>Replay: <code>{}</code></p>\n<ul class=\"sites\">{}</ul>\n<pre class=\"stack\">{}</pre>",
             xml(&finding.syscall),
             finding.fault,
             xml(&finding.detail),
             xml(&finding.replay),
+            finding
+                .sites
+                .iter()
+                .map(|site| format!("<li><code>{}</code> ({} points)</li>", xml(&site.at), site.points))
+                .collect::<String>(),
             xml(&finding.stack.join("\n")),
             id = finding.id,
             o = finding.outcome,

@@ -80,13 +80,183 @@ pub fn site_of(frames: &[Frame]) -> Vec<String> {
 
 /// The path class of `path` for a run whose working directory is `workdir`.
 pub fn path_class(path: &Path, workdir: &Path) -> String {
+    normalize_names(&workdir_relative(path, workdir))
+}
+
+/// `path` with the run's working directory written as `{workdir}`, before
+/// any name is normalised.
+pub fn workdir_relative(path: &Path, workdir: &Path) -> String {
     let text = match path.strip_prefix(workdir) {
         Ok(inside) if inside.as_os_str().is_empty() => "{workdir}".to_string(),
         Ok(inside) => format!("{{workdir}}/{}", inside.display()),
         Err(_) => path.display().to_string(),
     };
-    let text = text.strip_suffix(" (deleted)").unwrap_or(&text);
-    normalize_names(text)
+    match text.strip_suffix(" (deleted)") {
+        Some(kept) => kept.to_string(),
+        None => text,
+    }
+}
+
+/// A random part of a file name, learned from two runs without faults
+/// (a `mkstemp` name such as `file.txt.oVDvfBg`): a fixed `prefix`, `len`
+/// random letters and digits, a fixed `suffix`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RandomName {
+    /// The fixed text before the random part.
+    pub prefix: String,
+    /// How many random letters and digits (0: a number of any length).
+    pub len: usize,
+    /// The fixed text after it.
+    pub suffix: String,
+}
+
+impl RandomName {
+    /// `component` with its random part as `*`, if it has this shape.
+    fn replace(&self, component: &str) -> Option<String> {
+        let middle = component
+            .strip_prefix(&self.prefix)?
+            .strip_suffix(&self.suffix)?;
+        let shaped = match self.len {
+            // A random number: as many digits as it drew.
+            0 => !middle.is_empty() && middle.bytes().all(|b| b.is_ascii_digit()),
+            len => middle.len() == len && middle.bytes().all(|b| b.is_ascii_alphanumeric()),
+        };
+        shaped.then(|| format!("{}*{}", self.prefix, self.suffix))
+    }
+
+    /// The random part two names of one file in two runs differ by: the
+    /// run of letters and digits around the characters that differ.
+    fn between(first: &str, second: &str) -> Option<RandomName> {
+        if first == second {
+            return None;
+        }
+        if let Some(number) = RandomName::number_between(first, second) {
+            return Some(number);
+        }
+        if first.len() != second.len() {
+            return None;
+        }
+        let (a, b) = (first.as_bytes(), second.as_bytes());
+        let mut start = a.iter().zip(b).position(|(x, y)| x != y)?;
+        let mut end = a.len()
+            - a.iter()
+                .rev()
+                .zip(b.iter().rev())
+                .position(|(x, y)| x != y)?;
+        let alnum = |i: usize| a[i].is_ascii_alphanumeric() && b[i].is_ascii_alphanumeric();
+        if !(start..end).all(alnum) {
+            return None;
+        }
+        while start > 0 && alnum(start - 1) {
+            start -= 1;
+        }
+        while end < a.len() && alnum(end) {
+            end += 1;
+        }
+        Some(RandomName {
+            prefix: first[..start].to_string(),
+            len: end - start,
+            suffix: first[end..].to_string(),
+        })
+    }
+}
+
+impl RandomName {
+    /// Two names that differ in a run of digits only, of any length (Go's
+    /// `os.CreateTemp`, `main.go.1534096273`): a random number.
+    fn number_between(first: &str, second: &str) -> Option<RandomName> {
+        let digits = |text: &str, from: usize, to: usize| {
+            to > from && text[from..to].bytes().all(|b| b.is_ascii_digit())
+        };
+        let prefix = first
+            .bytes()
+            .zip(second.bytes())
+            .take_while(|(a, b)| a == b && !a.is_ascii_digit())
+            .count();
+        let suffix = first
+            .bytes()
+            .rev()
+            .zip(second.bytes().rev())
+            .take_while(|(a, b)| a == b && !a.is_ascii_digit())
+            .count();
+        let (first_end, second_end) = (
+            first.len().checked_sub(suffix)?,
+            second.len().checked_sub(suffix)?,
+        );
+        (digits(first, prefix, first_end) && digits(second, prefix, second_end)).then(|| {
+            RandomName {
+                prefix: first[..prefix].to_string(),
+                len: 0,
+                suffix: first[first_end..].to_string(),
+            }
+        })
+    }
+}
+
+/// The random file names of a program: the shapes of the path components
+/// that differ between two runs without faults. A point on such a file is
+/// the same point in every run, whatever name it drew.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RandomNames(Vec<RandomName>);
+
+impl RandomNames {
+    /// The random names of two runs' paths (as [`workdir_relative`] gives
+    /// them): each path of one run that the other has not is paired with
+    /// one of the other's of as many components, differing only in random
+    /// parts.
+    pub fn learn(first: &[String], second: &[String]) -> RandomNames {
+        let only = |these: &[String], those: &[String]| -> Vec<String> {
+            let mut only: Vec<String> = these
+                .iter()
+                .filter(|path| !those.contains(path))
+                .cloned()
+                .collect();
+            only.sort();
+            only.dedup();
+            only
+        };
+        let (ours, theirs) = (only(first, second), only(second, first));
+        let mut names = Vec::new();
+        for path in &ours {
+            let components: Vec<&str> = path.split('/').collect();
+            let paired = theirs.iter().find_map(|other| {
+                let others: Vec<&str> = other.split('/').collect();
+                if others.len() != components.len() {
+                    return None;
+                }
+                components
+                    .iter()
+                    .zip(&others)
+                    .filter(|(a, b)| a != b)
+                    .map(|(a, b)| RandomName::between(a, b))
+                    .collect::<Option<Vec<_>>>()
+            });
+            names.extend(paired.into_iter().flatten());
+        }
+        names.sort();
+        names.dedup();
+        RandomNames(names)
+    }
+
+    /// The path class of `path` (as [`workdir_relative`] gives it): random
+    /// parts as `*`, then [`normalize_names`].
+    pub fn class(&self, path: &str) -> String {
+        let replaced: Vec<String> = path
+            .split('/')
+            .map(|component| {
+                self.0
+                    .iter()
+                    .find_map(|name| name.replace(component))
+                    .unwrap_or_else(|| component.to_string())
+            })
+            .collect();
+        normalize_names(&replaced.join("/"))
+    }
+
+    /// Whether no random name was learned.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// Temporary names to `*`, other digit runs to `N`.
@@ -151,6 +321,44 @@ mod tests {
             path_class(Path::new("/data/test.txt"), workdir),
             "/data/test.txt"
         );
+    }
+
+    #[test]
+    fn names_that_differ_between_two_runs_are_random_in_every_run() {
+        let first = vec![
+            "{workdir}/file.txt.oVDvfBg".to_string(),
+            "{workdir}/.git/objects/pack/tmp_pack_lumurY".to_string(),
+            "{workdir}/file.txt".to_string(),
+        ];
+        let second = vec![
+            "{workdir}/file.txt.QkzWpaE".to_string(),
+            "{workdir}/.git/objects/pack/tmp_pack_xAbcdY".to_string(),
+            "{workdir}/file.txt".to_string(),
+        ];
+        let random = RandomNames::learn(&first, &second);
+        assert_eq!(
+            random.class("{workdir}/file.txt.zzTopQQ"),
+            "{workdir}/file.txt.*"
+        );
+        assert_eq!(
+            random.class("{workdir}/.git/objects/pack/tmp_pack_Qwerty"),
+            "{workdir}/.git/objects/pack/tmp_pack_*"
+        );
+        assert_eq!(random.class("{workdir}/file.txt"), "{workdir}/file.txt");
+        let numbers = RandomNames::learn(
+            &["{workdir}/main.go.1534096273".to_string()],
+            &["{workdir}/main.go.987654321".to_string()],
+        );
+        assert_eq!(
+            numbers.class("{workdir}/main.go.42424242"),
+            "{workdir}/main.go.*"
+        );
+        // Another length, or another shape, is another file.
+        assert_eq!(
+            random.class("{workdir}/file.txt.orig"),
+            "{workdir}/file.txt.orig"
+        );
+        assert!(RandomNames::learn(&first, &first).is_empty());
     }
 
     #[test]

@@ -20,7 +20,9 @@ pub mod plan;
 pub mod power;
 pub mod probe;
 pub mod report;
+pub mod running;
 pub mod trial;
+pub mod uncaught;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,13 +34,11 @@ use syscalls::SysnoSet;
 
 use classify::{classify, Baseline, Outcome};
 use faults::{Fault, FaultChoice};
+use key::{PointKey, RandomNames};
 use plan::{Plan, PlannedRun, Shard};
 use probe::{Probe, ProbeMode, Scope};
 use report::{Report, Suppressions, TriedPoint};
 use trial::{Observed, Program, RunDir};
-
-/// An injection id no point has: a run that injects nothing.
-const NO_POINT: &str = "-";
 
 /// The time limit of the recording run when none is given.
 const RECORDING_LIMIT: Duration = Duration::from_secs(600);
@@ -169,8 +169,9 @@ impl Options {
             .collect()
     }
 
-    /// The scope of a run working in `dir`.
-    fn scope(&self, dir: &Path) -> Result<Scope, ExploreError> {
+    /// The scope of a run working in `dir`, keying files with the `random`
+    /// names.
+    fn scope(&self, dir: &Path, random: &RandomNames) -> Result<Scope, ExploreError> {
         let paths = if self.paths.is_empty() {
             None
         } else {
@@ -196,6 +197,7 @@ impl Options {
             paths,
             all_paths: self.all_paths,
             network: self.network,
+            random: random.clone(),
         })
     }
 
@@ -240,20 +242,30 @@ impl Options {
             .unwrap_or_else(|| (faultless.duration * 10).max(Duration::from_secs(10)))
     }
 
-    /// Run the program once without faults, listing its points.
+    /// Run the program twice without faults, listing its points (keyed
+    /// with the random names the two runs show).
     fn record(&self, scratch: &Path) -> Result<Recording, ExploreError> {
-        let dir = RunDir::prepare(&self.program, scratch, "record")
-            .map_err(|e| ExploreError::Failed(format!("preparing the recording: {e}")))?;
-        let (probe, report) = Probe::new(
-            self.scope(dir.path())?,
-            self.faults.clone(),
-            ProbeMode::Record,
-        );
         let limit = self.timeout.unwrap_or(RECORDING_LIMIT);
-        let injector = trial::Injector::Probe(Box::new(probe), report);
-        let mut baseline = trial::run(&self.program, &dir, injector, limit)?;
+        self.note("recording: the run without faults");
+        let mut baseline = self.run_recording(scratch, "record", limit)?;
         self.judge_faultless(&baseline, limit)?;
         let seen = std::mem::take(&mut baseline.probe.points);
+        let timeout = self.run_limit(&baseline);
+        // A second run without faults tells what varies by itself (its
+        // output, its files, its random names); it starts in another
+        // second, so that times in seconds vary too.
+        self.note(&format!(
+            "recorded {} calls in {:.1}s; a second run to see what varies by itself",
+            seen.len(),
+            baseline.duration.as_secs_f64()
+        ));
+        std::thread::sleep(Duration::from_secs(1).saturating_sub(baseline.duration));
+        let mut again = self.run_recording(scratch, "again", limit)?;
+        let paths = |points: &[probe::SeenPoint]| -> Vec<String> {
+            points.iter().map(|point| point.path.clone()).collect()
+        };
+        let random = RandomNames::learn(&paths(&seen), &paths(&again.probe.points));
+        again.probe.points.clear();
         let plan = match &self.plan_file {
             Some(path) if path.exists() => {
                 let plan = Plan::load(path).map_err(ExploreError::Invalid)?;
@@ -267,22 +279,52 @@ impl Options {
                 plan
             }
             Some(path) => {
-                let plan = Plan::new(self.command_text(), seen);
+                let plan = Plan::new(self.command_text(), seen, random);
                 plan.save(path).map_err(ExploreError::Failed)?;
                 plan
             }
-            None => Plan::new(self.command_text(), seen),
+            None => Plan::new(self.command_text(), seen, random),
         };
-        let timeout = self.run_limit(&baseline);
-        // A second run without faults tells what varies by itself; it
-        // starts in another second, so that times in seconds vary too.
-        std::thread::sleep(Duration::from_secs(1).saturating_sub(baseline.duration));
-        let again = self.run_injected(NO_POINT, scratch, "again", limit)?;
+        self.note(&format!(
+            "planned {} runs at {} points",
+            plan.runs().len(),
+            plan.points.len()
+        ));
         Ok(Recording {
             baseline: Baseline::new(baseline, &again),
             plan,
             timeout,
         })
+    }
+
+    /// A run without faults that lists every call of the scope.
+    fn run_recording(
+        &self,
+        scratch: &Path,
+        name: &str,
+        limit: Duration,
+    ) -> Result<Observed, ExploreError> {
+        let dir = RunDir::prepare(&self.program, scratch, name)
+            .map_err(|e| ExploreError::Failed(format!("preparing the recording: {e}")))?;
+        let (probe, report) = Probe::new(
+            self.scope(dir.path(), &RandomNames::default())?,
+            self.faults.clone(),
+            ProbeMode::Record,
+        );
+        let injector = trial::Injector::Probe(Box::new(probe), report);
+        Ok(trial::run(&self.program, &dir, injector, limit)?)
+    }
+
+    /// Tell the reporter how the campaign goes.
+    fn note(&self, what: &str) {
+        self.progress.emit(&events::Event::Note { what });
+    }
+
+    /// When `--time-budget`, counted from now, runs out: no run starts
+    /// after it, so the campaign ends within the budget and one run's time
+    /// limit.
+    fn deadline(&self) -> Option<Instant> {
+        self.time_budget.map(|budget| Instant::now() + budget)
     }
 
     /// The runs of `plan` this campaign makes.
@@ -311,11 +353,12 @@ pub fn explore(options: &Options) -> Result<Report, ExploreError> {
     if let Some(crash) = &options.crash {
         return power::campaign(options, crash);
     }
+    let deadline = options.deadline();
     let scratch = Scratch::new()?;
     let recording = options.record(&scratch.0)?;
     let runs = options.runs(&recording.plan);
     let planned = recording.plan.runs().len();
-    let mut points = run_jobs(options, &runs, |n, run| {
+    let mut points = run_jobs(options, deadline, &runs, |n, run| {
         options
             .inject(&recording, run, &scratch.0, n)
             .map(|point| vec![point])
@@ -329,16 +372,16 @@ pub fn explore(options: &Options) -> Result<Report, ExploreError> {
     ))
 }
 
-/// Make `work(n, item)` for every item on `options.jobs` threads, within
-/// the time budget, showing progress; the points they tried. The first
-/// error stops the campaign.
+/// Make `work(n, item)` for every item on `options.jobs` threads, starting
+/// none after `deadline`, showing progress; the points they tried. The
+/// first error stops the campaign.
 fn run_jobs<T: Sync>(
     options: &Options,
+    deadline: Option<Instant>,
     items: &[T],
     work: impl Fn(usize, &T) -> Result<Vec<TriedPoint>, ExploreError> + Sync,
 ) -> Result<Vec<TriedPoint>, ExploreError> {
     let progress = Progress::new(items.len(), &options.progress);
-    let started = Instant::now();
     let next = AtomicUsize::new(0);
     let (sender, receiver) = mpsc::channel();
     let failure: Mutex<Option<ExploreError>> = Mutex::new(None);
@@ -348,9 +391,7 @@ fn run_jobs<T: Sync>(
             let (next, failure, work) = (&next, &failure, &work);
             scope.spawn(move || loop {
                 let n = next.fetch_add(1, Ordering::Relaxed);
-                let over_budget = options
-                    .time_budget
-                    .is_some_and(|budget| started.elapsed() >= budget);
+                let over_budget = deadline.is_some_and(|deadline| Instant::now() >= deadline);
                 let Some(item) = items.get(n) else { break };
                 if over_budget {
                     break;
@@ -396,9 +437,17 @@ impl Options {
     ) -> Result<TriedPoint, ExploreError> {
         let planned = &recording.plan.points[run.point];
         let id = planned.key.id(run.fault);
-        let observed = self.run_injected(&id, scratch, &format!("run-{n}"), recording.timeout)?;
+        let observed = self.run_injected(
+            &id,
+            Some(&planned.key),
+            &recording.plan.random,
+            scratch,
+            &format!("run-{n}"),
+            recording.timeout,
+        )?;
         let (outcome, detail) = classify(&recording.baseline, &observed, self.program.check_always);
         Ok(TriedPoint {
+            loss: classify::loss(&recording.baseline, &observed),
             replay: self.replay_command(&id),
             id,
             key: planned.key.clone(),
@@ -409,9 +458,13 @@ impl Options {
         })
     }
 
+    /// A run injecting `id` (at the point with key `expected`, if known),
+    /// keying files with the `random` names.
     fn run_injected(
         &self,
         id: &str,
+        expected: Option<&PointKey>,
+        random: &RandomNames,
         scratch: &Path,
         name: &str,
         timeout: Duration,
@@ -419,9 +472,9 @@ impl Options {
         let dir = RunDir::prepare(&self.program, scratch, name)
             .map_err(|e| ExploreError::Failed(format!("preparing a run: {e}")))?;
         let (probe, report) = Probe::new(
-            self.scope(dir.path())?,
+            self.scope(dir.path(), random)?,
             self.faults.clone(),
-            ProbeMode::Inject(id.to_string()),
+            ProbeMode::Inject(id.to_string(), expected.cloned()),
         );
         let injector = trial::Injector::Probe(Box::new(probe), report);
         Ok(trial::run(&self.program, &dir, injector, timeout)?)
@@ -439,6 +492,10 @@ pub struct Replayed {
     pub fired: Option<(String, Fault, Vec<String>)>,
     /// The injected run's standard output and error (their starts).
     pub output: (String, String),
+    /// How the program ended (`exit 0`, `SIGSEGV`).
+    pub status: String,
+    /// What the check said: `None` without a check.
+    pub check: Option<String>,
 }
 
 /// Replay injection `id`: a run without faults to compare with, then the
@@ -447,7 +504,20 @@ pub fn replay(options: &Options, id: &str) -> Result<Replayed, ExploreError> {
     options.check()?;
     let scratch = Scratch::new()?;
     let recording = options.record(&scratch.0)?;
-    let observed = options.run_injected(id, &scratch.0, "replay", recording.timeout)?;
+    let expected = recording
+        .plan
+        .points
+        .iter()
+        .find(|point| point.faults.iter().any(|&fault| point.key.id(fault) == id))
+        .map(|point| &point.key);
+    let observed = options.run_injected(
+        id,
+        expected,
+        &recording.plan.random,
+        &scratch.0,
+        "replay",
+        recording.timeout,
+    )?;
     let (outcome, detail) = classify(&recording.baseline, &observed, options.program.check_always);
     let fired = observed.probe.fired.as_ref().map(|fired| {
         let place = format!("{} {}", fired.key.syscall, fired.key.path);
@@ -457,11 +527,21 @@ pub fn replay(options: &Options, id: &str) -> Result<Replayed, ExploreError> {
             crate::tracee::stack::symbolize(&fired.frames),
         )
     });
+    let check = options
+        .program
+        .check
+        .as_ref()
+        .map(|_| match &observed.check_failed {
+            Some(failure) => failure.clone(),
+            None => "passed".to_string(),
+        });
     Ok(Replayed {
         outcome,
         detail,
         fired,
         output: (observed.stdout.text(), observed.stderr.text()),
+        status: classify::describe(observed.status),
+        check,
     })
 }
 

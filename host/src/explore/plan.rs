@@ -7,7 +7,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::faults::Fault;
-use super::key::PointKey;
+use std::collections::HashMap;
+
+use super::key::{PointKey, RandomNames};
 use super::probe::SeenPoint;
 use crate::tracee::stack::symbolize;
 
@@ -34,6 +36,10 @@ pub struct Plan {
     pub command: Vec<String>,
     /// The points, in the order the recording made their calls.
     pub points: Vec<PlannedPoint>,
+    /// The random file names the recordings showed, which every run's keys
+    /// use.
+    #[serde(default)]
+    pub random: RandomNames,
 }
 
 /// One run to make: a point and a fault.
@@ -46,22 +52,33 @@ pub struct PlannedRun {
 }
 
 impl Plan {
-    /// The plan of a recording's points: those whose call did not fail
-    /// there already.
-    pub fn new(command: Vec<String>, seen: Vec<SeenPoint>) -> Plan {
+    /// The plan of a recording's calls, keyed with the `random` names: the
+    /// points with faults to try whose call did not fail there already.
+    pub fn new(command: Vec<String>, seen: Vec<SeenPoint>, random: RandomNames) -> Plan {
+        let mut counts: HashMap<PointKey, u32> = HashMap::new();
         let points = seen
             .into_iter()
-            .filter(|point| !point.failed)
-            .map(|point| PlannedPoint {
-                stack: symbolize(&point.frames),
-                key: point.key,
-                faults: point.faults,
+            .filter_map(|point| {
+                let mut key = PointKey {
+                    path: random.class(&point.path),
+                    ordinal: 0,
+                    ..point.key
+                };
+                let count = counts.entry(key.clone()).or_insert(0);
+                *count += 1;
+                key.ordinal = *count;
+                (!point.failed && !point.faults.is_empty()).then(|| PlannedPoint {
+                    stack: symbolize(&point.frames),
+                    key,
+                    faults: point.faults,
+                })
             })
             .collect();
         Plan {
             version: PLAN_VERSION,
             command,
             points,
+            random,
         }
     }
 

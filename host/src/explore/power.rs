@@ -75,6 +75,7 @@ pub(super) fn campaign(options: &Options, crash: &CrashOptions) -> Result<Report
             "--crash needs --check: only a check can tell what a power loss broke".into(),
         ));
     }
+    let deadline = options.deadline();
     let scratch = Scratch::new()?;
     let (durable, acks, timeout) = count_points(options, crash, &scratch.0)?;
     // The points after which a program told the world it was done come
@@ -97,7 +98,7 @@ pub(super) fn campaign(options: &Options, crash: &CrashOptions) -> Result<Report
         points.truncate(max);
     }
     let sampled = Mutex::new(Vec::new());
-    let tried = run_jobs(options, &points, |_, &(n, point)| {
+    let tried = run_jobs(options, deadline, &points, |_, &(n, point)| {
         crash_point(options, crash, &scratch.0, n, point, timeout, &sampled)
     })?;
     if crash.mode.is_none() {
@@ -338,6 +339,7 @@ fn tried_point(
         outcome,
         detail,
         stack: lost,
+        loss: String::new(),
     })
 }
 

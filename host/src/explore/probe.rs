@@ -11,7 +11,7 @@ use globset::GlobSet;
 use syscalls::{Sysno, SysnoSet};
 
 use super::faults::{Fault, FaultChoice};
-use super::key::{path_class, site_of, PointKey};
+use super::key::{site_of, workdir_relative, PointKey, RandomNames};
 use crate::model::{Action, Call, Capabilities, Verdict};
 use crate::policy::{Policy, PolicyError};
 use crate::tracee::stack::{Frame, Unwinder};
@@ -33,6 +33,8 @@ pub struct Scope {
     pub all_paths: bool,
     /// Socket calls too.
     pub network: bool,
+    /// The random file names the recording learned.
+    pub random: RandomNames,
 }
 
 impl Scope {
@@ -81,8 +83,9 @@ impl Scope {
 pub enum ProbeMode {
     /// List every point, with the faults to try there.
     Record,
-    /// Inject the fault whose id ([`PointKey::id`]) this is.
-    Inject(String),
+    /// Inject the fault whose id ([`PointKey::id`]) this is, at the point
+    /// with this key if known (to tell why it did not occur).
+    Inject(String, Option<PointKey>),
 }
 
 /// A point as the recording run saw it.
@@ -90,6 +93,8 @@ pub enum ProbeMode {
 pub struct SeenPoint {
     /// Its key.
     pub key: PointKey,
+    /// The path it touched, before names were normalised.
+    pub path: String,
     /// The faults to try there.
     pub faults: Vec<Fault>,
     /// Its call stack, for naming.
@@ -121,6 +126,22 @@ pub struct ProbeReport {
     pub points: Vec<SeenPoint>,
     /// Injecting: the fault, once it fired.
     pub fired: Option<Fired>,
+    /// Injecting at a known point that did not occur: how near the run
+    /// came to it.
+    pub near: NearMiss,
+    /// The processes of the run killed by a signal: executable name and
+    /// signal, once per process.
+    pub killed: Vec<(i32, String, i32)>,
+}
+
+/// The calls of an injected run like the point it was to fail: on the same
+/// file with the same syscall, from any call site and from the point's own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NearMiss {
+    /// Calls of the point's syscall on its file.
+    pub on_file: u32,
+    /// Of those, calls from the point's call site.
+    pub from_site: u32,
 }
 
 /// The explore policy (see the module documentation).
@@ -184,12 +205,13 @@ impl Probe {
             .clone()
     }
 
-    /// The key of `call` at `target`, counted.
-    fn key(&mut self, call: &Call, target: &Path, frames: &[Frame]) -> PointKey {
+    /// The key of `call` at the path `raw` (as [`workdir_relative`] gives
+    /// it), counted.
+    fn key(&mut self, call: &Call, raw: &str, frames: &[Frame]) -> PointKey {
         let mut key = PointKey {
             program: self.program(call.pid),
             syscall: call.name(),
-            path: path_class(target, &self.scope.workdir),
+            path: self.scope.random.class(raw),
             site: site_of(frames),
             ordinal: 0,
         };
@@ -234,7 +256,7 @@ impl Probe {
     /// Injecting, the fault has fired and no retry is watched for: later
     /// calls need no look.
     fn done(&self) -> bool {
-        matches!(self.mode, ProbeMode::Inject(_))
+        matches!(self.mode, ProbeMode::Inject(..))
             && self.retry_watch.is_none()
             && self.report().fired.is_some()
     }
@@ -323,7 +345,8 @@ impl Policy for Probe {
             return Ok(Verdict::PASS);
         };
         let frames = self.unwinder.stack(tracee, STACK_DEPTH);
-        let key = self.key(call, &target, &frames);
+        let raw = workdir_relative(&target, &self.scope.workdir);
+        let key = self.key(call, &raw, &frames);
         let count = matches!(
             sysno,
             Sysno::read | Sysno::write | Sysno::pread64 | Sysno::pwrite64 | Sysno::sendto
@@ -337,15 +360,15 @@ impl Policy for Probe {
             _ => self.faults.faults_for(sysno, count),
         };
         self.note_sync_state(sysno, fd);
-        if faults.is_empty() {
-            return Ok(Verdict::PASS);
-        }
         match &self.mode {
             ProbeMode::Record => {
+                // Every counted call is kept, with no fault to try or some:
+                // the plan counts them again once random names are known.
                 let mut report = self.report.lock().unwrap_or_else(|e| e.into_inner());
                 self.recording.insert(call.tid, report.points.len());
                 report.points.push(SeenPoint {
                     key,
+                    path: raw,
                     faults,
                     frames,
                     failed: false,
@@ -355,10 +378,21 @@ impl Policy for Probe {
                     ..Verdict::PASS
                 })
             }
-            ProbeMode::Inject(id) => {
+            _ if faults.is_empty() => Ok(Verdict::PASS),
+            ProbeMode::Inject(id, expected) => {
                 if self.report().fired.is_some() {
                     self.check_retry(&key, call, tracee);
                     return Ok(Verdict::PASS);
+                }
+                if let Some(expected) = expected {
+                    let mut report = self.report();
+                    let near = &mut report.near;
+                    if (&key.program, &key.syscall, &key.path)
+                        == (&expected.program, &expected.syscall, &expected.path)
+                    {
+                        near.on_file += 1;
+                        near.from_site += u32::from(key.site == expected.site);
+                    }
                 }
                 let Some(fault) = faults.into_iter().find(|&fault| key.id(fault) == *id) else {
                     return Ok(Verdict::PASS);
@@ -389,6 +423,14 @@ impl Policy for Probe {
             }
         }
         Ok(false)
+    }
+
+    fn thread_killed(&mut self, pid: i32, signal: i32) {
+        let program = self.program(pid);
+        let mut report = self.report();
+        if !report.killed.iter().any(|(seen, _, _)| *seen == pid) {
+            report.killed.push((pid, program, signal));
+        }
     }
 
     fn thread_exited(&mut self, tid: i32) {

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
 
 use super::classify::Outcome;
 use super::faults::Fault;
@@ -28,9 +29,25 @@ pub struct TriedPoint {
     pub stack: Vec<String>,
     /// The command line that replays it.
     pub replay: String,
+    /// What the user loses, in a line (empty where `detail` says it).
+    #[serde(default)]
+    pub loss: String,
 }
 
-/// One code path whose error handling goes wrong.
+/// One call site of a finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Site {
+    /// The code path's id ([`PointKey::site_id`]).
+    pub id: String,
+    /// The innermost frame in the program's own code.
+    pub at: String,
+    /// How many injected points there had the finding's outcome.
+    pub points: usize,
+}
+
+/// One root cause whose error handling goes wrong: the points whose fault
+/// led to the same outcome, with the same syscall on the same file, by the
+/// same program (and, for a crash, the same crash), from any call site.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// The code path's id (what a suppression file names).
@@ -51,11 +68,17 @@ pub struct Finding {
     /// a language runtime), where the error went unhandled; empty for a
     /// power loss.
     pub at: String,
-    /// How many injected points share this path and outcome.
+    /// How many injected points share this root cause.
     pub points: usize,
-    /// Why, in a line (of the first point).
+    /// The call sites it was reached from, the representative's first.
+    #[serde(default)]
+    pub sites: Vec<Site>,
+    /// Why, in a line (of the representative point).
     pub detail: String,
-    /// The command line that reproduces it.
+    /// What the user loses, in a line (of the representative point).
+    #[serde(default)]
+    pub loss: String,
+    /// The command line that reproduces it (the representative point).
     pub replay: String,
 }
 
@@ -116,7 +139,10 @@ impl Report {
         counts
     }
 
-    /// The summary table printed at the end of a campaign.
+    /// The summary printed at the end of a campaign: the tally, the
+    /// points not reached and why, the findings (each with what is lost,
+    /// its sites and its replay), and the errors reported as uncaught
+    /// exceptions.
     pub fn summary(&self) -> String {
         let mut out = String::new();
         let counts = self.counts();
@@ -135,46 +161,149 @@ impl Report {
                 tally.join(", ")
             }
         );
+        self.not_reached(&mut out);
+        let untried = self.planned.saturating_sub(self.points.len());
         if self.findings.is_empty() {
-            let _ = writeln!(out, "no findings");
+            let unexplored = counts.get(&Outcome::NotReached).copied().unwrap_or(0) + untried;
+            if unexplored == 0 {
+                let _ = writeln!(out, "no findings");
+            } else {
+                let _ = writeln!(
+                    out,
+                    "no findings in the runs that reached their point; {unexplored} of {} planned runs did not ({untried} not tried)",
+                    self.planned
+                );
+            }
         } else {
+            self.finding_table(&mut out);
+        }
+        if untried > 0 && !self.findings.is_empty() {
             let _ = writeln!(
                 out,
-                "\n{:<10}  {:<8}  {:<12}  {:<7}  {:>6}  where",
-                "finding", "outcome", "syscall", "fault", "points"
+                "\n{untried} of {} planned runs not tried (--max-runs, --time-budget or --shard)",
+                self.planned
             );
-            for finding in &self.findings {
-                let at = if finding.at.is_empty() {
-                    String::new()
-                } else {
-                    format!(" at {}", finding.at)
-                };
-                let _ = writeln!(
-                    out,
-                    "{:<10}  {:<8}  {:<12}  {:<7}  {:>6}  {}{at}",
-                    finding.id,
-                    finding.outcome.name(),
-                    finding.syscall,
-                    finding.fault.to_string(),
-                    finding.points,
-                    finding.path,
-                );
-            }
-            for finding in &self.findings {
-                let _ = writeln!(
-                    out,
-                    "\n{} {}: {}\n  replay:   {}\n  suppress: add the line {} to a --suppress file",
-                    finding.id, finding.outcome, finding.detail, finding.replay, finding.id
-                );
-                for frame in finding.stack.iter().take(8) {
-                    let _ = writeln!(out, "    {frame}");
-                }
-            }
         }
+        self.reported_uncaught(&mut out);
         if !self.suppressed.is_empty() {
             let _ = writeln!(out, "\n{} suppressed", self.suppressed.len());
         }
         out
+    }
+
+    /// How many runs did not reach their point, by reason, with a few of
+    /// the points.
+    fn not_reached(&self, out: &mut String) {
+        let mut reasons: BTreeMap<&str, Vec<&TriedPoint>> = BTreeMap::new();
+        for point in self
+            .points
+            .iter()
+            .filter(|p| p.outcome == Outcome::NotReached)
+        {
+            reasons.entry(&point.detail).or_default().push(point);
+        }
+        if reasons.is_empty() {
+            return;
+        }
+        let total: usize = reasons.values().map(Vec::len).sum();
+        let _ = writeln!(
+            out,
+            "{total} of {} runs did not reach their point (nothing was injected):",
+            self.points.len()
+        );
+        for (reason, points) in &reasons {
+            let _ = writeln!(out, "  {} runs: {reason}", points.len());
+            for point in points.iter().take(3) {
+                let _ = writeln!(
+                    out,
+                    "    {} {} #{} ({})",
+                    point.key.syscall, point.key.path, point.key.ordinal, point.id
+                );
+            }
+        }
+    }
+
+    fn finding_table(&self, out: &mut String) {
+        let count = match self.findings.len() {
+            1 => "1 finding".to_string(),
+            n => format!("{n} findings"),
+        };
+        let _ = writeln!(
+            out,
+            "\n{count}\n{:<10}  {:<8}  {:<12}  {:<7}  {:>6}  {:>5}  where",
+            "finding", "outcome", "syscall", "fault", "points", "sites"
+        );
+        for finding in &self.findings {
+            let at = if finding.at.is_empty() {
+                String::new()
+            } else {
+                format!(" at {}", finding.at)
+            };
+            let _ = writeln!(
+                out,
+                "{:<10}  {:<8}  {:<12}  {:<7}  {:>6}  {:>5}  {}{at}",
+                finding.id,
+                finding.outcome.name(),
+                finding.syscall,
+                finding.fault.to_string(),
+                finding.points,
+                finding.sites.len().max(1),
+                finding.path,
+            );
+        }
+        for finding in &self.findings {
+            let loss = if finding.loss.is_empty() {
+                String::new()
+            } else {
+                format!("\n  loses:    {}", finding.loss)
+            };
+            let _ = writeln!(
+                out,
+                "\n{} {}: {}{loss}\n  replay:   {}\n  suppress: add the line {} to a --suppress file",
+                finding.id, finding.outcome, finding.detail, finding.replay, finding.id
+            );
+            if finding.sites.len() > 1 {
+                let _ = writeln!(out, "  {} call sites:", finding.sites.len());
+                for site in &finding.sites {
+                    let _ = writeln!(out, "    {} ({} points)", site.at, site.points);
+                }
+                let _ = writeln!(out, "  the first one's stack:");
+            }
+            for frame in finding.stack.iter().take(8) {
+                let _ = writeln!(out, "    {frame}");
+            }
+        }
+    }
+
+    /// The injected errors that reached the top as an uncaught exception
+    /// naming them: reported, not findings.
+    fn reported_uncaught(&self, out: &mut String) {
+        let mut places: BTreeMap<(&str, &str), Vec<&TriedPoint>> = BTreeMap::new();
+        for point in self
+            .points
+            .iter()
+            .filter(|p| p.outcome == Outcome::ReportedUncaught)
+        {
+            places
+                .entry((&point.key.syscall, &point.key.path))
+                .or_default()
+                .push(point);
+        }
+        if places.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "\nreported, uncaught (not findings): the injected error ended the program as an uncaught exception naming it"
+        );
+        for ((syscall, path), points) in &places {
+            let _ = writeln!(
+                out,
+                "  {syscall} {path}: {} runs, e.g. {}",
+                points.len(),
+                points[0].detail
+            );
+        }
     }
 
     /// The report as JUnit XML: one failing test case per finding.
@@ -234,34 +363,85 @@ pub fn xml(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The findings of `points`: one per code path (site id) with any finding
-/// outcome, the worst outcome first; and the ids suppressed.
+/// What makes two failing points one root cause: the program, the
+/// outcome, the syscall and the file, and for a crash what crashed.
+fn root_cause(point: &TriedPoint) -> String {
+    let crash = if point.outcome == Outcome::Crash {
+        point.detail.as_str()
+    } else {
+        ""
+    };
+    let key = format!(
+        "{}\n{}\n{}\n{}\n{crash}",
+        point.key.program, point.outcome, point.key.syscall, point.key.path
+    );
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    digest[..5].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The findings of `points`: one per root cause ([`root_cause`]), the worst
+/// outcome first, each with its call sites and a representative (the
+/// earliest point of its first site); and the ids suppressed.
 fn findings_of(points: &[TriedPoint], suppressions: &Suppressions) -> (Vec<Finding>, Vec<String>) {
-    let mut by_site: BTreeMap<String, Vec<&TriedPoint>> = BTreeMap::new();
+    let mut by_cause: BTreeMap<String, Vec<&TriedPoint>> = BTreeMap::new();
     for point in points.iter().filter(|p| p.outcome.is_finding()) {
-        by_site.entry(point.key.site_id()).or_default().push(point);
+        by_cause.entry(root_cause(point)).or_default().push(point);
     }
     let mut findings = Vec::new();
     let mut suppressed = Vec::new();
-    for (site, mut group) in by_site {
-        group.sort_by_key(|p| (p.outcome, p.key.ordinal, p.fault));
-        let worst = group[0];
-        if suppressions.covers(&site, &worst.stack) {
-            suppressed.push(site);
+    for (id, mut group) in by_cause {
+        group.sort_by_key(|p| (p.key.ordinal, p.fault, p.key.site_id()));
+        let first = group[0];
+        let site_ids: Vec<String> = group.iter().map(|p| p.key.site_id()).collect();
+        let covered = suppressions.covers(&id, &first.stack)
+            || site_ids.iter().any(|site| suppressions.covers(site, &[]));
+        if covered {
+            suppressed.push(id);
             continue;
         }
+        // Frames every site shares (the code that ignores the error) are
+        // named once; each site is told by the first frame that differs.
+        let shared = group
+            .iter()
+            .map(|p| {
+                p.stack
+                    .iter()
+                    .zip(&first.stack)
+                    .take_while(|(a, b)| a == b)
+                    .count()
+            })
+            .min()
+            .unwrap_or(0);
+        let mut sites: Vec<Site> = Vec::new();
+        for (point, site_id) in group.iter().zip(site_ids) {
+            match sites.iter_mut().find(|site| site.id == site_id) {
+                Some(site) => site.points += 1,
+                None => sites.push(Site {
+                    id: site_id,
+                    at: match point.stack.get(shared) {
+                        Some(caller) if group.len() > 1 => {
+                            format!("{} via {caller}", own_frame(point))
+                        }
+                        _ => own_frame(point),
+                    },
+                    points: 1,
+                }),
+            }
+        }
         findings.push(Finding {
-            id: site,
-            outcome: worst.outcome,
-            syscall: worst.key.syscall.clone(),
-            fault: worst.fault,
-            path: worst.key.path.clone(),
-            program: worst.key.program.clone(),
-            stack: worst.stack.clone(),
-            at: own_frame(worst),
-            points: group.iter().filter(|p| p.outcome == worst.outcome).count(),
-            detail: worst.detail.clone(),
-            replay: worst.replay.clone(),
+            id,
+            outcome: first.outcome,
+            syscall: first.key.syscall.clone(),
+            fault: first.fault,
+            path: first.key.path.clone(),
+            program: first.key.program.clone(),
+            stack: first.stack.clone(),
+            at: own_frame(first),
+            points: group.len(),
+            sites,
+            detail: first.detail.clone(),
+            loss: first.loss.clone(),
+            replay: first.replay.clone(),
         });
     }
     findings.sort_by(|a, b| (a.outcome, &a.id).cmp(&(b.outcome, &b.id)));
@@ -335,11 +515,12 @@ mod tests {
             detail: String::new(),
             stack: vec![site.into()],
             replay: String::new(),
+            loss: String::new(),
         }
     }
 
     #[test]
-    fn findings_group_by_code_path_worst_first() {
+    fn findings_group_by_root_cause_worst_first_listing_their_sites() {
         let eio = Fault::Errno(Errno::EIO);
         let points = vec![
             point("a", 1, eio, Outcome::Silent),
@@ -352,7 +533,14 @@ mod tests {
         assert_eq!(report.findings.len(), 2);
         assert_eq!(report.findings[0].outcome, Outcome::Crash);
         assert_eq!(report.findings[0].points, 1);
-        assert_eq!(report.findings[1].outcome, Outcome::Silent);
+        // The silent writes of sites a and b on the same file: one cause.
+        let silent = &report.findings[1];
+        assert_eq!(silent.outcome, Outcome::Silent);
+        assert_eq!(silent.points, 3);
+        let mut sites: Vec<usize> = silent.sites.iter().map(|s| s.points).collect();
+        sites.sort();
+        assert_eq!(sites, [1, 2]);
+        assert!(report.summary().contains("2 findings"));
     }
 
     #[test]

@@ -19,6 +19,10 @@ use super::probe::{Probe, ProbeReport};
 use crate::crash::{Crash, CrashReport};
 use crate::session::{Session, SessionError, Status};
 
+/// How long after its time limit a run is killed: the time to note which
+/// of its processes still run.
+const LOOK_AT_THE_LIMIT: Duration = Duration::from_millis(300);
+
 /// How much of a stream a trial keeps to show (all of it is hashed).
 const KEPT_OUTPUT: usize = 64 * 1024;
 
@@ -45,6 +49,8 @@ pub struct Program {
 pub struct Captured {
     /// SHA-256 of everything written.
     pub hash: [u8; 32],
+    /// How many bytes were written.
+    pub len: u64,
     /// The first bytes, to show.
     pub head: Vec<u8>,
 }
@@ -76,6 +82,9 @@ pub struct Observed {
     pub probe: ProbeReport,
     /// What a simulated power loss did.
     pub crash: Option<CrashReport>,
+    /// At the time limit: the processes still running, each in a line
+    /// with where its threads wait (empty if the run ended by itself).
+    pub running: Vec<String>,
 }
 
 /// The directory a run works in, removed afterwards if it is a copy.
@@ -156,18 +165,31 @@ pub fn run(
     let stdout = capture(stdout_read);
     let stderr = capture(stderr_read);
     let started = Instant::now();
+    // At the time limit, before the session kills them, note which
+    // processes still run and where: the session's own limit comes a moment
+    // later.
+    let (ended, watch) = std::sync::mpsc::channel::<()>();
+    let watched = dir.copy.then(|| dir.path().to_path_buf());
+    let watcher = std::thread::spawn(move || match watch.recv_timeout(limit) {
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            super::running::still_running(watched.as_deref())
+        }
+        _ => Vec::new(),
+    });
     let (session, report) = match injector {
         Injector::Probe(probe, report) => (Session::command(&command).policy(*probe), Some(report)),
         Injector::Crash(crash) => (Session::command(&command).crash(crash), None),
     };
     let outcome = session
         .keep_no_calls()
-        .time_limit(limit)
+        .time_limit(limit + LOOK_AT_THE_LIMIT)
         .stdin(stdin)
         .stdout(stdout_write)
         .stderr(stderr_write)
         .run();
     let duration = started.elapsed();
+    drop(ended);
+    let running = watcher.join().unwrap_or_default();
     let stdout = stdout.join().unwrap_or_default();
     let stderr = stderr.join().unwrap_or_default();
     let outcome = outcome?;
@@ -189,6 +211,11 @@ pub fn run(
         tree,
         probe,
         crash: outcome.crash,
+        running: if status == Status::TimedOut {
+            running
+        } else {
+            Vec::new()
+        },
     })
 }
 
@@ -197,7 +224,17 @@ pub fn run(
 /// file named by a hash or a time is the same file in every run): the hashes
 /// of their contents (of the target, for a symlink; zero, for a directory),
 /// sorted.
-pub type Tree = BTreeMap<String, Vec<[u8; 32]>>;
+pub type Tree = BTreeMap<String, Vec<FileState>>;
+
+/// What a file held at the end of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FileState {
+    /// SHA-256 of its contents (of the target's name, for a symlink; zero,
+    /// for a directory).
+    pub hash: [u8; 32],
+    /// Its size in bytes (0 for a directory or symlink).
+    pub size: u64,
+}
 
 /// The tree under `root`.
 fn snapshot(root: &Path) -> Tree {
@@ -212,22 +249,31 @@ fn snapshot(root: &Path) -> Tree {
             let Ok(kind) = entry.file_type() else {
                 continue;
             };
-            let hash = if kind.is_dir() {
+            let state = if kind.is_dir() {
                 pending.push(path.clone());
-                [0; 32]
+                FileState {
+                    hash: [0; 32],
+                    size: 0,
+                }
             } else if kind.is_symlink() {
                 let target = fs::read_link(&path).unwrap_or_default();
-                Sha256::digest(target.as_os_str().as_encoded_bytes()).into()
+                FileState {
+                    hash: Sha256::digest(target.as_os_str().as_encoded_bytes()).into(),
+                    size: 0,
+                }
             } else {
                 let mut hasher = Sha256::new();
-                if let Ok(mut file) = File::open(&path) {
-                    let _ = io::copy(&mut file, &mut hasher);
+                let size = File::open(&path)
+                    .and_then(|mut file| io::copy(&mut file, &mut hasher))
+                    .unwrap_or(0);
+                FileState {
+                    hash: hasher.finalize().into(),
+                    size,
                 }
-                hasher.finalize().into()
             };
             let relative = path.strip_prefix(root).unwrap_or(&path);
             let class = normalize_names(&relative.to_string_lossy());
-            tree.entry(class).or_default().push(hash);
+            tree.entry(class).or_default().push(state);
         }
     }
     for hashes in tree.values_mut() {
@@ -256,14 +302,17 @@ fn capture(mut stream: impl Read + Send + 'static) -> JoinHandle<Captured> {
     std::thread::spawn(move || {
         let mut hasher = Sha256::new();
         let mut head = Vec::new();
+        let mut len = 0;
         let mut buf = [0u8; 8192];
         while let Ok(n @ 1..) = stream.read(&mut buf) {
             hasher.update(&buf[..n]);
+            len += n as u64;
             let room = KEPT_OUTPUT.saturating_sub(head.len());
             head.extend_from_slice(&buf[..n.min(room)]);
         }
         Captured {
             hash: hasher.finalize().into(),
+            len,
             head,
         }
     })

@@ -256,6 +256,14 @@ impl Chain {
         }
     }
 
+    /// Tell every stage that a thread of process `pid` was killed by
+    /// `signal`.
+    pub fn thread_killed(&mut self, pid: i32, signal: i32) {
+        for stage in &mut self.stages {
+            stage.policy.thread_killed(pid, signal);
+        }
+    }
+
     /// Tell every stage that the run has ended.
     pub fn finish(&mut self) {
         for stage in &mut self.stages {

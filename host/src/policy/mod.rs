@@ -104,6 +104,12 @@ pub trait Policy {
         let _ = tid;
     }
 
+    /// A thread of process `pid` was killed by `signal` (each thread of a
+    /// killed process reports it, just before [`Policy::thread_exited`]).
+    fn thread_killed(&mut self, pid: i32, signal: i32) {
+        let _ = (pid, signal);
+    }
+
     /// The traced program has ended.
     fn finish(&mut self) {}
 }

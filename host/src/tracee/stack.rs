@@ -2,8 +2,9 @@
 //!
 //! [`Unwinder`] reads the thread's registers (it must be stopped under
 //! ptrace by the calling thread), finds the loaded modules in
-//! `/proc/PID/maps`, and unwinds with `framehop` from the modules'
-//! `.eh_frame` (frame pointers where there is none, as in Go). Each return
+//! `/proc/PID/maps`, and unwinds with `framehop` from the modules' CFI
+//! (`.eh_frame`, or `.debug_frame` where a module has only that; frame
+//! pointers where there is neither, as in Go). Each return
 //! address is kept as a [`Frame`]: the module's file and the address within
 //! it, which address-space randomisation does not change from run to run.
 //! [`symbolize`] names frames with `blazesym`.
@@ -74,34 +75,64 @@ impl Unwinder {
         let Ok(regs) = nix::sys::ptrace::getregs(nix::unistd::Pid::from_raw(tracee.tid)) else {
             return Vec::new();
         };
-        if !self.processes.contains_key(&tracee.pid) || self.needs_fresh_maps(tracee.pid, regs.rip)
-        {
+        self.stack_at(tracee, (regs.rip, regs.rsp, regs.rbp), depth)
+    }
+
+    /// The call stack of `tracee` from the registers `(pc, sp, bp)` (a bp
+    /// of 0 where it is not known: the modules' CFI alone then unwinds),
+    /// innermost first, at most `depth` frames. The thread's memory is
+    /// read with `process_vm_readv`: it need not be stopped by the caller,
+    /// only not running (blocked in a call, as `/proc/PID/syscall` shows).
+    pub fn stack_at(&mut self, tracee: &Tracee, regs: (u64, u64, u64), depth: usize) -> Vec<Frame> {
+        let (pc, sp, _) = regs;
+        if !self.processes.contains_key(&tracee.pid) || self.needs_fresh_maps(tracee.pid, pc) {
             self.load(tracee.pid);
         }
-        let stack = StackWindow::read(tracee, regs.rsp);
+        let stack = StackWindow::read(tracee, sp);
+        let (frames, stray) = self.unwind(tracee, &stack, regs, depth);
+        match stray {
+            // A return address in code the maps were not read for: a
+            // library loaded since (dlopen'd, as a Python extension's
+            // libgdbm). Read the maps again and unwind once more.
+            Some(address) if self.needs_fresh_maps(tracee.pid, address) => {
+                self.load(tracee.pid);
+                self.unwind(tracee, &stack, regs, depth).0
+            }
+            _ => frames,
+        }
+    }
+
+    /// The frames from `regs`, and the address that ended them outside any
+    /// known module, if one did.
+    fn unwind(
+        &mut self,
+        tracee: &Tracee,
+        stack: &StackWindow,
+        (pc, sp, bp): (u64, u64, u64),
+        depth: usize,
+    ) -> (Vec<Frame>, Option<u64>) {
         let Some(process) = self.processes.get(&tracee.pid) else {
-            return Vec::new();
+            return (Vec::new(), None);
         };
         let mut read = |address: u64| stack.word(tracee, address);
-        let unwind_regs = UnwindRegsX86_64::new(regs.rip, regs.rsp, regs.rbp);
+        let unwind_regs = UnwindRegsX86_64::new(pc, sp, bp);
         let mut frames = Vec::new();
-        let mut iter =
-            process
-                .unwinder
-                .iter_frames(regs.rip, unwind_regs, &mut self.cache, &mut read);
+        let mut iter = process
+            .unwinder
+            .iter_frames(pc, unwind_regs, &mut self.cache, &mut read);
         while frames.len() < depth {
             let Ok(Some(address)) = iter.next() else {
                 break;
             };
             let Some((_, base, module)) = process.module_of(address.address()) else {
-                break;
+                return (frames, Some(address.address()));
             };
             frames.push(Frame {
                 module: module.clone(),
                 offset: address.address() - base,
             });
         }
-        frames
+        (frames, None)
     }
 
     /// Forget what is known of process `pid` (it exec'd or ended).
@@ -254,7 +285,7 @@ impl ElfFile {
             .find(|segment| segment.file_range().0 == 0)
             .map(|segment| segment.address() & !0xfff)
             .unwrap_or(0);
-        let sections = [".text", ".eh_frame", ".eh_frame_hdr"]
+        let sections = [".text", ".eh_frame", ".eh_frame_hdr", ".debug_frame"]
             .into_iter()
             .filter_map(|name| {
                 let section = parsed.section_by_name(name)?;
@@ -288,6 +319,7 @@ impl ElfFile {
         let (text_svma, text) = find(".text").unzip();
         let (eh_frame_svma, eh_frame) = find(".eh_frame").unzip();
         let (eh_frame_hdr_svma, eh_frame_hdr) = find(".eh_frame_hdr").unzip();
+        let debug_frame = find(".debug_frame").map(|(_, data)| data);
         ExplicitModuleSectionInfo {
             base_svma: 0,
             text_svma,
@@ -300,7 +332,7 @@ impl ElfFile {
             stub_helper_svma: None,
             got_svma: None,
             unwind_info: None,
-            debug_frame: None,
+            debug_frame,
             text_segment_svma: None,
             text_segment: None,
         }

@@ -22,7 +22,7 @@ use libc::user_regs_struct;
 use syscalls::SysnoSet;
 
 use super::filter::BpfProgram;
-use super::{Backend, Capabilities, Event, Waited};
+use super::{Backend, Capabilities, Event, Termination, Waited};
 use crate::arch;
 use crate::tracee::vdso;
 pub use attach::{attach, AttachError};
@@ -147,8 +147,8 @@ impl PtraceBackend {
     /// Turn one raw ptrace event into an engine event, or handle it here.
     fn translate(&mut self, event: sys::Event) -> Option<Event> {
         match event {
-            sys::Event::Exited(tid, code) => self.gone(tid, code),
-            sys::Event::Killed(tid, signal) => self.gone(tid, 128 + signal),
+            sys::Event::Exited(tid, code) => self.gone(tid, Termination::Exit(code)),
+            sys::Event::Killed(tid, signal) => self.gone(tid, Termination::Signal(signal)),
             sys::Event::Signal(tid, signal) => {
                 self.threads.insert(tid);
                 if self.sent.get(&tid) == Some(&signal)
@@ -170,7 +170,7 @@ impl PtraceBackend {
         }
     }
 
-    fn gone(&mut self, tid: i32, status: i32) -> Option<Event> {
+    fn gone(&mut self, tid: i32, status: Termination) -> Option<Event> {
         self.threads.remove(&tid);
         self.reaper.ended(tid);
         self.stopped.remove(&tid);
