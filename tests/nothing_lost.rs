@@ -349,7 +349,20 @@ fn the_report_lists_only_what_was_undone_and_nothing_outside_is_removed() {
     assert_eq!(dir.read("out/d/f"), "x\n", "{}", run.describe());
     assert_eq!(dir.read("out/e/f"), "old\nnew\n");
     assert_eq!(lost(&run), ["CRASH: creation undone"], "{}", run.describe());
-    assert!(run.stderr.contains("out of the root"), "{}", run.describe());
+    assert!(
+        run.stderr.contains("moved the directory"),
+        "{}",
+        run.describe()
+    );
+    let gone = format!(
+        "changes under {} are not undone: it is no longer there",
+        dir.join("R/d").display()
+    );
+    assert!(
+        problems(&run).iter().any(|p| p.contains(&gone)),
+        "{}",
+        run.describe()
+    );
 }
 
 #[test]

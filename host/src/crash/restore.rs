@@ -124,6 +124,7 @@ pub(crate) fn apply(model: &Model, fates: &[Fate]) -> Restored {
         moved_in: &model.moved_in,
         names: &names,
     };
+    let mut gone = HashSet::new();
     for (i, change) in changes.iter().enumerate().rev() {
         let Change::Entry(e) = change else { continue };
         if !undone(i) {
@@ -133,7 +134,13 @@ pub(crate) fn apply(model: &Model, fates: &[Fate]) -> Restored {
         match entries.undo(&e.entry) {
             Ok(true) => lost.push((i, what)),
             Ok(false) => {}
-            Err(why) => done.problems.push(format!(
+            Err(NotUndone::Gone(dir)) if gone.insert(dir.clone()) => done.problems.push(format!(
+                "changes under {} are not undone: it is no longer there (renamed, or moved out \
+                 of the root)",
+                dir.display()
+            )),
+            Err(NotUndone::Gone(_)) => {}
+            Err(NotUndone::Why(why)) => done.problems.push(format!(
                 "undoing {} ({}): {why}",
                 e.syscall,
                 what.describe(None)
@@ -324,16 +331,28 @@ struct Entries<'a> {
     names: &'a Names,
 }
 
+/// Why an entry change was not undone.
+enum NotUndone {
+    /// The directory it was made in is gone.
+    Gone(PathBuf),
+    /// Undoing it failed, or would have reached outside the root.
+    Why(String),
+}
+
+impl From<String> for NotUndone {
+    fn from(why: String) -> NotUndone {
+        NotUndone::Why(why)
+    }
+}
+
 impl Entries<'_> {
-    /// Undo `entry`: whether there was something to undo, or why it could
-    /// not be.
-    fn undo(&self, entry: &Entry) -> Result<bool, String> {
-        let io = |e: io::Error| e.to_string();
+    /// Undo `entry`: whether there was something to undo, or why it was
+    /// not undone.
+    fn undo(&self, entry: &Entry) -> Result<bool, NotUndone> {
+        let io = |e: io::Error| NotUndone::Why(e.to_string());
         match entry {
             Entry::Created { path } => {
-                if !self.in_root(path)? {
-                    return Ok(false);
-                }
+                self.in_root(path)?;
                 let Ok(meta) = fs::symlink_metadata(path) else {
                     return Ok(false);
                 };
@@ -345,7 +364,7 @@ impl Entries<'_> {
                 }
             }
             Entry::Removed { path, saved, mode } => {
-                self.must_be_in_root(path)?;
+                self.in_root(path)?;
                 self.nothing_moved_in(path)?;
                 match saved {
                     Some(kept) => self.put_back(kept, path).map_err(io)?,
@@ -362,8 +381,8 @@ impl Entries<'_> {
                 ..
             } => {
                 debug_assert!(replaced.is_none());
-                self.must_be_in_root(from)?;
-                self.must_be_in_root(to)?;
+                self.in_root(from)?;
+                self.in_root(to)?;
                 nix::fcntl::renameat2(
                     nix::fcntl::AT_FDCWD,
                     to,
@@ -371,21 +390,21 @@ impl Entries<'_> {
                     from,
                     nix::fcntl::RenameFlags::RENAME_EXCHANGE,
                 )
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| NotUndone::Why(e.to_string()))?;
             }
             Entry::Renamed {
                 from, to, replaced, ..
             } => {
-                self.must_be_in_root(from)?;
-                self.must_be_in_root(to)?;
+                self.in_root(from)?;
+                self.in_root(to)?;
                 self.nothing_moved_in(from)?;
                 fs::rename(to, from).map_err(io)?;
                 if let Some(replaced) = replaced {
                     self.put_back(replaced, to).map_err(|e| {
-                        format!(
+                        NotUndone::Why(format!(
                             "the rename is undone, but {} is not back: {e}",
                             to.display()
-                        )
+                        ))
                     })?;
                 }
             }
@@ -393,34 +412,27 @@ impl Entries<'_> {
         Ok(true)
     }
 
-    /// Whether the directory of `path` is still a directory under the root
-    /// (false if it is gone); an error if it now leads outside the root.
-    fn in_root(&self, path: &Path) -> Result<bool, String> {
+    /// An error unless the directory of `path` is still a directory under
+    /// the root: [`NotUndone::Gone`] if it is gone.
+    fn in_root(&self, path: &Path) -> Result<(), NotUndone> {
         let parent = path
             .parent()
             .filter(|_| path.starts_with(self.root) && path != self.root)
             .ok_or_else(|| format!("{} is not inside the root", path.display()))?;
         match parent.canonicalize() {
-            Ok(dir) if dir.starts_with(self.root) && dir.is_dir() => Ok(true),
-            Ok(dir) => Err(format!(
+            Ok(dir) if dir.starts_with(self.root) && dir.is_dir() => Ok(()),
+            Ok(dir) => Err(NotUndone::Why(format!(
                 "{} now leads to {}, outside the root",
                 parent.display(),
                 dir.display()
-            )),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => Ok(false),
-            Err(e) => Err(format!("{}: {e}", parent.display())),
-        }
-    }
-
-    /// As [`Entries::in_root`], with a directory that is gone an error.
-    fn must_be_in_root(&self, path: &Path) -> Result<(), String> {
-        match self.in_root(path)? {
-            true => Ok(()),
-            false => Err(format!(
-                "{} is no longer a directory",
-                path.parent().unwrap_or(path).display()
-            )),
+            ))),
+            Err(e)
+                if e.kind() == io::ErrorKind::NotFound
+                    || e.raw_os_error() == Some(libc::ENOTDIR) =>
+            {
+                Err(NotUndone::Gone(parent.to_path_buf()))
+            }
+            Err(e) => Err(NotUndone::Why(format!("{}: {e}", parent.display()))),
         }
     }
 
