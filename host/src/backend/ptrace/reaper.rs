@@ -35,9 +35,28 @@ impl Subreaper {
         }
     }
 
-    /// Thread `tid` of the tree ended (its tracer saw it go).
+    /// Thread `tid` of the tree ended (its tracer saw it go): reaped now if
+    /// it is fi's child (an orphan, as init would reap it), else at the end
+    /// (its parent may die and leave it to fi later).
     pub fn ended(&mut self, tid: i32) {
-        self.ended.insert(tid);
+        if !reap(tid) {
+            self.ended.insert(tid);
+        }
+    }
+}
+
+/// Reap `pid` if it is an ended child of fi's process; whether it was.
+fn reap(pid: i32) -> bool {
+    let mut status = 0;
+    loop {
+        // Without __WNOTHREAD: an orphan becomes the child of fi's main
+        // thread, not of the tracing thread. A thread that is no process,
+        // or a process that is not fi's child, gives ECHILD.
+        // SAFETY: status is a valid out pointer.
+        match unsafe { libc::waitpid(pid, &mut status, libc::__WALL | libc::WNOHANG) } {
+            -1 if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) => {}
+            reaped => return reaped == pid,
+        }
     }
 }
 
