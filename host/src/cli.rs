@@ -14,6 +14,24 @@ pub use fi_grammar::parse_duration;
 
 use std::str::FromStr;
 
+/// The value of a duration option (`--plugin-timeout 200ms`, `--max-delay`,
+/// explore's `--timeout` and `--time-budget`): [`parse_duration`]'s grammar
+/// with its unit required (a bare number is refused, not taken as
+/// microseconds as the rules' delays are), and more than 0.
+pub fn parse_time_option(text: &str) -> Result<Duration, String> {
+    let number = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    if number.len() == text.len() {
+        return Err(format!(
+            "'{text}' has no unit: write {text}s, {text}ms, {text}us or {text}ns"
+        ));
+    }
+    let duration = parse_duration(text).map_err(|e| e.to_string())?;
+    if duration.is_zero() {
+        return Err(format!("'{text}': must be more than 0"));
+    }
+    Ok(duration)
+}
+
 use crate::backend::Kind;
 use crate::crash::{Crash, CrashMode, CrashReport};
 use crate::output::LogFormat;
@@ -36,6 +54,29 @@ static LONG_VERSION: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// The end of `fault --help`: examples and the exit statuses.
+static AFTER_HELP: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "Examples:\n  \
+        fault -e fault=openat:error=EACCES -P /etc/hostname -- cat /etc/hostname\n  \
+        fault -e inject=fsync:error=EIO:when=2+ -- ./db\n  \
+        fault --plugin short-write:mode=torn -- ./go-prog\n  \
+        fault --plugin ./my_policy.wasm:path=/data/* -- python3 app.py\n\n{}",
+        crate::exit::help()
+    )
+});
+
+/// The end of `fault explore --help`: outcomes, exit statuses, an example.
+static EXPLORE_AFTER_HELP: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "Outcomes: crash (a signal, a runtime error), corrupt (--check failed), \
+        hang (past --timeout), silent (an error fired and the program ended as without it), \
+        handled (not a finding), not-reached.\n\n{}\n\
+        Example:\n  fault explore --workdir testdata --check 'sqlite3 db \"PRAGMA integrity_check\"' -- ./db-test",
+        crate::exit::help()
+    )
+});
+
 /// Syscall fault injection for real programs, driven by strace-style rules
 /// and sandboxed WebAssembly policies.
 #[derive(Debug, Parser)]
@@ -44,16 +85,6 @@ static LONG_VERSION: LazyLock<String> = LazyLock::new(|| {
     bin_name = NAME,
     version,
     args_conflicts_with_subcommands = true,
-    after_help = "Examples:\n  \
-        fault -e fault=openat:error=EACCES -P /etc/hostname -- cat /etc/hostname\n  \
-        fault -e inject=fsync:error=EIO:when=2+ -- ./db\n  \
-        fault --plugin short-write:mode=torn -- ./go-prog\n  \
-        fault --plugin ./my_policy.wasm:path=/data/* -- python3 app.py\n\n\
-        Exit status:\n  \
-        N    the traced program's own (128+N when signal N killed it)\n  \
-        125  fault itself failed, or its command line is wrong (nothing was started)\n  \
-        126  the program exists but cannot be run (permission denied, not an executable)\n  \
-        127  the program was not found"
 )]
 pub struct Cli {
     /// Inspect plugins instead of running a program.
@@ -81,7 +112,7 @@ pub enum Command {
     },
     /// Find error-handling bugs: fail every fault point of a run, one at a
     /// time, and report the runs that go wrong.
-    #[command(args_conflicts_with_subcommands = true, after_help = EXPLORE_HELP)]
+    #[command(args_conflicts_with_subcommands = true)]
     Explore {
         /// Combine reports instead of exploring.
         #[command(subcommand)]
@@ -91,13 +122,6 @@ pub enum Command {
         args: Box<crate::explore_cli::ExploreArgs>,
     },
 }
-
-/// The end of `fault explore --help`.
-const EXPLORE_HELP: &str = "Outcomes: crash (a signal, a runtime error), corrupt (--check failed), \
-    hang (past --timeout), silent (an error fired and the program ended as without it), \
-    handled (not a finding), not-reached.\n\n\
-    Exit status: 0 no findings, 1 findings, 125 explore itself failed or its command line is wrong.\n\n\
-    Example:\n  fault explore --workdir testdata --check 'sqlite3 db \"PRAGMA integrity_check\"' -- ./db-test";
 
 /// `fault explore ...`
 #[derive(Debug, Subcommand)]
@@ -147,15 +171,15 @@ pub struct RunArgs {
     /// [:delay_enter=T][:delay_exit=T][:poke_enter=@argN=HEX][:poke_exit=@argN=HEX]
     /// [:when=EXPR], fault=SET[:error=E][:when=EXPR], or trace=SET (the calls
     /// traced: -e rules tamper only with them, --trace logs only them).
-    #[arg(short = 'e', value_name = "EXPR")]
+    #[arg(short = 'e', value_name = "EXPR", allow_hyphen_values = true)]
     pub rules: Vec<String>,
 
     /// The same as -e inject=EXPR.
-    #[arg(long = "inject", value_name = "EXPR")]
+    #[arg(long = "inject", value_name = "EXPR", allow_hyphen_values = true)]
     pub inject: Vec<String>,
 
     /// The same as -e fault=EXPR.
-    #[arg(long = "fault", value_name = "EXPR")]
+    #[arg(long = "fault", value_name = "EXPR", allow_hyphen_values = true)]
     pub fault: Vec<String>,
 
     /// Accepted for strace command lines: fault always follows forks,
@@ -204,8 +228,17 @@ pub struct RunArgs {
     pub seed: Option<u64>,
 
     /// Longest time one plugin call may run (e.g. 1s, 200ms).
-    #[arg(long, value_name = "TIME", default_value = "1s", value_parser = parse_duration)]
+    #[arg(long, value_name = "TIME", default_value = "1s", value_parser = parse_time_option)]
     pub plugin_timeout: Duration,
+
+    /// Longest delay a plugin may hold a call (delay-enter-ns, delay-exit-ns);
+    /// a verdict asking for more is the plugin's error.
+    #[arg(long, value_name = "TIME", default_value = "600s", value_parser = parse_time_option)]
+    pub max_delay: Duration,
+
+    /// Show the WebAssembly backtrace of a plugin that traps.
+    #[arg(long)]
+    pub verbose: bool,
 
     /// Most memory one plugin may use, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 64)]
@@ -272,6 +305,10 @@ impl Cli {
     pub fn parse_with_order() -> Result<(Cli, Vec<StageSpec>), clap::Error> {
         let matches = Cli::command()
             .long_version(LONG_VERSION.as_str())
+            .after_help(AFTER_HELP.as_str())
+            .mut_subcommand("explore", |explore| {
+                explore.after_help(EXPLORE_AFTER_HELP.as_str())
+            })
             .try_get_matches()?;
         let cli = Cli::from_arg_matches(&matches)?;
         let order = stage_order(&matches, &cli.run);
@@ -279,13 +316,10 @@ impl Cli {
     }
 }
 
-/// Exit status when fault itself fails or its command line is wrong
-/// (nothing was started), as `env` and `timeout` have it.
-pub const EXIT_FAILED: u8 = 125;
-/// Exit status when the program exists but cannot be run.
-pub const EXIT_CANNOT_RUN: u8 = 126;
-/// Exit status when the program is not found.
-pub const EXIT_NOT_FOUND: u8 = 127;
+/// The exit statuses of fault's own, from the one table ([`crate::exit`]).
+pub use crate::exit::{
+    CANNOT_RUN as EXIT_CANNOT_RUN, FAILED as EXIT_FAILED, NOT_FOUND as EXIT_NOT_FOUND,
+};
 
 /// Run what the command line asks for; the exit status to end with.
 pub fn execute(cli: &Cli, stages: &[StageSpec]) -> u8 {
@@ -368,6 +402,7 @@ fn run_check(check: &str) -> u8 {
 pub fn exit_status_of(error: &SessionError) -> u8 {
     match error {
         SessionError::Invalid(_) | SessionError::Failed(_) => EXIT_FAILED,
+        SessionError::Stopped(_) => crate::exit::STOPPED,
         SessionError::NotFound(_) => EXIT_NOT_FOUND,
         SessionError::CannotRun { .. } => EXIT_CANNOT_RUN,
     }
@@ -414,6 +449,8 @@ fn session(args: &RunArgs, stages: &[StageSpec]) -> Result<Session, SessionError
     let memory = usize::try_from(args.plugin_memory << 20).unwrap_or(usize::MAX);
     session = session
         .plugin_timeout(args.plugin_timeout)
+        .plugin_max_delay(args.max_delay)
+        .plugin_backtraces(args.verbose)
         .plugin_memory(memory)
         .on_policy_error(args.on_plugin_error)
         .trace_all(args.trace.is_some())
@@ -607,6 +644,11 @@ mod tests {
         assert_eq!(parse_duration("1s"), Ok(Duration::from_secs(1)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("7"), Ok(Duration::from_micros(7)));
+        assert_eq!(parse_time_option("7ms"), Ok(Duration::from_millis(7)));
+        for refused in ["5", "0s", "0", "1.5", "5e3", "-1s", ""] {
+            assert!(parse_time_option(refused).is_err(), "{refused}");
+        }
+        assert!(parse_time_option("5").unwrap_err().contains("no unit"));
         assert!(parse_duration("3h")
             .unwrap_err()
             .to_string()

@@ -29,6 +29,7 @@ use std::time::{Duration, Instant};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use syscalls::SysnoSet;
 
+use crate::interrupt::{self, Interrupt};
 use classify::{classify, Baseline, Outcome};
 use faults::{Fault, FaultChoice};
 use plan::{Plan, PlannedRun, Shard};
@@ -84,6 +85,9 @@ pub struct Options {
     pub replay_prefix: String,
     /// Show progress on standard error.
     pub progress: bool,
+    /// Raised, it ends the campaign: no run starts, the running ones are
+    /// killed and left out, and the points already tried are returned.
+    pub interrupt: Arc<Interrupt>,
 }
 
 /// Why a campaign could not be run.
@@ -99,6 +103,10 @@ pub enum ExploreError {
     /// The program could not be started.
     #[error(transparent)]
     Session(#[from] crate::session::SessionError),
+    /// The campaign's interrupt was raised (by this signal) before it had
+    /// anything to report: during the recording.
+    #[error("interrupted by signal {0} during the recording")]
+    Interrupted(i32),
 }
 
 /// The scratch directory of a campaign (its runs' copies), removed at the
@@ -249,7 +257,7 @@ impl Options {
         );
         let limit = self.timeout.unwrap_or(RECORDING_LIMIT);
         let injector = trial::Injector::Probe(Box::new(probe), report);
-        let mut baseline = trial::run(&self.program, &dir, injector, limit)?;
+        let mut baseline = trial::run(&self.program, &dir, injector, limit, &self.interrupt)?;
         self.judge_faultless(&baseline, limit)?;
         let seen = std::mem::take(&mut baseline.probe.points);
         let plan = match &self.plan_file {
@@ -274,13 +282,25 @@ impl Options {
         let timeout = self.run_limit(&baseline);
         // A second run without faults tells what varies by itself; it
         // starts in another second, so that times in seconds vary too.
-        std::thread::sleep(Duration::from_secs(1).saturating_sub(baseline.duration));
+        let pause = Instant::now() + Duration::from_secs(1).saturating_sub(baseline.duration);
+        while Instant::now() < pause && !self.interrupt.is_raised() {
+            std::thread::sleep(interrupt::POLL);
+        }
         let again = self.run_injected(NO_POINT, scratch, "again", limit)?;
         Ok(Recording {
             baseline: Baseline::new(baseline, &again),
             plan,
             timeout,
         })
+    }
+
+    /// `result`, unless the interrupt was raised: then whatever went wrong
+    /// came of it (a killed run), and the campaign ends.
+    fn interruptible<T>(&self, result: Result<T, ExploreError>) -> Result<T, ExploreError> {
+        match self.interrupt.signal() {
+            Some(signal) => Err(ExploreError::Interrupted(signal)),
+            None => result,
+        }
     }
 
     /// The runs of `plan` this campaign makes.
@@ -310,7 +330,7 @@ pub fn explore(options: &Options) -> Result<Report, ExploreError> {
         return power::campaign(options, crash);
     }
     let scratch = Scratch::new()?;
-    let recording = options.record(&scratch.0)?;
+    let recording = options.interruptible(options.record(&scratch.0))?;
     let runs = options.runs(&recording.plan);
     let planned = recording.plan.runs().len();
     let mut points = run_jobs(options, &runs, |n, run| {
@@ -329,7 +349,8 @@ pub fn explore(options: &Options) -> Result<Report, ExploreError> {
 
 /// Make `work(n, item)` for every item on `options.jobs` threads, within
 /// the time budget, showing progress; the points they tried. The first
-/// error stops the campaign.
+/// error stops the campaign. Once the interrupt is raised no item starts,
+/// and the items then running are left out (their runs were killed).
 fn run_jobs<T: Sync>(
     options: &Options,
     items: &[T],
@@ -350,10 +371,14 @@ fn run_jobs<T: Sync>(
                     .time_budget
                     .is_some_and(|budget| started.elapsed() >= budget);
                 let Some(item) = items.get(n) else { break };
-                if over_budget {
+                if over_budget || options.interrupt.is_raised() {
                     break;
                 }
-                match work(n, item) {
+                let done = work(n, item);
+                if options.interrupt.is_raised() {
+                    break;
+                }
+                match done {
                     Ok(points) => {
                         if sender.send(points).is_err() {
                             break;
@@ -422,7 +447,13 @@ impl Options {
             ProbeMode::Inject(id.to_string()),
         );
         let injector = trial::Injector::Probe(Box::new(probe), report);
-        Ok(trial::run(&self.program, &dir, injector, timeout)?)
+        Ok(trial::run(
+            &self.program,
+            &dir,
+            injector,
+            timeout,
+            &self.interrupt,
+        )?)
     }
 }
 
@@ -444,8 +475,9 @@ pub struct Replayed {
 pub fn replay(options: &Options, id: &str) -> Result<Replayed, ExploreError> {
     options.check()?;
     let scratch = Scratch::new()?;
-    let recording = options.record(&scratch.0)?;
-    let observed = options.run_injected(id, &scratch.0, "replay", recording.timeout)?;
+    let recording = options.interruptible(options.record(&scratch.0))?;
+    let observed =
+        options.interruptible(options.run_injected(id, &scratch.0, "replay", recording.timeout))?;
     let (outcome, detail) = classify(&recording.baseline, &observed, options.program.check_always);
     let fired = observed.probe.fired.as_ref().map(|fired| {
         let place = format!("{} {}", fired.key.syscall, fired.key.path);

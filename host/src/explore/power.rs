@@ -36,7 +36,7 @@ pub(super) fn campaign(options: &Options, crash: &CrashOptions) -> Result<Report
         ));
     }
     let scratch = Scratch::new()?;
-    let (points, timeout) = count_points(options, crash, &scratch.0)?;
+    let (points, timeout) = options.interruptible(count_points(options, crash, &scratch.0))?;
     let mut numbers: Vec<u64> = (1..=points)
         .filter(|n| {
             options
@@ -72,7 +72,13 @@ fn count_points(
         .map_err(|e| ExploreError::Failed(format!("preparing the recording: {e}")))?;
     let counting = Crash::new(&crash.root, CrashMode::LoseUnsynced, 0);
     let limit = options.timeout.unwrap_or(RECORDING_LIMIT);
-    let run = trial::run(&options.program, &dir, Injector::Crash(counting), limit)?;
+    let run = trial::run(
+        &options.program,
+        &dir,
+        Injector::Crash(counting),
+        limit,
+        &options.interrupt,
+    )?;
     options.judge_faultless(&run, limit)?;
     let timeout = options.run_limit(&run);
     let points = run.crash.map_or(0, |report| report.durability_points);
@@ -101,7 +107,13 @@ fn crash_point(
         let dir = RunDir::prepare(&options.program, scratch, &format!("crash-{n}-{index}"))
             .map_err(|e| ExploreError::Failed(format!("preparing a run: {e}")))?;
         let at = Crash::new(&crash.root, mode, n).at_durability_point(n);
-        let run = trial::run(&options.program, &dir, Injector::Crash(at), timeout)?;
+        let run = trial::run(
+            &options.program,
+            &dir,
+            Injector::Crash(at),
+            timeout,
+            &options.interrupt,
+        )?;
         if index == 0 && crash.mode.is_none() {
             let states = run.crash.as_ref().and_then(|report| report.reorder_states);
             modes.extend(reorder_states(states));

@@ -74,6 +74,7 @@ mod host;
 mod instance;
 mod loader;
 mod notice;
+mod output_cap;
 mod plugin;
 mod policy;
 pub mod scaffold;
@@ -86,6 +87,7 @@ mod v0_2;
 mod v0_3;
 mod v0_4;
 mod v0_5;
+mod verdict;
 mod world;
 
 pub use host::SplitMix64;
