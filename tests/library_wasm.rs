@@ -59,7 +59,7 @@ fn every_session_of_the_process_stops_a_looping_plugin_at_its_time_limit() {
             .plugin_timeout(Duration::from_millis(200));
         let error = run_watched(&format!("session {round}"), session).unwrap_err();
         assert!(
-            matches!(&error, SessionError::Failed(message)
+            matches!(&error, SessionError::Stopped(message)
                 if message.contains("ran longer than 200ms") && message.contains("fsync")),
             "session {round}: {error:?}"
         );

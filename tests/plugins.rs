@@ -351,7 +351,7 @@ fn hostile(mode: &str, extra: &[&str]) -> Outcome {
 #[test]
 fn a_trapping_plugin_stops_the_run_with_its_error() {
     let out = hostile("trap", &[]);
-    out.assert_code(125);
+    out.assert_code(124);
     assert!(
         out.stderr.contains("fsync") && out.stderr.contains("hostile plugin panics on purpose"),
         "{}",
@@ -365,7 +365,7 @@ fn a_trapping_plugin_stops_the_run_with_its_error() {
 #[test]
 fn a_plugin_that_breaks_its_passes_untouched_promise_is_named() {
     let out = hostile("untrue", &[]);
-    out.assert_code(125);
+    out.assert_code(124);
     assert!(
         out.stderr.contains("fsync")
             && out
@@ -379,7 +379,7 @@ fn a_plugin_that_breaks_its_passes_untouched_promise_is_named() {
 #[test]
 fn a_looping_plugin_is_stopped_by_the_time_limit() {
     let out = hostile("loop", &["--plugin-timeout", "200ms"]);
-    out.assert_code(125);
+    out.assert_code(124);
     assert!(
         out.stderr.contains("ran longer than 200ms"),
         "{}",

@@ -25,6 +25,8 @@ pub mod cli;
 pub mod crash;
 pub mod engine;
 pub mod explore;
+pub mod interrupt;
+pub mod leftovers;
 pub mod model;
 pub mod output;
 pub mod policy;

@@ -46,6 +46,7 @@ use crate::backend::{Backend, Kind, Termination};
 use crate::crash::{Crash, CrashPolicy, CrashReport};
 use crate::engine::plan::{self, Host, SpawnPlan};
 use crate::engine::{Ending, Engine, EngineError, OnStopSignal};
+use crate::interrupt::Interrupt;
 use crate::model::{Capabilities, Record};
 use crate::output::{Keep, Log, LogFormat, LogOptions, Summary};
 pub use crate::policy::chain::StageReport;
@@ -74,10 +75,15 @@ pub enum SessionError {
         /// Why exec refused it.
         cause: std::io::Error,
     },
-    /// fault itself failed while tracing (a policy error under
-    /// `OnPolicyError::Abort`, a failed system call of fi's).
+    /// fault itself failed before the program ran (a failed system call
+    /// of fi's, a directory or stream the program could not be given).
     #[error("{0}")]
     Failed(String),
+    /// fault stopped the program it had started or attached to: a policy
+    /// failed under `OnPolicyError::Abort` (a plugin's trap, limit or
+    /// invalid verdict), or tracing failed. The started program was killed.
+    #[error("{0}")]
+    Stopped(String),
 }
 
 fn invalid(message: impl ToString) -> SessionError {
@@ -183,6 +189,7 @@ pub struct Session {
     stop_signals: bool,
     end_to_stderr: bool,
     time_limit: Option<Duration>,
+    interrupt: Option<Arc<Interrupt>>,
     stdio: [Option<OwnedFd>; 3],
     crash: Option<Crash>,
     /// `-e trace=SET` with `--trace`: calls stopped to be logged, though no
@@ -209,6 +216,7 @@ impl Session {
             stop_signals: false,
             end_to_stderr: false,
             time_limit: None,
+            interrupt: None,
             stdio: [None, None, None],
             crash: None,
             logged_only: SysnoSet::empty(),
@@ -279,6 +287,20 @@ impl Session {
     /// The longest time one plugin call may run (default 1 s).
     pub fn plugin_timeout(mut self, timeout: Duration) -> Session {
         self.limits.timeout = timeout;
+        self
+    }
+
+    /// The longest delay a plugin's verdict may ask for (default 10 min); a
+    /// longer one is the plugin's error.
+    pub fn plugin_max_delay(mut self, max: Duration) -> Session {
+        self.limits.max_delay = max;
+        self
+    }
+
+    /// Show the WebAssembly backtrace of a plugin's trap, not only its
+    /// cause.
+    pub fn plugin_backtraces(mut self, shown: bool) -> Session {
+        self.limits.backtrace = shown;
         self
     }
 
@@ -366,6 +388,13 @@ impl Session {
     /// with [`Status::TimedOut`].
     pub fn time_limit(mut self, limit: Duration) -> Session {
         self.time_limit = Some(limit);
+        self
+    }
+
+    /// End the run once `interrupt` is raised, as [`Session::time_limit`]
+    /// would: every traced process killed, [`Status::TimedOut`].
+    pub fn interrupt(mut self, interrupt: Arc<Interrupt>) -> Session {
+        self.interrupt = Some(interrupt);
         self
     }
 
@@ -566,6 +595,7 @@ impl Session {
             pid,
             on_stop,
             limit: self.time_limit,
+            interrupt: self.interrupt.clone(),
             await_launch: plan.await_launch,
             logged: self.logged_only.clone(),
             fd_calls_unstopped: !plan.unstopped.is_empty(),
@@ -585,7 +615,7 @@ impl Session {
             // library caller goes on, so kill the program now.
             // SAFETY: plain kill of the session's own child.
             unsafe { libc::kill(pid, libc::SIGKILL) };
-            SessionError::Failed(e.to_string())
+            SessionError::Stopped(e.to_string())
         })?;
         let shown = || program.path.display().to_string();
         match (ending, spawned.start_error()) {
@@ -641,7 +671,7 @@ impl Session {
         let ending = Engine::new(&mut backend, chain, log.clone(), pids[0], &threads, on_stop)
             .logging(&self.logged_only)
             .run()
-            .map_err(|e| SessionError::Failed(e.to_string()))?;
+            .map_err(|e| SessionError::Stopped(e.to_string()))?;
         if let Ending::Detached(signal) = ending {
             log.note("fi", &format!("detached from {pids:?} on signal {signal}"));
         }
@@ -654,6 +684,7 @@ struct Drive {
     pid: i32,
     on_stop: OnStopSignal,
     limit: Option<Duration>,
+    interrupt: Option<Arc<Interrupt>>,
     await_launch: bool,
     /// The calls logged though no stage subscribes to them.
     logged: SysnoSet,
@@ -673,6 +704,7 @@ impl Drive {
         let pid = self.pid;
         let mut engine = Engine::new(&mut backend, chain, log, pid, &[(pid, pid)], self.on_stop)
             .time_limit(self.limit)
+            .interrupt(self.interrupt)
             .logging(&self.logged);
         if self.await_launch {
             engine = engine.await_launch();

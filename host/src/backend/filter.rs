@@ -22,6 +22,15 @@ const ARCH_OFFSET: u32 = 4;
 /// Offset of `args[0]` in `struct seccomp_data` (its low 32 bits first).
 const ARGS_OFFSET: u32 = 16;
 
+/// The data fault's filters return with `RET_TRACE`, which the stop's
+/// event message carries: a `RET_TRACE` stop with other data comes from a
+/// filter of the program's own, and gets the meaning it has without a
+/// tracer (the call fails with `ENOSYS`).
+pub const TRACE_DATA: u16 = 0xfa17;
+
+/// The `RET_TRACE` action of fault's filters.
+const RET_TRACE: u32 = libc::SECCOMP_RET_TRACE | TRACE_DATA as u32;
+
 fn insn(code: u16, jt: u8, jf: u8, k: u32) -> sock_filter {
     sock_filter { code, jt, jf, k }
 }
@@ -29,7 +38,7 @@ fn insn(code: u16, jt: u8, jf: u8, k: u32) -> sock_filter {
 /// The filter's return value for a route.
 fn action(route: Route) -> u32 {
     match route {
-        Route::Trace => libc::SECCOMP_RET_TRACE,
+        Route::Trace => RET_TRACE,
         Route::Notify => libc::SECCOMP_RET_USER_NOTIF,
         Route::Errno(errno) => libc::SECCOMP_RET_ERRNO | u32::from(errno),
     }
@@ -106,7 +115,7 @@ fn fd_block(call: &FdCall, fd: u32) -> Vec<sock_filter> {
         }
         block.push(insn(RET_K, 0, 0, libc::SECCOMP_RET_ALLOW));
     }
-    block.push(insn(RET_K, 0, 0, libc::SECCOMP_RET_TRACE));
+    block.push(insn(RET_K, 0, 0, RET_TRACE));
     block
 }
 
@@ -159,7 +168,7 @@ mod tests {
             call(FCNTL, &[0][..], Some((1, &[0, 1030][..]))),
         ];
         let program = fd_filter_for(&calls, 7);
-        let trace = libc::SECCOMP_RET_TRACE;
+        let trace = RET_TRACE;
         let allow = libc::SECCOMP_RET_ALLOW;
         assert_eq!(run(&program, READ, [7, 0, 0, 0, 0, 0]), trace);
         assert_eq!(run(&program, READ, [3, 7, 0, 0, 0, 0]), allow);
@@ -190,7 +199,7 @@ mod tests {
             returns,
             [
                 libc::SECCOMP_RET_ALLOW,
-                libc::SECCOMP_RET_TRACE,
+                RET_TRACE,
                 libc::SECCOMP_RET_ERRNO | 5,
                 libc::SECCOMP_RET_USER_NOTIF,
                 libc::SECCOMP_RET_ALLOW,

@@ -3,15 +3,15 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use std::io::IsTerminal;
 use std::sync::{LazyLock, Mutex, PoisonError};
 
 use clap::{Args, Subcommand};
-use fi_grammar::parse_duration;
 
-use super::exit;
+use super::{exit, parse_time_option};
 use crate::crash::{CrashMode, Fs};
 use crate::explore::events::{Event, Reporter};
 use crate::explore::faults::{default_syscalls, Fault, FaultChoice};
@@ -19,6 +19,7 @@ use crate::explore::plan::Shard;
 use crate::explore::power::CrashOptions;
 use crate::explore::report::{Report, Suppressions};
 use crate::explore::{self, shell_quote, ExploreError, Options};
+use crate::interrupt::Interrupt;
 use crate::COMMAND as NAME;
 
 /// The end of `fault explore --help`.
@@ -28,7 +29,7 @@ pub static HELP: LazyLock<String> = LazyLock::new(|| {
          hang (past --timeout), silent (an error fired and the program ended as without it), \
          handled (not a finding), not-reached.\n\n{}\n\
          Example:\n  fault explore --workdir testdata --check 'sqlite3 db \"PRAGMA integrity_check\"' -- ./db-test",
-        exit::help(&exit::EXPLORE_TABLE)
+        exit::help()
     )
 });
 
@@ -84,7 +85,7 @@ pub struct ExploreArgs {
 
     /// A run still going after TIME is a hang (default: 10 times the
     /// recording's duration, at least 10s).
-    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    #[arg(long, value_name = "TIME", value_parser = parse_time_option)]
     pub timeout: Option<Duration>,
 
     /// Make at most N injected runs (0: record and save the plan only).
@@ -92,7 +93,7 @@ pub struct ExploreArgs {
     pub max_runs: Option<usize>,
 
     /// Start no run after TIME (e.g. 600s).
-    #[arg(long, value_name = "TIME", value_parser = parse_duration)]
+    #[arg(long, value_name = "TIME", value_parser = parse_time_option)]
     pub time_budget: Option<Duration>,
 
     /// Runs at once (needs --workdir).
@@ -207,19 +208,44 @@ pub fn execute(action: Option<&ExploreAction>, args: &ExploreArgs) -> u8 {
     }
 }
 
-/// Run `fault explore`; the exit status.
+/// Run `fault explore`; the exit status. SIGINT, SIGTERM and SIGHUP end
+/// the campaign ([`crate::interrupt`]): the runs in progress are killed,
+/// the reports keep the runs made, and the status is 128 + the signal.
 pub fn run(args: &ExploreArgs) -> u8 {
-    let result = options(args).and_then(|options| match &args.replay {
+    let interrupt = Interrupt::new();
+    if let Err(e) = interrupt.on_stop_signals() {
+        eprintln!("{NAME} explore: listening for stop signals: {e}");
+        return exit::FAILED;
+    }
+    let result = options(args, &interrupt).and_then(|options| match &args.replay {
         Some(id) => replay(&options, id),
         None => campaign(&options, &args.reports),
     });
-    result.unwrap_or_else(|error| {
-        eprintln!("{NAME} explore: {error}");
-        match error {
-            ExploreError::Session(e) => exit::of_session_error(&e),
-            _ => exit::FAILED,
+    let status = result.unwrap_or_else(|error| match (error, interrupt.signal()) {
+        (ExploreError::Interrupted(signal), _) | (_, Some(signal)) => {
+            eprintln!(
+                "{NAME} explore: interrupted by {} before any run was made",
+                signal_name(signal)
+            );
+            exit::interrupted(signal)
         }
-    })
+        (error, None) => {
+            eprintln!("{NAME} explore: {error}");
+            match error {
+                ExploreError::Session(e) => exit::of_session_error(&e),
+                _ => exit::FAILED,
+            }
+        }
+    });
+    // A signal that came after the last run ended still ends the campaign
+    // with its status: the reports are written by then.
+    interrupt.signal().map_or(status, exit::interrupted)
+}
+
+/// A stop signal's name (`SIGTERM`).
+fn signal_name(signal: i32) -> String {
+    nix::sys::signal::Signal::try_from(signal)
+        .map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_string())
 }
 
 /// Run `fault explore merge`; the exit status.
@@ -232,7 +258,7 @@ pub fn merge(args: &MergeArgs) -> u8 {
             .map(|path| read_report(path))
             .collect::<Result<_, _>>()?;
         let report = Report::merge(reports, &suppressions);
-        write_reports(&report, &args.reports)?;
+        write_reports(&report, &args.reports, None)?;
         Ok(report)
     })();
     match merged {
@@ -266,8 +292,21 @@ fn exit_status(report: &Report) -> u8 {
 
 fn campaign(options: &Options, reports: &ReportArgs) -> Result<u8, ExploreError> {
     let report = explore::explore(options)?;
-    write_reports(&report, reports)?;
+    let interrupted = options.interrupt.signal();
+    write_reports(&report, reports, interrupted)?;
     print!("{}", report.summary());
+    if let Some(signal) = interrupted {
+        let kept = match &reports.json {
+            Some(path) => format!("; {} keeps them: --resume goes on from it", path.display()),
+            None => String::new(),
+        };
+        eprintln!(
+            "{NAME} explore: interrupted by {}: {} runs made, the runs in progress killed{kept}",
+            signal_name(signal),
+            report.points.len().saturating_sub(options.done.len()),
+        );
+        return Ok(exit::interrupted(signal));
+    }
     Ok(exit_status(&report))
 }
 
@@ -297,13 +336,24 @@ fn replay(options: &Options, id: &str) -> Result<u8, ExploreError> {
     })
 }
 
-fn write_reports(report: &Report, args: &ReportArgs) -> Result<(), ExploreError> {
+/// Write the reports `args` asks for; a campaign ended by a stop signal
+/// (`interrupted`) says so in its `--json` report (`"interrupted":
+/// "SIGTERM"`), which `--resume` goes on from.
+fn write_reports(
+    report: &Report,
+    args: &ReportArgs,
+    interrupted: Option<i32>,
+) -> Result<(), ExploreError> {
     let write = |path: &Option<PathBuf>, flag: &str, text: String| match path {
         Some(path) => std::fs::write(path, text)
             .map_err(|e| ExploreError::Failed(format!("--{flag} {}: {e}", path.display()))),
         None => Ok(()),
     };
-    let json = serde_json::to_string_pretty(report).expect("a report serializes");
+    let mut json = serde_json::to_value(report).expect("a report serializes");
+    if let (Some(signal), Some(fields)) = (interrupted, json.as_object_mut()) {
+        fields.insert("interrupted".into(), signal_name(signal).into());
+    }
+    let json = serde_json::to_string_pretty(&json).expect("a report serializes");
     write(&args.json, "json", json)?;
     write(&args.junit, "junit", report.junit())?;
     write(&args.html, "html", explore::html::page(report))
@@ -316,8 +366,8 @@ fn suppressions(path: Option<&Path>) -> Result<Suppressions, ExploreError> {
         .map_err(ExploreError::Invalid)
 }
 
-/// The campaign the arguments describe, checked.
-fn options(args: &ExploreArgs) -> Result<Options, ExploreError> {
+/// The campaign the arguments describe, checked, ended by `interrupt`.
+fn options(args: &ExploreArgs, interrupt: &Arc<Interrupt>) -> Result<Options, ExploreError> {
     let cwd = std::env::current_dir()
         .map_err(|e| ExploreError::Failed(format!("the current directory: {e}")))?;
     let syscalls = match &args.syscalls {
@@ -376,6 +426,7 @@ fn options(args: &ExploreArgs) -> Result<Options, ExploreError> {
         },
         replay_prefix: replay_prefix(args),
         progress: progress_view(),
+        interrupt: Arc::clone(interrupt),
     })
 }
 

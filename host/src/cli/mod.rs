@@ -5,6 +5,7 @@
 
 use std::process::ExitCode;
 use std::sync::LazyLock;
+use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -48,7 +49,7 @@ static AFTER_HELP: LazyLock<String> = LazyLock::new(|| {
         fault -e inject=fsync:error=EIO:when=2+ -- ./db\n  \
         fault --plugin short-write:mode=torn -- ./go-prog\n  \
         fault --plugin ./my_policy.wasm:path=/data/* -- python3 app.py\n\n{}",
-        exit::help(&exit::RUN_TABLE).trim_end()
+        exit::help().trim_end()
     )
 });
 
@@ -126,16 +127,49 @@ pub fn main() -> ExitCode {
     child_signal::block_in_process();
     let (cli, stages) = match Cli::parse_with_order() {
         Ok(parsed) => parsed,
-        Err(error) => {
-            let _ = error.print();
-            return if error.use_stderr() {
-                ExitCode::from(exit::FAILED)
-            } else {
-                ExitCode::SUCCESS
-            };
+        Err(error) if error.use_stderr() => {
+            eprintln!("{NAME}: {}", one_line(&error));
+            return ExitCode::from(exit::FAILED);
+        }
+        Err(help) => {
+            let _ = help.print();
+            return ExitCode::SUCCESS;
         }
     };
+    // What a fault killed with SIGKILL left in the temporary directory.
+    crate::leftovers::sweep_temp_dir();
     ExitCode::from(execute(&cli, &stages))
+}
+
+/// The value of a duration option (`--plugin-timeout 200ms`, `--max-delay`,
+/// explore's `--timeout` and `--time-budget`): [`parse_duration`]'s grammar
+/// with its unit required (a bare number is refused, not taken as
+/// microseconds as the rules' delays are), and more than 0.
+pub fn parse_time_option(text: &str) -> Result<Duration, String> {
+    let number = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    if number.len() == text.len() {
+        return Err(format!(
+            "'{text}' has no unit: write {text}s, {text}ms, {text}us or {text}ns"
+        ));
+    }
+    let duration = parse_duration(text).map_err(|e| e.to_string())?;
+    if duration.is_zero() {
+        return Err(format!("'{text}': must be more than 0"));
+    }
+    Ok(duration)
+}
+
+/// A usage error of clap's on one line: its message and its tip, without
+/// the usage and the pointer to `--help`.
+fn one_line(error: &clap::Error) -> String {
+    let text = error.render().to_string();
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let message = lines.next().unwrap_or_default();
+    let message = message.strip_prefix("error: ").unwrap_or(message);
+    match lines.find_map(|l| l.strip_prefix("tip: ")) {
+        Some(tip) => format!("{message} ({tip})"),
+        None => message.to_string(),
+    }
 }
 
 /// Run what the command line asks for; the exit status to end with.
@@ -229,6 +263,11 @@ mod tests {
         assert_eq!(parse_duration("1s"), Ok(Duration::from_secs(1)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("7"), Ok(Duration::from_micros(7)));
+        assert_eq!(parse_time_option("7ms"), Ok(Duration::from_millis(7)));
+        for refused in ["5", "0s", "0", "1.5", "5e3", "-1s", ""] {
+            assert!(parse_time_option(refused).is_err(), "{refused}");
+        }
+        assert!(parse_time_option("5").unwrap_err().contains("no unit"));
         assert!(parse_duration("3h")
             .unwrap_err()
             .to_string()

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use clap::builder::PossibleValue;
 use clap::{ArgMatches, Args, ValueEnum};
-use fi_grammar::parse_duration;
 
-use super::exit;
+
+use super::{exit, parse_time_option};
 use crate::backend::Kind;
 use crate::crash::{Crash, CrashMode, CrashReport, Fs};
 use crate::output::LogFormat;
@@ -25,15 +25,15 @@ pub struct RunArgs {
     /// [:delay_enter=T][:delay_exit=T][:poke_enter=@argN=HEX][:poke_exit=@argN=HEX]
     /// [:when=EXPR], fault=SET[:error=E][:when=EXPR], or trace=SET (the calls
     /// traced: -e rules tamper only with them, --trace logs only them).
-    #[arg(short = 'e', value_name = "EXPR")]
+    #[arg(short = 'e', value_name = "EXPR", allow_hyphen_values = true)]
     pub rules: Vec<String>,
 
     /// The same as -e inject=EXPR.
-    #[arg(long = "inject", value_name = "EXPR")]
+    #[arg(long = "inject", value_name = "EXPR", allow_hyphen_values = true)]
     pub inject: Vec<String>,
 
     /// The same as -e fault=EXPR.
-    #[arg(long = "fault", value_name = "EXPR")]
+    #[arg(long = "fault", value_name = "EXPR", allow_hyphen_values = true)]
     pub fault: Vec<String>,
 
     /// Accepted for strace command lines: fault always follows forks,
@@ -82,8 +82,17 @@ pub struct RunArgs {
     pub seed: Option<u64>,
 
     /// Longest time one plugin call may run (e.g. 1s, 200ms).
-    #[arg(long, value_name = "TIME", default_value = "1s", value_parser = parse_duration)]
+    #[arg(long, value_name = "TIME", default_value = "1s", value_parser = parse_time_option)]
     pub plugin_timeout: Duration,
+
+    /// Longest delay a plugin may hold a call (delay-enter-ns, delay-exit-ns);
+    /// a verdict asking for more is the plugin's error.
+    #[arg(long, value_name = "TIME", default_value = "600s", value_parser = parse_time_option)]
+    pub max_delay: Duration,
+
+    /// Show the WebAssembly backtrace of a plugin that traps.
+    #[arg(long)]
+    pub verbose: bool,
 
     /// Most memory one plugin may use, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 64)]
@@ -238,6 +247,8 @@ fn session(args: &RunArgs, stages: &[StageSpec]) -> Result<Session, SessionError
     let memory = usize::try_from(args.plugin_memory << 20).unwrap_or(usize::MAX);
     session = session
         .plugin_timeout(args.plugin_timeout)
+        .plugin_max_delay(args.max_delay)
+        .plugin_backtraces(args.verbose)
         .plugin_memory(memory)
         .on_policy_error(args.on_plugin_error)
         .trace_all(args.trace.is_some())

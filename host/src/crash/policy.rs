@@ -272,6 +272,14 @@ fn parent_of(pid: i32) -> Option<i32> {
     rest.split_whitespace().nth(1)?.parse().ok()
 }
 
+impl Drop for CrashPolicy {
+    /// The scratch directory goes on every way out, a failed run's too
+    /// ([`Policy::finish`] removes it on the usual one).
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.scratch);
+    }
+}
+
 /// A new, private directory inside `base`.
 fn new_scratch_dir(base: &std::path::Path) -> std::io::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;

@@ -12,11 +12,13 @@ mod timers;
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use syscalls::{Sysno, SysnoSet};
 
 use crate::backend::{Backend, Event, ExactWakeUps, Termination, Waited};
+use crate::interrupt::{self, Interrupt};
 use crate::model::{Action, Call};
 use crate::output::{CallRecord, Log};
 use crate::policy::chain::{Chain, Decision};
@@ -117,6 +119,8 @@ pub struct Engine<'a, B: Backend> {
     deadline: Option<Instant>,
     /// The deadline passed (and every traced process was killed).
     timed_out: bool,
+    /// Raised, it ends the run as the deadline would (taken when acted on).
+    interrupt: Option<Arc<Interrupt>>,
     /// Every traced process was killed (the deadline passed, or a policy
     /// asked with [`Verdict::kill_after`]): a thread still making calls is
     /// killed too.
@@ -165,6 +169,7 @@ impl<'a, B: Backend> Engine<'a, B> {
             stop_signals: None,
             deadline: None,
             timed_out: false,
+            interrupt: None,
             killed: false,
             launch: Launch::Done,
             warned_of_io_uring: HashSet::new(),
@@ -225,6 +230,12 @@ impl<'a, B: Backend> Engine<'a, B> {
         self
     }
 
+    /// End the run as the time limit would once `interrupt` is raised.
+    pub fn interrupt(mut self, interrupt: Option<Arc<Interrupt>>) -> Engine<'a, B> {
+        self.interrupt = interrupt;
+        self
+    }
+
     /// Trace until every traced thread is gone, or a stop signal detaches.
     pub fn run(&mut self) -> Result<Ending, EngineError> {
         let _slack = ExactWakeUps::begin();
@@ -236,6 +247,10 @@ impl<'a, B: Backend> Engine<'a, B> {
             self.log_backend_warnings();
             if let Some(ending) = self.serve_stop_request() {
                 return Ok(ending);
+            }
+            if self.interrupt.as_ref().is_some_and(|i| i.is_raised()) {
+                self.interrupt = None;
+                self.deadline = Some(Instant::now());
             }
             self.check_deadline();
             for tid in self.timers.take_due() {
@@ -258,16 +273,18 @@ impl<'a, B: Backend> Engine<'a, B> {
         Ok(Ending::Exited(self.main_status))
     }
 
-    /// How long the backend may wait: until the next held thread is due or
-    /// the deadline passes, whichever comes first.
+    /// How long the backend may wait: until the next held thread is due,
+    /// the deadline passes or it is time to look at the interrupt, whichever
+    /// comes first.
     fn next_wakeup(&self) -> Option<Duration> {
         let to_deadline = self
             .deadline
             .map(|at| at.saturating_duration_since(Instant::now()));
-        match (self.timers.next_due(), to_deadline) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        let to_interrupt = self.interrupt.as_ref().map(|_| interrupt::POLL);
+        [self.timers.next_due(), to_deadline, to_interrupt]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Past the deadline, kill every process fi knows of and let the held

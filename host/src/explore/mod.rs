@@ -32,6 +32,7 @@ use std::time::{Duration, Instant};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 use syscalls::SysnoSet;
 
+use crate::interrupt::{self, Interrupt};
 use classify::{classify, Baseline, Outcome};
 use faults::{Fault, FaultChoice};
 use key::{PointKey, RandomNames};
@@ -85,6 +86,9 @@ pub struct Options {
     pub replay_prefix: String,
     /// Who hears of the runs' progress.
     pub progress: events::Reporter,
+    /// Raised, it ends the campaign: no run starts, the running ones are
+    /// killed and left out, and the points already tried are returned.
+    pub interrupt: Arc<Interrupt>,
 }
 
 /// Why a campaign could not be run.
@@ -100,6 +104,10 @@ pub enum ExploreError {
     /// The program could not be started.
     #[error(transparent)]
     Session(#[from] crate::session::SessionError),
+    /// The campaign's interrupt was raised (by this signal) before it had
+    /// anything to report: during the recording.
+    #[error("interrupted by signal {0} during the recording")]
+    Interrupted(i32),
 }
 
 /// The scratch directory of a campaign (its runs' copies), removed at the
@@ -259,8 +267,11 @@ impl Options {
             seen.len(),
             baseline.duration.as_secs_f64()
         ));
-        std::thread::sleep(Duration::from_secs(1).saturating_sub(baseline.duration));
-        let mut again = self.run_recording(scratch, "again", limit)?;
+        let pause = Instant::now() + Duration::from_secs(1).saturating_sub(baseline.duration);
+        while Instant::now() < pause && !self.interrupt.is_raised() {
+            std::thread::sleep(interrupt::POLL);
+        }
+        let mut again = self.interruptible(self.run_recording(scratch, "again", limit))?;
         let paths = |points: &[probe::SeenPoint]| -> Vec<String> {
             points.iter().map(|point| point.path.clone()).collect()
         };
@@ -312,7 +323,13 @@ impl Options {
             ProbeMode::Record,
         );
         let injector = trial::Injector::Probe(Box::new(probe), report);
-        Ok(trial::run(&self.program, &dir, injector, limit)?)
+        Ok(trial::run(
+            &self.program,
+            &dir,
+            injector,
+            limit,
+            &self.interrupt,
+        )?)
     }
 
     /// Tell the reporter how the campaign goes.
@@ -325,6 +342,15 @@ impl Options {
     /// limit.
     fn deadline(&self) -> Option<Instant> {
         self.time_budget.map(|budget| Instant::now() + budget)
+    }
+
+    /// `result`, unless the interrupt was raised: then whatever went wrong
+    /// came of it (a killed run), and the campaign ends.
+    fn interruptible<T>(&self, result: Result<T, ExploreError>) -> Result<T, ExploreError> {
+        match self.interrupt.signal() {
+            Some(signal) => Err(ExploreError::Interrupted(signal)),
+            None => result,
+        }
     }
 
     /// The runs of `plan` this campaign makes.
@@ -355,7 +381,7 @@ pub fn explore(options: &Options) -> Result<Report, ExploreError> {
     }
     let deadline = options.deadline();
     let scratch = Scratch::new()?;
-    let recording = options.record(&scratch.0)?;
+    let recording = options.interruptible(options.record(&scratch.0))?;
     let runs = options.runs(&recording.plan);
     let planned = recording.plan.runs().len();
     let mut points = run_jobs(options, deadline, &runs, |n, run| {
@@ -374,7 +400,8 @@ pub fn explore(options: &Options) -> Result<Report, ExploreError> {
 
 /// Make `work(n, item)` for every item on `options.jobs` threads, starting
 /// none after `deadline`, showing progress; the points they tried. The
-/// first error stops the campaign.
+/// first error stops the campaign. Once the interrupt is raised no item
+/// starts, and the items then running are left out (their runs were killed).
 fn run_jobs<T: Sync>(
     options: &Options,
     deadline: Option<Instant>,
@@ -393,10 +420,14 @@ fn run_jobs<T: Sync>(
                 let n = next.fetch_add(1, Ordering::Relaxed);
                 let over_budget = deadline.is_some_and(|deadline| Instant::now() >= deadline);
                 let Some(item) = items.get(n) else { break };
-                if over_budget {
+                if over_budget || options.interrupt.is_raised() {
                     break;
                 }
-                match work(n, item) {
+                let done = work(n, item);
+                if options.interrupt.is_raised() {
+                    break;
+                }
+                match done {
                     Ok(points) => {
                         if sender.send(points).is_err() {
                             break;
@@ -477,7 +508,13 @@ impl Options {
             ProbeMode::Inject(id.to_string(), expected.cloned()),
         );
         let injector = trial::Injector::Probe(Box::new(probe), report);
-        Ok(trial::run(&self.program, &dir, injector, timeout)?)
+        Ok(trial::run(
+            &self.program,
+            &dir,
+            injector,
+            timeout,
+            &self.interrupt,
+        )?)
     }
 }
 
@@ -503,21 +540,21 @@ pub struct Replayed {
 pub fn replay(options: &Options, id: &str) -> Result<Replayed, ExploreError> {
     options.check()?;
     let scratch = Scratch::new()?;
-    let recording = options.record(&scratch.0)?;
+    let recording = options.interruptible(options.record(&scratch.0))?;
     let expected = recording
         .plan
         .points
         .iter()
         .find(|point| point.faults.iter().any(|&fault| point.key.id(fault) == id))
         .map(|point| &point.key);
-    let observed = options.run_injected(
+    let observed = options.interruptible(options.run_injected(
         id,
         expected,
         &recording.plan.random,
         &scratch.0,
         "replay",
         recording.timeout,
-    )?;
+    ))?;
     let (outcome, detail) = classify(&recording.baseline, &observed, options.program.check_always);
     let fired = observed.probe.fired.as_ref().map(|fired| {
         let place = format!("{} {}", fired.key.syscall, fired.key.path);

@@ -77,7 +77,8 @@ pub(super) fn campaign(options: &Options, crash: &CrashOptions) -> Result<Report
     }
     let deadline = options.deadline();
     let scratch = Scratch::new()?;
-    let (durable, acks, timeout) = count_points(options, crash, &scratch.0)?;
+    let (durable, acks, timeout) =
+        options.interruptible(count_points(options, crash, &scratch.0))?;
     // The points after which a program told the world it was done come
     // first: a campaign cut short by --max-runs still tries them.
     let all: Vec<(u64, CrashPoint)> = std::iter::once(CrashPoint::End)
@@ -134,7 +135,13 @@ fn count_points(
         |c, ack| c.ack(ack),
     );
     let limit = options.timeout.unwrap_or(RECORDING_LIMIT);
-    let run = trial::run(&options.program, &dir, Injector::Crash(counting), limit)?;
+    let run = trial::run(
+        &options.program,
+        &dir,
+        Injector::Crash(counting),
+        limit,
+        &options.interrupt,
+    )?;
     options.judge_faultless(&run, limit)?;
     let timeout = options.run_limit(&run);
     let (durable, acks) = run.crash.map_or((0, 0), |report| {
@@ -169,7 +176,13 @@ fn crash_point(
             .map_err(|e| ExploreError::Failed(format!("preparing a run: {e}")))?;
         // Seeded modes get a seed of their own at each run of the point.
         let at = point.crash(crash, mode, n << 8 | index as u64);
-        let run = trial::run(&options.program, &dir, Injector::Crash(at), timeout)?;
+        let run = trial::run(
+            &options.program,
+            &dir,
+            Injector::Crash(at),
+            timeout,
+            &options.interrupt,
+        )?;
         if index == 0 && crash.mode.is_none() {
             let (reorder, sampled) = reorder_sample(run.crash.as_ref(), n);
             modes.extend(reorder);

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use super::key::normalize_names;
 use super::probe::{Probe, ProbeReport};
 use crate::crash::{Crash, CrashReport};
+use crate::interrupt::{self, Interrupt};
 use crate::session::{Session, SessionError, Status};
 
 /// How long after its time limit a run is killed: the time to note which
@@ -105,10 +106,7 @@ impl RunDir {
             });
         };
         let path = scratch.join(name);
-        let status = Command::new("cp")
-            .arg("-a")
-            .arg(source)
-            .arg(&path)
+        let status = dies_with_its_thread(Command::new("cp").arg("-a").arg(source).arg(&path))
             .stdin(Stdio::null())
             .status()?;
         if !status.success() {
@@ -145,14 +143,20 @@ pub enum Injector {
     Crash(Crash),
 }
 
-/// Run `program` in `dir` under `injector`, killed after `limit`, then
-/// its check.
+/// Run `program` in `dir` under `injector`, killed after `limit` or once
+/// `interrupt` is raised, then its check. Nothing starts once it is raised.
 pub fn run(
     program: &Program,
     dir: &RunDir,
     injector: Injector,
     limit: Duration,
+    interrupt: &Arc<Interrupt>,
 ) -> Result<Observed, SessionError> {
+    if let Some(signal) = interrupt.signal() {
+        return Err(SessionError::Failed(format!(
+            "explore: interrupted by signal {signal}"
+        )));
+    }
     let (first, rest) = program
         .argv
         .split_first()
@@ -183,6 +187,7 @@ pub fn run(
     let outcome = session
         .keep_no_calls()
         .time_limit(limit + LOOK_AT_THE_LIMIT)
+        .interrupt(Arc::clone(interrupt))
         .stdin(stdin)
         .stdout(stdout_write)
         .stderr(stderr_write)
@@ -195,7 +200,9 @@ pub fn run(
     let outcome = outcome?;
     let status = outcome.status;
     let check_failed = match (&program.check, status) {
-        (Some(check), status) if status != Status::TimedOut => run_check(check, dir.path(), limit),
+        (Some(check), status) if status != Status::TimedOut => {
+            run_check(check, dir.path(), limit, interrupt)
+        }
         _ => None,
     };
     let probe = report
@@ -318,12 +325,31 @@ fn capture(mut stream: impl Read + Send + 'static) -> JoinHandle<Captured> {
     })
 }
 
-/// Run the check in `dir`; its failure (status and output) if it failed.
-fn run_check(check: &str, dir: &Path, limit: Duration) -> Option<String> {
-    let mut child = match Command::new("sh")
-        .arg("-c")
-        .arg(check)
+/// `command`, killed if the thread that starts it ends first (fault killed
+/// with SIGKILL): explore's helpers are not traced, so the kernel does not
+/// kill them with fault as it kills the traced programs.
+fn dies_with_its_thread(command: &mut Command) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: prctl is async-signal-safe; it only sets the child's own
+    // parent-death signal.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Run the check in `dir`, in a process group of its own so that its whole
+/// tree is killed past `limit` or once `interrupt` is raised; its failure
+/// (status and output) if it failed.
+fn run_check(check: &str, dir: &Path, limit: Duration, interrupt: &Interrupt) -> Option<String> {
+    use std::os::unix::process::CommandExt;
+    let mut child = match dies_with_its_thread(Command::new("sh").arg("-c").arg(check))
         .current_dir(dir)
+        .process_group(0)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -338,9 +364,12 @@ fn run_check(check: &str, dir: &Path, limit: Duration) -> Option<String> {
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) if Instant::now() < deadline && !interrupt.is_raised() => {
+                std::thread::sleep(Duration::from_millis(5).min(interrupt::POLL))
+            }
             _ => {
-                let _ = child.kill();
+                // SAFETY: kills the check's own process group.
+                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
                 let _ = child.wait();
                 break None;
             }

@@ -10,6 +10,7 @@ use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
 use super::count;
+use super::output_cap;
 use super::stdio::Captured;
 use super::v0_5::{host, tracee, types};
 use crate::model::Call;
@@ -27,8 +28,11 @@ pub struct PluginState {
     pub limits: StoreLimits,
     /// The call being decided; the `tracee` imports work only while it is set.
     pub current: Option<(Call, Tracee)>,
-    /// Lines from `host.log`, waiting to go to fi's log.
+    /// Lines from `host.log`, waiting to go to fi's log (at most
+    /// [`output_cap::LINES`] at once).
     pub messages: Vec<String>,
+    /// Lines from `host.log` dropped for want of room, and their bytes.
+    pub dropped_messages: (u64, u64),
     /// The plugin's stdout and stderr.
     pub output: Captured,
     /// Set by a successful `write-memory`; cleared by the caller before
@@ -109,6 +113,7 @@ impl PluginState {
                 .build(),
             current: None,
             messages: Vec::new(),
+            dropped_messages: (0, 0),
             output,
             wrote_memory: false,
             rng: SplitMix64(sandbox.seed),
@@ -235,7 +240,12 @@ impl host::Host for PluginState {
     }
 
     fn log(&mut self, message: String) {
-        self.messages.push(message);
+        if self.messages.len() < output_cap::LINES as usize {
+            self.messages.push(message);
+        } else {
+            self.dropped_messages.0 += 1;
+            self.dropped_messages.1 += message.len() as u64 + 1;
+        }
     }
 
     fn monotonic_ns(&mut self) -> u64 {

@@ -22,6 +22,11 @@ pub struct Limits {
     pub memory_bytes: usize,
     /// Directories plugins may read.
     pub dirs: Vec<PathBuf>,
+    /// The longest delay a verdict may ask for (`--max-delay`); a longer
+    /// one is the plugin's error.
+    pub max_delay: Duration,
+    /// Show the WebAssembly backtrace of a plugin's trap (`--verbose`).
+    pub backtrace: bool,
 }
 
 impl Default for Limits {
@@ -30,6 +35,8 @@ impl Default for Limits {
             timeout: Duration::from_secs(1),
             memory_bytes: 64 << 20,
             dirs: Vec::new(),
+            max_delay: super::verdict::DEFAULT_MAX_DELAY,
+            backtrace: false,
         }
     }
 }

@@ -90,7 +90,7 @@ impl Loader {
             .init(&mut instance.store, config)
             .map_err(anyhow::Error::from)
             .context("init failed")?
-            .map_err(|message| anyhow!("{message}"))?;
+            .map_err(|message| anyhow!("{}", super::verdict::cut(&message)))?;
         let syscalls =
             syscalls_for_list(&subscription.syscalls).context("its subscription is invalid")?;
         let results = syscalls_for_list(&subscription.results)

@@ -73,6 +73,7 @@ mod host;
 mod instance;
 mod loader;
 mod notice;
+mod output_cap;
 mod plugin;
 mod policy;
 mod seed;
@@ -84,6 +85,7 @@ mod v0_2;
 mod v0_3;
 mod v0_4;
 mod v0_5;
+mod verdict;
 mod world;
 
 pub use instance::{Instance, Limits};

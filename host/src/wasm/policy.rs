@@ -9,8 +9,10 @@ use syscalls::{Errno, Sysno, SysnoSet};
 use wasmtime::Trap;
 
 use super::instance::Instance;
+use super::output_cap::{Admit, OutputCap};
 use super::plugin::{types, ExitAction, Syscall};
 use super::seed::SeedReport;
+use super::verdict;
 use crate::output::Log;
 use crate::policy::{Action, Call, Capabilities, FdPaths, Need, Policy, PolicyError, Verdict};
 use crate::tracee::Tracee;
@@ -32,6 +34,8 @@ pub struct WasmPolicy {
     /// The files on which it decides fd calls (`fd-paths`), if it declared
     /// them.
     fd_paths: Option<FdGlobs>,
+    /// What it logged and what was dropped past the limit.
+    output: OutputCap,
 }
 
 /// A plugin's `fd-paths`: globs of absolute paths, `*` matching `/` too.
@@ -90,6 +94,7 @@ impl WasmPolicy {
             seed_report,
             failed: false,
             fd_paths: None,
+            output: OutputCap::default(),
         }
     }
 
@@ -134,13 +139,16 @@ impl WasmPolicy {
         }
     }
 
+    /// The error of a failed call into the plugin: a trap's cause, with
+    /// the WebAssembly backtrace only if asked for (`--verbose`).
     fn error(&self, call: &Call, error: &wasmtime::Error) -> PolicyError {
         let cause = match error.downcast_ref::<Trap>() {
             Some(Trap::Interrupt) => format!(
                 "ran longer than {:?} (--plugin-timeout) and was stopped",
                 self.instance.limits.timeout
             ),
-            _ => format!("{error:#}"),
+            _ if self.instance.limits.backtrace => format!("{error:#}"),
+            _ => format!("{} (--verbose shows where)", error.root_cause()),
         };
         PolicyError {
             policy: self.instance.name.clone(),
@@ -155,12 +163,36 @@ impl WasmPolicy {
         self.seed_report.plugin_finished(drew);
     }
 
+    /// Pass what the plugin wrote to the log, within its [`OutputCap`].
     fn flush_output(&mut self) {
         let state = self.instance.store.data_mut();
         let messages = std::mem::take(&mut state.messages);
         let lines = state.output.take_lines();
+        let (dropped_lines, dropped_bytes) = state.output.take_dropped();
+        let (dropped_messages, dropped_message_bytes) = std::mem::take(&mut state.dropped_messages);
         for line in messages.iter().chain(&lines) {
-            self.log.note(&self.instance.name, line);
+            match self.output.admit(line) {
+                Admit::Log => self.log.note(&self.instance.name, line),
+                Admit::DropFirst => self
+                    .log
+                    .note(&self.instance.name, &OutputCap::limit_notice()),
+                Admit::Drop => {}
+            }
+        }
+        let first = self.output.drop(
+            dropped_lines + dropped_messages,
+            dropped_bytes + dropped_message_bytes,
+        );
+        if first {
+            self.log
+                .note(&self.instance.name, &OutputCap::limit_notice());
+        }
+    }
+
+    /// Say how much of the plugin's output was dropped, if any was.
+    fn report_dropped_output(&self) {
+        if let Some(notice) = self.output.dropped_notice() {
+            self.log.note(&self.instance.name, &notice);
         }
     }
 }
@@ -188,7 +220,9 @@ fn from_wit(
     call: &mut Call,
     results: &SysnoSet,
     changed_passes: &SysnoSet,
+    max_delay: Duration,
 ) -> Result<Verdict, String> {
+    verdict::check(&verdict, max_delay)?;
     let listed = |set: &SysnoSet| call.sysno().is_some_and(|sysno| set.contains(sysno));
     let wants_result = verdict.want_exit || verdict.delay_exit_ns > 0;
     if wants_result && !listed(results) {
@@ -282,14 +316,19 @@ impl Policy for WasmPolicy {
         let (verdict, wrote_memory) = self.with_call(call, tracee, |instance, wit_call| {
             instance.plugin.on_enter(&mut instance.store, wit_call)
         })?;
-        let verdict =
-            from_wit(verdict, call, &self.results, &self.changed_passes).map_err(|cause| {
-                PolicyError {
-                    policy: self.instance.name.clone(),
-                    syscall: call.name(),
-                    cause,
-                }
-            })?;
+        let max_delay = self.instance.limits.max_delay;
+        let verdict = from_wit(
+            verdict,
+            call,
+            &self.results,
+            &self.changed_passes,
+            max_delay,
+        )
+        .map_err(|cause| PolicyError {
+            policy: self.instance.name.clone(),
+            syscall: call.name(),
+            cause,
+        })?;
         Ok(Verdict {
             wrote_memory,
             ..verdict
@@ -308,6 +347,11 @@ impl Policy for WasmPolicy {
         let seen = *result;
         let (action, wrote_memory) = self.with_call(call, tracee, |instance, wit_call| {
             instance.plugin.on_exit(&mut instance.store, wit_call, seen)
+        })?;
+        verdict::check_exit(&action).map_err(|cause| PolicyError {
+            policy: self.instance.name.clone(),
+            syscall: call.name(),
+            cause,
         })?;
         match action {
             ExitAction::Keep => {}
@@ -341,6 +385,7 @@ impl Policy for WasmPolicy {
 
     fn finish(&mut self) {
         if self.failed {
+            self.report_dropped_output();
             self.report_seed();
             return;
         }
@@ -351,6 +396,7 @@ impl Policy for WasmPolicy {
             self.log
                 .note("fi", &format!("{}: finish: {error:#}", self.instance.name));
         }
+        self.report_dropped_output();
         self.report_seed();
     }
 }

@@ -8,14 +8,30 @@ use std::task::{Context, Poll};
 
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 
-/// Bytes a plugin wrote, shared between its WASI context and fi.
+use super::output_cap;
+
+/// Bytes a plugin wrote, shared between its WASI context and fi: at most
+/// [`output_cap::BYTES`] unread; the rest is dropped and counted.
 #[derive(Clone, Default)]
-pub struct Captured(Arc<Mutex<Vec<u8>>>);
+pub struct Captured(Arc<Mutex<Buffer>>);
+
+#[derive(Default)]
+struct Buffer {
+    bytes: Vec<u8>,
+    /// Lines (newlines) and bytes dropped for want of room.
+    dropped: (u64, u64),
+}
 
 impl Captured {
+    /// Take the count of lines and bytes dropped since the last call.
+    pub fn take_dropped(&self) -> (u64, u64) {
+        std::mem::take(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()).dropped)
+    }
+
     /// Take the complete lines written so far (a partial last line waits).
     pub fn take_lines(&self) -> Vec<String> {
-        let mut buffer = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let buffer = &mut guard.bytes;
         let Some(end) = buffer.iter().rposition(|&b| b == b'\n') else {
             return Vec::new();
         };
@@ -45,10 +61,12 @@ impl tokio::io::AsyncWrite for Captured {
         _: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
+        let mut buffer = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let room = (output_cap::BYTES as usize).saturating_sub(buffer.bytes.len());
+        let (kept, dropped) = buf.split_at(buf.len().min(room));
+        buffer.bytes.extend_from_slice(kept);
+        buffer.dropped.0 += dropped.iter().filter(|&&b| b == b'\n').count() as u64;
+        buffer.dropped.1 += dropped.len() as u64;
         Poll::Ready(Ok(buf.len()))
     }
 

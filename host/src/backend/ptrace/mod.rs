@@ -219,7 +219,11 @@ impl PtraceBackend {
 
     fn ptrace_event(&mut self, tid: i32, kind: PtraceEvent, signal: i32) -> Option<Event> {
         match kind {
-            PtraceEvent::Seccomp => self.entry(tid),
+            PtraceEvent::Seccomp if from_fault_filter(tid) => self.entry(tid),
+            PtraceEvent::Seccomp => {
+                self.untraced_meaning(tid);
+                None
+            }
             PtraceEvent::NewChild => {
                 if let Ok(child) = sys::event_message(tid) {
                     self.threads.insert(child as i32);
@@ -252,6 +256,19 @@ impl PtraceBackend {
                 None
             }
         }
+    }
+
+    /// A `RET_TRACE` stop of the program's own filter: the call fails with
+    /// `ENOSYS`, as it does when no tracer is attached (seccomp(2)). The
+    /// call is skipped; the kernel set its result to `ENOSYS` before the
+    /// filters ran, and it is set again here.
+    fn untraced_meaning(&mut self, tid: i32) {
+        if let Ok(mut regs) = sys::get_regs(tid) {
+            arch::skip_call(&mut regs);
+            arch::set_result(&mut regs, -i64::from(libc::ENOSYS));
+            let _ = sys::set_regs(tid, &regs);
+        }
+        self.go_on(tid, 0);
     }
 
     fn entry(&mut self, tid: i32) -> Option<Event> {
@@ -544,4 +561,11 @@ fn is_group_stop(signal: i32) -> bool {
         signal,
         libc::SIGSTOP | libc::SIGTSTP | libc::SIGTTIN | libc::SIGTTOU
     )
+}
+
+/// Whether `tid`'s `RET_TRACE` stop came from one of fault's filters (their
+/// data is [`TRACE_DATA`](crate::backend::filter::TRACE_DATA)).
+fn from_fault_filter(tid: i32) -> bool {
+    sys::event_message(tid)
+        .is_ok_and(|data| data & 0xffff == u64::from(crate::backend::filter::TRACE_DATA))
 }
