@@ -24,14 +24,14 @@ use crate::session::{Session, SessionError};
 /// (whichever of its two names it was started by).
 pub const NAME: &str = crate::COMMAND;
 
-/// What `--version` prints after the name: the version, the versions of the
+/// What `--version` prints after the name: the version, the version of the
 /// plugin contract this build runs plugins for and the wasmtime that runs
 /// them.
 static LONG_VERSION: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "{}\nplugin contract: {} (wit/since-VERSION/policy.wit)\nwasmtime {}",
+        "{}\nplugin contract: {} (wit/policy.wit)\nwasmtime {}",
         env!("CARGO_PKG_VERSION"),
-        crate::wasm::wit_packages(),
+        crate::wasm::contract_package(),
         env!("FI_WASMTIME_VERSION"),
     )
 });
@@ -137,6 +137,17 @@ pub enum PluginAction {
         /// The project directory (default ./NAME); created, or must be empty.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+    },
+    /// Build a plugin project (Rust, C, Python, JavaScript or WAT) into a
+    /// component implementing this fault's contract.
+    Build {
+        /// The project directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Where to write the component (default DIR/NAME.wasm; Rust: where
+        /// cargo puts it); intermediate files go to build/ beside it.
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -302,6 +313,9 @@ pub fn execute(cli: &Cli, stages: &[StageSpec]) -> u8 {
         Some(Command::Plugin {
             action: PluginAction::New { name, lang, dir },
         }) => crate::wasm::commands::new(name, lang, dir.as_deref()).map(|()| 0),
+        Some(Command::Plugin {
+            action: PluginAction::Build { dir, out },
+        }) => crate::wasm::commands::build(dir, out.as_deref()).map(|()| 0),
         Some(Command::Explore { action: None, args }) => return crate::explore_cli::run(args),
         Some(Command::Explore {
             action: Some(ExploreAction::Merge(args)),

@@ -29,6 +29,7 @@ pub mod explore;
 pub mod explore_cli;
 pub mod model;
 pub mod output;
+pub mod plugin_build;
 pub mod policy;
 pub mod rules;
 pub mod session;

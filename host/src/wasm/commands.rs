@@ -74,6 +74,19 @@ pub fn new(name: &str, language: &str, dir: Option<&std::path::Path>) -> Result<
     Ok(())
 }
 
+/// `fault plugin build DIR [-o FILE]`: build the project and say what was
+/// made.
+pub fn build(dir: &std::path::Path, out: Option<&std::path::Path>) -> Result<()> {
+    let built = crate::plugin_build::build(dir, out)?;
+    println!(
+        "{}: a {} plugin implementing fi:policy/plugin@{}",
+        built.component.display(),
+        built.language,
+        super::CONTRACT_VERSION
+    );
+    Ok(())
+}
+
 /// `fault plugin check SPEC`: load, describe and configure a plugin, and
 /// say what it would subscribe to and how each call would reach it.
 pub fn check(text: &str) -> Result<()> {
@@ -85,7 +98,7 @@ pub fn check(text: &str) -> Result<()> {
     println!(
         "{}: implements fi:policy/plugin@{}",
         spec.source,
-        instance.wit_version()
+        super::CONTRACT_VERSION
     );
     println!("name: {}", description.name);
     println!("summary: {}", description.summary);
@@ -126,9 +139,9 @@ pub fn check(text: &str) -> Result<()> {
             }
         }
     }
-    if let Some(globs) = policy.fd_globs() {
+    if let Some(globs) = &policy.declared().paths {
         println!(
-            "    calls on a descriptor reach it only on files matching {}",
+            "    calls on files reach it only on files matching {}",
             globs.written().join(", ")
         );
     }
