@@ -78,15 +78,7 @@ const EXAMPLE_SOURCES: &[(&str, &[&str])] = &[
         "javascript",
         &["app.js", "package.json", "package-lock.json"],
     ),
-    (
-        "c",
-        &[
-            "fsync_eio.c",
-            "adapter/Cargo.toml",
-            "adapter/Cargo.lock",
-            "adapter/src/main.rs",
-        ],
-    ),
+    ("c", &["fsync_eio.c"]),
     ("wat", &["fsync_eio.wat"]),
 ];
 
@@ -121,9 +113,8 @@ fn embed_scaffold(workspace: &Path, out_dir: &Path) {
         for name in *names {
             files.push((language, name.to_string(), example.join(name), true));
         }
-        // The examples are 0.1.0 plugins: they come with the contract they
-        // implement.
-        for (path, source) in walk(&workspace.join("wit/since-0.1.0"), "wit/") {
+        // The examples come with the contract they implement.
+        for (path, source) in walk(&workspace.join("wit"), "wit/") {
             files.push((language, path, source, false));
         }
     }

@@ -170,12 +170,6 @@ const C: Language = Language {
             Path::new("/usr/include/wasm32-wasi/stdlib.h").is_file(),
             "wasi-libc not found: apt-get install wasi-libc ({INSTALL_ALL})"
         );
-        require_tool(
-            "wit-bindgen",
-            "cargo install --locked wit-bindgen-cli --version 0.63.0 --no-default-features --features c",
-        );
-        require_wasm_tools();
-        require_tool("cargo", "install Rust with rustup");
     },
 };
 
@@ -247,9 +241,21 @@ fn build(language: Language) -> PathBuf {
     command
         .arg(examples_dir().join(language.dir).join("build.sh"))
         .arg(&out)
+        // The fault under test, for `fault plugin build`.
+        .env("FAULT", FAULT)
         // Not the target directory or target of the build running the tests.
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("CARGO_BUILD_TARGET");
+    if language.dir == "c" {
+        // `fault plugin build` needs clang and nothing else: not
+        // wit-bindgen, not wasm-tools, wherever those are installed.
+        let path = "/usr/bin:/bin";
+        for absent in ["wit-bindgen", "wasm-tools"] {
+            let found = std::env::split_paths(path).find(|dir| dir.join(absent).exists());
+            assert!(found.is_none(), "{absent} is in {found:?}");
+        }
+        command.env("PATH", path);
+    }
     let output = run(command, BUILD_TIMEOUT);
     let what = format!("plugins/examples/{}/build.sh", language.dir);
     assert!(
@@ -352,16 +358,8 @@ fn checks_its_configuration(plugin: &Path, language: Language) {
     assert_eq!(output.status.code(), Some(0), "{what}");
     let stdout = String::from_utf8_lossy(&output.stdout);
     for line in [
-        // The Rust example is built with the SDK, which targets the newest
-        // contract; the others implement wit/since-0.1.0.
-        format!(
-            "implements fi:policy/plugin@{}",
-            if language.dir == "rust" {
-                "0.5.0"
-            } else {
-                "0.1.0"
-            }
-        ),
+        // Every language implements the one contract, wit/policy.wit.
+        format!("implements fi:policy/plugin@{}", contract_version()),
         "name: fsync-eio".to_string(),
         format!("(written in {})", language.shown),
         "subscribes to 2 syscalls: fsync, fdatasync".to_string(),
@@ -427,4 +425,16 @@ language_tests!(wat, WAT);
 fn wat_loads_from_text() {
     let source = examples_dir().join("wat/fsync_eio.wat");
     fails_fsync_of_matching_files(&source);
+}
+
+/// The version of the contract, from `package fi:policy@VERSION;` in
+/// wit/policy.wit.
+fn contract_version() -> String {
+    let wit = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit/policy.wit"))
+        .unwrap();
+    wit.lines()
+        .find_map(|line| line.strip_prefix("package fi:policy@"))
+        .and_then(|rest| rest.strip_suffix(';'))
+        .expect("wit/policy.wit declares its package")
+        .to_string()
 }

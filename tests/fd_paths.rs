@@ -1,5 +1,5 @@
 //! Calls on file descriptors decided by the descriptor's file (a `-P` rule,
-//! a plugin that declares `fd-paths`): fault lets them run unstopped until a
+//! a plugin that declares `paths`): fault lets them run unstopped until a
 //! process opens such a file, and must still decide every one of them on
 //! such a file, however the file came to be open.
 //!
@@ -118,7 +118,7 @@ fn a_process_reading_other_files_is_left_alone() {
 
 #[test]
 fn a_plugin_deciding_fd_calls_by_their_file_sees_reads_of_a_file_opened_in_the_run() {
-    // path-errno declares its path= as its fd-paths; with when=2+ the open
+    // path-errno declares its path= as its paths; with when=2+ the open
     // (the first openat on the path) and the first read pass, the second
     // read fails.
     let dir = files("fd-paths-plugin");

@@ -201,22 +201,21 @@ fn exported_builtins_work_when_loaded_by_path() {
     );
 }
 
-/// A plugin built against an older WIT (`version`, `0.3.0`) with
-/// wit-bindgen alone (`tests/programs/plugins/wit-0-3`) decides through the
-/// adapter with its own `tracee` and `host` calls: `call-paths` to fail one
-/// open, `fd-info` and `read-memory` to swallow one write, `log` for both
-/// (shown on stderr unless there is no log: `logged`).
-fn old_wit_plugin_decides(version: &str, extra: &[&str], logged: bool) {
-    let name = format!("wit-{}", version.replace('.', "-").trim_end_matches("-0"));
-    let dir = TestDir::new(&name);
+/// A plugin built against the contract with wit-bindgen alone
+/// (`tests/programs/plugins/bindgen`), as any language's bindings meet it,
+/// decides with its own `tracee` and `host` calls: `call-paths` to fail one
+/// open, `fd-info` and `read-memory` to swallow one write, syscall and errno
+/// numbers by name, `log` for both decisions (shown on stderr unless there
+/// is no log: `logged`).
+fn bindgen_plugin_decides(extra: &[&str], logged: bool) {
+    let dir = TestDir::new("plugin-bindgen");
     std::fs::write(dir.join("target.txt"), "secret\n").unwrap();
-    let plugin = test_plugin(&name);
+    let plugin = test_plugin("bindgen");
     let checked = fault().args(["plugin", "check"]).arg(&plugin).run();
     checked.assert_code(0);
+    let implements = format!("implements fi:policy/plugin@{}", contract_version());
     assert!(
-        checked
-            .stdout
-            .contains(&format!("implements fi:policy/plugin@{version}")),
+        checked.stdout.contains(&implements),
         "{}",
         checked.describe()
     );
@@ -249,25 +248,15 @@ fn old_wit_plugin_decides(version: &str, extra: &[&str], logged: bool) {
 }
 
 #[test]
-fn a_plugin_built_for_wit_0_3_0_decides_with_the_tracee_calls() {
-    old_wit_plugin_decides("0.3.0", &[], true);
+fn a_plugin_built_with_wit_bindgen_alone_decides_with_the_tracee_calls() {
+    bindgen_plugin_decides(&[], true);
 }
 
 #[test]
-fn a_plugin_built_for_wit_0_3_0_decides_through_user_notification() {
+fn a_plugin_built_with_wit_bindgen_alone_decides_through_user_notification() {
     // With no log (`-o /dev/null`) no line needs a call's real result: the
-    // adapter's plugin is asked through a notification, not a ptrace stop.
-    old_wit_plugin_decides("0.3.0", &["-o", "/dev/null"], false);
-}
-
-#[test]
-fn a_plugin_built_for_wit_0_4_0_decides_with_the_tracee_calls() {
-    old_wit_plugin_decides("0.4.0", &[], true);
-}
-
-#[test]
-fn a_plugin_built_for_wit_0_4_0_decides_through_user_notification() {
-    old_wit_plugin_decides("0.4.0", &["-o", "/dev/null"], false);
+    // entry-only plugin is asked through a notification, not a ptrace stop.
+    bindgen_plugin_decides(&["-o", "/dev/null"], false);
 }
 
 #[test]
@@ -318,13 +307,14 @@ fn files_that_are_not_plugins_are_named_for_what_they_are() {
     std::fs::write(&text, "hello").unwrap();
     let empty = dir.join("empty.wat");
     std::fs::write(&empty, "(component)").unwrap();
+    let not_the_world = format!(
+        "does not implement the world fi:policy/plugin@{}",
+        contract_version()
+    );
     for (file, expected) in [
         (&core, "core WebAssembly module"),
         (&text, "not a WebAssembly file"),
-        (
-            &empty,
-            "does not implement the world fi:policy/plugin@0.5.0",
-        ),
+        (&empty, not_the_world.as_str()),
     ] {
         let out = fault().arg("--plugin").arg(file).args(["--", "true"]).run();
         out.assert_code(125);
@@ -370,7 +360,7 @@ fn a_plugin_that_breaks_its_passes_untouched_promise_is_named() {
         out.stderr.contains("fsync")
             && out
                 .stderr
-                .contains("neither `changed-passes` nor `results`"),
+                .contains("its subscription declares the call in `passes-untouched`"),
         "{}",
         out.describe()
     );
@@ -425,39 +415,48 @@ fn a_plugin_cannot_reach_files_environment_clock_or_network() {
 }
 
 /// The hand-written WAT plugin with every `fi:policy` name moved to
-/// another version, as a plugin built against another WIT would be.
-fn plugin_for_another_version(dir: &TestDir) -> std::path::PathBuf {
+/// `version`, as a plugin built against another WIT would be.
+fn plugin_for_version(dir: &TestDir, version: &str) -> std::path::PathBuf {
+    let current = format!("@{}", contract_version());
     let wat = std::fs::read_to_string(tests_dir().join("../plugins/examples/wat/fsync_eio.wat"))
         .unwrap()
-        .replace("@0.1.0", "@0.9.0");
-    assert!(wat.contains("fi:policy/policy@0.9.0"));
-    let path = dir.join("future.wat");
+        .replace(&current, &format!("@{version}"));
+    assert!(wat.contains(&format!("fi:policy/policy@{version}")));
+    let path = dir.join(&format!("built-for-{version}.wat"));
     std::fs::write(&path, wat).unwrap();
     path
 }
 
+/// A plugin built for another version of the contract, an earlier draft
+/// (0.5.0) or one to come (0.9.0), is refused at once with one line that
+/// names the version this build runs and how to rebuild, before compiling.
 #[test]
 fn a_plugin_for_another_wit_version_is_refused_before_compiling() {
     let dir = TestDir::new("plugin-wit-version");
-    let plugin = plugin_for_another_version(&dir);
-    let marker = dir.join("marker");
-    let started = std::time::Instant::now();
-    // A cache of its own: nothing compiled earlier can answer for it.
-    let out = Cmd::fault()
-        .env("XDG_CACHE_HOME", dir.join("cache"))
-        .arg("--plugin")
-        .arg(format!("{}:path=/x", plugin.display()))
-        .args(["--", "touch"])
-        .arg(&marker)
-        .run();
-    let took = started.elapsed();
-    assert_refused(&out, "built for fi:policy@0.9.0", &marker);
-    assert!(
-        out.stderr.contains("this build supports fi:policy@0.1.0"),
-        "{}",
-        out.describe()
-    );
-    assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
+    for version in ["0.5.0", "0.1.0", "0.9.0"] {
+        let plugin = plugin_for_version(&dir, version);
+        let marker = dir.join("marker");
+        let started = std::time::Instant::now();
+        // A cache of its own: nothing compiled earlier can answer for it.
+        let out = Cmd::fault()
+            .env("XDG_CACHE_HOME", dir.join("cache"))
+            .arg("--plugin")
+            .arg(format!("{}:path=/x", plugin.display()))
+            .args(["--", "touch"])
+            .arg(&marker)
+            .run();
+        let took = started.elapsed();
+        assert_refused(&out, &format!("built for fi:policy@{version}"), &marker);
+        let line = format!(
+            "but this build runs fi:policy@{} plugins only; rebuild it against that contract: \
+             `fault plugin new NAME --lang LANG` writes its WIT and a project that \
+             `fault plugin build DIR` builds",
+            contract_version()
+        );
+        assert!(out.stderr.contains(&line), "{}", out.describe());
+        assert_eq!(out.stderr.lines().count(), 1, "{}", out.describe());
+        assert!(took < std::time::Duration::from_secs(1), "took {took:?}");
+    }
 }
 
 #[test]
@@ -580,21 +579,21 @@ fn plugin_check_counts_in_the_right_number() {
     );
 }
 
-/// `plugin check` says on which files fd calls reach a plugin that
-/// declares `fd-paths`.
+/// `plugin check` says on which files calls reach a plugin that declares
+/// `paths`.
 #[test]
-fn plugin_check_names_the_files_of_fd_calls() {
+fn plugin_check_names_the_files_a_plugin_acts_on() {
     let out = Cmd::fault()
         .args(["plugin", "check", "path-errno:path=/data/*"])
         .run();
     out.assert_code(0);
-    let line = "    calls on a descriptor reach it only on files matching /data/*";
+    let line = "    calls on files reach it only on files matching /data/*";
     assert!(out.stdout.contains(line), "{}", out.describe());
     let out = Cmd::fault()
         .args(["plugin", "check", "chaos:syscalls=close,write"])
         .run();
     assert!(
-        !out.stdout.contains("on a descriptor"),
+        !out.stdout.contains("reach it only on files"),
         "{}",
         out.describe()
     );
@@ -664,7 +663,7 @@ fn the_first_compile_of_a_large_plugin_says_so_once() {
     );
 }
 
-/// A 0.2.0 plugin is told when a thread ends (`thread-exited`), with the
+/// A plugin is told when a thread ends (`thread-exited`), with the
 /// thread's id, so that what it keeps per thread (as the SDK's `When` keeps
 /// its counters) can start afresh for a new thread given the same id. Linux
 /// cannot be made to give a test a reused id, so the test plugin shows what

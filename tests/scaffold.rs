@@ -20,9 +20,6 @@ const NAME: &str = "disk-full";
 /// interpreter, and a debug fault compiles them slowly the first time).
 const BUILD_TIMEOUT: Duration = Duration::from_secs(1200);
 
-const WASM_TOOLS: &str = "cargo install --locked wasm-tools --version 1.263.0 \
-                          --no-default-features --features component,metadata,parse,print,validate";
-
 /// `fault plugin new NAME --lang LANG --dir DIR`.
 fn new(language: &str, dir: &Path) -> Outcome {
     Cmd::fault()
@@ -114,18 +111,32 @@ fn rust_project_builds_checks_and_tests() {
     );
 }
 
+/// `fault plugin build DIR`, with `PATH` limited to `path`: it must pass
+/// and name the component it made, `DIR/disk_full.wasm`.
+fn plugin_build(project: &Path, path: &str, language: &str) -> PathBuf {
+    let out = Cmd::fault()
+        .args(["plugin", "build"])
+        .arg(project)
+        .env("PATH", path)
+        .timeout(BUILD_TIMEOUT)
+        .run();
+    out.assert_code(0);
+    let component = project.join("disk_full.wasm");
+    let line = format!(
+        "{}: a {language} plugin implementing fi:policy/plugin@{}\n",
+        component.display(),
+        common::contract_version()
+    );
+    assert_eq!(out.stdout, line, "{}", out.describe());
+    component
+}
+
 #[test]
-fn wat_project_loads_as_it_is() {
+fn wat_project_loads_as_it_is_and_builds_without_tools() {
     let (_dir, project) = generate("wat");
     assert!(project.join("wit/policy.wit").is_file());
     check(&project.join("disk_full.wat"));
-    require_tool("wasm-tools", WASM_TOOLS);
-    Cmd::new("wasm-tools")
-        .args(["parse", "disk_full.wat", "-o", "disk_full.wasm"])
-        .cwd(&project)
-        .run()
-        .assert_code(0);
-    check(&project.join("disk_full.wasm"));
+    check(&plugin_build(&project, "", "WAT"));
 }
 
 #[test]
@@ -143,18 +154,27 @@ fn javascript_project_builds_and_checks() {
     build_and_check(&project);
 }
 
+/// The C project builds with `fault plugin build` and clang alone: `PATH`
+/// holds clang's directory and not the ones of `wit-bindgen` or
+/// `wasm-tools`, wherever those are installed.
 #[test]
-fn c_project_builds_and_checks() {
+fn c_project_builds_with_clang_alone_and_checks() {
     let apt = "apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32";
-    require_tool("clang", apt);
+    let clang = require_tool("clang", apt);
     require_tool("wasm-ld", apt);
-    require_tool(
-        "wit-bindgen",
-        "cargo install --locked wit-bindgen-cli --version 0.63.0 --no-default-features --features c",
-    );
-    require_tool("wasm-tools", WASM_TOOLS);
+    let bin = clang.parent().unwrap();
+    for absent in ["wit-bindgen", "wasm-tools"] {
+        assert!(
+            !bin.join(absent).exists(),
+            "{absent} is in {}",
+            bin.display()
+        );
+    }
     let (_dir, project) = generate("c");
-    build_and_check(&project);
+    assert!(!project.join("build.sh").exists());
+    let component = plugin_build(&project, bin.to_str().unwrap(), "C");
+    assert!(project.join("build/plugin.h").is_file());
+    check(&component);
 }
 
 #[test]

@@ -29,6 +29,7 @@ pub mod interrupt;
 pub mod leftovers;
 pub mod model;
 pub mod output;
+pub mod plugin_build;
 pub mod policy;
 pub mod rng;
 pub mod rules;

@@ -6,7 +6,7 @@
 #
 #   rust        rustup's wasm32-wasip2 target (rust-toolchain.toml pins it)
 #   c           clang, lld, wasi-libc, libclang-rt-14-dev-wasm32 (Debian);
-#               wit-bindgen-cli, wasm-tools (crates.io)
+#               `fault plugin build` does the rest
 #   python      componentize-py (PyPI)
 #   javascript  node and npm; jco from javascript/package-lock.json (npm)
 #   wat         wasm-tools (crates.io)
@@ -14,7 +14,6 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
 WASM_TOOLS_VERSION=1.263.0
-WIT_BINDGEN_VERSION=0.63.0
 COMPONENTIZE_PY_VERSION=0.25.1
 
 log() { echo "install-toolchains: $*" >&2; }
@@ -43,11 +42,6 @@ if ! wasm-tools --version 2>/dev/null | grep -qx "wasm-tools $WASM_TOOLS_VERSION
     log "cargo install wasm-tools $WASM_TOOLS_VERSION"
     cargo install --locked wasm-tools --version "$WASM_TOOLS_VERSION" \
         --no-default-features --features component,metadata,parse,print,validate
-fi
-if ! wit-bindgen --version 2>/dev/null | grep -q "^wit-bindgen-cli $WIT_BINDGEN_VERSION\b"; then
-    log "cargo install wit-bindgen-cli $WIT_BINDGEN_VERSION"
-    cargo install --locked wit-bindgen-cli --version "$WIT_BINDGEN_VERSION" \
-        --no-default-features --features c
 fi
 
 # The Rust example's target (rustup reads fi's rust-toolchain.toml).

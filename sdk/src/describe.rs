@@ -1,6 +1,6 @@
 //! What a policy says about itself and which calls it wants.
 
-use crate::bindings::fi::policy::types;
+use crate::bindings::fi::policy::setup;
 use crate::Glob;
 
 /// What a policy says about itself, for `fi plugins` and `fi plugin check`:
@@ -52,15 +52,15 @@ impl Description {
     }
 }
 
-impl From<Description> for types::Description {
-    fn from(d: Description) -> types::Description {
-        types::Description {
+impl From<Description> for setup::Description {
+    fn from(d: Description) -> setup::Description {
+        setup::Description {
             name: d.name,
             summary: d.summary,
             config: d
                 .keys
                 .into_iter()
-                .map(|(name, help)| types::ConfigKey { name, help })
+                .map(|(name, help)| setup::ConfigKey { name, help })
                 .collect(),
         }
     }
@@ -68,124 +68,123 @@ impl From<Description> for types::Description {
 
 /// The calls a policy wants to see: syscall names (`fsync`), numbers (`74`)
 /// or strace classes (`%file`, `%desc`, `%network`, `%process`, `%signal`,
-/// `%memory`, `%ipc`, `%creds`). fi rejects unknown entries before the
-/// program starts.
+/// `%memory`, `%ipc`, `%creds`), and what it promises about them. fi
+/// rejects unknown entries before the program starts.
 ///
-/// By default a policy may want the result of every call it sees
-/// ([`Verdict::want_exit`](crate::Verdict::want_exit),
-/// [`Verdict::delay_exit`](crate::Verdict::delay_exit)) or rewrite it, which
-/// costs a ptrace stop per call. A policy that decides some calls at entry
-/// only (pass, fail, return, delay before, signal) says so with
-/// [`Subscription::results`] or [`Subscription::entry_only`], and fi answers
-/// those calls through a seccomp user notification where the kernel allows,
-/// without stopping the thread.
+/// Without a promise a policy may rewrite any call it sees, want its
+/// result ([`Verdict::want_exit`](crate::Verdict::want_exit),
+/// [`Verdict::delay_exit`](crate::Verdict::delay_exit)) and hold, signal or
+/// mark it for the log, which costs a ptrace stop per call. Each promise
+/// lets fi answer calls for less; breaking one is the plugin's error, which
+/// fi reports:
 ///
-/// A call decided at entry that the policy holds
-/// ([`Verdict::delay_enter`](crate::Verdict::delay_enter)), signals or marks
-/// for the log and lets run is logged with its result, which costs the stop
-/// after it ran whenever fi's log writes lines. A policy that only fails, returns or passes
-/// calls untouched says so with [`Subscription::passes_untouched`] (or names
-/// the calls it may change and let run with
-/// [`Subscription::changed_passes`]), and fi answers those calls without a
-/// stop even while it logs.
+/// - [`entry_only`](Subscription::entry_only) (or
+///   [`entry_only_for`](Subscription::entry_only_for) some calls): the
+///   policy decides them at entry only (pass, fail, return, hold before,
+///   signal), and fi answers them through a seccomp user notification
+///   where the kernel allows, without stopping the thread;
+/// - [`passes_untouched`](Subscription::passes_untouched) (or
+///   [`passes_untouched_for`](Subscription::passes_untouched_for)): of those
+///   entry-only calls, it lets run only untouched (never held, signalled or
+///   marked for the log), so fi answers them without a stop even while its
+///   log writes lines;
+/// - [`paths`](Subscription::paths): it acts only on calls that touch a
+///   file one of the globs matches, and fi asks it about no call that
+///   touches only other files.
 ///
 /// ```
-/// use fi_sdk::Subscription;
+/// use fi_sdk::{Glob, Subscription};
 ///
 /// // Fails openat and fsync at entry, lets the rest run untouched.
 /// let entry = Subscription::syscalls(["openat", "fsync"])
 ///     .entry_only()
 ///     .passes_untouched();
 /// // Rewrites write's count and looks at its result; fails fsync at entry.
-/// let mixed = Subscription::syscalls(["write", "fsync"]).results(["write"]);
-/// // Holds some writes before they run, and shows their results in the log.
-/// let delays = Subscription::syscalls(["write"]).entry_only();
-/// # let _ = (entry, mixed, delays);
+/// let mixed = Subscription::syscalls(["write", "fsync"]).entry_only_for(["fsync"]);
+/// // Fails calls on files under /data only.
+/// let data = Glob::new("/data/*").unwrap();
+/// let scoped = Subscription::syscalls(["%file", "%desc"])
+///     .entry_only()
+///     .paths([&data]);
+/// # let _ = (entry, mixed, scoped);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Subscription {
     syscalls: Vec<String>,
-    /// The calls whose results the policy may want, or may rewrite; `None`
-    /// for all of `syscalls`.
-    results: Option<Vec<String>>,
-    /// The calls the policy may hold, signal or mark for the log and let
-    /// run; `None` for all of `syscalls`.
-    changed_passes: Option<Vec<String>>,
-    /// The files on which the policy decides fd calls; empty for any.
-    fd_paths: Vec<String>,
+    /// The calls it decides at entry only.
+    entry_only: Vec<String>,
+    /// The entry-only calls it lets run only untouched.
+    passes_untouched: Vec<String>,
+    /// The globs of the files it acts on; empty for any.
+    paths: Vec<String>,
 }
 
 impl Subscription {
-    /// Subscribe to these calls; the policy may want the result of any of
-    /// them, or rewrite any.
+    /// Subscribe to these calls, promising nothing about them.
     pub fn syscalls<S: Into<String>>(syscalls: impl IntoIterator<Item = S>) -> Subscription {
         Subscription {
             syscalls: syscalls.into_iter().map(Into::into).collect(),
-            results: None,
-            changed_passes: None,
-            fd_paths: Vec::new(),
+            entry_only: Vec::new(),
+            passes_untouched: Vec::new(),
+            paths: Vec::new(),
         }
     }
 
-    /// The policy wants the results of these calls only (or rewrites these
-    /// only); it decides the others at entry. Asking for the result of
-    /// another call is the plugin's error, which fi reports.
-    pub fn results<S: Into<String>>(
-        mut self,
-        results: impl IntoIterator<Item = S>,
-    ) -> Subscription {
-        self.results = Some(results.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// The policy decides every call at entry: it neither wants a result
-    /// nor delays an exit nor rewrites a call.
+    /// The policy decides every call it subscribed to at entry only: it
+    /// neither wants a result, nor delays an exit, nor rewrites a call.
     pub fn entry_only(self) -> Subscription {
-        self.results(Vec::<String>::new())
+        let calls = self.syscalls.clone();
+        self.entry_only_for(calls)
     }
 
-    /// The policy may hold, signal or mark for the log these calls only and
-    /// let them run; the others it fails, returns or lets run untouched.
-    /// Doing otherwise is the plugin's error, which fi reports.
-    pub fn changed_passes<S: Into<String>>(
+    /// The policy decides these calls at entry only; it may want the
+    /// results of the others, or rewrite them.
+    pub fn entry_only_for<S: Into<String>>(
         mut self,
         calls: impl IntoIterator<Item = S>,
     ) -> Subscription {
-        self.changed_passes = Some(calls.into_iter().map(Into::into).collect());
+        self.entry_only = calls.into_iter().map(Into::into).collect();
         self
     }
 
-    /// The policy fails or returns calls, or lets them run untouched: it
-    /// never holds, signals or marks a call it lets run.
+    /// Of the calls it decides at entry only, the policy lets run only
+    /// untouched: it never holds, signals or marks for the log a call it
+    /// lets run, and only fails or returns the others.
     pub fn passes_untouched(self) -> Subscription {
-        self.changed_passes(Vec::<String>::new())
+        let calls = self.syscalls.clone();
+        self.passes_untouched_for(calls)
     }
 
-    /// The policy decides the calls it subscribed to that take a file
-    /// descriptor and no path (`read`, `fsync`, `close`) by the path of the
-    /// descriptor's file alone, and passes untouched every such call on a
-    /// file none of `globs` matches: fi asks it only about such calls on
-    /// descriptors of matching files. A glob that is not an
-    /// absolute path may match a pipe's or a socket's name (`pipe:[12]`):
-    /// with one among `globs`, fi asks about every fd call, as without them.
-    pub fn fd_paths<'a>(mut self, globs: impl IntoIterator<Item = &'a Glob>) -> Subscription {
-        let globs: Vec<String> = globs.into_iter().map(Glob::to_string).collect();
-        self.fd_paths = if globs.iter().all(|glob| glob.starts_with('/')) {
-            globs
-        } else {
-            Vec::new()
-        };
+    /// The policy lets these calls (of those it decides at entry only) run
+    /// only untouched.
+    pub fn passes_untouched_for<S: Into<String>>(
+        mut self,
+        calls: impl IntoIterator<Item = S>,
+    ) -> Subscription {
+        self.passes_untouched = calls.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The policy acts only on calls that touch a file (through a path
+    /// argument or a descriptor, as [`Call::paths`](crate::Call::paths)
+    /// lists them) one of `globs` matches, and lets every other call that
+    /// touches files run untouched: fi does not ask it about those. Calls
+    /// that touch no file reach it as usual. With only absolute globs, fi
+    /// also leaves a process's calls on descriptors unstopped until it
+    /// opens a matching file.
+    pub fn paths<'a>(mut self, globs: impl IntoIterator<Item = &'a Glob>) -> Subscription {
+        self.paths = globs.into_iter().map(Glob::to_string).collect();
         self
     }
 }
 
-impl From<Subscription> for types::Subscription {
-    fn from(s: Subscription) -> types::Subscription {
-        types::Subscription {
-            results: s.results.unwrap_or_else(|| s.syscalls.clone()),
-            changed_passes: s.changed_passes.unwrap_or_else(|| s.syscalls.clone()),
+impl From<Subscription> for setup::Subscription {
+    fn from(s: Subscription) -> setup::Subscription {
+        setup::Subscription {
             syscalls: s.syscalls,
-            fd_paths: s.fd_paths,
+            entry_only: s.entry_only,
+            passes_untouched: s.passes_untouched,
+            paths: s.paths,
         }
     }
 }
@@ -195,39 +194,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_absolute_globs_declare_the_files_of_fd_calls() {
-        let data = Glob::new("/data/*").unwrap();
-        let declared: types::Subscription =
-            Subscription::syscalls(["%desc"]).fd_paths([&data]).into();
-        assert_eq!(declared.fd_paths, ["/data/*"]);
-        let relative = Glob::new("data/*").unwrap();
-        let undeclared: types::Subscription = Subscription::syscalls(["%desc"])
-            .fd_paths([&data, &relative])
+    fn a_subscription_promises_nothing_unless_it_says_so() {
+        let bare: setup::Subscription = Subscription::syscalls(["read", "write"]).into();
+        assert_eq!(bare.syscalls, ["read", "write"]);
+        assert!(bare.entry_only.is_empty() && bare.passes_untouched.is_empty());
+        assert!(bare.paths.is_empty());
+        let some: setup::Subscription = Subscription::syscalls(["read", "write"])
+            .entry_only_for(["read"])
             .into();
-        assert!(undeclared.fd_paths.is_empty());
-    }
-
-    #[test]
-    fn every_call_may_want_its_result_unless_the_policy_says_less() {
-        let all: types::Subscription = Subscription::syscalls(["read", "write"]).into();
-        assert_eq!(all.results, ["read", "write"]);
-        let some: types::Subscription = Subscription::syscalls(["read", "write"])
-            .results(["write"])
-            .into();
-        assert_eq!(
-            (some.syscalls, some.results),
-            (
-                vec!["read".to_string(), "write".to_string()],
-                vec!["write".to_string()]
-            )
-        );
-        let none: types::Subscription = Subscription::syscalls(["openat"]).entry_only().into();
-        assert!(none.results.is_empty());
-        assert_eq!(none.changed_passes, vec!["openat".to_string()]);
-        let untouched: types::Subscription = Subscription::syscalls(["openat"])
+        assert_eq!(some.entry_only, ["read"]);
+        let all: setup::Subscription = Subscription::syscalls(["openat"])
             .entry_only()
             .passes_untouched()
             .into();
-        assert!(untouched.results.is_empty() && untouched.changed_passes.is_empty());
+        assert_eq!(
+            (all.entry_only, all.passes_untouched),
+            (vec!["openat".to_string()], vec!["openat".to_string()])
+        );
+    }
+
+    #[test]
+    fn paths_are_the_globs_as_written() {
+        let data = Glob::new("/data/*").unwrap();
+        let pipes = Glob::new("pipe:*").unwrap();
+        let declared: setup::Subscription = Subscription::syscalls(["%desc"])
+            .paths([&data, &pipes])
+            .into();
+        assert_eq!(declared.paths, ["/data/*", "pipe:*"]);
     }
 }

@@ -1,6 +1,6 @@
 //! What fi tells a policy about an open file descriptor of the caller.
 
-use crate::bindings::fi::policy::types;
+use crate::bindings::fi::policy::tracee;
 
 /// The kind of file a descriptor refers to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -58,18 +58,18 @@ impl FdInfo {
     }
 }
 
-impl From<types::FdInfo> for FdInfo {
-    fn from(info: types::FdInfo) -> FdInfo {
+impl From<tracee::OpenFile> for FdInfo {
+    fn from(info: tracee::OpenFile) -> FdInfo {
         FdInfo {
             kind: match info.kind {
-                types::FdKind::Regular => FdKind::Regular,
-                types::FdKind::Directory => FdKind::Directory,
-                types::FdKind::Pipe => FdKind::Pipe,
-                types::FdKind::Socket => FdKind::Socket,
-                types::FdKind::CharacterDevice => FdKind::CharacterDevice,
-                types::FdKind::BlockDevice => FdKind::BlockDevice,
-                types::FdKind::Anonymous => FdKind::Anonymous,
-                types::FdKind::Other => FdKind::Other,
+                tracee::FileKind::Regular => FdKind::Regular,
+                tracee::FileKind::Directory => FdKind::Directory,
+                tracee::FileKind::Pipe => FdKind::Pipe,
+                tracee::FileKind::Socket => FdKind::Socket,
+                tracee::FileKind::CharacterDevice => FdKind::CharacterDevice,
+                tracee::FileKind::BlockDevice => FdKind::BlockDevice,
+                tracee::FileKind::Anonymous => FdKind::Anonymous,
+                tracee::FileKind::Other => FdKind::Other,
             },
             path: info.path,
             nonblocking: info.nonblocking,

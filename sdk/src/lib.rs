@@ -198,7 +198,7 @@ pub mod __private {
 
     pub use crate::bindings::exports;
     use crate::bindings::exports::fi::policy::policy::Guest;
-    use crate::bindings::fi::policy::types;
+    use crate::bindings::fi::policy::{setup, types};
     use crate::{Call, Config, Policy};
 
     /// Implements the generated `Guest` trait for the policy `P`.
@@ -220,11 +220,11 @@ pub mod __private {
     }
 
     impl<P: Policy> Guest for Adapter<P> {
-        fn describe() -> types::Description {
+        fn describe() -> setup::Description {
             P::describe().into()
         }
 
-        fn init(config: Vec<(String, String)>) -> Result<types::Subscription, String> {
+        fn init(config: Vec<(String, String)>) -> Result<setup::Subscription, String> {
             let config = Config::new(config, &P::describe()).map_err(|e| e.to_string())?;
             let (policy, subscription) = P::new(&config).map_err(|e| e.to_string())?;
             INSTANCE.set(Some(Box::new(policy)));

@@ -43,7 +43,7 @@ impl Trigger {
     }
 
     /// The `path=` glob, if one was given: the trigger fires on no call on
-    /// another file (see [`Subscription::fd_paths`](crate::Subscription::fd_paths)).
+    /// another file (see [`Subscription::paths`](crate::Subscription::paths)).
     pub fn path(&self) -> Option<&Glob> {
         self.path.as_ref()
     }

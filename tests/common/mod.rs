@@ -772,3 +772,14 @@ pub fn log_pid(line: &str) -> i32 {
         .and_then(|(pid, _)| pid.trim().parse().ok())
         .unwrap_or_else(|| panic!("not a log line: {line:?}"))
 }
+
+/// The version of the plugin contract, from `package fi:policy@VERSION;`
+/// in wit/policy.wit.
+pub fn contract_version() -> String {
+    let wit = std::fs::read_to_string(tests_dir().join("../wit/policy.wit")).unwrap();
+    wit.lines()
+        .find_map(|line| line.strip_prefix("package fi:policy@"))
+        .and_then(|rest| rest.strip_suffix(';'))
+        .expect("wit/policy.wit declares its package")
+        .to_string()
+}

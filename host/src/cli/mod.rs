@@ -29,14 +29,14 @@ pub use run::{RunArgs, StageSpec};
 /// (whichever of its two names it was started by).
 pub const NAME: &str = crate::COMMAND;
 
-/// What `--version` prints after the name: the version, the versions of the
+/// What `--version` prints after the name: the version, the version of the
 /// plugin contract this build runs plugins for and the wasmtime that runs
 /// them.
 static LONG_VERSION: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "{}\nplugin contract: {} (wit/since-VERSION/policy.wit)\nwasmtime {}",
+        "{}\nplugin contract: {} (wit/policy.wit)\nwasmtime {}",
         env!("CARGO_PKG_VERSION"),
-        crate::wasm::wit_packages(),
+        crate::wasm::contract_package(),
         env!("FI_WASMTIME_VERSION"),
     )
 });

@@ -36,6 +36,17 @@ pub enum PluginAction {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Build a plugin project (Rust, C, Python, JavaScript or WAT) into a
+    /// component implementing this fault's contract.
+    Build {
+        /// The project directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Where to write the component (default DIR/NAME.wasm; Rust: where
+        /// cargo puts it); intermediate files go to build/ beside it.
+        #[arg(short, long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// Do what `fault plugin ACTION` asks.
@@ -43,6 +54,7 @@ pub fn execute(action: &PluginAction) -> Result<()> {
     match action {
         PluginAction::Check { spec } => check(spec).with_context(|| spec.clone()),
         PluginAction::New { name, lang, dir } => new(name, lang, dir.as_deref()),
+        PluginAction::Build { dir, out } => build(dir, out.as_deref()),
     }
 }
 
@@ -73,6 +85,19 @@ pub fn new(name: &str, language: &str, dir: Option<&std::path::Path>) -> Result<
     Ok(())
 }
 
+/// `fault plugin build DIR [-o FILE]`: build the project and say what was
+/// made.
+pub fn build(dir: &std::path::Path, out: Option<&std::path::Path>) -> Result<()> {
+    let built = crate::plugin_build::build(dir, out)?;
+    println!(
+        "{}: a {} plugin implementing fi:policy/plugin@{}",
+        built.component.display(),
+        built.language,
+        crate::wasm::CONTRACT_VERSION
+    );
+    Ok(())
+}
+
 /// `fault plugin check SPEC`: load, describe and configure a plugin, and
 /// say what it would subscribe to and how each call would reach it.
 pub fn check(text: &str) -> Result<()> {
@@ -84,7 +109,7 @@ pub fn check(text: &str) -> Result<()> {
     println!(
         "{}: implements fi:policy/plugin@{}",
         spec.source,
-        instance.wit_version()
+        crate::wasm::CONTRACT_VERSION
     );
     println!("name: {}", description.name);
     println!("summary: {}", description.summary);
@@ -125,9 +150,9 @@ pub fn check(text: &str) -> Result<()> {
             }
         }
     }
-    if let Some(globs) = policy.fd_globs() {
+    if let Some(globs) = &policy.declared().paths {
         println!(
-            "    calls on a descriptor reach it only on files matching {}",
+            "    calls on files reach it only on files matching {}",
             globs.written().join(", ")
         );
     }

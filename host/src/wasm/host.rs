@@ -9,12 +9,15 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
+use super::contract::{host, setup, tracee, types};
 use super::count;
 use super::output_cap;
 use super::stdio::Captured;
-use super::v0_5::{host, tracee, types};
+use syscalls::Sysno;
+
 use crate::model::Call;
 use crate::rng::SplitMix64;
+use crate::rules::parse::errno_by_name;
 use crate::tracee::{FdKind, Tracee};
 
 /// The most bytes one `read-memory` may ask for.
@@ -145,6 +148,8 @@ impl WasiView for PluginState {
 
 impl types::Host for PluginState {}
 
+impl setup::Host for PluginState {}
+
 impl tracee::Host for PluginState {
     fn read_memory(&mut self, addr: u64, len: u32) -> Result<Vec<u8>, String> {
         if len > MAX_READ {
@@ -205,19 +210,19 @@ impl tracee::Host for PluginState {
             .map(|p| p.to_string_lossy().into_owned())
     }
 
-    fn fd_info(&mut self, fd: i32) -> Option<types::FdInfo> {
+    fn fd_info(&mut self, fd: i32) -> Option<tracee::OpenFile> {
         let (_, tracee) = self.tracee().ok()?;
         let info = tracee.fd_info(fd)?;
-        Some(types::FdInfo {
+        Some(tracee::OpenFile {
             kind: match info.kind {
-                FdKind::Regular => types::FdKind::Regular,
-                FdKind::Directory => types::FdKind::Directory,
-                FdKind::Pipe => types::FdKind::Pipe,
-                FdKind::Socket => types::FdKind::Socket,
-                FdKind::CharacterDevice => types::FdKind::CharacterDevice,
-                FdKind::BlockDevice => types::FdKind::BlockDevice,
-                FdKind::Anonymous => types::FdKind::Anonymous,
-                FdKind::Other => types::FdKind::Other,
+                FdKind::Regular => tracee::FileKind::Regular,
+                FdKind::Directory => tracee::FileKind::Directory,
+                FdKind::Pipe => tracee::FileKind::Pipe,
+                FdKind::Socket => tracee::FileKind::Socket,
+                FdKind::CharacterDevice => tracee::FileKind::CharacterDevice,
+                FdKind::BlockDevice => tracee::FileKind::BlockDevice,
+                FdKind::Anonymous => tracee::FileKind::Anonymous,
+                FdKind::Other => tracee::FileKind::Other,
             },
             path: info.path,
             nonblocking: info.nonblocking,
@@ -250,6 +255,18 @@ impl host::Host for PluginState {
 
     fn monotonic_ns(&mut self) -> u64 {
         self.clock.elapsed().as_nanos() as u64
+    }
+
+    fn syscall_number(&mut self, name: String) -> Option<u32> {
+        name.parse::<Sysno>().ok().map(|sysno| sysno.id() as u32)
+    }
+
+    fn syscall_name(&mut self, nr: u32) -> Option<String> {
+        Sysno::new(nr as usize).map(|sysno| sysno.name().to_string())
+    }
+
+    fn errno_number(&mut self, name: String) -> Option<u16> {
+        errno_by_name(&name).and_then(|errno| u16::try_from(errno.into_raw()).ok())
     }
 }
 

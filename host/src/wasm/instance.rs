@@ -7,8 +7,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use wasmtime::Store;
 
+use super::contract::{Description, Plugin};
 use super::host::PluginState;
-use super::plugin::{Description, Plugin};
 
 /// How often the engine's epoch advances; plugin time limits count in these.
 pub(super) const EPOCH_TICK: Duration = Duration::from_millis(10);
@@ -55,14 +55,10 @@ impl Instance {
     pub fn describe(&mut self) -> Result<Description> {
         self.arm_timeout();
         self.plugin
-            .describe(&mut self.store)
+            .fi_policy_policy()
+            .call_describe(&mut self.store)
             .map_err(anyhow::Error::from)
             .context("describe failed")
-    }
-
-    /// The version of the contract (`0.1.0`) the plugin was built for.
-    pub fn wit_version(&self) -> &'static str {
-        self.plugin.version()
     }
 
     /// Give the next call into the plugin its full time limit.

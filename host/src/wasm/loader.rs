@@ -10,7 +10,8 @@ use wasmtime::Store;
 
 use super::host::{PluginState, ProgramClock, Sandbox};
 use super::instance::{ticks, Instance, Limits};
-use super::policy::{FdGlobs, WasmPolicy};
+use super::paths::PathGlobs;
+use super::policy::{Declared, WasmPolicy};
 use super::seed::{Seed, SeedReport};
 use super::{builtins, shared, world, PluginSpec};
 use crate::output::Log;
@@ -43,15 +44,15 @@ impl Loader {
         })
     }
 
-    /// Check `source` (a built-in name or a .wasm/.wat path) and find the
-    /// contract version it was built for, prepare it (the first time in the
-    /// process: compile or fetch from the cache, and link against that
-    /// version's bindings) and instantiate it in a store of its own.
+    /// Check `source` (a built-in name or a .wasm/.wat path) was built for
+    /// the contract this build runs, prepare it (the first time in the
+    /// process: compile or fetch from the cache, and link) and instantiate
+    /// it in a store of its own.
     pub fn open(&mut self, source: &str, is_file: bool) -> Result<Instance> {
         let bytes = text_to_binary(read_source(source, is_file)?)?;
         check_is_component(&bytes)?;
-        let version = world::check(&bytes)?;
-        let prepared = shared::prepare(&bytes, source, version)?;
+        world::check(&bytes)?;
+        let prepared = shared::prepare(&bytes, source)?;
         let state = PluginState::new(&Sandbox {
             memory_bytes: self.limits.memory_bytes,
             dirs: &self.limits.dirs,
@@ -74,11 +75,11 @@ impl Loader {
     }
 
     /// Call `init` with `config`: the plugin, configured and subscribed
-    /// (to its `syscalls`, its `results`, the latter also at their exit,
-    /// and its `changed-passes`; deciding fd calls on its `fd-paths`),
-    /// or the plugin's own error message on refusal. The plugins' clock
-    /// (`host.monotonic-ns`) starts afresh once it is configured, so that
-    /// it counts from the last plugin loaded, just before the program runs.
+    /// (to its `syscalls`, with its promises read: `entry-only`,
+    /// `passes-untouched` and `paths`), or the plugin's own error message
+    /// on refusal. The plugins' clock (`host.monotonic-ns`) starts afresh
+    /// once it is configured, so that it counts from the last plugin
+    /// loaded, just before the program runs.
     pub fn configure(
         &self,
         mut instance: Instance,
@@ -87,28 +88,35 @@ impl Loader {
         instance.arm_timeout();
         let subscription = instance
             .plugin
-            .init(&mut instance.store, config)
+            .fi_policy_policy()
+            .call_init(&mut instance.store, config)
             .map_err(anyhow::Error::from)
             .context("init failed")?
             .map_err(|message| anyhow!("{}", super::verdict::cut(&message)))?;
-        let syscalls =
-            syscalls_for_list(&subscription.syscalls).context("its subscription is invalid")?;
-        let results = syscalls_for_list(&subscription.results)
-            .context("its subscription's results are invalid")?;
-        let changed_passes = syscalls_for_list(&subscription.changed_passes)
-            .context("its subscription's changed-passes are invalid")?;
-        let fd_paths = FdGlobs::new(&subscription.fd_paths)
-            .context("its subscription's fd-paths are invalid")?;
+        let field = |list: &[String], name: &str| {
+            syscalls_for_list(list)
+                .with_context(|| format!("its subscription's {name} are invalid"))
+        };
+        let syscalls = syscalls_for_list(&subscription.syscalls)
+            .context("its subscription's syscalls are invalid")?;
+        let entry_only = field(&subscription.entry_only, "entry-only")?.intersection(&syscalls);
+        let passes_untouched =
+            field(&subscription.passes_untouched, "passes-untouched")?.intersection(&entry_only);
+        let paths =
+            PathGlobs::new(&subscription.paths).context("its subscription's paths are invalid")?;
         self.clock.restart();
+        let declared = Declared {
+            subscription: syscalls,
+            entry_only,
+            passes_untouched,
+            paths,
+        };
         Ok(WasmPolicy::new(
             instance,
-            syscalls.union(&results).union(&changed_passes),
-            results,
-            changed_passes,
+            declared,
             self.log.clone(),
             self.seed_report.clone(),
-        )
-        .deciding_fd_calls_on(fd_paths))
+        ))
     }
 
     /// Open and configure the plugin `spec` names, ready to decide calls.

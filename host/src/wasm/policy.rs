@@ -1,16 +1,16 @@
 //! A configured plugin as a [`Policy`]: converts calls and verdicts between
 //! the engine's types and the WIT's, and turns traps into policy errors.
 
-use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
 
 use syscalls::{Errno, Sysno, SysnoSet};
 use wasmtime::Trap;
 
+use super::contract::types::{self, ExitAction, Syscall};
 use super::instance::Instance;
 use super::output_cap::{Admit, OutputCap};
-use super::plugin::{types, ExitAction, Syscall};
+use super::paths::PathGlobs;
 use super::seed::SeedReport;
 use super::verdict;
 use crate::output::Log;
@@ -20,95 +20,61 @@ use crate::tracee::Tracee;
 /// One `--plugin` occurrence, configured and subscribed.
 pub struct WasmPolicy {
     instance: Instance,
-    subscription: SysnoSet,
-    /// The calls whose results the plugin may ask for (`want-exit`,
-    /// `delay-exit-ns`); a subset of `subscription`.
-    results: SysnoSet,
-    /// The calls the plugin may hold, signal or mark for the log and let
-    /// run (`changed-passes`); a subset of `subscription`.
-    changed_passes: SysnoSet,
+    /// What the plugin subscribed to, as fault reads it.
+    declared: Declared,
     log: Log,
     seed_report: Rc<SeedReport>,
     /// Set once the plugin has failed; it decides nothing more.
     failed: bool,
-    /// The files on which it decides fd calls (`fd-paths`), if it declared
-    /// them.
-    fd_paths: Option<FdGlobs>,
     /// What it logged and what was dropped past the limit.
     output: OutputCap,
 }
 
-/// A plugin's `fd-paths`: globs of absolute paths, `*` matching `/` too.
-pub struct FdGlobs {
-    set: globset::GlobSet,
-    written: Vec<String>,
-}
-
-impl FdGlobs {
-    /// The globs of `patterns`; `None` for none. Fails on a malformed glob
-    /// or one that is not absolute, naming it.
-    pub fn new(patterns: &[String]) -> anyhow::Result<Option<FdGlobs>> {
-        if patterns.is_empty() {
-            return Ok(None);
-        }
-        let mut set = globset::GlobSetBuilder::new();
-        for pattern in patterns {
-            if !pattern.starts_with('/') {
-                anyhow::bail!("{pattern}: not an absolute path");
-            }
-            set.add(globset::Glob::new(pattern).map_err(|e| anyhow::anyhow!("{pattern}: {e}"))?);
-        }
-        Ok(Some(FdGlobs {
-            set: set.build()?,
-            written: patterns.to_vec(),
-        }))
-    }
-
-    /// The globs as the plugin wrote them.
-    pub fn written(&self) -> &[String] {
-        &self.written
-    }
-}
-
-impl FdPaths for FdGlobs {
-    fn holds(&self, path: &Path) -> bool {
-        self.set.is_match(path)
-    }
+/// A plugin's subscription, read: the calls it decides and its promises
+/// about them.
+pub struct Declared {
+    /// The calls it decides (`syscalls`).
+    pub subscription: SysnoSet,
+    /// Those it decides at entry only (`entry-only`): no rewrite, no
+    /// result, no delayed exit.
+    pub entry_only: SysnoSet,
+    /// Those of `entry_only` it lets run only untouched
+    /// (`passes-untouched`).
+    pub passes_untouched: SysnoSet,
+    /// The files it acts on (`paths`), if it declared them.
+    pub paths: Option<PathGlobs>,
 }
 
 impl WasmPolicy {
     pub(super) fn new(
         instance: Instance,
-        subscription: SysnoSet,
-        results: SysnoSet,
-        changed_passes: SysnoSet,
+        declared: Declared,
         log: Log,
         seed_report: Rc<SeedReport>,
     ) -> WasmPolicy {
         WasmPolicy {
             instance,
-            subscription,
-            results,
-            changed_passes,
+            declared,
             log,
             seed_report,
             failed: false,
-            fd_paths: None,
             output: OutputCap::default(),
         }
     }
 
-    /// The files on which the plugin decides fd calls, if it declared them
-    /// (`subscription.fd-paths`).
-    pub(crate) fn fd_globs(&self) -> Option<&FdGlobs> {
-        self.fd_paths.as_ref()
+    /// What the plugin subscribed to and promised.
+    pub(crate) fn declared(&self) -> &Declared {
+        &self.declared
     }
 
-    /// The plugin decides fd calls by their file, on the files of
-    /// `fd_paths` only (`subscription.fd-paths`).
-    pub(super) fn deciding_fd_calls_on(mut self, fd_paths: Option<FdGlobs>) -> WasmPolicy {
-        self.fd_paths = fd_paths;
-        self
+    /// Whether `call` may matter to the plugin: it declared no `paths`, or
+    /// the call touches no file or a matching one. fault does not ask it
+    /// about the others.
+    fn may_matter(&self, call: &Call, tracee: &Tracee) -> bool {
+        self.declared
+            .paths
+            .as_ref()
+            .is_none_or(|paths| paths.may_matter(&tracee.call_paths(call)))
     }
 
     /// Run one export with the call's thread made available to the imports,
@@ -211,34 +177,32 @@ fn errno(value: u16) -> Errno {
     Errno::new(i32::from(value))
 }
 
-/// Apply a plugin's verdict to the call. A rewrite of a seventh argument, a
-/// result asked for a call the plugin did not subscribe to the results of,
-/// or a call changed and let run that the plugin declared to pass untouched
-/// is the plugin's error.
+/// Apply a plugin's verdict to the call: the one place a verdict enters
+/// fault's model. A rewrite of a seventh argument, a result asked for a call
+/// the plugin declared entry-only, or a call changed and let run that it
+/// declared to pass untouched is the plugin's error.
 fn from_wit(
     verdict: types::Verdict,
     call: &mut Call,
-    results: &SysnoSet,
-    changed_passes: &SysnoSet,
+    declared: &Declared,
     max_delay: Duration,
 ) -> Result<Verdict, String> {
     verdict::check(&verdict, max_delay)?;
     let listed = |set: &SysnoSet| call.sysno().is_some_and(|sysno| set.contains(sysno));
     let wants_result = verdict.want_exit || verdict.delay_exit_ns > 0;
-    if wants_result && !listed(results) {
+    if wants_result && listed(&declared.entry_only) {
         return Err(format!(
             "asked for the result of {} (want-exit or delay-exit-ns), but its subscription \
-             lists the call in `syscalls` only; list it in `results`",
+             declares the call in `entry-only`",
             call.name()
         ));
     }
     let lets_run = matches!(verdict.action, types::Action::Pass);
     let changed = verdict.delay_enter_ns > 0 || verdict.signal.is_some() || verdict.log_call;
-    if lets_run && changed && !listed(results) && !listed(changed_passes) {
+    if lets_run && changed && listed(&declared.entry_only) && listed(&declared.passes_untouched) {
         return Err(format!(
             "held, signalled or marked for the log a call of {} it let run, but its \
-             subscription lists the call in neither `changed-passes` nor `results`; list it \
-             in `changed-passes`",
+             subscription declares the call in `passes-untouched`",
             call.name()
         ));
     }
@@ -277,13 +241,18 @@ impl Policy for WasmPolicy {
     }
 
     fn subscription(&self) -> SysnoSet {
-        self.subscription.clone()
+        self.declared.subscription.clone()
     }
 
     /// Rewriting is always possible (a verdict may rewrite any call);
-    /// results and delayed exits only if the plugin subscribed to a result.
+    /// results and delayed exits only if a call it subscribed to is not
+    /// entry-only.
     fn needs(&self) -> Capabilities {
-        let results = !self.results.is_empty();
+        let declared = &self.declared;
+        let results = declared
+            .subscription
+            .iter()
+            .any(|sysno| !declared.entry_only.contains(sysno));
         Capabilities {
             rewrite: true,
             results,
@@ -291,44 +260,41 @@ impl Policy for WasmPolicy {
         }
     }
 
-    /// What the subscription says: a call listed in `results` needs a stop
-    /// (its verdicts may want the result); any other is decided at entry,
-    /// and its verdicts may let a changed call run if it is listed in
-    /// `changed-passes`.
+    /// The plugin's `paths`, when they are all absolute.
     fn fd_paths(&self) -> Option<&dyn FdPaths> {
-        self.fd_paths.as_ref().map(|globs| globs as &dyn FdPaths)
+        self.declared.paths.as_ref()?.as_fd_paths()
     }
 
+    /// What the subscription says: a call declared `entry-only` is decided
+    /// at entry, and its verdicts may let a changed call run unless it is
+    /// declared `passes-untouched`; any other needs a stop.
     fn need(&self, sysno: Sysno) -> Need {
-        if self.results.contains(sysno) {
-            Need::Stop
-        } else {
+        if self.declared.entry_only.contains(sysno) {
             Need::Entry {
-                passes_changed: self.changed_passes.contains(sysno),
+                passes_changed: !self.declared.passes_untouched.contains(sysno),
             }
+        } else {
+            Need::Stop
         }
     }
 
     fn on_enter(&mut self, call: &mut Call, tracee: &Tracee) -> Result<Verdict, PolicyError> {
-        if self.failed {
+        if self.failed || !self.may_matter(call, tracee) {
             return Ok(Verdict::PASS);
         }
         let (verdict, wrote_memory) = self.with_call(call, tracee, |instance, wit_call| {
-            instance.plugin.on_enter(&mut instance.store, wit_call)
+            instance
+                .plugin
+                .fi_policy_policy()
+                .call_on_enter(&mut instance.store, wit_call)
         })?;
         let max_delay = self.instance.limits.max_delay;
-        let verdict = from_wit(
-            verdict,
-            call,
-            &self.results,
-            &self.changed_passes,
-            max_delay,
-        )
-        .map_err(|cause| PolicyError {
-            policy: self.instance.name.clone(),
-            syscall: call.name(),
-            cause,
-        })?;
+        let verdict =
+            from_wit(verdict, call, &self.declared, max_delay).map_err(|cause| PolicyError {
+                policy: self.instance.name.clone(),
+                syscall: call.name(),
+                cause,
+            })?;
         Ok(Verdict {
             wrote_memory,
             ..verdict
@@ -346,7 +312,10 @@ impl Policy for WasmPolicy {
         }
         let seen = *result;
         let (action, wrote_memory) = self.with_call(call, tracee, |instance, wit_call| {
-            instance.plugin.on_exit(&mut instance.store, wit_call, seen)
+            instance
+                .plugin
+                .fi_policy_policy()
+                .call_on_exit(&mut instance.store, wit_call, seen)
         })?;
         verdict::check_exit(&action).map_err(|cause| PolicyError {
             policy: self.instance.name.clone(),
@@ -372,7 +341,8 @@ impl Policy for WasmPolicy {
         let done = self
             .instance
             .plugin
-            .thread_exited(&mut self.instance.store, tid);
+            .fi_policy_policy()
+            .call_thread_exited(&mut self.instance.store, tid);
         self.flush_output();
         if let Err(error) = done {
             self.failed = true;
@@ -390,7 +360,11 @@ impl Policy for WasmPolicy {
             return;
         }
         self.instance.arm_timeout();
-        let finished = self.instance.plugin.finish(&mut self.instance.store);
+        let finished = self
+            .instance
+            .plugin
+            .fi_policy_policy()
+            .call_finish(&mut self.instance.store);
         self.flush_output();
         if let Err(error) = finished {
             self.log

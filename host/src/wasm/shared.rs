@@ -16,9 +16,9 @@ use wasmtime::component::Linker;
 use wasmtime::{Config, Engine};
 
 use super::cache;
+use super::contract::{self, PluginPre};
 use super::host::PluginState;
 use super::instance::EPOCH_TICK;
-use super::plugin::{self, PluginPre};
 
 /// The engine and linker of the process.
 struct Shared {
@@ -32,7 +32,7 @@ type Key = [u8; 32];
 /// One plugin's place in the process: empty until it is prepared. Locked
 /// while it is prepared, so sessions asking for the same plugin at once
 /// wait for one compile, while other plugins compile meanwhile.
-type Slot = Arc<Mutex<Option<PluginPre>>>;
+type Slot = Arc<Mutex<Option<PluginPre<PluginState>>>>;
 
 /// The engine every plugin store of the process is made with; made (and its
 /// epoch ticker started) on the first call.
@@ -40,11 +40,10 @@ pub fn engine() -> Result<&'static Engine> {
     shared().map(|shared| &shared.engine)
 }
 
-/// The plugin whose bytes are `bytes` (named `name` in messages), built for
-/// the contract `version`, compiled (or read from the disk cache) and linked
-/// against that version's bindings on the first call of the process, and the
-/// same again on every later call.
-pub fn prepare(bytes: &[u8], name: &str, version: &str) -> Result<PluginPre> {
+/// The plugin whose bytes are `bytes` (named `name` in messages), compiled
+/// (or read from the disk cache) and linked against the contract's bindings
+/// on the first call of the process, and the same again on every later call.
+pub fn prepare(bytes: &[u8], name: &str) -> Result<PluginPre<PluginState>> {
     static PREPARED: OnceLock<Mutex<HashMap<Key, Slot>>> = OnceLock::new();
     let shared = shared()?;
     let key: Key = Sha256::digest(bytes).into();
@@ -61,8 +60,19 @@ pub fn prepare(bytes: &[u8], name: &str, version: &str) -> Result<PluginPre> {
     }
     let component =
         cache::load(&shared.engine, bytes, &key, name).context("not a valid component")?;
-    let prepared = PluginPre::new(&shared.linker, &component, version)
-        .with_context(|| format!("does not implement the world fi:policy/plugin@{version}"))?;
+    let prepared = shared
+        .linker
+        .instantiate_pre(&component)
+        .and_then(PluginPre::new)
+        .map_err(anyhow::Error::from)
+        .with_context(|| {
+            format!(
+                "does not implement the world {}/plugin of this build (an earlier draft of \
+                 it?); rebuild it against this build's contract: {}",
+                super::contract_package(),
+                super::world::REBUILD
+            )
+        })?;
     *slot = Some(prepared.clone());
     Ok(prepared)
 }
@@ -82,7 +92,7 @@ impl Shared {
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        plugin::add_to_linker(&mut linker)?;
+        contract::add_to_linker(&mut linker)?;
         start_epoch_ticker(&engine)?;
         Ok(Shared { engine, linker })
     }
@@ -106,35 +116,27 @@ fn start_epoch_ticker(engine: &Engine) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wasm::{builtins, world};
-
-    fn version_of(bytes: &[u8]) -> &'static str {
-        world::check(bytes).unwrap()
-    }
+    use crate::wasm::builtins;
 
     /// Where a prepared plugin's compiled code lies in memory: a plugin
     /// compiled (or read from the disk cache) again would lie elsewhere.
-    fn code_of(prepared: &PluginPre) -> *const u8 {
-        prepared.code()
+    fn code_of(prepared: &PluginPre<PluginState>) -> *const u8 {
+        prepared.instance_pre().component().image_range().start
     }
 
     #[test]
     fn a_plugin_is_compiled_once_per_process_and_shared_across_threads() {
         let (_, bytes) = builtins::find("path-errno").unwrap();
-        let first = prepare(bytes, "path-errno", version_of(bytes)).unwrap();
+        let first = prepare(bytes, "path-errno").unwrap();
         let others: Vec<usize> = std::thread::scope(|scope| {
             let threads: Vec<_> = (0..4)
-                .map(|_| {
-                    scope.spawn(|| {
-                        code_of(&prepare(bytes, "path-errno", version_of(bytes)).unwrap()) as usize
-                    })
-                })
+                .map(|_| scope.spawn(|| code_of(&prepare(bytes, "path-errno").unwrap()) as usize))
                 .collect();
             threads.into_iter().map(|t| t.join().unwrap()).collect()
         });
         assert!(others.iter().all(|&code| code == code_of(&first) as usize));
         let (_, other_bytes) = builtins::find("fsync-fail").unwrap();
-        let other = prepare(other_bytes, "fsync-fail", version_of(other_bytes)).unwrap();
+        let other = prepare(other_bytes, "fsync-fail").unwrap();
         assert_ne!(code_of(&other), code_of(&first), "another plugin");
         assert!(Engine::same(first.engine(), engine().unwrap()));
     }

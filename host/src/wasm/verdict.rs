@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::plugin::types;
+use super::contract::types;
 
 /// The largest errno a call can return (the kernel's `MAX_ERRNO`).
 pub const MAX_ERRNO: u16 = 4095;

@@ -1,13 +1,13 @@
 //! What a component says it was built for, read from the names of its
-//! imports and exports without compiling it: the version of the WIT contract
-//! whose bindings the loader uses for it, or, for a plugin built against a
-//! version this build does not run, a refusal naming both versions at once,
-//! instead of after a compile that can take a minute for a large component.
+//! imports and exports without compiling it: a plugin built for another
+//! version of the contract than this build runs is refused at once, with
+//! one line naming the supported version and how to rebuild, instead of
+//! after a compile that can take a minute for a large component.
 
 use anyhow::{bail, Context, Result};
 use wasmparser::{Chunk, Parser, Payload};
 
-use super::{wit_packages, WIT_VERSIONS};
+use super::{contract_package, CONTRACT_VERSION};
 
 /// The package of fi's WIT contract.
 const PACKAGE: &str = "fi:policy";
@@ -15,11 +15,14 @@ const PACKAGE: &str = "fi:policy";
 /// The interface every plugin exports.
 const POLICY_INTERFACE: &str = "fi:policy/policy";
 
-/// The version of `fi:policy` (`0.1.0`) a component was built for: that of
-/// its policy export. Refuses a component built for a version this build
-/// does not implement, one that mixes versions, or one that does not export
-/// the policy interface at all.
-pub fn check(bytes: &[u8]) -> Result<&'static str> {
+/// How to rebuild a plugin for this build's contract, for messages.
+pub const REBUILD: &str = "`fault plugin new NAME --lang LANG` writes its WIT and a project \
+                           that `fault plugin build DIR` builds";
+
+/// Refuses a component built for another version of `fi:policy` than
+/// this build's (or for none), one that mixes versions, or one that does
+/// not export the policy interface at all.
+pub fn check(bytes: &[u8]) -> Result<()> {
     let (imports, exports) = interface_names(bytes).context("not a valid component")?;
     let mut versions: Vec<Option<&str>> = imports
         .iter()
@@ -31,7 +34,7 @@ pub fn check(bytes: &[u8]) -> Result<&'static str> {
     versions.dedup();
     let foreign: Vec<String> = versions
         .iter()
-        .filter(|v| !v.is_some_and(|v| WIT_VERSIONS.contains(&v)))
+        .filter(|v| **v != Some(CONTRACT_VERSION))
         .map(|v| match v {
             Some(version) => format!("{PACKAGE}@{version}"),
             None => format!("{PACKAGE} without a version"),
@@ -39,36 +42,23 @@ pub fn check(bytes: &[u8]) -> Result<&'static str> {
         .collect();
     if !foreign.is_empty() {
         bail!(
-            "built for {}, but this build supports {}; rebuild the plugin against the WIT of a supported version",
+            "built for {}, but this build runs {} plugins only; rebuild it against that \
+             contract: {REBUILD}",
             foreign.join(" and "),
-            wit_packages()
+            contract_package()
         );
     }
-    let Some(policy) = exports
+    let exports_policy = exports
         .iter()
         .filter_map(|name| fi_interface(name))
-        .find_map(|(interface, version)| (interface == POLICY_INTERFACE).then_some(version))
-    else {
+        .any(|(interface, _)| interface == POLICY_INTERFACE);
+    if !exports_policy {
         bail!(
-            "does not implement the world {PACKAGE}/plugin@{}: it exports no {POLICY_INTERFACE} interface",
-            super::newest_wit_version()
-        );
-    };
-    // Every version left is a supported one: `foreign` is empty.
-    let version = policy.and_then(|policy| WIT_VERSIONS.iter().find(|&&v| v == policy));
-    let version = *version.expect("the policy export's version is supported");
-    if versions.len() > 1 {
-        bail!(
-            "mixes versions of the contract ({}); build it against one",
-            versions
-                .iter()
-                .flatten()
-                .map(|v| format!("{PACKAGE}@{v}"))
-                .collect::<Vec<_>>()
-                .join(" and ")
+            "does not implement the world {PACKAGE}/plugin@{CONTRACT_VERSION}: it exports no \
+             {POLICY_INTERFACE} interface"
         );
     }
-    Ok(version)
+    Ok(())
 }
 
 /// `fi:policy/tracee@0.1.0` as its interface and version; `None` for names
@@ -125,64 +115,43 @@ mod tests {
     }
 
     #[test]
-    fn the_supported_versions_are_the_folders_of_wit() {
-        let wit = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
-        let mut folders: Vec<String> = std::fs::read_dir(&wit)
-            .unwrap()
-            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-            .collect();
-        folders.sort();
-        let listed: Vec<String> = WIT_VERSIONS.iter().map(|v| format!("since-{v}")).collect();
-        assert_eq!(folders, listed);
-        for version in WIT_VERSIONS {
-            let text =
-                std::fs::read_to_string(wit.join(format!("since-{version}/policy.wit"))).unwrap();
-            let package = text
-                .lines()
-                .find_map(|line| line.strip_prefix("package fi:policy@"))
-                .unwrap();
-            assert_eq!(package.trim_end_matches(';'), *version);
-        }
+    fn a_component_of_this_version_passes() {
+        let bytes = component(&format!(
+            r#"(component
+                (import "fi:policy/tracee@{CONTRACT_VERSION}" (instance))
+                (instance $i)
+                (export "fi:policy/policy@{CONTRACT_VERSION}" (instance $i)))"#
+        ));
+        check(&bytes).unwrap();
     }
 
     #[test]
-    fn the_version_is_that_of_the_policy_export() {
-        for version in WIT_VERSIONS {
-            let bytes = component(&format!(
-                r#"(component
-                    (import "fi:policy/tracee@{version}" (instance))
-                    (instance $i)
-                    (export "fi:policy/policy@{version}" (instance $i)))"#
-            ));
-            assert_eq!(check(&bytes).unwrap(), *version);
-        }
-        let mixed = component(
+    fn another_version_is_refused_naming_this_one_and_how_to_rebuild() {
+        let bytes = component(
+            r#"(component
+                (import "fi:policy/types@0.5.0" (instance))
+                (import "wasi:cli/stdout@0.2.6" (instance))
+                (instance $i)
+                (export "fi:policy/policy@0.5.0" (instance $i)))"#,
+        );
+        let error = check(&bytes).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            format!(
+                "built for fi:policy@0.5.0, but this build runs fi:policy@{CONTRACT_VERSION} \
+                 plugins only; rebuild it against that contract: {REBUILD}"
+            )
+        );
+        assert!(!error.contains('\n'));
+        let mixed = component(&format!(
             r#"(component
                 (import "fi:policy/tracee@0.1.0" (instance))
                 (instance $i)
-                (export "fi:policy/policy@0.2.0" (instance $i)))"#,
-        );
+                (export "fi:policy/policy@{CONTRACT_VERSION}" (instance $i)))"#
+        ));
         let error = check(&mixed).unwrap_err().to_string();
         assert!(
-            error.contains("mixes versions of the contract (fi:policy@0.1.0 and fi:policy@0.2.0)"),
-            "{error}"
-        );
-    }
-
-    #[test]
-    fn another_version_is_named_with_the_supported_ones() {
-        let bytes = component(
-            r#"(component
-                (import "fi:policy/types@0.9.0" (instance))
-                (import "wasi:cli/stdout@0.2.6" (instance))
-                (instance $i)
-                (export "fi:policy/policy@0.9.0" (instance $i)))"#,
-        );
-        let error = check(&bytes).unwrap_err().to_string();
-        assert!(
-            error.contains(
-                "built for fi:policy@0.9.0, but this build supports fi:policy@0.1.0, fi:policy@0.2.0, fi:policy@0.3.0, fi:policy@0.4.0, fi:policy@0.5.0"
-            ),
+            error.starts_with("built for fi:policy@0.1.0, but"),
             "{error}"
         );
     }
@@ -191,15 +160,17 @@ mod tests {
     fn a_component_without_the_policy_export_is_named() {
         let error = check(&component("(component)")).unwrap_err().to_string();
         assert!(
-            error.contains("does not implement the world fi:policy/plugin@0.5.0"),
+            error.contains(&format!(
+                "does not implement the world fi:policy/plugin@{CONTRACT_VERSION}"
+            )),
             "{error}"
         );
-        let nested = component(
+        let nested = component(&format!(
             r#"(component
                 (component (import "fi:policy/types@0.9.0" (instance)))
                 (instance $i)
-                (export "fi:policy/policy@0.1.0" (instance $i)))"#,
-        );
-        assert_eq!(check(&nested).unwrap(), "0.1.0");
+                (export "fi:policy/policy@{CONTRACT_VERSION}" (instance $i)))"#
+        ));
+        check(&nested).unwrap();
     }
 }

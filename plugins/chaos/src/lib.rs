@@ -143,13 +143,13 @@ impl Policy for Chaos {
         let trigger = Trigger::from_config_or(config, Probability::new(0.1))?;
         // Decided at entry, but for close, which runs and fails after; a
         // call is failed or let run untouched.
-        let results: Vec<&str> = syscalls
+        let at_entry: Vec<&str> = syscalls
             .iter()
             .copied()
-            .filter(|&name| name == "close")
+            .filter(|&name| name != "close")
             .collect();
         let subscription = Subscription::syscalls(syscalls)
-            .results(results)
+            .entry_only_for(at_entry)
             .passes_untouched();
         let chaos = Chaos {
             trigger,

@@ -29,8 +29,9 @@
 
 #include "plugin.h"
 
-#define EIO 5
-
+// Linux's EIO, asked of fault by name in init: wasi-libc's <errno.h> has
+// WASI's numbers, not Linux's.
+static uint16_t eio;
 // The path= pattern, NUL-terminated.
 static char *pattern;
 // The when= count: the first call to fail.
@@ -96,7 +97,7 @@ static bool is(const plugin_string_t *s, const char *word) {
     return s->len == strlen(word) && memcmp(s->ptr, word, s->len) == 0;
 }
 
-static void config_key(fi_policy_types_config_key_t *key, const char *name, const char *help) {
+static void config_key(fi_policy_setup_config_key_t *key, const char *name, const char *help) {
     plugin_string_dup(&key->name, name);
     plugin_string_dup(&key->help, help);
 }
@@ -183,6 +184,18 @@ static bool configure(plugin_list_tuple2_string_string_t *config, plugin_string_
     return true;
 }
 
+// A list of the strings `names`, malloc'd, for a returned record.
+static plugin_list_string_t string_list(const char *const *names, size_t n) {
+    plugin_list_string_t list = {malloc(n * sizeof(plugin_string_t)), n};
+    if (n && !list.ptr) {
+        abort();
+    }
+    for (size_t i = 0; i < n; i++) {
+        plugin_string_dup(&list.ptr[i], names[i]);
+    }
+    return list;
+}
+
 bool exports_fi_policy_policy_init(plugin_list_tuple2_string_string_t *config,
                                    exports_fi_policy_policy_subscription_t *ret,
                                    plugin_string_t *err) {
@@ -191,19 +204,25 @@ bool exports_fi_policy_policy_init(plugin_list_tuple2_string_string_t *config,
     if (!ok) {
         return false;
     }
-    ret->syscalls.len = 2;
-    ret->syscalls.ptr = malloc(2 * sizeof *ret->syscalls.ptr);
-    if (!ret->syscalls.ptr) {
-        abort();
+    plugin_string_t name;
+    plugin_string_set(&name, "EIO");
+    if (!fi_policy_host_errno_number(&name, &eio)) {
+        return fail(err, "fault knows no EIO");
     }
-    plugin_string_dup(&ret->syscalls.ptr[0], "fsync");
-    plugin_string_dup(&ret->syscalls.ptr[1], "fdatasync");
+    // Decided at entry only, and a call let run is let run untouched: fault
+    // answers these calls without a ptrace stop where it can. No paths: any
+    // file may matter.
+    static const char *const syscalls[] = {"fsync", "fdatasync"};
+    ret->syscalls = string_list(syscalls, 2);
+    ret->entry_only = string_list(syscalls, 2);
+    ret->passes_untouched = string_list(syscalls, 2);
+    ret->paths = string_list(NULL, 0);
     return true;
 }
 
 void exports_fi_policy_policy_on_enter(exports_fi_policy_policy_syscall_t *call,
                                        exports_fi_policy_policy_verdict_t *ret) {
-    memset(ret, 0, sizeof *ret); // pass, no delays, no signal, no on-exit
+    memset(ret, 0, sizeof *ret); // pass, no delays, no signal, no on-exit, no log mark
     ret->action.tag = FI_POLICY_TYPES_ACTION_PASS;
 
     plugin_list_string_t paths;
@@ -223,7 +242,7 @@ void exports_fi_policy_policy_on_enter(exports_fi_policy_policy_syscall_t *call,
     if (*count >= when) {
         failed++;
         ret->action.tag = FI_POLICY_TYPES_ACTION_FAIL;
-        ret->action.val.fail = EIO;
+        ret->action.val.fail = eio;
     }
 }
 
@@ -232,6 +251,15 @@ void exports_fi_policy_policy_on_exit(exports_fi_policy_policy_syscall_t *call, 
     (void)call;
     (void)result;
     ret->tag = FI_POLICY_TYPES_EXIT_ACTION_KEEP;
+}
+
+// A new thread may get an ended one's id: its counts start afresh.
+void exports_fi_policy_policy_thread_exited(int32_t tid) {
+    for (size_t i = 0; i < n_counters; i++) {
+        if (counters[i].tid == tid) {
+            counters[i].count = 0;
+        }
+    }
 }
 
 void exports_fi_policy_policy_finish(void) {

@@ -15,16 +15,17 @@
 // variants are { tag, val }, u64/s64 are BigInt, and an exported function
 // returning result<T, E> returns T or throws E.
 
-import { callPaths } from "fi:policy/tracee@0.1.0";
-import { log } from "fi:policy/host@0.1.0";
+import { callPaths } from "fi:policy/tracee@0.6.0";
+import { errnoNumber, log, syscallName } from "fi:policy/host@0.6.0";
 
-const EIO = 5;
 const KEYS = ["path", "when"];
+const SYSCALLS = ["fsync", "fdatasync"];
 
 let pattern = null; // the path= glob, as a RegExp
 let when = 1; // the first call that fails
-const counts = new Map(); // "tid/nr" -> calls on matching files so far
+const counts = new Map(); // "tid/syscall" -> calls on matching files so far
 let failed = 0; // calls failed, for the summary
+let eio = 0; // Linux's EIO, from fault
 
 function compileGlob(glob) {
   const escape = (s) => s.replace(/[\\^$.|?+()[\]{}*]/g, "\\$&");
@@ -32,7 +33,14 @@ function compileGlob(glob) {
 }
 
 function verdict(action) {
-  return { action, delayEnterNs: 0n, delayExitNs: 0n, signal: 0, wantExit: false };
+  return {
+    action,
+    delayEnterNs: 0n,
+    delayExitNs: 0n,
+    signal: undefined,
+    wantExit: false,
+    logCall: false,
+  };
 }
 
 export const policy = {
@@ -79,21 +87,24 @@ export const policy = {
       when = n;
     }
     pattern = compileGlob(given.get("path"));
-    return { syscalls: ["fsync", "fdatasync"] };
+    eio = errnoNumber("EIO");
+    // Decided at entry only, and a call let run is let run untouched: fault
+    // answers these calls without a ptrace stop where it can.
+    return { syscalls: SYSCALLS, entryOnly: SYSCALLS, passesUntouched: SYSCALLS, paths: [] };
   },
 
   onEnter(call) {
     if (!callPaths().some((path) => pattern.test(path))) {
       return verdict({ tag: "pass" });
     }
-    const key = `${call.tid}/${call.nr}`;
+    const key = `${call.tid}/${syscallName(call.nr)}`;
     const count = (counts.get(key) ?? 0) + 1;
     counts.set(key, count);
     if (count < when) {
       return verdict({ tag: "pass" });
     }
     failed += 1;
-    return verdict({ tag: "fail", val: EIO });
+    return verdict({ tag: "fail", val: eio });
   },
 
   onExit(call, result) {

@@ -17,6 +17,6 @@ fi
 
 # fi gives plugins no network: leave out wasi:http and its fetch event.
 "$out/node_modules/.bin/jco" componentize app.js \
-    --wit ../../../wit/since-0.1.0 --world-name plugin \
+    --wit ../../../wit --world-name plugin \
     --disable http fetch-event \
     -o "$out/fsync_eio.wasm"

@@ -18,25 +18,20 @@ import re
 from componentize_py_types import Err
 from wit_world import exports
 from wit_world.imports import host, tracee
-from wit_world.imports.types import (
-    Action_Fail,
-    Action_Pass,
-    ConfigKey,
-    Description,
-    ExitAction_Keep,
-    Subscription,
-    Verdict,
-)
+from wit_world.imports.setup import ConfigKey, Description, Subscription
+from wit_world.imports.types import Action_Fail, Action_Pass, ExitAction_Keep, Verdict
 
-EIO = 5
 KEYS = ("path", "when")
+SYSCALLS = ["fsync", "fdatasync"]
 
 # The policy's state lives in the module: fi keeps one instance of the
 # component for the whole run.
 pattern = None  # the compiled path= glob
 when = 1  # the first call that fails
-counts = {}  # (tid, syscall number) -> calls on matching files so far
+counts = {}  # (tid, syscall name) -> calls on matching files so far
 failed = 0  # calls failed, for the summary
+# Linux's EIO, from fault: Python's own errno module has WASI's numbers.
+EIO = None
 
 
 def compile_glob(glob):
@@ -53,7 +48,9 @@ def parse_count(text):
 
 
 def verdict(action):
-    return Verdict(action=action, delay_enter_ns=0, delay_exit_ns=0, signal=0, want_exit=False)
+    return Verdict(
+        action=action, delay_enter_ns=0, delay_exit_ns=0, signal=None, want_exit=False, log_call=False
+    )
 
 
 class Policy(exports.Policy):
@@ -74,7 +71,7 @@ class Policy(exports.Policy):
         )
 
     def init(self, config):
-        global pattern, when
+        global pattern, when, EIO
         given = {}
         for key, value in config:
             if key not in KEYS:
@@ -91,13 +88,18 @@ class Policy(exports.Policy):
             if when is None:
                 raise Err(f"when={given['when']}: expected a whole number from 1")
         pattern = compile_glob(given["path"])
-        return Subscription(syscalls=["fsync", "fdatasync"])
+        EIO = host.errno_number("EIO")
+        # Decided at entry only, and a call let run is let run untouched:
+        # fault answers these calls without a ptrace stop where it can.
+        return Subscription(
+            syscalls=SYSCALLS, entry_only=SYSCALLS, passes_untouched=SYSCALLS, paths=[]
+        )
 
     def on_enter(self, call):
         global failed
         if not any(pattern.fullmatch(path) for path in tracee.call_paths()):
             return verdict(Action_Pass())
-        key = (call.tid, call.nr)
+        key = (call.tid, host.syscall_name(call.nr))
         counts[key] = counts.get(key, 0) + 1
         if counts[key] < when:
             return verdict(Action_Pass())

@@ -8,11 +8,11 @@ out="$(mkdir -p "${1:-$here}" && cd "${1:-$here}" && pwd)"
 
 if [ "$out" = "$here" ]; then
     cd "$here"
-    componentize-py -d ../../../wit/since-0.1.0 -w plugin componentize app -o fsync_eio.wasm
+    componentize-py -d ../../../wit -w plugin componentize app -o fsync_eio.wasm
 else
     # From a copy, so that nothing (__pycache__) lands in the source folder.
     mkdir -p "$out/src"
     cp "$here/app.py" "$out/src/"
     cd "$out/src"
-    componentize-py -d "$here/../../../wit/since-0.1.0" -w plugin componentize app -o "$out/fsync_eio.wasm"
+    componentize-py -d "$here/../../../wit" -w plugin componentize app -o "$out/fsync_eio.wasm"
 fi

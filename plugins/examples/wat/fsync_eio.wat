@@ -21,10 +21,11 @@
   ;; `wasm-tools parse fsync_eio.wat -o fsync_eio.wasm` makes the binary.
 
   ;; ---------------------------------------------------------------------
-  ;; Imports. The contract's types live in the interface fi:policy/types;
-  ;; a component names them by importing that interface, as every
+  ;; Imports. The contract's types live in the interfaces fi:policy/types
+  ;; (those of a call) and fi:policy/setup (those of describe and init); a
+  ;; component names them by importing those interfaces, as every
   ;; toolchain's output does. The shapes must be exactly the WIT ones.
-  (import "fi:policy/types@0.1.0" (instance $types
+  (import "fi:policy/types@0.6.0" (instance $types
     (type $args (tuple u64 u64 u64 u64 u64 u64))
     (type $syscall' (record (field "nr" u32) (field "args" $args) (field "pid" s32) (field "tid" s32)))
     (export "syscall" (type $syscall (eq $syscall')))
@@ -34,29 +35,34 @@
     (export "arg-change" (type $arg-change (eq $arg-change')))
     (type $action' (variant (case "pass") (case "fail" $errno) (case "return" s64) (case "rewrite" (list $arg-change))))
     (export "action" (type $action (eq $action')))
-    (type $verdict' (record (field "action" $action) (field "delay-enter-ns" u64) (field "delay-exit-ns" u64) (field "signal" u8) (field "want-exit" bool)))
+    (type $verdict' (record (field "action" $action) (field "delay-enter-ns" u64) (field "delay-exit-ns" u64)
+                            (field "signal" (option u8)) (field "want-exit" bool) (field "log-call" bool)))
     (export "verdict" (type $verdict (eq $verdict')))
     (type $exit-action' (variant (case "keep") (case "fail" $errno) (case "return" s64)))
     (export "exit-action" (type $exit-action (eq $exit-action')))
-    (type $subscription' (record (field "syscalls" (list string))))
+  ))
+  (alias export $types "syscall" (type $syscall))
+  (alias export $types "verdict" (type $verdict))
+  (alias export $types "exit-action" (type $exit-action))
+  (import "fi:policy/setup@0.6.0" (instance $setup
+    (type $subscription' (record (field "syscalls" (list string)) (field "entry-only" (list string))
+                                 (field "passes-untouched" (list string)) (field "paths" (list string))))
     (export "subscription" (type $subscription (eq $subscription')))
     (type $config-key' (record (field "name" string) (field "help" string)))
     (export "config-key" (type $config-key (eq $config-key')))
     (type $description' (record (field "name" string) (field "summary" string) (field "config" (list $config-key))))
     (export "description" (type $description (eq $description')))
   ))
-  (alias export $types "syscall" (type $syscall))
-  (alias export $types "verdict" (type $verdict))
-  (alias export $types "exit-action" (type $exit-action))
-  (alias export $types "subscription" (type $subscription))
-  (alias export $types "description" (type $description))
+  (alias export $setup "subscription" (type $subscription))
+  (alias export $setup "description" (type $description))
 
-  ;; Only the functions this plugin calls; fi provides more.
-  (import "fi:policy/tracee@0.1.0" (instance $tracee
+  ;; Only the functions this plugin calls; fault provides more.
+  (import "fi:policy/tracee@0.6.0" (instance $tracee
     (export "call-paths" (func (result (list string))))
   ))
-  (import "fi:policy/host@0.1.0" (instance $host
+  (import "fi:policy/host@0.6.0" (instance $host
     (export "log" (func (param "message" string)))
+    (export "errno-number" (func (param "name" string) (result (option u16))))
   ))
 
   ;; ---------------------------------------------------------------------
@@ -111,6 +117,10 @@
   ;; log takes a string: (ptr, len) in our memory.
   (alias export $host "log" (func $log))
   (core func $log (canon lower (func $log) (memory $mem)))
+  ;; errno-number takes a string and returns an option (two values, again
+  ;; more than a core function may return): written to the address given.
+  (alias export $host "errno-number" (func $errno-number))
+  (core func $errno-number (canon lower (func $errno-number) (memory $mem)))
 
   ;; ---------------------------------------------------------------------
   ;; The policy.
@@ -119,10 +129,12 @@
     (import "memory" "cabi_realloc" (func $alloc (param i32 i32 i32 i32) (result i32)))
     (import "fi" "call-paths" (func $call_paths (param i32)))
     (import "fi" "log" (func $log (param i32 i32)))
+    (import "fi" "errno-number" (func $errno_number (param i32 i32 i32)))
 
     ;; Memory map:
     ;;   0x0008  allocator: next free byte     0x000c  allocator: floor
     ;;   0x0040  return area (40 bytes): exports return records through it
+    ;;   0x0068  where errno-number writes its option: tag, then the u16 at +2
     ;;   0x0070  where call-paths writes its list: (ptr, len)
     ;;   0x0078  a list<config-key> or list<string> of 2 (32 bytes)
     ;;   0x0100  constant strings, each a u32 length and its bytes
@@ -130,6 +142,7 @@
     ;;   0x1000  counters: 1024 of (tid, syscall nr, count), 12 bytes each
     ;;   0x4000  the heap
     (global $RET i32 (i32.const 0x40))
+    (global $ERRNO i32 (i32.const 0x68))
     (global $PATHS i32 (i32.const 0x70))
     (global $LIST i32 (i32.const 0x78))
     (global $SCRATCH i32 (i32.const 0xc00))
@@ -172,6 +185,8 @@
     (data (i32.const 0x900) "\12\00\00\00fsync-eio: failed ")
     (global $FAILED_2 i32 (i32.const 0x980))
     (data (i32.const 0x980) "\06\00\00\00 calls")
+    (global $EIO_NAME i32 (i32.const 0xa00))
+    (data (i32.const 0xa00) "\03\00\00\00EIO")
 
     ;; The configuration: the pattern (in the heap, below the floor) and the
     ;; first call to fail.
@@ -182,6 +197,8 @@
     (global $counters (mut i32) (i32.const 0))
     (global $evict (mut i32) (i32.const 0))
     (global $failed (mut i64) (i64.const 0))
+    ;; Linux's EIO, asked of fault by name in init.
+    (global $eio (mut i32) (i32.const 0))
 
     ;; Store a constant string as (ptr, len) at $at: how a string field of a
     ;; record or list element looks in memory.
@@ -372,13 +389,25 @@
                   (global.get $BAD_WHEN_2))))))))
       ;; Keep the configuration: later calls free only what lies above it.
       (i32.store (i32.const 12) (i32.load (i32.const 8)))
-      ;; ok(subscription { syscalls: ["fsync", "fdatasync"] }): tag 0, then
-      ;; the list's (ptr, len).
+      ;; EIO's number, from fault (the option's tag is 1 when it is some).
+      (call $errno_number (i32.add (global.get $EIO_NAME) (i32.const 4))
+                          (i32.load (global.get $EIO_NAME)) (global.get $ERRNO))
+      (if (i32.eqz (i32.load8_u (global.get $ERRNO))) (then unreachable))
+      (global.set $eio (i32.load16_u offset=2 (global.get $ERRNO)))
+      ;; ok(subscription): tag 0, then four lists' (ptr, len). syscalls,
+      ;; entry-only and passes-untouched are the same ["fsync", "fdatasync"]:
+      ;; decided at entry only, and let run untouched. No paths: any file.
       (call $store_string (global.get $LIST) (global.get $FSYNC))
       (call $store_string (i32.add (global.get $LIST) (i32.const 8)) (global.get $FDATASYNC))
       (i32.store8 (global.get $RET) (i32.const 0))
       (i32.store offset=4 (global.get $RET) (global.get $LIST))
       (i32.store offset=8 (global.get $RET) (i32.const 2))
+      (i32.store offset=12 (global.get $RET) (global.get $LIST))
+      (i32.store offset=16 (global.get $RET) (i32.const 2))
+      (i32.store offset=20 (global.get $RET) (global.get $LIST))
+      (i32.store offset=24 (global.get $RET) (i32.const 2))
+      (i32.store offset=28 (global.get $RET) (i32.const 0))
+      (i32.store offset=32 (global.get $RET) (i32.const 0))
       (global.get $RET))
 
     ;; The count of calls so far for (tid, nr): the address of its slot.
@@ -414,13 +443,14 @@
     ;; through memory (40 bytes):
     ;;   +0 action tag (0 pass, 1 fail, 2 return, 3 rewrite)
     ;;   +8 action payload (fail: the errno as u16)
-    ;;   +16 delay-enter-ns   +24 delay-exit-ns   +32 signal   +33 want-exit
+    ;;   +16 delay-enter-ns   +24 delay-exit-ns
+    ;;   +32 signal (an option: tag, then the u8)   +34 want-exit   +35 log-call
     (func (export "on-enter")
       (param $nr i32) (param i64) (param i64) (param i64) (param i64) (param i64) (param i64)
       (param $pid i32) (param $tid i32) (result i32)
       (local $paths i32) (local $n i32) (local $i i32) (local $path i32) (local $matched i32)
       (local $count i32)
-      ;; Pass, no delays, no signal, no on-exit.
+      ;; Pass, no delays, no signal, no on-exit, no log mark.
       (i64.store offset=0 (global.get $RET) (i64.const 0))
       (i64.store offset=8 (global.get $RET) (i64.const 0))
       (i64.store offset=16 (global.get $RET) (i64.const 0))
@@ -451,7 +481,7 @@
         (then
           (global.set $failed (i64.add (global.get $failed) (i64.const 1)))
           (i32.store8 (global.get $RET) (i32.const 1))                  ;; fail
-          (i32.store16 offset=8 (global.get $RET) (i32.const 5))))     ;; EIO
+          (i32.store16 offset=8 (global.get $RET) (global.get $eio))))  ;; EIO
       (global.get $RET))
 
     ;; on-exit: (syscall, s64) -> exit-action. Never asked for (no verdict
@@ -460,6 +490,19 @@
       (param i32 i64 i64 i64 i64 i64 i64 i32 i32) (param $result i64) (result i32)
       (i64.store (global.get $RET) (i64.const 0))
       (global.get $RET))
+
+    ;; thread-exited: (tid). A new thread may get the id: its counts start
+    ;; afresh.
+    (func (export "thread-exited") (param $tid i32)
+      (local $i i32) (local $slot i32)
+      (block $done
+        (loop $next
+          (br_if $done (i32.ge_u (local.get $i) (global.get $counters)))
+          (local.set $slot (i32.add (global.get $COUNTERS) (i32.mul (local.get $i) (i32.const 12))))
+          (if (i32.eq (i32.load (local.get $slot)) (local.get $tid))
+            (then (i32.store offset=8 (local.get $slot) (i32.const 0))))
+          (local.set $i (i32.add (local.get $i) (i32.const 1)))
+          (br $next))))
 
     ;; finish: log "fsync-eio: failed N calls".
     (func (export "finish")
@@ -485,7 +528,8 @@
     (with "memory" (instance $memory))
     (with "fi" (instance
       (export "call-paths" (func $call-paths))
-      (export "log" (func $log))))
+      (export "log" (func $log))
+      (export "errno-number" (func $errno-number))))
   ))
 
   ;; ---------------------------------------------------------------------
@@ -500,6 +544,8 @@
     (canon lift (core func $policy "on-enter") (memory $mem)))
   (func $on-exit (param "call" $syscall) (param "result" s64) (result $exit-action)
     (canon lift (core func $policy "on-exit") (memory $mem)))
+  (func $thread-exited (param "tid" s32)
+    (canon lift (core func $policy "thread-exited")))
   (func $finish
     (canon lift (core func $policy "finish")))
 
@@ -508,6 +554,7 @@
     (export "init" (func $init))
     (export "on-enter" (func $on-enter))
     (export "on-exit" (func $on-exit))
+    (export "thread-exited" (func $thread-exited))
     (export "finish" (func $finish)))
-  (export "fi:policy/policy@0.1.0" (instance $exports))
+  (export "fi:policy/policy@0.6.0" (instance $exports))
 )

@@ -36,12 +36,12 @@ impl Policy for PathErrno {
             trigger: Trigger::from_config(config)?,
         };
         // Decided at entry only: fi answers through user notification where it
-        // can. A call on an fd of another file passes untouched: fi need not
-        // ask about fd calls until a matching file is open.
+        // can. A call on other files passes untouched: fi does not ask about
+        // it, nor stops fd calls until a matching file is open.
         let subscription = Subscription::syscalls(["%file", "%desc"])
             .entry_only()
             .passes_untouched()
-            .fd_paths(policy.trigger.path());
+            .paths(policy.trigger.path());
         Ok((policy, subscription))
     }
 

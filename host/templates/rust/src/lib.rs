@@ -25,8 +25,14 @@ impl Policy for FsyncEio {
             Some(glob) => glob,
             None => Glob::new("/data/*").expect("a valid glob"),
         };
-        let policy = FsyncEio { path };
-        Ok((policy, Subscription::syscalls(["fsync", "fdatasync"])))
+        // Promises that let fault answer calls for less: decided at entry
+        // only, a call let run is let run untouched, and only calls on the
+        // files of `path` matter (fault asks about no other).
+        let subscription = Subscription::syscalls(["fsync", "fdatasync"])
+            .entry_only()
+            .passes_untouched()
+            .paths([&path]);
+        Ok((FsyncEio { path }, subscription))
     }
 
     fn on_enter(&mut self, call: &Call) -> Verdict {

@@ -101,7 +101,12 @@ impl Policy for FsyncEio {
             counts: HashMap::new(),
             failed: 0,
         };
-        Ok((policy, Subscription::syscalls(["fsync", "fdatasync"])))
+        // Decided at entry only, and a call let run is let run untouched:
+        // fault answers these calls without a ptrace stop where it can.
+        let subscription = Subscription::syscalls(["fsync", "fdatasync"])
+            .entry_only()
+            .passes_untouched();
+        Ok((policy, subscription))
     }
 
     fn on_enter(&mut self, call: &Call) -> Verdict {
