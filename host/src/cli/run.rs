@@ -118,6 +118,7 @@ pub struct RunArgs {
     /// Simulate a power loss just after the chosen call returns: the traced tree is
     /// killed and the files under --root rewritten as a power cut may leave them.
     /// SET as in -e; when= counts the calls of SET over the whole run; path= as -P.
+    /// `end`: when the program's main process exits, after its last call.
     #[arg(long, value_name = "SET[:when=EXPR][:path=GLOB]")]
     pub crash_at: Option<String>,
 
