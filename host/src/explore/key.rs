@@ -159,14 +159,14 @@ impl RandomName {
             suffix: first[end..].to_string(),
         })
     }
-}
 
-impl RandomName {
     /// Two names that differ in a run of digits only, of any length (Go's
     /// `os.CreateTemp`, `main.go.1534096273`): a random number.
     fn number_between(first: &str, second: &str) -> Option<RandomName> {
+        // Bytes, not text: the fixed parts may end inside a character; the
+        // slices below are taken only where a digit starts or ends them.
         let digits = |text: &str, from: usize, to: usize| {
-            to > from && text[from..to].bytes().all(|b| b.is_ascii_digit())
+            to > from && text.as_bytes()[from..to].iter().all(u8::is_ascii_digit)
         };
         let prefix = first
             .bytes()
