@@ -11,6 +11,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 target=x86_64-unknown-linux-musl
+# Crates with C parts build it with musl's compiler wrapper.
+if ! command -v x86_64-linux-musl-gcc >/dev/null; then
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y musl-tools >&2
+    else
+        echo "build-static: x86_64-linux-musl-gcc not found: install musl-tools" >&2
+        exit 1
+    fi
+fi
 if ! rustup target list --installed | grep -qx "$target"; then
     rustup target add "$target" >&2
 fi

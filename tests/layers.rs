@@ -28,6 +28,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
             "rng",
             "interrupt",
             "leftovers",
+            "plugin_build",
         ],
     ),
     (
@@ -87,6 +88,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     ("interrupt", &[]),
     ("leftovers", &[]),
     ("suggest", &[]),
+    ("plugin_build", &[]),
 ];
 
 /// The text of a source file without its comments and its unit tests
