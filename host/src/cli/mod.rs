@@ -159,15 +159,29 @@ pub fn parse_time_option(text: &str) -> Result<Duration, String> {
     Ok(duration)
 }
 
-/// A usage error of clap's on one line: its message and its tip, without
-/// the usage and the pointer to `--help`.
+/// A usage error of clap's on one line: its message (with what it lists,
+/// such as the missing arguments) and its tip, without the usage and the
+/// pointer to `--help`.
 fn one_line(error: &clap::Error) -> String {
     let text = error.render().to_string();
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    let message = lines.next().unwrap_or_default();
-    let message = message.strip_prefix("error: ").unwrap_or(message);
-    match lines.find_map(|l| l.strip_prefix("tip: ")) {
-        Some(tip) => format!("{message} ({tip})"),
+    let mut paragraphs = text.split("\n\n").map(|paragraph| {
+        paragraph
+            .lines()
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    let first = paragraphs.next().unwrap_or_default();
+    let message = first.strip_prefix("error: ").unwrap_or(&first);
+    let tip = text
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("tip: "));
+    match tip {
+        Some(tip) => format!(
+            "{} ({tip})",
+            message.split(" tip: ").next().unwrap_or(message)
+        ),
         None => message.to_string(),
     }
 }
@@ -256,6 +270,18 @@ mod tests {
         assert_eq!(cli.run.trace, Some(Some("writev".into())));
         let cli = Cli::try_parse_from([NAME, "-ff", "-qq", "--", "true"]).unwrap();
         assert_eq!((cli.run.follow_forks, cli.run.quiet), (2, 2));
+    }
+
+    #[test]
+    fn usage_errors_are_one_line_that_names_what_is_wrong() {
+        let error = |args: &[&str]| one_line(&Cli::try_parse_from(args).unwrap_err());
+        let missing = error(&[NAME, "--check", "true", "--", "true"]);
+        assert!(missing.contains("--crash-at"), "{missing}");
+        let unknown = error(&[NAME, "--nosuch", "--", "true"]);
+        assert!(unknown.contains("'--nosuch'"), "{unknown}");
+        for line in [missing, unknown] {
+            assert!(!line.contains('\n') && !line.contains("Usage"), "{line}");
+        }
     }
 
     #[test]

@@ -111,6 +111,16 @@ export const policy = {
     return { tag: "keep" };
   },
 
+  threadExited(tid) {
+    // A thread's counts go with it: a new thread that gets its id starts
+    // from its own first call.
+    for (const key of [...counts.keys()]) {
+      if (key.startsWith(`${tid}/`)) {
+        counts.delete(key);
+      }
+    }
+  },
+
   finish() {
     log(`fsync-eio: failed ${failed} calls`);
   },

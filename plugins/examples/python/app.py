@@ -109,5 +109,11 @@ class Policy(exports.Policy):
     def on_exit(self, call, result):
         return ExitAction_Keep()
 
+    def thread_exited(self, tid):
+        # A thread's counts go with it: a new thread that gets its id
+        # starts from its own first call.
+        for key in [key for key in counts if key[0] == tid]:
+            del counts[key]
+
     def finish(self):
         host.log(f"fsync-eio: failed {failed} calls")

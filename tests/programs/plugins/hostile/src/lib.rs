@@ -37,7 +37,7 @@ impl Policy for Hostile {
         }
         let subscription = match mode.as_str() {
             "untrue" => Subscription::syscalls(["fsync"]).entry_only().passes_untouched(),
-            "delay" => Subscription::syscalls(["fsync"]).changed_passes(["fsync"]),
+            "delay" => Subscription::syscalls(["fsync"]).entry_only(),
             _ => Subscription::syscalls(["fsync"]),
         };
         let number = |key: &str, default: u64| config.parse::<u64>(key).map(|n| n.unwrap_or(default));
