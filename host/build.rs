@@ -42,7 +42,12 @@ fn main() {
     // applies at every start: 2 ms of the 3.4 a `fault --version` took, paid
     // by every traced run (and every test). Libraries, heap and stack are
     // still placed at random.
-    println!("cargo:rustc-link-arg-bins=-no-pie");
+    // A static build (crt-static, release/build-static.sh) is linked as
+    // rustc chooses: -no-pie beside its -static-pie would undo it.
+    let features = env::var("CARGO_CFG_TARGET_FEATURE").unwrap_or_default();
+    if !features.split(',').any(|feature| feature == "crt-static") {
+        println!("cargo:rustc-link-arg-bins=-no-pie");
+    }
 
     let wasmtime = locked_version(&workspace.join("Cargo.lock"), "wasmtime");
     println!("cargo:rustc-env=FI_WASMTIME_VERSION={wasmtime}");
