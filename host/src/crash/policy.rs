@@ -3,7 +3,7 @@
 //! the traced tree after the chosen one, and rewrites the files when the
 //! run has ended.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -66,6 +66,7 @@ impl CrashPolicy {
             acks: Acks {
                 targets: crash.acks,
                 main: None,
+                looked_at: HashSet::new(),
                 stdout: None,
                 count: 0,
             },
@@ -210,6 +211,9 @@ struct Acks {
     /// The program's main process: the first traced process whose parent
     /// is fi's (a spawned program; none when attached).
     main: Option<i32>,
+    /// The processes already looked at for it: `/proc` is read once a
+    /// process, not at every call.
+    looked_at: HashSet<i32>,
     /// The main process's standard output when first seen.
     stdout: Option<FileId>,
     count: u64,
@@ -219,7 +223,10 @@ impl Acks {
     /// Learn the main process from the first call of a child of fi's, and
     /// make relative targets absolute in its working directory.
     fn learn_main(&mut self, tracee: &Tracee) {
-        if self.main.is_some() || parent_of(tracee.pid) != Some(std::process::id() as i32) {
+        if self.main.is_some()
+            || !self.looked_at.insert(tracee.pid)
+            || parent_of(tracee.pid) != Some(std::process::id() as i32)
+        {
             return;
         }
         self.main = Some(tracee.pid);
