@@ -11,13 +11,14 @@ use std::sync::{LazyLock, Mutex, PoisonError};
 
 use clap::{Args, Subcommand};
 
-use super::{exit, parse_time_option};
+use super::exit;
+use super::time_option::parse_time_option;
 use crate::crash::{CrashMode, Fs};
 use crate::explore::events::{Event, Reporter};
 use crate::explore::faults::{default_syscalls, Fault, FaultChoice};
 use crate::explore::plan::Shard;
-use crate::explore::power::CrashOptions;
 use crate::explore::report::{Report, Suppressions};
+use crate::explore::CrashOptions;
 use crate::explore::{self, shell_quote, ExploreError, Options};
 use crate::interrupt::Interrupt;
 use crate::COMMAND as NAME;

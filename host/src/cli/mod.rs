@@ -5,7 +5,6 @@
 
 use std::process::ExitCode;
 use std::sync::LazyLock;
-use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
@@ -22,6 +21,7 @@ pub mod plugin;
 pub mod plugins;
 pub mod run;
 pub mod scaffold;
+mod time_option;
 
 pub use run::{RunArgs, StageSpec};
 
@@ -139,24 +139,6 @@ pub fn main() -> ExitCode {
     // What a fault killed with SIGKILL left in the temporary directory.
     crate::leftovers::sweep_temp_dir();
     ExitCode::from(execute(&cli, &stages))
-}
-
-/// The value of a duration option (`--plugin-timeout 200ms`, `--max-delay`,
-/// explore's `--timeout` and `--time-budget`): [`parse_duration`]'s grammar
-/// with its unit required (a bare number is refused, not taken as
-/// microseconds as the rules' delays are), and more than 0.
-pub fn parse_time_option(text: &str) -> Result<Duration, String> {
-    let number = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    if number.len() == text.len() {
-        return Err(format!(
-            "'{text}' has no unit: write {text}s, {text}ms, {text}us or {text}ns"
-        ));
-    }
-    let duration = parse_duration(text).map_err(|e| e.to_string())?;
-    if duration.is_zero() {
-        return Err(format!("'{text}': must be more than 0"));
-    }
-    Ok(duration)
 }
 
 /// A usage error of clap's on one line: its message (with what it lists,
@@ -289,11 +271,6 @@ mod tests {
         assert_eq!(parse_duration("1s"), Ok(Duration::from_secs(1)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("7"), Ok(Duration::from_micros(7)));
-        assert_eq!(parse_time_option("7ms"), Ok(Duration::from_millis(7)));
-        for refused in ["5", "0s", "0", "1.5", "5e3", "-1s", ""] {
-            assert!(parse_time_option(refused).is_err(), "{refused}");
-        }
-        assert!(parse_time_option("5").unwrap_err().contains("no unit"));
         assert!(parse_duration("3h")
             .unwrap_err()
             .to_string()

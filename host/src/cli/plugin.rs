@@ -122,7 +122,7 @@ pub fn check(text: &str) -> Result<()> {
     let names: Vec<&str> = subscription.iter().map(|s| s.name()).collect();
     println!(
         "subscribes to {}: {}",
-        crate::wasm::count(names.len(), "syscall"),
+        crate::output::count(names.len(), "syscall"),
         names.join(", ")
     );
     let mut ways: [(&str, Vec<&str>); 3] = [

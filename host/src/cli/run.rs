@@ -9,7 +9,8 @@ use std::time::Duration;
 use clap::builder::PossibleValue;
 use clap::{ArgMatches, Args, ValueEnum};
 
-use super::{exit, parse_time_option};
+use super::exit;
+use super::time_option::parse_time_option;
 use crate::backend::Kind;
 use crate::crash::{Crash, CrashMode, CrashReport, Fs};
 use crate::output::LogFormat;

@@ -14,125 +14,39 @@ pub mod classify;
 pub mod events;
 pub mod faults;
 pub mod html;
+mod jobs;
 pub mod key;
 mod links;
+mod options;
 pub mod plan;
 pub mod power;
 pub mod probe;
 pub mod report;
 pub mod running;
+mod scratch;
+mod shell;
 pub mod trial;
 pub mod uncaught;
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use syscalls::SysnoSet;
 
-use crate::interrupt::{self, Interrupt};
+use crate::interrupt;
 use classify::{classify, Baseline, Outcome};
-use faults::{Fault, FaultChoice};
+use faults::Fault;
+use jobs::run_jobs;
 use key::{PointKey, RandomNames};
-use plan::{Plan, PlannedRun, Shard};
+use options::RECORDING_LIMIT;
+pub use options::{CrashOptions, ExploreError, Options};
+use plan::{Plan, PlannedRun};
 use probe::{Probe, ProbeMode, Scope};
-use report::{Report, Suppressions, TriedPoint};
-use trial::{Observed, Program, RunDir};
-
-/// The time limit of the recording run when none is given.
-const RECORDING_LIMIT: Duration = Duration::from_secs(600);
-
-/// A campaign's settings.
-#[derive(Debug)]
-pub struct Options {
-    /// What to run, where, and the check.
-    pub program: Program,
-    /// The explored syscalls (default: [`faults::default_syscalls`]).
-    pub syscalls: SysnoSet,
-    /// Socket calls are points too.
-    pub network: bool,
-    /// Path globs that set the scope instead of the working directory
-    /// (relative ones are taken in the run's working directory).
-    pub paths: Vec<String>,
-    /// Every call of the explored syscalls is a point.
-    pub all_paths: bool,
-    /// The faults to try.
-    pub faults: FaultChoice,
-    /// A run still going after this is a hang (default: ten times the
-    /// recording's duration, at least 10 s).
-    pub timeout: Option<Duration>,
-    /// Try at most this many runs (0: record the plan only).
-    pub max_runs: Option<usize>,
-    /// Start no run after this much time.
-    pub time_budget: Option<Duration>,
-    /// Runs at once (needs a work directory to copy).
-    pub jobs: usize,
-    /// Try only this slice of the runs.
-    pub shard: Option<Shard>,
-    /// Read the plan from this file if it exists, or save it there.
-    pub plan_file: Option<PathBuf>,
-    /// Findings to leave out.
-    pub suppressions: Suppressions,
-    /// Crash at every durability point instead of failing calls
-    /// (`--crash`).
-    pub crash: Option<power::CrashOptions>,
-    /// Runs an earlier, interrupted campaign already made (`--resume`):
-    /// not made again, and part of the report.
-    pub done: Vec<TriedPoint>,
-    /// The command line that repeats this campaign's scope, before
-    /// `--replay ID -- CMD` (`fault explore --workdir d`), shell-quoted.
-    pub replay_prefix: String,
-    /// Who hears of the runs' progress.
-    pub progress: events::Reporter,
-    /// Raised, it ends the campaign: no run starts, the running ones are
-    /// killed and left out, and the points already tried are returned.
-    pub interrupt: Arc<Interrupt>,
-}
-
-/// Why a campaign could not be run.
-#[derive(Debug, thiserror::Error)]
-pub enum ExploreError {
-    /// The options do not make a campaign.
-    #[error("{0}")]
-    Invalid(String),
-    /// The run without faults failed in a way that makes comparison
-    /// meaningless, or a run could not be made.
-    #[error("{0}")]
-    Failed(String),
-    /// The program could not be started.
-    #[error(transparent)]
-    Session(#[from] crate::session::SessionError),
-    /// The campaign's interrupt was raised (by this signal) before it had
-    /// anything to report: during the recording.
-    #[error("interrupted by signal {0} during the recording")]
-    Interrupted(i32),
-}
-
-/// The scratch directory of a campaign (its runs' copies), removed at the
-/// end.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new() -> Result<Scratch, ExploreError> {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default()
-            .subsec_nanos();
-        let path =
-            std::env::temp_dir().join(format!("fault-explore-{}-{nanos:08x}", std::process::id()));
-        std::fs::create_dir_all(&path)
-            .map_err(|e| ExploreError::Failed(format!("creating {}: {e}", path.display())))?;
-        Ok(Scratch(path))
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use report::{Report, TriedPoint};
+use scratch::Scratch;
+pub use shell::shell_quote;
+use trial::{Observed, RunDir};
 
 /// The recording: the runs without faults, and the plan.
 struct Recording {
@@ -398,64 +312,6 @@ pub fn explore(options: &Options) -> Result<Report, ExploreError> {
     ))
 }
 
-/// Make `work(n, item)` for every item on `options.jobs` threads, starting
-/// none after `deadline`, showing progress; the points they tried. The
-/// first error stops the campaign. Once the interrupt is raised no item
-/// starts, and the items then running are left out (their runs were killed).
-fn run_jobs<T: Sync>(
-    options: &Options,
-    deadline: Option<Instant>,
-    items: &[T],
-    work: impl Fn(usize, &T) -> Result<Vec<TriedPoint>, ExploreError> + Sync,
-) -> Result<Vec<TriedPoint>, ExploreError> {
-    let progress = Progress::new(items.len(), &options.progress);
-    let next = AtomicUsize::new(0);
-    let (sender, receiver) = mpsc::channel();
-    let failure: Mutex<Option<ExploreError>> = Mutex::new(None);
-    std::thread::scope(|scope| {
-        for _ in 0..options.jobs.min(items.len().max(1)) {
-            let sender = sender.clone();
-            let (next, failure, work) = (&next, &failure, &work);
-            scope.spawn(move || loop {
-                let n = next.fetch_add(1, Ordering::Relaxed);
-                let over_budget = deadline.is_some_and(|deadline| Instant::now() >= deadline);
-                let Some(item) = items.get(n) else { break };
-                if over_budget || options.interrupt.is_raised() {
-                    break;
-                }
-                let done = work(n, item);
-                if options.interrupt.is_raised() {
-                    break;
-                }
-                match done {
-                    Ok(points) => {
-                        if sender.send(points).is_err() {
-                            break;
-                        }
-                    }
-                    Err(e) => {
-                        failure
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .get_or_insert(e);
-                        next.store(items.len(), Ordering::Relaxed);
-                        break;
-                    }
-                }
-            });
-        }
-        drop(sender);
-        for points in receiver.iter() {
-            progress.advance(points);
-        }
-    });
-    progress.finish();
-    if let Some(error) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
-        return Err(error);
-    }
-    Ok(progress.into_points())
-}
-
 impl Options {
     /// Make run number `n`: inject `run`'s fault in a fresh directory and
     /// classify what happened.
@@ -580,60 +436,4 @@ pub fn replay(options: &Options, id: &str) -> Result<Replayed, ExploreError> {
         status: classify::describe(observed.status),
         check,
     })
-}
-
-/// Quote `text` for a POSIX shell, if it needs it.
-pub fn shell_quote(text: &str) -> String {
-    let plain = !text.is_empty()
-        && text
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
-    if plain {
-        text.to_string()
-    } else {
-        format!("'{}'", text.replace('\'', "'\\''"))
-    }
-}
-
-/// The campaign's progress: the points tried so far, told to the reporter
-/// as each run ends.
-struct Progress<'a> {
-    reporter: &'a events::Reporter,
-    total: usize,
-    done: AtomicUsize,
-    points: Mutex<Vec<TriedPoint>>,
-}
-
-impl Progress<'_> {
-    fn new(total: usize, reporter: &events::Reporter) -> Progress<'_> {
-        reporter.emit(&events::Event::Started { total });
-        Progress {
-            reporter,
-            total,
-            done: AtomicUsize::new(0),
-            points: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// One item done, with the points it tried.
-    fn advance(&self, tried: Vec<TriedPoint>) {
-        let mut points = self.points.lock().unwrap_or_else(|e| e.into_inner());
-        points.extend(tried.iter().cloned());
-        let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
-        let findings = points.iter().filter(|p| p.outcome.is_finding()).count();
-        self.reporter.emit(&events::Event::RunDone {
-            tried: &tried,
-            done,
-            total: self.total,
-            findings,
-        });
-    }
-
-    fn finish(&self) {
-        self.reporter.emit(&events::Event::Finished);
-    }
-
-    fn into_points(self) -> Vec<TriedPoint> {
-        self.points.into_inner().unwrap_or_else(|e| e.into_inner())
-    }
 }

@@ -5,18 +5,21 @@
 //! mode of [`CrashMode`], and the user's check judges what a power loss
 //! there leaves behind.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use super::classify::Outcome;
 use super::events::Event;
 use super::faults::Fault;
+use super::jobs::run_jobs;
 use super::key::{path_class, PointKey};
+use super::options::{CrashOptions, ExploreError, Options, RECORDING_LIMIT};
 use super::report::{Report, TriedPoint};
+use super::scratch::Scratch;
+use super::shell::shell_quote;
 use super::trial::{self, Injector, Observed, RunDir};
-use super::{run_jobs, shell_quote, ExploreError, Options, Scratch, RECORDING_LIMIT};
-use crate::crash::{Crash, CrashMode, CrashReport, Fs, Tear};
+use crate::crash::{Crash, CrashMode, CrashReport, Tear};
 use crate::rng::SplitMix64;
 
 /// Up to this many reorder states of a point are all tried; beyond, this
@@ -27,20 +30,6 @@ const REORDER_STATES: u64 = 16;
 /// Seeded random reorder states tried at least at a point with more than
 /// [`REORDER_STATES`].
 const RANDOM_SEEDS: u64 = 4;
-
-/// How a crash campaign crashes.
-#[derive(Clone, Debug)]
-pub struct CrashOptions {
-    /// The directory whose files are modelled (relative: in the run's
-    /// working directory).
-    pub root: PathBuf,
-    /// Only this mode (`--crash-mode`); every mode without it.
-    pub mode: Option<CrashMode>,
-    /// Where the program acknowledges what it made safe (`--ack`).
-    pub acks: Vec<String>,
-    /// The file system whose persistence crashes follow (`--fs`).
-    pub fs: Fs,
-}
 
 /// Where a crash campaign crashes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

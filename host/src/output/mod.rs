@@ -5,6 +5,7 @@ mod decode;
 mod flags;
 mod record;
 mod summary;
+mod words;
 
 use std::cell::RefCell;
 use std::io::{self, Write};
@@ -17,6 +18,7 @@ use crate::model::{Action, Record};
 use crate::policy::chain::StageReport;
 pub use record::CallRecord;
 pub use summary::Summary;
+pub use words::count;
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

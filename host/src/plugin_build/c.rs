@@ -13,15 +13,20 @@ use wasi_preview1_component_adapter_provider::{
 use wit_parser::Resolve;
 
 use super::tools::Tool;
-use super::CONTRACT;
 
 /// How to install what clang needs to build for wasm32-wasi (Debian).
 const INSTALL_CLANG: &str = "apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32";
 
-/// Builds `sources` of `project` into a component, with the bindings and
-/// the core module in `build_dir`.
-pub fn build(project: &Path, build_dir: &Path, sources: &[PathBuf]) -> Result<Vec<u8>> {
-    write_bindings(build_dir)?;
+/// Builds `sources` of `project` into a component of the world `plugin` of
+/// `contract` (the WIT text), with the bindings and the core module in
+/// `build_dir`.
+pub fn build(
+    project: &Path,
+    build_dir: &Path,
+    sources: &[PathBuf],
+    contract: &str,
+) -> Result<Vec<u8>> {
+    write_bindings(build_dir, contract)?;
     let core = build_dir.join("plugin.core.wasm");
     let mut args: Vec<String> = [
         "--target=wasm32-wasi",
@@ -50,10 +55,10 @@ pub fn build(project: &Path, build_dir: &Path, sources: &[PathBuf]) -> Result<Ve
 
 /// `plugin.h`, `plugin.c` (the canonical ABI glue) and
 /// `plugin_component_type.o` (the world, for the module to carry) into
-/// `dir`, as `wit-bindgen c` writes them.
-fn write_bindings(dir: &Path) -> Result<()> {
+/// `dir`, as `wit-bindgen c` writes them for `contract`.
+fn write_bindings(dir: &Path, contract: &str) -> Result<()> {
     let mut resolve = Resolve::default();
-    let package = resolve.push_str("policy.wit", CONTRACT)?;
+    let package = resolve.push_str("policy.wit", contract)?;
     let world = resolve.select_world(&[package], Some("plugin"))?;
     let mut files = wit_bindgen_core::Files::default();
     wit_bindgen_c::Opts::default()
@@ -92,7 +97,7 @@ mod tests {
     fn the_bindings_declare_the_contract_s_exports() {
         let dir = std::env::temp_dir().join(format!("fi-c-bindings-{}", std::process::id()));
         fs::create_dir_all(&dir).unwrap();
-        write_bindings(&dir).unwrap();
+        write_bindings(&dir, include_str!("../../../wit/policy.wit")).unwrap();
         let header = fs::read_to_string(dir.join("plugin.h")).unwrap();
         for export in [
             "exports_fi_policy_policy_init(",

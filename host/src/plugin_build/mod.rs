@@ -78,7 +78,7 @@ pub fn build(project: &Path, out: Option<&Path>) -> Result<Built> {
                     .with_context(|| format!("creating {}", build_dir.display()))?;
             }
             let bytes = match other {
-                Language::C => c::build(project, &build_dir, &sources(project, "c")?)?,
+                Language::C => c::build(project, &build_dir, &sources(project, "c")?, CONTRACT)?,
                 Language::Python => build_python(project, &build_dir, &out)?,
                 Language::JavaScript => build_javascript(project, &build_dir, &out)?,
                 Language::Wat => build_wat(&sources(project, "wat")?[0])?,

@@ -9,10 +9,6 @@
 //! interfaces through bindgen's `with:` (docs/writing-plugins.md, "Versions
 //! of the contract").
 
-use wasmtime::component::{HasSelf, Linker};
-
-use super::host::PluginState;
-
 mod bindings {
     wasmtime::component::bindgen!({
         world: "plugin",
@@ -27,9 +23,10 @@ pub use bindings::{Plugin, PluginPre};
 /// The version of the contract (`fi:policy@VERSION`) this build runs.
 pub const VERSION: &str = "0.6.0";
 
-/// Add the contract's imports to `linker`.
-pub fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
-    Plugin::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
+/// The contract this build runs plugins for, as a package:
+/// `fi:policy@0.6.0`.
+pub fn package() -> String {
+    format!("fi:policy@{VERSION}")
 }
 
 #[cfg(test)]

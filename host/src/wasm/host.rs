@@ -5,17 +5,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
-use super::contract::{host, setup, tracee, types};
-use super::count;
+use super::contract::{host, setup, tracee, types, Plugin};
 use super::output_cap;
 use super::stdio::Captured;
 use syscalls::Sysno;
 
 use crate::model::Call;
+use crate::output::count;
 use crate::rng::SplitMix64;
 use crate::rules::parse::errno_by_name;
 use crate::tracee::{FdKind, Tracee};
@@ -323,4 +323,9 @@ impl rand::TryRng for Noticed {
     fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Self::Error> {
         self.draw().try_fill_bytes(dst)
     }
+}
+
+/// Add the contract's imports, served by [`PluginState`], to `linker`.
+pub(super) fn add_to_linker(linker: &mut Linker<PluginState>) -> wasmtime::Result<()> {
+    Plugin::add_to_linker::<_, HasSelf<_>>(linker, |state| state)
 }

@@ -38,19 +38,4 @@ pub use policy::WasmPolicy;
 pub use seed::Seed;
 pub use spec::PluginSpec;
 
-pub use contract::VERSION as CONTRACT_VERSION;
-
-/// The contract this build runs plugins for, as a package:
-/// `fi:policy@0.6.0`.
-pub fn contract_package() -> String {
-    format!("fi:policy@{CONTRACT_VERSION}")
-}
-
-/// `1 syscall`, `2 syscalls`: a count with its noun in the right number.
-pub(crate) fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
+pub use contract::{package as contract_package, VERSION as CONTRACT_VERSION};

@@ -17,7 +17,7 @@ use wasmtime::{Config, Engine};
 
 use super::cache;
 use super::contract::{self, PluginPre};
-use super::host::PluginState;
+use super::host::{self, PluginState};
 use super::instance::EPOCH_TICK;
 
 /// The engine and linker of the process.
@@ -69,7 +69,7 @@ pub fn prepare(bytes: &[u8], name: &str) -> Result<PluginPre<PluginState>> {
             format!(
                 "does not implement the world {}/plugin of this build (an earlier draft of \
                  it?); rebuild it against this build's contract: {}",
-                super::contract_package(),
+                contract::package(),
                 super::world::REBUILD
             )
         })?;
@@ -92,7 +92,7 @@ impl Shared {
         let engine = Engine::new(&config)?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-        contract::add_to_linker(&mut linker)?;
+        host::add_to_linker(&mut linker)?;
         start_epoch_ticker(&engine)?;
         Ok(Shared { engine, linker })
     }

@@ -7,7 +7,7 @@
 use anyhow::{bail, Context, Result};
 use wasmparser::{Chunk, Parser, Payload};
 
-use super::{contract_package, CONTRACT_VERSION};
+use super::contract::{package as contract_package, VERSION as CONTRACT_VERSION};
 
 /// The package of fi's WIT contract.
 const PACKAGE: &str = "fi:policy";

@@ -3,28 +3,10 @@
 
 use std::fs;
 use std::io;
-use std::path::PathBuf;
 
-use super::{id_of, open_file, FdFile, Model, Pending, Sync};
+use super::{id_of, open_file, FdFile, Mapping, Model, Pending, Sync};
 use crate::crash::log::{Change, DataChange, FileId};
 use crate::tracee::Tracee;
-
-/// A shared, writable mapping of a file under the root: what the program
-/// writes through it is invisible, so the mapped range is taken as
-/// rewritten from its snapshot at the mapping (or the file's last sync) on.
-#[derive(Debug)]
-pub(super) struct Mapping {
-    /// The file mapped.
-    pub(super) file: FileId,
-    /// Its path when mapped.
-    pub(super) path: PathBuf,
-    /// The mapped range's offset in the file.
-    pub(super) offset: u64,
-    /// The mapped range's length.
-    pub(super) len: u64,
-    /// Where it is mapped in the tracee (once `mmap` returned).
-    pub(super) addr: u64,
-}
 
 impl Model {
     /// After a sync of `file` (of everything for `None`), its mappings are

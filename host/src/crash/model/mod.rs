@@ -19,7 +19,6 @@ use super::log::{Change, Entry, EntryChange, FileId, Log};
 use super::store::Store;
 use crate::model::Call;
 use crate::tracee::Tracee;
-use mapping::Mapping;
 
 /// The calls the model follows.
 pub(crate) fn followed() -> SysnoSet {
@@ -103,6 +102,23 @@ struct FdFile {
     meta: fs::Metadata,
     flags: i32,
     pos: u64,
+}
+
+/// A shared, writable mapping of a file under the root: what the program
+/// writes through it is invisible, so the mapped range is taken as
+/// rewritten from its snapshot at the mapping (or the file's last sync) on.
+#[derive(Debug)]
+pub(super) struct Mapping {
+    /// The file mapped.
+    pub(super) file: FileId,
+    /// Its path when mapped.
+    pub(super) path: PathBuf,
+    /// The mapped range's offset in the file.
+    pub(super) offset: u64,
+    /// The mapped range's length.
+    pub(super) len: u64,
+    /// Where it is mapped in the tracee (once `mmap` returned).
+    pub(super) addr: u64,
 }
 
 /// The model of one run: the root it follows and the unsynced changes.
