@@ -356,6 +356,28 @@ fn four_shards_merged_equal_one_campaign_and_reports_are_written() {
         assert!(dom.contains(&format!("<td>{outcome}</td>")), "{dom}");
     }
     assert!(dom.contains("id=\"map\""), "{dom}");
+    // The store is built with debug info: its frames show their source.
+    let source = fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/programs/c/explore_store.c"),
+    )
+    .unwrap();
+    let shown: Vec<&str> = dom
+        .split("<span class=\"source\">")
+        .skip(1)
+        .filter_map(|s| s.split_once("</span>")?.0.split_once(" | ").map(|(_, t)| t))
+        .collect();
+    assert!(!shown.is_empty(), "no source line in the stacks\n{dom}");
+    for text in shown {
+        let text = text
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+            .replace("&quot;", "\"");
+        assert!(
+            source.lines().any(|l| l.trim() == text),
+            "{text:?} is not a line of explore_store.c"
+        );
+    }
 }
 
 #[test]

@@ -74,11 +74,9 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     ("crash", &["policy", "rules", "model", "tracee", "rng"]),
     (
         "wasm",
-        &[
-            "policy", "rules", "output", "model", "tracee", "rng", "suggest",
-        ],
+        &["policy", "rules", "output", "model", "tracee", "rng"],
     ),
-    ("rules", &["policy", "output", "tracee", "arch", "suggest"]),
+    ("rules", &["policy", "output", "tracee", "arch"]),
     ("output", &["policy", "model", "tracee", "arch"]),
     ("policy", &["model", "tracee"]),
     ("backend", &["model", "tracee", "arch"]),
@@ -88,7 +86,6 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     ("rng", &[]),
     ("interrupt", &[]),
     ("leftovers", &[]),
-    ("suggest", &[]),
     ("plugin_build", &[]),
 ];
 

@@ -132,15 +132,16 @@ fn json_log_of_a_delayed_call() {
     );
 }
 
-/// The numbers of the `-c` row for `name`: stops, tampered, errors.
-fn summary_row(log: &str, name: &str) -> Option<[u64; 3]> {
+/// The numbers of the `-c` row for `name`: stops, tampered, errors, and
+/// its seconds.
+fn summary_row(log: &str, name: &str) -> Option<([u64; 3], f64)> {
     log.lines().find_map(|line| {
         let fields: Vec<&str> = line.split_whitespace().collect();
-        if fields.len() != 4 || fields[0] != name {
+        if fields.len() != 7 || fields[6] != name {
             return None;
         }
         let n = |i: usize| fields[i].parse::<u64>().ok();
-        Some([n(1)?, n(2)?, n(3)?])
+        Some(([n(3)?, n(4)?, n(5)?], fields[1].parse().ok()?))
     })
 }
 
@@ -155,14 +156,65 @@ fn summary_counts_the_injected_calls() {
         .run();
     out.assert_code(1);
     let header = out.stderr.lines().find(|l| {
-        l.split_whitespace().collect::<Vec<_>>() == ["syscall", "stops", "tampered", "errors"]
+        l.split_whitespace().collect::<Vec<_>>()
+            == [
+                "%",
+                "time",
+                "seconds",
+                "usecs/call",
+                "stops",
+                "tampered",
+                "errors",
+                "syscall",
+            ]
     });
     out.ensure(header.is_some(), "no table header");
-    out.ensure_eq(summary_row(&out.stderr, "fsync"), Some([5, 4, 4]));
+    let (fsync, _) = summary_row(&out.stderr, "fsync").unwrap_or_default();
+    out.ensure_eq(fsync, [5, 4, 4]);
     let last = out.stderr.lines().last().unwrap_or("");
-    out.ensure(last.starts_with("total"), "the total row ends the log");
-    let total = summary_row(&out.stderr, "total").unwrap();
-    out.ensure(total[0] >= 5 && total[1] == 4 && total[2] >= 4, "");
+    out.ensure(last.ends_with(" total"), "the total row ends the log");
+    let (total, _) = summary_row(&out.stderr, "total").unwrap();
+    // -c counts every call, as strace's does: the program's writes and
+    // opens too.
+    out.ensure(total[0] > 5 && total[1] == 4 && total[2] >= 4, "");
+    out.ensure(
+        summary_row(&out.stderr, "openat").is_some(),
+        "openat counted",
+    );
+}
+
+#[test]
+fn summary_times_each_syscall_from_entry_to_return() {
+    let dir = TestDir::new("summary-time");
+    let out = Cmd::fault()
+        .args(["-c", "-e", "trace=fsync,write", "-e"])
+        .arg("inject=fsync:delay_enter=30ms:when=2")
+        .arg("--")
+        .arg(c_program("fsyncs"))
+        .arg("3")
+        .arg(dir.join("file"))
+        .run();
+    out.assert_code(0);
+    let (fsync, seconds) = summary_row(&out.stderr, "fsync").unwrap_or_default();
+    out.ensure_eq(fsync, [3, 1, 0]);
+    // The second fsync was held 30 ms before it ran.
+    out.ensure(
+        (0.030..2.0).contains(&seconds),
+        "fsync's 30 ms in its seconds",
+    );
+    let (write, _) = summary_row(&out.stderr, "write").unwrap_or_default();
+    out.ensure(write[0] >= 3, "each fsync's line written");
+    out.ensure(
+        summary_row(&out.stderr, "openat").is_none(),
+        "only the traced calls",
+    );
+    let first_row = out
+        .stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("% time"))
+        .nth(2)
+        .unwrap_or("");
+    out.ensure(first_row.ends_with(" fsync"), "the most time first");
 }
 
 // ---------------------------------------------------------------------------

@@ -186,6 +186,46 @@ fn chained_stages_run_in_command_line_order() {
 }
 
 #[test]
+fn count_counts_only_the_files_its_path_matches_and_is_not_warned_about() {
+    let dir = TestDir::new("count-path");
+    let (counted, other) = (dir.join("counted.txt"), dir.join("other.txt"));
+    std::fs::write(&counted, "a\n").unwrap();
+    std::fs::write(&other, "b\n").unwrap();
+    let spec = format!("count:path={}/count*", dir.path().display());
+    let out = fault()
+        .args(["--plugin", &spec, "--", "cat"])
+        .arg(&counted)
+        .arg(&other)
+        .arg(&counted)
+        .run();
+    out.assert_code(0);
+    assert_eq!(out.stdout, "a\nb\na\n", "{}", out.describe());
+    let row = |name: &str| -> Vec<String> {
+        out.stderr
+            .lines()
+            .filter(|l| l.starts_with("[count]") && l.ends_with(name))
+            .map(|l| {
+                l.split_whitespace()
+                    .skip(1)
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    // Twice: cat opens, reads and closes each file it is given.
+    let counted_row = row(&format!("  {}", counted.display()));
+    let calls: u64 = counted_row
+        .first()
+        .and_then(|r| r.split(' ').next()?.parse().ok())
+        .unwrap_or(0);
+    assert!(calls >= 6, "{counted_row:?}\n{}", out.describe());
+    assert!(row("other.txt").is_empty(), "{}", out.describe());
+    assert_eq!(row("  openat"), ["2 0"], "{}", out.describe());
+    out.assert_stderr_lacks("changed no call", "count reports on the run itself");
+}
+
+#[test]
 fn exported_builtins_work_when_loaded_by_path() {
     let dir = TestDir::new("plugin-export");
     let out = fault().args(["plugins", "export"]).arg(dir.path()).run();

@@ -387,7 +387,7 @@ fn strace_syntax_refused_with_the_part_named() {
         (&["-e", "trace=fsycn", "-e", "fault=none"], "-e trace=fsycn: unknown syscall 'fsycn'"),
         (
             &["-e", "signal=none"],
-            "-e signal=none: fi supports only -e inject=, -e fault= and -e trace=",
+            "-e signal=none: only -e inject=, -e fault= and -e trace= are supported",
         ),
         (&["--inject=chdir"], "-e inject=chdir: inject needs error="),
         // strace refuses it too: an inject with nothing to do.

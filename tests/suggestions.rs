@@ -1,6 +1,6 @@
 //! Mistyped names on the command line get the one-line refusal and, where a
 //! known name is close, "did you mean" it, as cargo and clap do: syscalls,
-//! errnos, rule options, qualifiers and built-in plugins.
+//! errnos, rule options, qualifiers, built-in plugins and plugins' keys.
 
 mod common;
 
@@ -11,7 +11,7 @@ fn a_mistyped_name_is_refused_with_the_name_meant() {
     let dir = TestDir::new("suggestions");
     let marker = dir.join("ran");
     let touch = format!("touch {}", arg(&marker));
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
         (
             &["-e", "fault=opnat:error=EACCES"],
             "fault: -e fault=opnat:error=EACCES: unknown syscall 'opnat' (did you mean 'openat'?)",
@@ -31,6 +31,10 @@ fn a_mistyped_name_is_refused_with_the_name_meant() {
         (
             &["--plugin", "short-wirte"],
             "no built-in plugin named 'short-wirte' (did you mean 'short-write'?)",
+        ),
+        (
+            &["--plugin", "path-errno:pth=/nonexistent/*"],
+            "fault: --plugin path-errno:pth=/nonexistent/*: unknown key 'pth' (did you mean 'path'?)",
         ),
     ];
     for (args, message) in cases {

@@ -34,6 +34,5 @@ pub mod policy;
 pub mod rng;
 pub mod rules;
 pub mod session;
-pub mod suggest;
 pub mod tracee;
 pub mod wasm;

@@ -354,7 +354,9 @@ impl Session {
         self
     }
 
-    /// Print the per-syscall table on the log at the end (`-c`).
+    /// Print the per-syscall table on the log at the end (`-c`): every
+    /// traced call (`-e trace=`, all by default) is then stopped at its
+    /// entry and its return, to be counted and timed, as strace's `-c` does.
     pub fn print_summary(mut self, print: bool) -> Session {
         self.print_summary = print;
         self
@@ -435,6 +437,7 @@ impl Session {
             format: self.log_format,
             trace_all: self.trace_all,
             summary: true,
+            timed: self.print_summary,
             keep: self.keep,
             end_to_stderr: self.end_to_stderr,
         });
@@ -550,6 +553,10 @@ impl Session {
         let resolved = rules::trace::resolve_exprs(texts).map_err(invalid)?;
         for warning in &resolved.warnings {
             log.note(crate::COMMAND, warning);
+        }
+        if self.print_summary {
+            // `-c` counts every traced call, as strace's does.
+            self.logged_only = resolved.traced.clone().unwrap_or_else(SysnoSet::all);
         }
         if let Some(set) = resolved.traced {
             if self.trace_all {

@@ -54,12 +54,12 @@ impl Config {
         let known = description.key_names();
         for (i, (key, _)) in pairs.iter().enumerate() {
             if !known.contains(&key.as_str()) {
-                let known = if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
+                let hint = match fi_grammar::DidYouMean::among(key, &known).name() {
+                    Some(name) => format!("did you mean '{name}'?"),
+                    None if known.is_empty() => "known: none".to_string(),
+                    None => format!("known: {}", known.join(", ")),
                 };
-                return Err(ConfigError(format!("unknown key '{key}' (known: {known})")));
+                return Err(ConfigError(format!("unknown key '{key}' ({hint})")));
             }
             if pairs[..i].iter().any(|(earlier, _)| earlier == key) {
                 return Err(ConfigError(format!("key '{key}' is given twice")));
@@ -151,7 +151,11 @@ mod tests {
     fn rejects_unknown_and_repeated_keys() {
         assert_eq!(
             config(&[("pth", "/x")]).unwrap_err().to_string(),
-            "unknown key 'pth' (known: path, when, errno, delay)"
+            "unknown key 'pth' (did you mean 'path'?)"
+        );
+        assert_eq!(
+            config(&[("speed", "1")]).unwrap_err().to_string(),
+            "unknown key 'speed' (known: path, when, errno, delay)"
         );
         assert_eq!(
             config(&[("path", "/a"), ("path", "/b")])

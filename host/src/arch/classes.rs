@@ -333,6 +333,15 @@ pub fn path_args(sysno: Sysno) -> &'static [PathArg] {
     }
 }
 
+/// The arguments of `sysno` that are addresses naming a file through the
+/// shared mapping there: `msync` flushes the file mapped at its address.
+pub fn mapping_args(sysno: Sysno) -> &'static [usize] {
+    match sysno {
+        Sysno::msync => &[0],
+        _ => &[],
+    }
+}
+
 /// The arguments of `sysno` that hold a file descriptor of the caller, in
 /// argument order.
 ///

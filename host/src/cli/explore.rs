@@ -215,7 +215,7 @@ pub fn execute(action: Option<&ExploreAction>, args: &ExploreArgs) -> u8 {
 pub fn run(args: &ExploreArgs) -> u8 {
     let interrupt = Interrupt::new();
     if let Err(e) = interrupt.on_stop_signals() {
-        eprintln!("{NAME} explore: listening for stop signals: {e}");
+        eprintln!("{NAME}: listening for stop signals: {e}");
         return exit::FAILED;
     }
     let result = options(args, &interrupt).and_then(|options| match &args.replay {
@@ -225,13 +225,13 @@ pub fn run(args: &ExploreArgs) -> u8 {
     let status = result.unwrap_or_else(|error| match (error, interrupt.signal()) {
         (ExploreError::Interrupted(signal), _) | (_, Some(signal)) => {
             eprintln!(
-                "{NAME} explore: interrupted by {} before any run was made",
+                "{NAME}: interrupted by {} before any run was made",
                 signal_name(signal)
             );
             exit::interrupted(signal)
         }
         (error, None) => {
-            eprintln!("{NAME} explore: {error}");
+            eprintln!("{NAME}: {error}");
             match error {
                 ExploreError::Session(e) => exit::of_session_error(&e),
                 _ => exit::FAILED,
@@ -268,7 +268,7 @@ pub fn merge(args: &MergeArgs) -> u8 {
             exit_status(&report)
         }
         Err(error) => {
-            eprintln!("{NAME} explore merge: {error}");
+            eprintln!("{NAME}: {error}");
             exit::FAILED
         }
     }
@@ -302,7 +302,7 @@ fn campaign(options: &Options, reports: &ReportArgs) -> Result<u8, ExploreError>
             None => String::new(),
         };
         eprintln!(
-            "{NAME} explore: interrupted by {}: {} runs made, the runs in progress killed{kept}",
+            "{NAME}: interrupted by {}: {} runs made, the runs in progress killed{kept}",
             signal_name(signal),
             report.points.len().saturating_sub(options.done.len()),
         );

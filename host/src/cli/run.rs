@@ -73,7 +73,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "SET", num_args = 0..=1, require_equals = true)]
     pub trace: Option<Option<String>>,
 
-    /// Print a per-syscall table of stops, tamperings and errors at the end.
+    /// Print strace's per-syscall table at the end: time (entry to return),
+    /// calls, tamperings and errors of every traced call (-e trace=SET, or all).
     #[arg(short = 'c', long = "summary")]
     pub summary: bool,
 

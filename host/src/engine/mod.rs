@@ -71,6 +71,8 @@ struct Pending {
     decision: Decision,
     /// The result fi set (a skipped call's, or one changed at exit).
     forced: Option<i64>,
+    /// When the entry stages had decided it.
+    decided: Instant,
 }
 
 /// What the engine keeps per traced thread.
@@ -408,7 +410,7 @@ impl<'a, B: Backend> Engine<'a, B> {
         };
         if let Some(pending) = thread.pending {
             // The call never returned (exit, exit_group, a kill).
-            self.log_call(thread.pid, tid, &pending, None);
+            self.log_call(thread.pid, tid, &pending, None, None);
             if pending.decision.kill_after {
                 self.kill_all();
             }
@@ -459,6 +461,7 @@ impl<'a, B: Backend> Engine<'a, B> {
             original,
             decision,
             forced: None,
+            decided: Instant::now(),
         };
         let forced = match pending.decision.action {
             Action::Pass => None,
@@ -473,7 +476,7 @@ impl<'a, B: Backend> Engine<'a, B> {
             self.report_policy_errors(&mut pending.decision.errors);
             self.backend.skip(tid, result);
             pending.forced = Some(result);
-            self.log_call(pid, tid, &pending, Some(result));
+            self.log_call(pid, tid, &pending, Some(result), None);
             if pending.decision.kill_after {
                 self.kill_all();
             }
@@ -510,7 +513,7 @@ impl<'a, B: Backend> Engine<'a, B> {
         if wants_exit {
             self.thread(tid).pending = Some(pending);
         } else {
-            self.log_call(pid, tid, &pending, None);
+            self.log_call(pid, tid, &pending, None, None);
         }
         self.resume_after(tid, delay, wants_exit);
         Ok(())
@@ -575,7 +578,7 @@ impl<'a, B: Backend> Engine<'a, B> {
                     .to_string(),
             }));
         }
-        self.log_call(pid, tid, &pending, None);
+        self.log_call(pid, tid, &pending, None, None);
         self.stop_fd_calls_if_opening(&pending.call);
         self.resume_after(tid, delay, false);
         Ok(())
@@ -599,7 +602,8 @@ impl<'a, B: Backend> Engine<'a, B> {
             self.backend.set_result(tid, result);
             pending.forced = Some(result);
         }
-        self.log_call(pid, tid, &pending, Some(result));
+        let took = pending.decided.elapsed();
+        self.log_call(pid, tid, &pending, Some(result), Some(took));
         if pending.decision.kill_after {
             self.kill_all();
         }
@@ -615,7 +619,17 @@ impl<'a, B: Backend> Engine<'a, B> {
         self.backend.kill_all();
     }
 
-    fn log_call(&mut self, pid: i32, tid: i32, pending: &Pending, result: Option<i64>) {
+    /// Give the log `pending`'s record: `result` as the caller saw it and,
+    /// for a call fi saw return, the time it `took` from its entry's
+    /// decision (delays included).
+    fn log_call(
+        &mut self,
+        pid: i32,
+        tid: i32,
+        pending: &Pending,
+        result: Option<i64>,
+        took: Option<Duration>,
+    ) {
         if !self.log.keeps_records() {
             return;
         }
@@ -638,6 +652,7 @@ impl<'a, B: Backend> Engine<'a, B> {
             signals: &decision.signals,
             policies: &names,
             logged: decision.log,
+            took,
         };
         self.log.call(&record);
     }

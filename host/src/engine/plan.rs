@@ -501,6 +501,7 @@ mod tests {
             format: LogFormat::Text,
             trace_all: false,
             summary: true,
+            timed: false,
             keep: Keep::Nothing,
             end_to_stderr: false,
         })

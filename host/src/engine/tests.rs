@@ -95,6 +95,7 @@ fn quiet_log() -> Log {
         format: LogFormat::Text,
         trace_all: false,
         summary: true,
+        timed: false,
         keep: Keep::Tampered,
         end_to_stderr: false,
     })

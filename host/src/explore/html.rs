@@ -10,7 +10,7 @@ use super::report::{xml, Report};
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left}\
 th{background:#f3f3f3}.crash{background:#f8d0d0}.corrupt{background:#f8e0c0}.hang{background:#f0f0b0}\
-.silent{background:#e0e0f8}.handled{background:#d8f0d8}pre{background:#f7f7f7;padding:.5em;overflow-x:auto}\
+.silent{background:#e0e0f8}.handled{background:#d8f0d8}pre{background:#f7f7f7;padding:.5em;overflow-x:auto}.source{color:#666}\
 code{font-size:90%}";
 
 /// The report as an HTML page.
@@ -126,10 +126,41 @@ fn findings(out: &mut String, report: &Report) {
                 .iter()
                 .map(|site| format!("<li><code>{}</code> ({} points)</li>", xml(&site.at), site.points))
                 .collect::<String>(),
-            xml(&finding.stack.join("\n")),
+            finding
+                .stack
+                .iter()
+                .map(|frame| frame_with_source(frame))
+                .collect::<Vec<_>>()
+                .join("\n"),
             id = finding.id,
             o = finding.outcome,
         );
+    }
+}
+
+/// A frame of a stack, escaped, and for one named with its source place
+/// (`fn+0x1c (/src/store.c:42)`) whose file is readable here, the line of
+/// source below it.
+fn frame_with_source(frame: &str) -> String {
+    let source = frame
+        .strip_suffix(')')
+        .and_then(|rest| rest.rsplit_once(" ("))
+        .and_then(|(_, place)| place.rsplit_once(':'))
+        .and_then(|(file, line)| {
+            let line: usize = line.parse().ok()?;
+            let text = std::fs::read_to_string(file).ok()?;
+            Some((
+                line,
+                text.lines().nth(line.checked_sub(1)?)?.trim().to_string(),
+            ))
+        });
+    match source {
+        Some((line, text)) => format!(
+            "{}\n<span class=\"source\">{line:>6} | {}</span>",
+            xml(frame),
+            xml(&text)
+        ),
+        None => xml(frame),
     }
 }
 

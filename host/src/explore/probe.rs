@@ -41,12 +41,8 @@ impl Scope {
     /// The file `call` touches if it is a fault point (empty for a point
     /// that touches no file, with `all_paths`); `None` if it is not one.
     fn target(&self, call: &Call, tracee: &Tracee) -> Option<PathBuf> {
-        let sysno = call.sysno()?;
-        let paths = if sysno == Sysno::msync {
-            tracee.mapped_file(call.args[0]).into_iter().collect()
-        } else {
-            tracee.call_paths(call)
-        };
+        call.sysno()?;
+        let paths = tracee.call_paths(call);
         if self.all_paths {
             return Some(paths.into_iter().next().unwrap_or_default());
         }

@@ -52,6 +52,9 @@ pub struct LogOptions {
     pub trace_all: bool,
     /// Count calls per syscall (for `-c` and a session's outcome).
     pub summary: bool,
+    /// See every stopped call return, to time it and count its errors
+    /// (`-c`'s table).
+    pub timed: bool,
     /// Which calls to keep as records.
     pub keep: Keep,
     /// When lines go nowhere, write the end of the log (warnings, tables)
@@ -74,6 +77,7 @@ pub struct Gathered {
 pub struct Log {
     inner: Rc<RefCell<Sink>>,
     trace_all: bool,
+    timed: bool,
     keep: Keep,
 }
 
@@ -104,6 +108,7 @@ impl Log {
         Log {
             inner: Rc::new(RefCell::new(sink)),
             trace_all: options.trace_all,
+            timed: options.timed,
             keep: options.keep,
         }
     }
@@ -115,6 +120,7 @@ impl Log {
             format,
             trace_all: false,
             summary: false,
+            timed: false,
             keep: Keep::Nothing,
             end_to_stderr: false,
         })
@@ -125,10 +131,10 @@ impl Log {
         self.inner.borrow_mut().traced = Some(set);
     }
 
-    /// Whether every stopped call needs its result (logged or kept), not
-    /// only the tampered ones.
+    /// Whether every stopped call needs its result (logged, timed or kept),
+    /// not only the tampered ones.
     pub fn traces_all(&self) -> bool {
-        (self.trace_all && self.writes_lines()) || self.keep == Keep::All
+        (self.trace_all && self.writes_lines()) || self.timed || self.keep == Keep::All
     }
 
     /// Whether a tampered call's result matters: it is logged or kept.
@@ -230,9 +236,10 @@ impl Log {
     }
 }
 
-/// `-e inject=...: changed no call; why`, for a stage that changed none.
+/// `-e inject=...: changed no call; why`, for a stage that changed none and
+/// did not report on the run itself.
 fn idle_warning(stage: &StageReport) -> Option<String> {
-    (stage.changed == 0).then(|| match &stage.idle_reason {
+    (stage.changed == 0 && !stage.reported).then(|| match &stage.idle_reason {
         Some(reason) => format!("{}: changed no call; {reason}", stage.name),
         None => format!("{}: changed no call", stage.name),
     })
@@ -244,7 +251,7 @@ fn note_json(source: &str, message: &str) -> serde_json::Value {
 
 fn report_write_error(result: io::Result<()>) {
     if let Err(error) = result {
-        eprintln!("fi: writing the log: {error}");
+        eprintln!("{}: writing the log: {error}", crate::COMMAND);
     }
 }
 

@@ -27,6 +27,9 @@ pub struct CallRecord<'a> {
     pub policies: &'a [&'a str],
     /// A policy asked for this call to be logged even if nothing changed it.
     pub logged: bool,
+    /// The wall time from its entry's decision to its return (delays
+    /// included), when fi saw it return.
+    pub took: Option<Duration>,
 }
 
 impl CallRecord<'_> {

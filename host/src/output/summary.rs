@@ -1,8 +1,10 @@
-//! The `-c` table: per syscall, how many calls fi stopped, tampered with, and
-//! saw fail.
+//! The `-c` table: per syscall, the time its calls took (as strace's `-c -w`
+//! measures it: from entry to return, for the calls fi saw return), how many
+//! calls fi stopped, tampered with, and saw fail.
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
+use std::time::Duration;
 
 use super::record::CallRecord;
 use crate::model::Call;
@@ -17,6 +19,25 @@ pub struct Counts {
     pub tampered: u64,
     /// Calls that failed (as the caller saw them).
     pub errors: u64,
+    /// The time the calls fi saw return took, from entry to return.
+    pub time: Duration,
+    /// How many calls `time` covers.
+    pub timed: u64,
+}
+
+impl Counts {
+    fn add(&mut self, other: &Counts) {
+        self.stops += other.stops;
+        self.tampered += other.tampered;
+        self.errors += other.errors;
+        self.time += other.time;
+        self.timed += other.timed;
+    }
+
+    /// The mean time of a timed call, in microseconds.
+    fn usecs_per_call(&self) -> u128 {
+        self.time.as_micros() / u128::from(self.timed.max(1))
+    }
 }
 
 /// Counters for every syscall fi stopped.
@@ -33,6 +54,10 @@ impl Summary {
         counts.stops += 1;
         counts.tampered += u64::from(record.tampered());
         counts.errors += u64::from(record.result.is_some_and(|r| (-4095..0).contains(&r)));
+        if let Some(took) = record.took {
+            counts.time += took;
+            counts.timed += 1;
+        }
     }
 
     /// The counts of the syscall named `syscall`, if fi stopped any.
@@ -52,13 +77,21 @@ impl Summary {
 
 impl Summary {
     /// The table as one JSON object: `{"summary": [{"syscall": ..., "stops":
-    /// ..., "tampered": ..., "errors": ...}, ...]}`.
+    /// ..., "tampered": ..., "errors": ..., "seconds": ..., "timed": ...},
+    /// ...]}`.
     pub fn to_json(&self) -> serde_json::Value {
         let rows: Vec<_> = self
             .rows()
             .iter()
             .map(|(name, c)| {
-                serde_json::json!({"syscall": name, "stops": c.stops, "tampered": c.tampered, "errors": c.errors})
+                serde_json::json!({
+                    "syscall": name,
+                    "stops": c.stops,
+                    "tampered": c.tampered,
+                    "errors": c.errors,
+                    "seconds": c.time.as_secs_f64(),
+                    "timed": c.timed,
+                })
             })
             .collect();
         serde_json::json!({ "summary": rows })
@@ -66,30 +99,47 @@ impl Summary {
 }
 
 impl fmt::Display for Summary {
+    /// strace's `-c` layout, most time first, with fault's columns:
+    /// `% time  seconds  usecs/call  stops  tampered  errors  syscall`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{:<20} {:>10} {:>10} {:>10}",
-            "syscall", "stops", "tampered", "errors"
-        )?;
-        writeln!(f, "{:-<20} {:->10} {:->10} {:->10}", "", "", "", "")?;
+        let rows = self.rows();
         let mut total = Counts::default();
-        for (name, counts) in &self.rows() {
+        rows.values().for_each(|counts| total.add(counts));
+        let mut by_time: Vec<(&String, &Counts)> = rows.iter().collect();
+        by_time.sort_by(|(a, x), (b, y)| y.time.cmp(&x.time).then(a.cmp(b)));
+        let line = |f: &mut fmt::Formatter<'_>| {
             writeln!(
                 f,
-                "{name:<20} {:>10} {:>10} {:>10}",
-                counts.stops, counts.tampered, counts.errors
-            )?;
-            total.stops += counts.stops;
-            total.tampered += counts.tampered;
-            total.errors += counts.errors;
-        }
-        writeln!(f, "{:-<20} {:->10} {:->10} {:->10}", "", "", "", "")?;
+                "{:->6} {:->11} {:->11} {:->10} {:->10} {:->10} {:-<20}",
+                "", "", "", "", "", "", ""
+            )
+        };
         writeln!(
             f,
-            "{:<20} {:>10} {:>10} {:>10}",
-            "total", total.stops, total.tampered, total.errors
-        )
+            "{:>6} {:>11} {:>11} {:>10} {:>10} {:>10} syscall",
+            "% time", "seconds", "usecs/call", "stops", "tampered", "errors"
+        )?;
+        line(f)?;
+        let row = |f: &mut fmt::Formatter<'_>, name: &str, counts: &Counts| {
+            let share = match total.time.is_zero() {
+                true => 0.0,
+                false => 100.0 * counts.time.as_secs_f64() / total.time.as_secs_f64(),
+            };
+            writeln!(
+                f,
+                "{share:>6.2} {:>11.6} {:>11} {:>10} {:>10} {:>10} {name}",
+                counts.time.as_secs_f64(),
+                counts.usecs_per_call(),
+                counts.stops,
+                counts.tampered,
+                counts.errors
+            )
+        };
+        for (name, counts) in by_time {
+            row(f, name, counts)?;
+        }
+        line(f)?;
+        row(f, "total", &total)
     }
 }
 

@@ -82,6 +82,8 @@ pub struct StageReport {
     pub changed: u64,
     /// Why it changed no call, when it can tell ([`Policy::idle_reason`]).
     pub idle_reason: Option<String>,
+    /// It wrote its own account of the run ([`Policy::reported`]).
+    pub reported: bool,
 }
 
 /// Policies in command-line order.
@@ -174,6 +176,7 @@ impl Chain {
                 idle_reason: (stage.changed == 0)
                     .then(|| kernel_note(&stage.in_kernel).or_else(|| stage.policy.idle_reason()))
                     .flatten(),
+                reported: stage.policy.reported(),
             })
             .collect()
     }

@@ -98,6 +98,13 @@ pub trait Policy {
         None
     }
 
+    /// The policy wrote its own account of the run to the log (a plugin's
+    /// log lines, such as `count`'s table). Having changed no call is then
+    /// no news: fault gives no "changed no call" warning for it.
+    fn reported(&self) -> bool {
+        false
+    }
+
     /// Thread `tid` has ended (or changed its id in an exec); forget any state
     /// kept for it, since the kernel may give the id to a new thread.
     fn thread_exited(&mut self, tid: i32) {

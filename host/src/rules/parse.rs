@@ -24,7 +24,7 @@ use thiserror::Error;
 use crate::arch::classes::{arg_count, classes_of, Classes};
 use crate::rules::poke::{parse_pokes, Poke, PokeError};
 use crate::rules::syscall_set::{parse_syscall_set, SetError};
-use crate::suggest::DidYouMean;
+use fi_grammar::DidYouMean;
 
 /// One parsed `-e inject=` or `-e fault=` rule.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,7 +83,7 @@ pub struct RuleError {
 pub enum RuleErrorKind {
     /// A qualifier other than `inject=`, `fault=` and `trace=` (`signal=`,
     /// `abbrev=`, ...).
-    #[error("fi supports only -e inject=, -e fault= and -e trace={0}")]
+    #[error("only -e inject=, -e fault= and -e trace= are supported{0}")]
     UnsupportedQualifier(DidYouMean),
     /// The syscall set before the first `:`.
     #[error(transparent)]
@@ -793,7 +793,7 @@ mod tests {
             assert_eq!(
                 err.to_string(),
                 format!(
-                    "-e {arg}: fi supports only -e inject=, -e fault= and -e trace={suggestion}"
+                    "-e {arg}: only -e inject=, -e fault= and -e trace= are supported{suggestion}"
                 )
             );
         }

@@ -23,7 +23,7 @@ use syscalls::{Sysno, SysnoSet};
 use thiserror::Error;
 
 use crate::arch::classes::{class_by_name, syscalls_in, Classes};
-use crate::suggest::DidYouMean;
+use fi_grammar::DidYouMean;
 
 /// Why a syscall-set expression was rejected; each names the offending part.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]

@@ -7,7 +7,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
 use super::Tracee;
-use crate::arch::classes::{fd_args, path_args, PathArg};
+use crate::arch::classes::{fd_args, mapping_args, path_args, PathArg};
 use crate::model::Call;
 
 /// The longest path the kernel accepts, NUL included.
@@ -114,8 +114,9 @@ impl Tracee {
         Some(resolve_path_at(&base, path))
     }
 
-    /// Every path `call` touches: its path arguments (made absolute) and the
-    /// paths of its fd arguments, in argument order.
+    /// Every path `call` touches: its path arguments (made absolute), the
+    /// paths of its fd arguments, and the files mapped at its address
+    /// arguments (`msync`'s), in that order.
     pub fn call_paths(&self, call: &Call) -> Vec<PathBuf> {
         let Some(sysno) = call.sysno() else {
             return Vec::new();
@@ -126,6 +127,9 @@ impl Tracee {
         }
         for &i in fd_args(sysno) {
             paths.extend(self.fd_path(call.args[i] as i32));
+        }
+        for &i in mapping_args(sysno) {
+            paths.extend(self.mapped_file(call.args[i]));
         }
         paths
     }

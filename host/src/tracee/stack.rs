@@ -402,7 +402,9 @@ pub fn symbolize(frames: &[Frame]) -> Vec<String> {
                     let place = sym
                         .code_info
                         .as_ref()
-                        .and_then(|code| Some(format!(" ({}:{})", code.file.to_str()?, code.line?)))
+                        .and_then(|code| {
+                            Some(format!(" ({}:{})", code.to_path().to_str()?, code.line?))
+                        })
                         .unwrap_or_default();
                     format!("{}+{:#x}{place}", sym.name, sym.offset)
                 }

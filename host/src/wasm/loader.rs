@@ -17,7 +17,7 @@ use super::{builtins, shared, world, PluginSpec};
 use crate::output::Log;
 use crate::rng::SplitMix64;
 use crate::rules::syscall_set::syscalls_for_list;
-use crate::suggest::DidYouMean;
+use fi_grammar::DidYouMean;
 
 /// Loads plugins for one run.
 pub struct Loader {

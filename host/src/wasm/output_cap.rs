@@ -45,6 +45,11 @@ impl OutputCap {
         }
     }
 
+    /// Whether the plugin has written anything (logged or dropped).
+    pub fn wrote(&self) -> bool {
+        self.lines + self.dropped_lines > 0
+    }
+
     /// Count output dropped (also before it became lines); whether it is
     /// the first dropped, after which the log says the limit was reached.
     pub fn drop(&mut self, lines: u64, bytes: u64) -> bool {

@@ -240,6 +240,10 @@ impl Policy for WasmPolicy {
         &self.instance.name
     }
 
+    fn reported(&self) -> bool {
+        self.output.wrote()
+    }
+
     fn subscription(&self) -> SysnoSet {
         self.declared.subscription.clone()
     }

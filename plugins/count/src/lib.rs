@@ -3,15 +3,17 @@
 //!
 //! Paths are those each call touches (its path arguments and the paths of
 //! its descriptors), taken when the call enters, so `close` still counts
-//! against the file it closed.
+//! against the file it closed. With `path=GLOB`, only the calls that touch
+//! a file the glob matches are counted (and fault asks the plugin about no
+//! other file).
 
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::hash::Hash;
 
 use fi_sdk::{
-    log, Call, Config, ConfigError, Description, Errno, ExitAction, Policy, Subscription, Sysno,
-    Verdict,
+    log, Call, Config, ConfigError, Description, Errno, ExitAction, Glob, Policy, Subscription,
+    Sysno, Verdict,
 };
 
 /// Calls seen, and how many of them failed.
@@ -26,6 +28,8 @@ struct Count {
     by_path: HashMap<String, Tally>,
     /// Per thread: the paths of the call now running.
     running: HashMap<i32, Vec<String>>,
+    /// Only calls touching a file this matches count (`path=`).
+    only: Option<Glob>,
 }
 
 impl Policy for Count {
@@ -38,19 +42,33 @@ impl Policy for Count {
             "syscalls",
             "calls to count: names, numbers or %classes, comma-separated; default all",
         )
+        .key(
+            "path",
+            "count only calls touching a file this glob matches (`*` also matches /); default any",
+        )
     }
 
     fn new(config: &Config) -> Result<(Self, Subscription), ConfigError> {
         let syscalls = config.list("syscalls")?.unwrap_or(vec!["all"]);
+        let only: Option<Glob> = config.parse("path")?;
+        let subscription = Subscription::syscalls(syscalls).paths(only.iter());
         let policy = Count {
             by_syscall: HashMap::new(),
             by_path: HashMap::new(),
             running: HashMap::new(),
+            only,
         };
-        Ok((policy, Subscription::syscalls(syscalls)))
+        Ok((policy, subscription))
     }
 
     fn on_enter(&mut self, call: &Call) -> Verdict {
+        if self
+            .only
+            .as_ref()
+            .is_some_and(|glob| !glob.matches_any(call.paths()))
+        {
+            return Verdict::pass();
+        }
         self.by_syscall.entry(call.sysno()).or_default().calls += 1;
         for path in call.paths() {
             self.by_path.entry(path.clone()).or_default().calls += 1;

@@ -1,6 +1,6 @@
 //! "Did you mean": the known name closest to one a user mistyped, as cargo
-//! and clap suggest it, for syscalls, errnos, signals, rule options and
-//! qualifiers.
+//! and clap suggest it, for syscalls, errnos, signals, rule options,
+//! qualifiers, built-in plugins' names and plugins' keys.
 
 use std::fmt;
 
