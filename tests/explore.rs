@@ -9,7 +9,9 @@ use std::process::Command;
 use std::time::Duration;
 
 mod common;
-use common::{c_program, go_program, java, java_classes, python3, require_tool, Cmd, TestDir};
+use common::{
+    c_program, go_program, java, java_classes, python3, require_tool, Cmd, TestDir, FAULT,
+};
 
 /// A campaign can make dozens of runs.
 const CAMPAIGN: Duration = Duration::from_secs(600);
@@ -563,4 +565,57 @@ fn a_crash_campaign_finds_the_rename_without_fsync_and_passes_the_careful_one() 
         fs::read_to_string(work.join("data.txt")).unwrap(),
         "old version\n"
     );
+}
+
+#[test]
+fn each_finding_s_plain_rule_gives_the_same_outcome_outside_explore() {
+    let dir = TestDir::new("explore-rules");
+    let work = workdir(&dir);
+    let store = c_program("explore_store");
+    let check = format!("{} verify", store.display());
+    let report = dir.join("report.json");
+    let args = ["--workdir", "work", "--check", &check, "--json"];
+    let mut args = args.to_vec();
+    args.push(report.to_str().unwrap());
+    explore(&dir, &args, &[store.as_os_str()]).assert_code(1);
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
+    let findings = json["findings"].as_array().unwrap();
+    let rule_of = |outcome: &str| -> String {
+        let finding = findings.iter().find(|f| f["outcome"] == outcome);
+        let finding = finding.unwrap_or_else(|| panic!("no {outcome} finding: {json}"));
+        finding["rule"].as_str().unwrap_or_default().to_string()
+    };
+    // A close that runs and then fails has no rule: fault's rules do not
+    // run the call they fail.
+    assert_eq!(rule_of("silent"), "", "{json}");
+    let bin = Path::new(FAULT).parent().unwrap().display().to_string();
+    let path = format!("{bin}:{}", std::env::var("PATH").unwrap_or_default());
+    let run_rule = |rule: &str| {
+        fs::remove_dir_all(&work).unwrap();
+        fs::create_dir_all(&work).unwrap();
+        let out = Command::new("sh")
+            .args(["-c", rule])
+            .env("PATH", &path)
+            .output()
+            .unwrap();
+        let checked = Command::new("sh")
+            .args(["-c", &check])
+            .current_dir(&work)
+            .status()
+            .unwrap();
+        (out, checked)
+    };
+    // The failed fopen of the notes file: the store dereferences NULL.
+    let crash = rule_of("crash");
+    assert!(crash.contains("-e fault=openat:error="), "{crash}");
+    let (out, _) = run_rule(&crash);
+    // fault's status for a program killed by SIGSEGV: 128 + 11.
+    assert_eq!(out.status.code(), Some(128 + 11), "{crash}\n{out:?}");
+    // The short record write: the program exits 0 and the check fails.
+    let corrupt = rule_of("corrupt");
+    assert!(corrupt.contains("--plugin short-write:path="), "{corrupt}");
+    let (out, checked) = run_rule(&corrupt);
+    assert_eq!(out.status.code(), Some(0), "{corrupt}\n{out:?}");
+    assert!(!checked.success(), "the check must fail after {corrupt}");
 }

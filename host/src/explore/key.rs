@@ -241,6 +241,12 @@ impl RandomNames {
     /// The path class of `path` (as [`workdir_relative`] gives it): random
     /// parts as `*`, then [`normalize_names`].
     pub fn class(&self, path: &str) -> String {
+        normalize_names(&self.glob(path))
+    }
+
+    /// `path` (as [`workdir_relative`] gives it) with its random parts as
+    /// `*`, and nothing else changed: a glob of the file in every run.
+    pub fn glob(&self, path: &str) -> String {
         let replaced: Vec<String> = path
             .split('/')
             .map(|component| {
@@ -250,7 +256,7 @@ impl RandomNames {
                     .unwrap_or_else(|| component.to_string())
             })
             .collect();
-        normalize_names(&replaced.join("/"))
+        replaced.join("/")
     }
 
     /// Whether no random name was learned.

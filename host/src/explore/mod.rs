@@ -22,6 +22,7 @@ pub mod plan;
 pub mod power;
 pub mod probe;
 pub mod report;
+mod rule;
 pub mod running;
 mod scratch;
 mod shell;
@@ -333,9 +334,23 @@ impl Options {
             recording.timeout,
         )?;
         let (outcome, detail) = classify(&recording.baseline, &observed, self.program.check_always);
+        let dir = match &self.program.workdir {
+            Some(workdir) => self.program.cwd.join(workdir),
+            None => self.program.cwd.clone(),
+        };
+        let rule = planned.rule.as_ref().and_then(|target| {
+            rule::command_line(
+                target,
+                &planned.key.syscall,
+                run.fault,
+                &dir,
+                &self.command_text(),
+            )
+        });
         Ok(TriedPoint {
             loss: classify::loss(&recording.baseline, &observed),
             replay: self.replay_command(&id),
+            rule: rule.unwrap_or_default(),
             id,
             key: planned.key.clone(),
             fault: run.fault,

@@ -11,6 +11,7 @@ use std::collections::HashMap;
 
 use super::key::{PointKey, RandomNames};
 use super::probe::SeenPoint;
+use super::rule::{self, RuleTarget};
 use crate::tracee::stack::symbolize;
 
 /// The plan's format version.
@@ -25,6 +26,9 @@ pub struct PlannedPoint {
     pub faults: Vec<Fault>,
     /// Its call stack, named where symbols allow.
     pub stack: Vec<String>,
+    /// Which call it is to a plain rule, where a rule can select it.
+    #[serde(default)]
+    pub rule: Option<RuleTarget>,
 }
 
 /// The recorded points of a command.
@@ -56,9 +60,11 @@ impl Plan {
     /// points with faults to try whose call did not fail there already.
     pub fn new(command: Vec<String>, seen: Vec<SeenPoint>, random: RandomNames) -> Plan {
         let mut counts: HashMap<PointKey, u32> = HashMap::new();
+        let rules = rule::targets(&seen, &random);
         let points = seen
             .into_iter()
-            .filter_map(|point| {
+            .zip(rules)
+            .filter_map(|(point, rule)| {
                 let mut key = PointKey {
                     path: random.class(&point.path),
                     ordinal: 0,
@@ -71,6 +77,7 @@ impl Plan {
                     stack: symbolize(&point.frames),
                     key,
                     faults: point.faults,
+                    rule,
                 })
             })
             .collect();

@@ -342,6 +342,7 @@ fn tried_point(
         detail,
         stack: lost,
         loss: String::new(),
+        rule: String::new(),
     })
 }
 

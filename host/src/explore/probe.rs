@@ -91,6 +91,8 @@ pub struct SeenPoint {
     pub key: PointKey,
     /// The path it touched, before names were normalised.
     pub path: String,
+    /// The thread that made the call.
+    pub tid: i32,
     /// The faults to try there.
     pub faults: Vec<Fault>,
     /// Its call stack, for naming.
@@ -365,6 +367,7 @@ impl Policy for Probe {
                 report.points.push(SeenPoint {
                     key,
                     path: raw,
+                    tid: call.tid,
                     faults,
                     frames,
                     failed: false,

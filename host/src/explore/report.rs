@@ -32,6 +32,10 @@ pub struct TriedPoint {
     /// What the user loses, in a line (empty where `detail` says it).
     #[serde(default)]
     pub loss: String,
+    /// The plain rule that injects the same fault at the same call in the
+    /// work directory itself, where one can (empty where none can).
+    #[serde(default)]
+    pub rule: String,
 }
 
 /// One call site of a finding.
@@ -80,6 +84,9 @@ pub struct Finding {
     pub loss: String,
     /// The command line that reproduces it (the representative point).
     pub replay: String,
+    /// The representative point as a plain rule, where one can be written.
+    #[serde(default)]
+    pub rule: String,
 }
 
 /// A campaign's report: what `--json` writes and `merge` reads.
@@ -257,9 +264,14 @@ impl Report {
             } else {
                 format!("\n  loses:    {}", finding.loss)
             };
+            let rule = if finding.rule.is_empty() {
+                String::new()
+            } else {
+                format!("\n  rule:     {}", finding.rule)
+            };
             let _ = writeln!(
                 out,
-                "\n{} {}: {}{loss}\n  replay:   {}\n  suppress: add the line {} to a --suppress file",
+                "\n{} {}: {}{loss}\n  replay:   {}{rule}\n  suppress: add the line {} to a --suppress file",
                 finding.id, finding.outcome, finding.detail, finding.replay, finding.id
             );
             if finding.sites.len() > 1 {
@@ -442,6 +454,7 @@ fn findings_of(points: &[TriedPoint], suppressions: &Suppressions) -> (Vec<Findi
             detail: first.detail.clone(),
             loss: first.loss.clone(),
             replay: first.replay.clone(),
+            rule: first.rule.clone(),
         });
     }
     findings.sort_by(|a, b| (a.outcome, &a.id).cmp(&(b.outcome, &b.id)));
@@ -516,6 +529,7 @@ mod tests {
             stack: vec![site.into()],
             replay: String::new(),
             loss: String::new(),
+            rule: String::new(),
         }
     }
 
