@@ -14,7 +14,8 @@
 #                                         every row ACK names must be there
 #
 # The server listens on no TCP port and on a socket directory of its own
-# under /tmp, so that runs can go side by side; its log goes to DATA.log.
+# (DATA.run.sock or DATA.check.sock), so that runs can go side by side; its
+# log goes to DATA.log.
 # The binaries are the newest under /usr/lib/postgresql (Debian's layout),
 # else those on PATH.
 set -eu
@@ -23,7 +24,15 @@ bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 if [ -n "$bin" ]; then
     PATH=$bin:$PATH
 fi
-sock=$(mktemp -d /tmp/fi-pg.XXXXXX)
+# The socket directory: beside DATA, in the run's directory (which a crash
+# campaign removes after each run, killed or not), unless that path is too
+# long for a unix socket.
+sock=$PWD/$data.$what.sock
+if [ ${#sock} -gt 80 ]; then
+    sock=$(mktemp -d /tmp/fi-pg.XXXXXX)
+else
+    mkdir -p "$sock"
+fi
 trap 'rm -rf "$sock"' EXIT
 
 # start [OPTIONS]: start the server, with more of its -c options.

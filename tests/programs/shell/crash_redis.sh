@@ -12,11 +12,15 @@
 #                                      its append-only file) and read every
 #                                      key ACK names: each must hold its value
 #
-# Each run listens on a socket of its own under /tmp, so that runs can go
-# side by side; nothing is left behind.
+# Redis listens on a socket of its own in the current directory (outside
+# DATA; a crash campaign removes the run's directory, killed or not), so
+# that runs can go side by side.
 set -eu
 what=$1 data=$2 ack=$3
-sock=$(mktemp -u /tmp/fi-redis.XXXXXX)
+sock=$PWD/redis.$what.sock
+if [ ${#sock} -gt 100 ]; then
+    sock=$(mktemp -u /tmp/fi-redis.XXXXXX)
+fi
 
 # start [FSYNC]
 start() {
