@@ -15,15 +15,20 @@ pub enum Fs {
     /// ext4 with `data=ordered` and `auto_da_alloc` (its defaults): a
     /// file's fsync or a directory's commits the journal, and with it every
     /// earlier entry and size change, in order; a rename over an existing
-    /// file writes the renamed file's data first.
+    /// file writes the renamed file's data first, and the last close of a
+    /// file truncated to zero writes what was written since in the
+    /// truncation's commit.
     Ext4,
     /// XFS: a file's fsync or a directory's forces the log, and with it
-    /// every earlier entry and size change, in order; no flush on rename.
+    /// every earlier entry and size change, in order; no flush on rename,
+    /// and its write-back started at the close of a truncated file orders
+    /// nothing.
     Xfs,
     /// btrfs: a file's fsync logs that file, with the names that reach it
     /// (its log tree), not other files' changes; a directory's fsync logs
     /// its entries. Its flush on replace-by-rename is no guarantee since
-    /// Linux 3.17.
+    /// Linux 3.17, nor is its write-back started at the close of a file
+    /// truncated to zero.
     Btrfs,
 }
 
@@ -37,9 +42,11 @@ impl Fs {
         matches!(self, Fs::Ext4 | Fs::Xfs)
     }
 
-    /// Whether a rename that replaces a file writes the renamed file's data
-    /// before the rename can reach the disk (ext4's `auto_da_alloc`).
-    pub(crate) fn replace_flushes(self) -> bool {
+    /// ext4's `auto_da_alloc`: whether a rename that replaces a file writes
+    /// the renamed file's data before the rename can reach the disk, and the
+    /// last close of a file truncated to zero writes the data written since
+    /// in the same journal commit as the truncation (both or neither).
+    pub(crate) fn allocates_on_replace(self) -> bool {
         self == Fs::Ext4
     }
 

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::fs::FsSet;
+use super::fs::{Fs, FsSet};
 use super::store::{Saved, Store};
 
 /// A file's identity: its device and inode numbers (its names change).
@@ -94,9 +94,11 @@ struct Logged {
     id: u64,
     change: Change,
     durable_on: FsSet,
-    /// Data changes that reach the disk before this one on the profiles
-    /// whose replace-by-rename flushes
-    /// ([`Fs::replace_flushes`](super::fs::Fs::replace_flushes)).
+    /// Changes that reach the disk no later than this one on the profiles
+    /// with ext4's `auto_da_alloc`
+    /// ([`Fs::allocates_on_replace`](super::fs::Fs::allocates_on_replace)):
+    /// the renamed file's data for a replace-by-rename; for a truncation to
+    /// zero and the writes before the file's last close, each other.
     needs: Vec<u64>,
 }
 
@@ -127,13 +129,14 @@ impl Log {
             id,
             change: Change::Data(last),
             durable_on,
-            ..
+            needs,
         }) = self.changes.last_mut()
         {
             let appends = last.file == change.file
                 && last.content
                 && change.content
                 && *durable_on == FsSet::default()
+                && needs.is_empty()
                 && last.offset + last.len == change.offset
                 && last.old_size <= last.offset
                 && change.old_size == last.new_size
@@ -168,6 +171,33 @@ impl Log {
         if let Some(logged) = self.changes.iter_mut().find(|l| l.id == id) {
             logged.needs = needs;
         }
+    }
+
+    /// The last close of `file`, whose truncation to zero is change
+    /// `truncation`: on the profiles with ext4's `auto_da_alloc`, the writes
+    /// to it since reach the disk in the journal commit that carries the
+    /// truncation, both or neither, unless that commit is already made.
+    pub(crate) fn tie_to_truncation(&mut self, truncation: u64, file: FileId) {
+        let Some(at) = self.changes.iter().position(|l| l.id == truncation) else {
+            return;
+        };
+        let committed = Fs::ALL
+            .into_iter()
+            .any(|fs| fs.allocates_on_replace() && self.changes[at].durable_on.contains(fs));
+        if committed {
+            return;
+        }
+        let writes: Vec<u64> = self.changes[at + 1..]
+            .iter()
+            .filter(|l| matches!(&l.change, Change::Data(d) if d.file == file && d.content))
+            .map(|l| l.id)
+            .collect();
+        for logged in &mut self.changes[at + 1..] {
+            if writes.contains(&logged.id) {
+                logged.needs.push(truncation);
+            }
+        }
+        self.changes[at].needs.extend(writes);
     }
 
     /// Forget the change `id` (it did not happen).
@@ -222,7 +252,7 @@ impl Log {
                 needed.extend(logged.needs.iter().copied());
             }
         }
-        let flushing = FsSet::of(|fs| on.contains(fs) && fs.replace_flushes());
+        let flushing = FsSet::of(|fs| on.contains(fs) && fs.allocates_on_replace());
         for logged in &mut self.changes {
             if needed.contains(&logged.id) {
                 logged.durable_on = logged.durable_on.union(flushing);

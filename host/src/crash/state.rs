@@ -80,8 +80,9 @@ fn counts(changes: &[(usize, &Change)]) -> (usize, usize) {
 }
 
 /// The fate of each change of `log`, in order, on `fs`: those durable
-/// there are kept, the others as `mode` says, then the data a kept
-/// replace-by-rename needs there is kept too. An error for a `reorder=N`
+/// there are kept, the others as `mode` says, then what a surviving change
+/// needs there is kept too (ext4's `auto_da_alloc`: a replace-by-rename's
+/// data, a closed truncated file's writes). An error for a `reorder=N`
 /// beyond the states there are.
 pub(crate) fn fates(log: &Log, fs: Fs, mode: CrashMode, seed: u64) -> Result<Vec<Fate>, String> {
     let pending = pending_on(log, fs);
@@ -90,11 +91,22 @@ pub(crate) fn fates(log: &Log, fs: Fs, mode: CrashMode, seed: u64) -> Result<Vec
     for ((i, _), fate) in pending.iter().zip(chosen) {
         fates[*i] = fate;
     }
-    if fs.replace_flushes() {
-        for (i, (_, needs)) in log.persistence().into_iter().enumerate() {
-            if fates[i] == Fate::Kept {
-                for j in needs {
-                    fates[j] = Fate::Kept;
+    if fs.allocates_on_replace() {
+        // What a surviving change needs survives whole, and so does what
+        // that needs in turn (a truncation and its writes need each other).
+        let persistence = log.persistence();
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for (i, (_, needs)) in persistence.iter().enumerate() {
+                if fates[i] == Fate::Lost {
+                    continue;
+                }
+                for &j in needs {
+                    if fates[j] != Fate::Kept {
+                        fates[j] = Fate::Kept;
+                        changed = true;
+                    }
                 }
             }
         }
@@ -104,7 +116,8 @@ pub(crate) fn fates(log: &Log, fs: Fs, mode: CrashMode, seed: u64) -> Result<Vec
 
 /// The profiles on which the crash state `fates` can happen: what is
 /// durable there is kept, a kept replace-by-rename keeps its data where
-/// that flushes, and where one journal commits entries, the kept entry
+/// that flushes (and a closed truncated file's writes stand or fall with
+/// its truncation), and where one journal commits entries, the kept entry
 /// changes not yet durable are the first ones.
 pub(crate) fn reachable_on(log: &Log, fates: &[Fate]) -> Vec<Fs> {
     let persistence = log.persistence();
@@ -119,9 +132,9 @@ pub(crate) fn reachable_on(log: &Log, fates: &[Fate]) -> Vec<Fs> {
                 .iter()
                 .zip(fates)
                 .all(|((durable, _), fate)| !durable.contains(fs) || *fate == Fate::Kept);
-            let ordered = !fs.replace_flushes()
+            let ordered = !fs.allocates_on_replace()
                 || persistence.iter().zip(fates).all(|((_, needs), fate)| {
-                    *fate != Fate::Kept || needs.iter().all(|&j| fates[j] == Fate::Kept)
+                    *fate == Fate::Lost || needs.iter().all(|&j| fates[j] == Fate::Kept)
                 });
             let prefix = !fs.journal_commits() || {
                 let kept = (0..fates.len())

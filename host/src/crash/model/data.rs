@@ -1,10 +1,11 @@
 //! Changes to a file's data and size: the write family, truncation and
 //! `fallocate`.
 
+use std::fs;
 use std::io;
 
 use super::{id_of, syscall_name, FdFile, Model, Pending, Sync};
-use crate::crash::log::{Change, DataChange};
+use crate::crash::log::{Change, DataChange, FileId};
 use crate::model::Call;
 use crate::tracee::Tracee;
 
@@ -72,8 +73,9 @@ impl Model {
         };
         let saved = if new_size < size { len } else { 0 };
         let old = self.store.save(&f.file, offset, saved)?;
+        let file = id_of(&f.meta);
         let id = self.log.push(Change::Data(DataChange {
-            file: id_of(&f.meta),
+            file,
             path: f.path,
             syscall: syscall_name(call),
             offset,
@@ -83,7 +85,43 @@ impl Model {
             new_size,
             old,
         }));
+        if new_size == 0 {
+            self.truncated.insert(file, id);
+        }
         Ok(Some(Pending::Data { id, requested: 0 }))
+    }
+
+    /// Thread `tracee` is about to close its fds that `closing` accepts. A
+    /// file truncated to zero that no other fd of its process holds gets
+    /// its last close: on ext4 the writes since stand or fall with the
+    /// truncation ([`tie_to_truncation`]). A file the process shares with
+    /// another (a forked child's inherited fd) counts as closed too: the
+    /// other processes' fds are not looked at.
+    ///
+    /// [`tie_to_truncation`]: crate::crash::log::Log::tie_to_truncation
+    pub(super) fn release(&mut self, tracee: &Tracee, closing: impl Fn(u64) -> bool) {
+        if self.truncated.is_empty() {
+            return;
+        }
+        let Ok(fds) = fs::read_dir(format!("/proc/{}/fd", tracee.tid)) else {
+            return;
+        };
+        let open: Vec<(bool, FileId)> = fds
+            .flatten()
+            .filter_map(|entry| {
+                let fd = entry.file_name().to_str()?.parse().ok()?;
+                let meta = fs::metadata(entry.path()).ok()?;
+                meta.is_file().then(|| (closing(fd), id_of(&meta)))
+            })
+            .collect();
+        for &(closed, file) in &open {
+            let still_open = open.iter().any(|&(c, f)| !c && f == file);
+            if closed && !still_open {
+                if let Some(truncation) = self.truncated.remove(&file) {
+                    self.log.tie_to_truncation(truncation, file);
+                }
+            }
+        }
     }
 
     pub(super) fn fallocate(

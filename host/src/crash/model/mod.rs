@@ -60,6 +60,13 @@ pub(crate) fn followed() -> SysnoSet {
         fdatasync,
         sync,
         syncfs,
+        // Where a file is closed: the last close of a file truncated to
+        // zero flushes it on ext4 (`release`).
+        close,
+        close_range,
+        dup2,
+        dup3,
+        exit_group,
     ])
 }
 
@@ -138,6 +145,9 @@ pub(crate) struct Model {
     pub(crate) moved_in: HashSet<FileId>,
     kept: u64,
     mappings: Vec<Mapping>,
+    /// Files truncated to zero, by the id of that change: their last close
+    /// ties the writes since to it (ext4's `auto_da_alloc`).
+    truncated: HashMap<FileId, u64>,
     /// Things the model saw but could not follow, once each.
     pub(crate) notes: Vec<String>,
 }
@@ -157,6 +167,7 @@ impl Model {
             moved_in: HashSet::new(),
             kept: 0,
             mappings: Vec::new(),
+            truncated: HashMap::new(),
             notes: Vec::new(),
         }
     }
@@ -429,6 +440,24 @@ impl Model {
                 Some(f) => Some(Pending::Sync(Sync::File(id_of(&f.meta), sysno == fsync))),
                 None => None,
             },
+            // Closing changes nothing yet, and is no durability point.
+            close => {
+                self.release(tracee, |fd| fd == a[0]);
+                None
+            }
+            close_range if a[2] as u32 & libc::CLOSE_RANGE_CLOEXEC == 0 => {
+                self.release(tracee, |fd| (a[0]..=a[1]).contains(&fd));
+                None
+            }
+            // dup2(old, new) closes new, unless old is new.
+            dup2 | dup3 if a[0] != a[1] => {
+                self.release(tracee, |fd| fd == a[1]);
+                None
+            }
+            exit_group => {
+                self.release(tracee, |_| true);
+                None
+            }
             sync => Some(Pending::Sync(Sync::All)),
             syncfs => {
                 let same_fs = match fs::metadata(format!("/proc/{}/fd/{}", tracee.tid, fd(0))) {
