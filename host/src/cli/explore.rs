@@ -79,8 +79,9 @@ pub struct ExploreArgs {
     #[arg(long, conflicts_with = "paths")]
     pub all_paths: bool,
 
-    /// The faults to try: a comma list of errno names and `short`, or `all`
-    /// (every errno the man page lists). Default: a few per syscall.
+    /// The faults to try: a comma list of errno names, `short` and `corrupt`
+    /// (a bit flipped in what a read returned), or `all` (every errno the
+    /// man page lists). Default: a few per syscall.
     #[arg(long, value_name = "LIST")]
     pub faults: Option<String>,
 
