@@ -591,3 +591,44 @@ fn sqlite3_returns_a_flipped_row_silently_and_reports_a_flipped_structure() {
         assert!(outcome == "corrupt" || outcome == "handled", "{point}");
     }
 }
+
+#[test]
+fn vectored_reads_are_corrupted_across_their_buffers_inside_the_offset_range() {
+    let dir = TestDir::new("corrupt-readv");
+    fs::write(dir.join("zeros.bin"), [0u8; 300]).unwrap();
+    // readv into three 100-byte buffers, then preadv2 of 100 bytes at 120:
+    // print the file offsets of the bytes that came back non-zero, and how
+    // many bits they hold.
+    let script = "
+import os
+fd = os.open('zeros.bin', os.O_RDONLY)
+bufs = [bytearray(100) for _ in range(3)]
+os.readv(fd, bufs)
+got = bytes(b''.join(bufs))
+print('readv', [i for i, x in enumerate(got) if x], sum(bin(x).count('1') for x in got))
+one = bytearray(100)
+os.preadv(fd, [one], 120)
+print('preadv', [120 + i for i, x in enumerate(one) if x], sum(bin(x).count('1') for x in one))
+";
+    let out = fault()
+        .args(["--seed", "4", "--plugin"])
+        .arg("corrupt:path=*/zeros.bin:bits=6:offset=50..250")
+        .arg("--")
+        .arg(python3())
+        .args(["-c", script])
+        .cwd(dir.path())
+        .run();
+    out.assert_code(0);
+    for (line, first, past) in [(0, 50, 250), (1, 120, 220)] {
+        let text = out.lines()[line];
+        let (offsets, bits) = text
+            .split_once(" [")
+            .and_then(|(_, rest)| rest.split_once("] "))
+            .unwrap_or_else(|| panic!("{}", out.describe()));
+        assert_eq!(bits, "6", "{}", out.describe());
+        for offset in offsets.split(", ") {
+            let offset: u64 = offset.parse().unwrap();
+            assert!((first..past).contains(&offset), "{}", out.describe());
+        }
+    }
+}
