@@ -26,7 +26,8 @@ use crate::COMMAND as NAME;
 /// The end of `fault explore --help`.
 pub static HELP: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "Outcomes: crash (a signal, a runtime error), corrupt (--check failed), \
+        "Outcomes: crash (a signal, a runtime error), corrupt (--check failed; with --faults corrupt, \
+         also a silent wrong result), \
          hang (past --timeout), silent (an error fired and the program ended as without it), \
          handled (not a finding), not-reached.\n\n{}\n\
          Example:\n  fault explore --workdir testdata --check 'sqlite3 db \"PRAGMA integrity_check\"' -- ./db-test",

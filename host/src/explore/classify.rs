@@ -24,7 +24,9 @@ pub enum Outcome {
     /// error path (a nil dereference, an uncaught exception that is not the
     /// injected error).
     Crash,
-    /// The check (`--check`) failed after the run.
+    /// The check (`--check`) failed after the run; or, with a corrupted
+    /// read (`--faults corrupt`), the program passed a wrong result on
+    /// without a word.
     Corrupt,
     /// Still running at the time limit.
     Hang,
