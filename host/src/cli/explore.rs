@@ -26,7 +26,8 @@ use crate::COMMAND as NAME;
 /// The end of `fault explore --help`.
 pub static HELP: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "Outcomes: crash (a signal, a runtime error), corrupt (--check failed), \
+        "Outcomes: crash (a signal, a runtime error), corrupt (--check failed; with --faults corrupt, \
+         also a silent wrong result), \
          hang (past --timeout), silent (an error fired and the program ended as without it), \
          handled (not a finding), not-reached.\n\n{}\n\
          Example:\n  fault explore --workdir testdata --check 'sqlite3 db \"PRAGMA integrity_check\"' -- ./db-test",
@@ -79,8 +80,9 @@ pub struct ExploreArgs {
     #[arg(long, conflicts_with = "paths")]
     pub all_paths: bool,
 
-    /// The faults to try: a comma list of errno names and `short`, or `all`
-    /// (every errno the man page lists). Default: a few per syscall.
+    /// The faults to try: a comma list of errno names, `short` and `corrupt`
+    /// (a bit flipped in what a read returned), or `all` (every errno the
+    /// man page lists). Default: a few per syscall.
     #[arg(long, value_name = "LIST")]
     pub faults: Option<String>,
 

@@ -8,9 +8,11 @@ use syscalls::Sysno;
 
 use std::collections::BTreeSet;
 
+use super::corruption::Corruption;
+use super::faults::Fault;
 use super::probe::NearMiss;
 use super::trial::Observed;
-use super::uncaught::uncaught;
+use super::uncaught::{uncaught, Uncaught};
 use crate::session::Status;
 
 /// The outcome of one injected run.
@@ -22,7 +24,9 @@ pub enum Outcome {
     /// error path (a nil dereference, an uncaught exception that is not the
     /// injected error).
     Crash,
-    /// The check (`--check`) failed after the run.
+    /// The check (`--check`) failed after the run; or, with a corrupted
+    /// read (`--faults corrupt`), the program passed a wrong result on
+    /// without a word.
     Corrupt,
     /// Still running at the time limit.
     Hang,
@@ -171,6 +175,9 @@ pub fn classify(baseline: &Baseline, run: &Observed, check_always: bool) -> (Out
             format!("uncaught in the error path: {}", error.error),
         );
     }
+    if fired.fault == Fault::Corrupt {
+        return judge_corruption(baseline, run, fired.corruption, uncaught, check_always);
+    }
     let claimed_success = run.status == baseline.run.status;
     if let Some(check) = &run.check_failed {
         if claimed_success || check_always {
@@ -224,6 +231,84 @@ pub fn classify(baseline: &Baseline, run: &Observed, check_always: bool) -> (Out
             fired.fault,
             describe(run.status)
         ),
+    )
+}
+
+/// The outcome of a run whose read returned `corruption` (none: the read
+/// returned no bytes), against `baseline`, after the crash and hang checks;
+/// `uncaught` is a runtime's report of an error that names the damage.
+fn judge_corruption(
+    baseline: &Baseline,
+    run: &Observed,
+    corruption: Option<Corruption>,
+    uncaught: Option<Uncaught>,
+    check_always: bool,
+) -> (Outcome, String) {
+    let Some(corruption) = corruption else {
+        return (
+            Outcome::NotReached,
+            "the read returned no bytes to corrupt".into(),
+        );
+    };
+    let (outcome, why) = corruption_verdict(baseline, run, uncaught, check_always);
+    (outcome, format!("{why}; {corruption}"))
+}
+
+fn corruption_verdict(
+    baseline: &Baseline,
+    run: &Observed,
+    uncaught: Option<Uncaught>,
+    check_always: bool,
+) -> (Outcome, String) {
+    let claimed_success = run.status == baseline.run.status;
+    if let Some(check) = &run.check_failed {
+        if claimed_success || check_always {
+            return (Outcome::Corrupt, check.clone());
+        }
+    }
+    if let Some(error) = uncaught {
+        return (
+            Outcome::ReportedUncaught,
+            format!("{} ({})", error.error, describe(run.status)),
+        );
+    }
+    if !claimed_success {
+        return (
+            Outcome::Handled,
+            format!("the program reported the damage ({})", describe(run.status)),
+        );
+    }
+    if !baseline.stdout_stable || !baseline.stderr_stable {
+        return (
+            Outcome::Handled,
+            "the output varies from run to run without faults: only a --check can judge".into(),
+        );
+    }
+    let ended = describe(run.status);
+    if run.stderr.hash != baseline.run.stderr.hash {
+        return (
+            Outcome::Handled,
+            format!("the program noticed and said so ({ended})"),
+        );
+    }
+    if run.stdout.hash != baseline.run.stdout.hash {
+        return (
+            Outcome::Corrupt,
+            format!(
+                "a silent wrong result: the output differs from the run without faults, \
+                 and the program ended as without it ({ended})"
+            ),
+        );
+    }
+    if baseline.same_files(run) == Some(false) {
+        return (
+            Outcome::Corrupt,
+            format!("the damage reached the program's files unreported ({ended})"),
+        );
+    }
+    (
+        Outcome::Handled,
+        "the changed bytes did not change the result".into(),
     )
 }
 
@@ -343,8 +428,13 @@ pub fn loss(baseline: &Baseline, run: &Observed) -> String {
     parts.extend(files);
     if parts.len() == 1 {
         if let Some(fired) = &run.probe.fired {
+            let what = if fired.fault == Fault::Corrupt {
+                "corrupted"
+            } else {
+                "failed"
+            };
             parts.push(format!(
-                "the failed {} went unreported; nothing else differs",
+                "the {what} {} went unreported; nothing else differs",
                 fired.key.syscall
             ));
         }

@@ -21,6 +21,9 @@ pub enum Fault {
     /// Power is lost just after the call returns, the files left as this
     /// mode says (`explore --crash`).
     Crash(CrashMode),
+    /// A read returns its bytes with one bit flipped
+    /// (`--faults corrupt`, see [`super::corruption`]).
+    Corrupt,
 }
 
 /// Which calls a fault family applies to, and its errnos: every errno the
@@ -206,6 +209,7 @@ impl FaultChoice {
                         Fault::Short => short_applies,
                         Fault::Errno(errno) => family.all.contains(errno),
                         Fault::Crash(_) => false,
+                        Fault::Corrupt => super::corruption::applies_to(sysno),
                     })
                     .collect();
             }
@@ -226,7 +230,7 @@ impl Fault {
         match self {
             Fault::Short => true,
             Fault::Errno(errno) => matches!(*errno, E::EINTR | E::EAGAIN),
-            Fault::Crash(_) => false,
+            Fault::Crash(_) | Fault::Corrupt => false,
         }
     }
 }
@@ -237,6 +241,7 @@ impl fmt::Display for Fault {
             Fault::Short => f.write_str("short"),
             Fault::Errno(errno) => f.write_str(errno.name().unwrap_or("EUNKNOWN")),
             Fault::Crash(mode) => write!(f, "crash:{mode}"),
+            Fault::Corrupt => f.write_str("corrupt"),
         }
     }
 }
@@ -248,13 +253,18 @@ impl FromStr for Fault {
         if text == "short" {
             return Ok(Fault::Short);
         }
+        if text == "corrupt" {
+            return Ok(Fault::Corrupt);
+        }
         if let Some(mode) = text.strip_prefix("crash:") {
             return mode.parse().map(Fault::Crash);
         }
         crate::rules::parse::errno_by_name(text)
             .map(Fault::Errno)
             .ok_or_else(|| {
-                format!("unknown fault '{text}': expected an errno name (EIO) or 'short'")
+                format!(
+                    "unknown fault '{text}': expected an errno name (EIO), 'short' or 'corrupt'"
+                )
             })
     }
 }
@@ -302,11 +312,28 @@ mod tests {
         );
         assert_eq!(only.faults_for(S::read, Some(10)), vec![Fault::Short]);
         assert!(only.faults_for(S::unlink, None).is_empty());
+        let corrupt = FaultChoice::Only(vec![Fault::Corrupt]);
+        assert_eq!(
+            corrupt.faults_for(S::pread64, Some(8)),
+            vec![Fault::Corrupt]
+        );
+        assert_eq!(corrupt.faults_for(S::readv, None), vec![Fault::Corrupt]);
+        assert!(corrupt.faults_for(S::write, Some(8)).is_empty());
+        assert!(!FaultChoice::All
+            .faults_for(S::read, Some(8))
+            .contains(&Fault::Corrupt));
     }
 
     #[test]
     fn faults_read_back_as_written() {
-        for text in ["EIO", "ENOSPC", "short", "crash:torn", "crash:reorder=3"] {
+        for text in [
+            "EIO",
+            "ENOSPC",
+            "short",
+            "corrupt",
+            "crash:torn",
+            "crash:reorder=3",
+        ] {
             assert_eq!(text.parse::<Fault>().unwrap().to_string(), text);
         }
         assert!("EBOGUS".parse::<Fault>().unwrap_err().contains("EBOGUS"));

@@ -11,6 +11,7 @@
 //! [`Session`]: crate::session::Session
 
 pub mod classify;
+pub mod corruption;
 pub mod events;
 pub mod faults;
 pub mod html;

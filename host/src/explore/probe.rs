@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use globset::GlobSet;
 use syscalls::{Sysno, SysnoSet};
 
+use super::corruption::{Corruption, PendingRead};
 use super::faults::{Fault, FaultChoice};
 use super::key::{site_of, workdir_relative, PointKey, RandomNames};
 use crate::model::{Action, Call, Capabilities, Verdict};
@@ -115,6 +116,9 @@ pub struct Fired {
     /// The program wrote the same bytes again from the same place after the
     /// error: it retried.
     pub retried: bool,
+    /// The byte a corrupted read changed (`--faults corrupt`), once it
+    /// returned bytes.
+    pub corruption: Option<Corruption>,
 }
 
 /// What a probe found, readable after the run.
@@ -155,6 +159,8 @@ pub struct Probe {
     programs: HashMap<i32, String>,
     /// A `close` that runs and then reports this errno, by thread.
     fail_at_exit: HashMap<i32, i64>,
+    /// A read whose returned bytes are to be corrupted, by thread.
+    corrupt_at_exit: HashMap<i32, PendingRead>,
     /// Recording: the point each thread's current call is, to note its
     /// result.
     recording: HashMap<i32, usize>,
@@ -184,6 +190,7 @@ impl Probe {
             counts: HashMap::new(),
             programs: HashMap::new(),
             fail_at_exit: HashMap::new(),
+            corrupt_at_exit: HashMap::new(),
             recording: HashMap::new(),
             unsynced: HashSet::new(),
             retry_watch: None,
@@ -223,6 +230,16 @@ impl Probe {
         match fault {
             // A power loss is a crash campaign's, never a probe's.
             Fault::Crash(_) => Verdict::PASS,
+            Fault::Corrupt => match PendingRead::of(call, tracee) {
+                Some(read) => {
+                    self.corrupt_at_exit.insert(call.tid, read);
+                    Verdict {
+                        want_exit: true,
+                        ..Verdict::PASS
+                    }
+                }
+                None => Verdict::PASS,
+            },
             Fault::Short => {
                 call.args[2] = (call.args[2] / 2).max(1);
                 Verdict::PASS
@@ -401,6 +418,7 @@ impl Policy for Probe {
                     fault,
                     frames,
                     retried: false,
+                    corruption: None,
                 });
                 Ok(self.inject(fault, call, tracee))
             }
@@ -411,14 +429,27 @@ impl Policy for Probe {
         &mut self,
         call: &Call,
         result: &mut i64,
-        _tracee: &Tracee,
+        tracee: &Tracee,
     ) -> Result<bool, PolicyError> {
         if let Some(errno) = self.fail_at_exit.remove(&call.tid) {
             *result = errno;
         }
+        if let (Some(read), ProbeMode::Inject(id, _)) =
+            (self.corrupt_at_exit.remove(&call.tid), &self.mode)
+        {
+            let returned = u64::try_from(*result).unwrap_or(0);
+            let corruption = read.corrupt(tracee, returned, id);
+            if let Some(fired) = self.report().fired.as_mut() {
+                fired.corruption = corruption;
+            }
+        }
         if let Some(index) = self.recording.remove(&call.tid) {
             if let Some(point) = self.report().points.get_mut(index) {
                 point.failed = (-4095..0).contains(result);
+                if *result <= 0 {
+                    // A read that returned nothing has no bytes to corrupt.
+                    point.faults.retain(|&fault| fault != Fault::Corrupt);
+                }
             }
         }
         Ok(false)
@@ -434,6 +465,7 @@ impl Policy for Probe {
 
     fn thread_exited(&mut self, tid: i32) {
         self.fail_at_exit.remove(&tid);
+        self.corrupt_at_exit.remove(&tid);
         self.recording.remove(&tid);
         // A process's first thread has the process's id.
         self.unwinder.forget(tid);

@@ -46,6 +46,12 @@ fn bug(error: &str) -> Uncaught {
 /// text in any case (`Input/output error`, Go's `input/output error`), or
 /// Python's `[Errno 5]`.
 pub fn mentions_fault(text: &str, fault: Fault) -> bool {
+    if fault == Fault::Corrupt {
+        let text = text.to_lowercase();
+        return ["corrupt", "checksum", "malformed"]
+            .iter()
+            .any(|word| text.contains(word));
+    }
     let Fault::Errno(errno) = fault else {
         return false;
     };
@@ -273,5 +279,13 @@ mod tests {
         assert!(!mentions_fault("failed: EIOX", EIO));
         assert!(!mentions_fault("Permission denied", EIO));
         assert!(!mentions_fault("Input/output error", Fault::Short));
+        assert!(mentions_fault(
+            "plyvel._plyvel.CorruptionError: Corruption: block checksum mismatch",
+            Fault::Corrupt
+        ));
+        assert!(!mentions_fault(
+            "IndexError: list index out of range",
+            Fault::Corrupt
+        ));
     }
 }

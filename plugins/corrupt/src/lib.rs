@@ -1,0 +1,417 @@
+//! `corrupt`: the faults a disk does not report. Reads return flipped bits
+//! or zeros; writes reach the file with flipped bits, not at all, or at
+//! another offset, while the program is told they succeeded.
+//!
+//! Reads (`on=read`): after a matching `read`, `pread64`, `readv` or
+//! `preadv` of a regular file returned, the bytes it placed in the caller's
+//! buffers are changed. Writes (`on=write`): before a matching `write`,
+//! `pwrite64`, `writev` or `pwritev` runs, its bytes are flipped in the
+//! caller's buffers and put back once it returned (`mode=flip`), or the
+//! call is skipped and reports every byte written (`mode=lost`), or its
+//! offset is moved by `shift=` (`mode=misdirect`). A lost or misdirected
+//! write needs the call to name its file offset (`pwrite64`, `pwritev`) or
+//! an `O_APPEND` descriptor, whose offset does not move either; a `write`
+//! at the descriptor's offset is let through and counted, because skipping
+//! it would also leave the descriptor's offset behind.
+//!
+//! Which bytes change is drawn from fault's seeded generator, so a run with
+//! the same `--seed` makes the same change; every change is logged.
+
+mod buffers;
+mod range;
+
+use std::collections::{BTreeSet, HashMap};
+use std::str::FromStr;
+
+use fi_sdk::{
+    log, random, Call, Config, ConfigError, Description, ExitAction, Glob, Policy, Subscription,
+    Trigger, Verdict,
+};
+
+use buffers::Transfer;
+use range::OffsetRange;
+
+/// The calls `on=read` corrupts.
+const READS: [&str; 5] = ["read", "pread64", "readv", "preadv", "preadv2"];
+/// The calls `on=write` corrupts.
+const WRITES: [&str; 5] = ["write", "pwrite64", "writev", "pwritev", "pwritev2"];
+/// The most bits one call may have flipped (`bits=`).
+const MAX_BITS: u32 = 4096;
+/// Zeros are written in pieces of at most this many bytes.
+const ZERO_PIECE: u64 = 64 * 1024;
+
+/// Which calls are corrupted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Read,
+    Write,
+}
+
+impl FromStr for Side {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Side, String> {
+        match text {
+            "read" => Ok(Side::Read),
+            "write" => Ok(Side::Write),
+            _ => Err("expected read or write".into()),
+        }
+    }
+}
+
+/// What happens to the bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Mode {
+    Flip,
+    Zero,
+    Lost,
+    Misdirect,
+}
+
+impl FromStr for Mode {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Mode, String> {
+        match text {
+            "flip" => Ok(Mode::Flip),
+            "zero" => Ok(Mode::Zero),
+            "lost" => Ok(Mode::Lost),
+            "misdirect" => Ok(Mode::Misdirect),
+            _ => Err("expected flip, zero, lost or misdirect".into()),
+        }
+    }
+}
+
+/// What a thread's current call waits for at its exit.
+enum Pending {
+    /// A read whose returned bytes are to be corrupted.
+    Read(Transfer),
+    /// A write whose flipped bytes go back to the caller's buffers:
+    /// (address, original byte).
+    Restore(Vec<(u64, u8)>),
+}
+
+struct Corrupt {
+    side: Side,
+    mode: Mode,
+    trigger: Trigger,
+    range: OffsetRange,
+    bits: u32,
+    shift: i64,
+    pending: HashMap<i32, Pending>,
+    /// Calls changed, and writes let through because they could not be.
+    changed: u64,
+    not_covered: u64,
+}
+
+impl Policy for Corrupt {
+    fn describe() -> Description {
+        Description::new(
+            "corrupt",
+            "Corrupt data silently: flip or zero bytes reads return; flip, lose or misdirect writes that report success",
+        )
+        .key("path", "glob of the files whose data is corrupted (* also matches /); required")
+        .key("on", "read (read, pread64, readv, preadv) or write (write, pwrite64, writev, pwritev); default read")
+        .key("mode", "flip (bits), zero (reads: the whole offset= range they return), lost or misdirect (writes); default flip")
+        .key("bits", "bits flipped per call (mode=flip), 1 to 4096; default 1")
+        .key("offset", OffsetRange::HELP)
+        .key("shift", "bytes a misdirected write lands away from its offset (negative: before); default 4096")
+        .key("when", fi_sdk::When::HELP)
+        .key("probability", fi_sdk::Probability::HELP)
+    }
+
+    fn new(config: &Config) -> Result<(Self, Subscription), ConfigError> {
+        config.require::<Glob>("path")?;
+        let side = config.parse("on")?.unwrap_or(Side::Read);
+        let mode = config.parse("mode")?.unwrap_or(Mode::Flip);
+        let allowed = match side {
+            Side::Read => matches!(mode, Mode::Flip | Mode::Zero),
+            Side::Write => matches!(mode, Mode::Flip | Mode::Lost | Mode::Misdirect),
+        };
+        if !allowed {
+            let value = config.get("mode").unwrap_or_default();
+            return Err(ConfigError::invalid(
+                "mode",
+                value,
+                match side {
+                    Side::Read => "only flip or zero for on=read",
+                    Side::Write => "only flip, lost or misdirect for on=write",
+                },
+            ));
+        }
+        let bits: u32 = config.parse("bits")?.unwrap_or(1);
+        if !(1..=MAX_BITS).contains(&bits) {
+            return Err(ConfigError::invalid(
+                "bits",
+                config.get("bits").unwrap_or_default(),
+                format!("must be 1 to {MAX_BITS}"),
+            ));
+        }
+        for (key, needs) in [("bits", Mode::Flip), ("shift", Mode::Misdirect)] {
+            if config.get(key).is_some() && mode != needs {
+                return Err(ConfigError::new(format!(
+                    "{key}= applies only to mode={}",
+                    match needs {
+                        Mode::Flip => "flip",
+                        _ => "misdirect",
+                    }
+                )));
+            }
+        }
+        let shift: i64 = config.parse("shift")?.unwrap_or(4096);
+        if shift == 0 {
+            return Err(ConfigError::invalid(
+                "shift",
+                "0",
+                "a write 0 bytes away is not misdirected",
+            ));
+        }
+        let policy = Corrupt {
+            side,
+            mode,
+            trigger: Trigger::from_config(config)?,
+            range: config.parse("offset")?.unwrap_or(OffsetRange::ALL),
+            bits,
+            shift,
+            pending: HashMap::new(),
+            changed: 0,
+            not_covered: 0,
+        };
+        let calls = match side {
+            Side::Read => READS,
+            Side::Write => WRITES,
+        };
+        let subscription = Subscription::syscalls(calls).paths(policy.trigger.path());
+        Ok((policy, subscription))
+    }
+
+    fn on_enter(&mut self, call: &Call) -> Verdict {
+        self.pending.remove(&call.tid());
+        let Some(transfer) = Transfer::of(call) else {
+            return Verdict::pass();
+        };
+        if self.range.window(transfer.offset, transfer.len()).is_none() || !self.trigger.fires(call)
+        {
+            return Verdict::pass();
+        }
+        match (self.side, self.mode) {
+            (Side::Read, _) => {
+                self.pending.insert(call.tid(), Pending::Read(transfer));
+                Verdict::pass().want_exit()
+            }
+            (Side::Write, Mode::Flip) => self.flip_write(call, &transfer),
+            (Side::Write, Mode::Lost) if transfer.positioned || transfer.append => {
+                self.changed += 1;
+                log(&format!(
+                    "lost write: {} bytes at offset {} of {} not written, reported written",
+                    transfer.len(),
+                    transfer.offset,
+                    transfer.path
+                ));
+                Verdict::ret(i64::try_from(transfer.len()).unwrap_or(i64::MAX))
+            }
+            (Side::Write, Mode::Misdirect) if transfer.positioned => {
+                let Some(to) = transfer.offset.checked_add_signed(self.shift) else {
+                    return self.not_covered(call, "it would land before the start of the file");
+                };
+                self.changed += 1;
+                log(&format!(
+                    "misdirected write: {} bytes for offset {} of {} written at offset {to}",
+                    transfer.len(),
+                    transfer.offset,
+                    transfer.path
+                ));
+                Verdict::rewrite_arg(3, to)
+            }
+            (Side::Write, _) => self.not_covered(call, "it writes at the descriptor's offset"),
+        }
+    }
+
+    fn on_exit(&mut self, call: &Call, result: i64) -> ExitAction {
+        match self.pending.remove(&call.tid()) {
+            Some(Pending::Read(transfer)) if result > 0 => {
+                self.corrupt_read(call, &transfer, result as u64);
+            }
+            Some(Pending::Restore(originals)) => {
+                for (address, byte) in originals {
+                    if let Err(e) = call.write_memory(address, &[byte]) {
+                        log(&format!("could not restore the caller's buffer: {e}"));
+                    }
+                }
+            }
+            _ => {}
+        }
+        ExitAction::Keep
+    }
+
+    fn thread_exited(&mut self, tid: i32) {
+        self.pending.remove(&tid);
+        self.trigger.forget_thread(tid);
+    }
+
+    fn finish(&mut self) {
+        if self.not_covered > 0 {
+            log(&format!(
+                "{} calls corrupted; {} writes let through unchanged (see the log above)",
+                self.changed, self.not_covered
+            ));
+        }
+    }
+}
+
+impl Corrupt {
+    /// Flip bits of a write's bytes in the caller's buffers, to be put
+    /// back when it returns.
+    fn flip_write(&mut self, call: &Call, transfer: &Transfer) -> Verdict {
+        let Some((first, len)) = self.range.window(transfer.offset, transfer.len()) else {
+            return Verdict::pass();
+        };
+        let flips = draw_flips(first, len, self.bits);
+        let mut originals = Vec::new();
+        let mut changes = Vec::new();
+        for (index, mask) in flips {
+            let Some(address) = transfer.address(index) else {
+                continue;
+            };
+            let Ok(old) = call.read_memory(address, 1) else {
+                continue;
+            };
+            let new = old[0] ^ mask;
+            if call.write_memory(address, &[new]).is_ok() {
+                originals.push((address, old[0]));
+                changes.push(Change {
+                    offset: transfer.offset + index,
+                    old: old[0],
+                    new,
+                });
+            }
+        }
+        self.report("write", transfer, &changes);
+        self.pending.insert(call.tid(), Pending::Restore(originals));
+        Verdict::pass().want_exit()
+    }
+
+    /// Change the `returned` bytes a read placed in the caller's buffers.
+    fn corrupt_read(&mut self, call: &Call, transfer: &Transfer, returned: u64) {
+        let Some((first, len)) = self.range.window(transfer.offset, returned) else {
+            return;
+        };
+        if self.mode == Mode::Zero {
+            for (address, piece) in transfer.pieces(first, len) {
+                let mut at = 0;
+                while at < piece {
+                    let n = (piece - at).min(ZERO_PIECE);
+                    if let Err(e) = call.write_memory(address + at, &vec![0; n as usize]) {
+                        log(&format!("could not zero the read's bytes: {e}"));
+                        return;
+                    }
+                    at += n;
+                }
+            }
+            self.changed += 1;
+            log(&format!(
+                "read: zeroed offsets {}..{} of {}",
+                transfer.offset + first,
+                transfer.offset + first + len,
+                transfer.path
+            ));
+            return;
+        }
+        let mut changes = Vec::new();
+        for (index, mask) in draw_flips(first, len, self.bits) {
+            let Some(address) = transfer.address(index) else {
+                continue;
+            };
+            let Ok(old) = call.read_memory(address, 1) else {
+                continue;
+            };
+            let new = old[0] ^ mask;
+            if call.write_memory(address, &[new]).is_ok() {
+                changes.push(Change {
+                    offset: transfer.offset + index,
+                    old: old[0],
+                    new,
+                });
+            }
+        }
+        self.report("read", transfer, &changes);
+    }
+
+    fn report(&mut self, what: &str, transfer: &Transfer, changes: &[Change]) {
+        if changes.is_empty() {
+            return;
+        }
+        self.changed += 1;
+        let list: Vec<String> = changes.iter().map(Change::to_string).collect();
+        log(&format!(
+            "{what}: flipped {} of {}: {}",
+            if changes.len() == 1 {
+                "a byte"
+            } else {
+                "bytes"
+            },
+            transfer.path,
+            list.join(", ")
+        ));
+    }
+
+    fn not_covered(&mut self, call: &Call, why: &str) -> Verdict {
+        self.not_covered += 1;
+        log(&format!(
+            "{} of {} let through: a {} write cannot be {} because {why}",
+            call.name(),
+            call.path().unwrap_or("?"),
+            if self.mode == Mode::Lost {
+                "lost"
+            } else {
+                "misdirected"
+            },
+            if self.mode == Mode::Lost {
+                "skipped"
+            } else {
+                "moved"
+            },
+        ));
+        Verdict::pass()
+    }
+}
+
+/// One changed byte.
+struct Change {
+    offset: u64,
+    old: u8,
+    new: u8,
+}
+
+impl std::fmt::Display for Change {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "offset {} 0x{:02x} -> 0x{:02x}",
+            self.offset, self.old, self.new
+        )
+    }
+}
+
+/// `bits` distinct bits among the `len` bytes from index `first`, drawn
+/// from fault's seeded generator: (byte index, mask of its flipped bits),
+/// by index.
+fn draw_flips(first: u64, len: u64, bits: u32) -> Vec<(u64, u8)> {
+    let wanted = u64::from(bits).min(len.saturating_mul(8));
+    let mut chosen = BTreeSet::new();
+    while (chosen.len() as u64) < wanted {
+        chosen.insert(random() % (len * 8));
+    }
+    let mut flips: Vec<(u64, u8)> = Vec::new();
+    for bit in chosen {
+        let index = first + bit / 8;
+        let mask = 1u8 << (bit % 8);
+        match flips.last_mut() {
+            Some((last, flipped)) if *last == index => *flipped |= mask,
+            _ => flips.push((index, mask)),
+        }
+    }
+    flips
+}
+
+fi_sdk::export_policy!(Corrupt);
