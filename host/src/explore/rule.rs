@@ -59,7 +59,7 @@ pub fn targets(seen: &[SeenPoint], random: &RandomNames) -> Vec<Option<RuleTarge
 /// work directory `dir` itself (not a copy): an `-e fault=` rule for an
 /// errno, the `short-write` plugin for a short write. `None` where no rule
 /// does what explore did: a `close` that runs and then reports an error, a
-/// short read, a crash.
+/// short read, a crash, a corrupted read (its bit is the point's own).
 pub fn command_line(
     target: &RuleTarget,
     syscall: &str,
@@ -85,7 +85,7 @@ pub fn command_line(
         Fault::Short if matches!(sysno, Sysno::write | Sysno::pwrite64 | Sysno::sendto) => {
             format!("--plugin short-write:path={path}:when={when}")
         }
-        Fault::Short | Fault::Crash(_) => return None,
+        Fault::Short | Fault::Crash(_) | Fault::Corrupt => return None,
     };
     let command: Vec<String> = command.iter().map(|a| shell_quote(a)).collect();
     Some(format!(
