@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use super::key::{PointKey, RandomNames};
 use super::probe::SeenPoint;
-use crate::tracee::stack::symbolize;
+use crate::tracee::stack::Namer;
 
 /// The plan's format version.
 const PLAN_VERSION: u32 = 1;
@@ -56,6 +56,8 @@ impl Plan {
     /// points with faults to try whose call did not fail there already.
     pub fn new(command: Vec<String>, seen: Vec<SeenPoint>, random: RandomNames) -> Plan {
         let mut counts: HashMap<PointKey, u32> = HashMap::new();
+        // One namer for every stack: the modules' symbols are read once.
+        let namer = Namer::new();
         let points = seen
             .into_iter()
             .filter_map(|point| {
@@ -68,7 +70,7 @@ impl Plan {
                 *count += 1;
                 key.ordinal = *count;
                 (!point.failed && !point.faults.is_empty()).then(|| PlannedPoint {
-                    stack: symbolize(&point.frames),
+                    stack: namer.name(&point.frames),
                     key,
                     faults: point.faults,
                 })
