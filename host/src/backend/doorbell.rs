@@ -21,6 +21,12 @@
 //! late. In a process running several sessions, where one bell may read
 //! another's `SIGCHLD`, that is [`LONGEST_WAIT_SHARED`].
 //!
+//! A held call's due time (a delay) is not the bell's to keep: woken by the
+//! bell's timer and then by its kick, it would end late. While one is
+//! pending the notification backend waits in its own timed `ppoll`, which
+//! the bell interrupts only for `SIGCHLD` ([`Doorbell::wait`] with no due
+//! time).
+//!
 //! The kick's handler is installed without `SA_RESTART`: the kernel would
 //! restart an interrupted `RECV`. A kick that arrives just after the wait
 //! ended interrupts whatever wait the session thread is in then, as a stop
