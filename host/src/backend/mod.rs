@@ -27,6 +27,7 @@
 //! (spawned programs, one stop per subscribed call) and with
 //! `PTRACE_SYSCALL` (attached programs, two stops per call).
 
+pub mod doorbell;
 pub mod filter;
 pub mod notify;
 pub mod ptrace;
@@ -144,8 +145,11 @@ pub trait Backend {
     fn capabilities(&self) -> Capabilities;
 
     /// Wait for the next event, at most `timeout` (until one comes or a
-    /// signal interrupts for `None`).
-    fn wait(&mut self, timeout: Option<Duration>) -> io::Result<Waited>;
+    /// signal interrupts for `None`). `held_due`: the timeout is when a
+    /// held call is due (a delay), to be kept as exactly as a timed wait of
+    /// this thread keeps it; otherwise (a time limit, a look at the
+    /// interrupt) a little late does no harm.
+    fn wait(&mut self, timeout: Option<Duration>, held_due: bool) -> io::Result<Waited>;
 
     /// Replace the number and arguments of the call `tid` is entering.
     fn rewrite(&mut self, tid: i32, nr: i64, args: [u64; 6]);

@@ -4,7 +4,10 @@
 //!
 //! The program stays under ptrace for fork, clone, exec and exit events and
 //! for the calls routed to a ptrace stop; the backend watches both the
-//! listener and `waitpid`. A notified call is answered with
+//! listener and `waitpid`. Where `SIGCHLD` is fi's alone (the `fault`
+//! command blocks it in every thread), it waits in `RECV` itself and a
+//! [`Doorbell`] thread interrupts that wait for `SIGCHLD` and timeouts;
+//! otherwise it polls the listener and a `signalfd`. A notified call is answered with
 //! `SECCOMP_USER_NOTIF_FLAG_CONTINUE` (run it), an errno or a value. When
 //! the decision looked into the caller (its memory, its `/proc` files:
 //! [`tracee::looks`]), `SECCOMP_IOCTL_NOTIF_ID_VALID` first confirms that
@@ -22,9 +25,10 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
-use std::time::Duration;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
 
+use super::doorbell::Doorbell;
 use super::filter::{self, FdCall};
 use super::ptrace::child_signal::ChildSignal;
 use super::ptrace::sys::{self, ppoll};
@@ -87,6 +91,9 @@ struct Held {
 
 /// Calls reach the engine through user notifications and ptrace stops.
 pub struct NotifyBackend {
+    /// Wakes a wait in `RECV` for `SIGCHLD` and timeouts; `None` where
+    /// another thread may take `SIGCHLD` (the backend then polls).
+    doorbell: Option<Doorbell>,
     ptrace: PtraceBackend,
     /// The filter's listener; `None` once every filtered process is gone.
     listener: Option<OwnedFd>,
@@ -119,7 +126,14 @@ impl NotifyBackend {
                 FD_SYNC_WAKE_UP,
             )
         };
+        // Where SIGCHLD reaches our signalfd alone, a doorbell lets the
+        // backend wait in RECV; without one it polls the listener.
+        let doorbell = ptrace
+            .child_signal()
+            .filter(|signal| signal.blocked_before())
+            .and_then(|signal| Doorbell::start(signal.as_raw_fd()).ok());
         NotifyBackend {
+            doorbell,
             ptrace,
             listener: Some(listener),
             held: HashMap::new(),
@@ -175,14 +189,19 @@ impl NotifyBackend {
     }
 
     /// Sleep at most `timeout` until a notification comes (returned) or a
-    /// tracee changes state (`ask_waitpid` is set).
+    /// tracee changes state (`ask_waitpid` is set). The wait ends by itself
+    /// at `timeout`, as a held call's due time needs; with a doorbell, the
+    /// bell reads `SIGCHLD` and interrupts it.
     fn listen(&mut self, timeout: Duration) -> io::Result<Option<Event>> {
         let none = libc::pollfd {
             fd: -1,
             events: libc::POLLIN,
             revents: 0,
         };
-        let child_signal = self.ptrace.child_signal();
+        let child_signal = self
+            .ptrace
+            .child_signal()
+            .filter(|_| self.doorbell.is_none());
         let mut polled = [
             self.listener
                 .as_ref()
@@ -192,7 +211,20 @@ impl NotifyBackend {
                 }),
             child_signal.map_or(none, ChildSignal::pollfd),
         ];
-        let ready = match ppoll(&mut polled, timeout) {
+        let polled_now = match &self.doorbell {
+            Some(bell) => {
+                let polled_now = bell.wait(None, || ppoll(&mut polled, timeout));
+                if bell.take_ring() {
+                    self.ask_waitpid = true;
+                }
+                match polled_now {
+                    Some(polled_now) => polled_now,
+                    None => return Ok(None),
+                }
+            }
+            None => ppoll(&mut polled, timeout),
+        };
+        let ready = match polled_now {
             Ok(ready) => ready,
             Err(e) => return Err(e).or_else(interrupted),
         };
@@ -222,14 +254,32 @@ impl NotifyBackend {
         let Some(listener) = &self.listener else {
             return Ok(None);
         };
-        let fd = listener.as_raw_fd();
-        // SAFETY: seccomp_notif is plain data; the kernel wants it zeroed.
-        let mut notif = unsafe { std::mem::zeroed::<libc::seccomp_notif>() };
-        // SAFETY: RECV fills the struct it is given.
-        if unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_RECV, &mut notif) } != 0 {
-            // ENOENT: the caller was killed before fi took its call.
-            return Ok(None);
+        Ok(receive(listener.as_raw_fd()).map(|notif| self.hold(&notif)))
+    }
+
+    /// Wait for a notification in `RECV` itself, the doorbell waking the
+    /// wait for anything else (`SIGCHLD`, the engine's `timeout`).
+    fn wait_at_doorbell(&mut self, timeout: Option<Duration>) -> Option<Event> {
+        let bell = self.doorbell.as_ref()?;
+        let until = timeout.map(|t| Instant::now() + t);
+        let notif = match &self.listener {
+            Some(listener) => {
+                let fd = listener.as_raw_fd();
+                bell.wait(until, || receive(fd)).flatten()
+            }
+            // Every filtered process is gone: only ptrace events are left.
+            None => bell
+                .wait(until, || ppoll(&mut [], timeout.unwrap_or(LONGEST_NAP)))
+                .and(None),
+        };
+        if bell.take_ring() {
+            self.ask_waitpid = true;
         }
+        notif.map(|notif| self.hold(&notif))
+    }
+
+    /// Hold the notified call `notif` for the engine to decide: its entry.
+    fn hold(&mut self, notif: &libc::seccomp_notif) -> Event {
         let tid = notif.pid as i32;
         self.held.insert(
             tid,
@@ -240,12 +290,12 @@ impl NotifyBackend {
                 then_stop_fd_calls: None,
             },
         );
-        Ok(Some(Event::Entry {
+        Event::Entry {
             tid,
             nr: i64::from(notif.data.nr),
             args: notif.data.args,
             notified: true,
-        }))
+        }
     }
 
     /// Answer the notified call `held`: run it, or give it its result. A
@@ -304,6 +354,17 @@ impl NotifyBackend {
     }
 }
 
+/// The notification waiting on `listener`, or the next one to come; `None`
+/// if the wait was interrupted (`EINTR`) or the caller was killed before fi
+/// took its call (`ENOENT`).
+fn receive(listener: RawFd) -> Option<libc::seccomp_notif> {
+    // SAFETY: seccomp_notif is plain data; the kernel wants it zeroed.
+    let mut notif = unsafe { std::mem::zeroed::<libc::seccomp_notif>() };
+    // SAFETY: RECV fills the struct it is given.
+    (unsafe { libc::ioctl(listener, libc::SECCOMP_IOCTL_NOTIF_RECV, &mut notif) } == 0)
+        .then_some(notif)
+}
+
 /// An interrupted wait is an empty one: the engine checks its stop
 /// requests and asks again.
 fn interrupted<T: Default>(error: io::Error) -> io::Result<T> {
@@ -318,7 +379,7 @@ impl Backend for NotifyBackend {
         PtraceBackend::CAPABILITIES
     }
 
-    fn wait(&mut self, timeout: Option<Duration>) -> io::Result<Waited> {
+    fn wait(&mut self, timeout: Option<Duration>, held_due: bool) -> io::Result<Waited> {
         if self.ask_waitpid {
             match self.ptrace.take_ready() {
                 Ok(Some(event)) => {
@@ -329,6 +390,14 @@ impl Backend for NotifyBackend {
                 Err(e) if e.raw_os_error() == Some(libc::ECHILD) => return Ok(Waited::NoneLeft),
                 Err(e) => return Err(e),
             }
+        }
+        // A held call's due time is kept by this thread's own timed wait:
+        // through the bell it would take two wake-ups, late.
+        if self.doorbell.is_some() && !held_due {
+            return Ok(match self.wait_at_doorbell(timeout) {
+                Some(event) => Waited::Event(event),
+                None => Waited::Nothing,
+            });
         }
         let signal_is_ours = self
             .ptrace

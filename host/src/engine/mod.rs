@@ -258,7 +258,10 @@ impl<'a, B: Backend> Engine<'a, B> {
             for tid in self.timers.take_due() {
                 self.backend.resume(tid, self.exit_pending(tid));
             }
-            match self.backend.wait(self.next_wakeup()) {
+            match self
+                .backend
+                .wait(self.next_wakeup(), self.timers.next_due().is_some())
+            {
                 Ok(Waited::Event(event)) => {
                     self.event_at = Instant::now();
                     self.handle(event)?

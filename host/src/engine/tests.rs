@@ -37,7 +37,7 @@ impl Backend for Scripted {
         Capabilities::ALL
     }
 
-    fn wait(&mut self, timeout: Option<Duration>) -> io::Result<Waited> {
+    fn wait(&mut self, timeout: Option<Duration>, _held_due: bool) -> io::Result<Waited> {
         if let Some(timeout) = timeout {
             std::thread::sleep(timeout);
             return Ok(Waited::Nothing);

@@ -32,7 +32,7 @@ pub mod uncaught;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
@@ -183,9 +183,13 @@ impl Options {
             seen.len(),
             baseline.duration.as_secs_f64()
         ));
-        let pause = Instant::now() + Duration::from_secs(1).saturating_sub(baseline.duration);
-        while Instant::now() < pause && !self.interrupt.is_raised() {
-            std::thread::sleep(interrupt::POLL);
+        let pause = Instant::now() + until_another_second(baseline.duration, SystemTime::now());
+        while !self.interrupt.is_raised() {
+            let left = pause.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(interrupt::POLL));
         }
         let mut again = self.interruptible(self.run_recording(scratch, "again", limit))?;
         let paths = |points: &[probe::SeenPoint]| -> Vec<String> {
@@ -452,4 +456,45 @@ pub fn replay(options: &Options, id: &str) -> Result<Replayed, ExploreError> {
         status: classify::describe(observed.status),
         check,
     })
+}
+
+/// How long after a run that took `took` and ended at `now` the next one
+/// waits, so that the times in seconds it reads differ from the first's:
+/// until a second has passed since the first began (each moment of the
+/// second run then reads a later second than the same moment of the first)
+/// or, when that comes sooner, until the clock's next whole second (every
+/// moment of it then reads a later second than any of the first), plus
+/// [`COARSE_CLOCK`].
+fn until_another_second(took: Duration, now: SystemTime) -> Duration {
+    let into_second = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|since| Duration::from_nanos(since.subsec_nanos().into()))
+        .unwrap_or_default();
+    let to_next_second = Duration::from_secs(1) - into_second + COARSE_CLOCK;
+    Duration::from_secs(1)
+        .saturating_sub(took)
+        .min(to_next_second)
+}
+
+/// How far behind the clock `time()` may read: it reads the kernel's
+/// coarse clock, at most a timer tick behind.
+const COARSE_CLOCK: Duration = Duration::from_millis(20);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_second_recording_waits_for_the_sooner_of_a_second_and_the_next_whole_second() {
+        let at = |ms: u64| SystemTime::UNIX_EPOCH + Duration::from_millis(1_000_000 + ms);
+        let ms = Duration::from_millis;
+        // A short run ended early in its second: the next second comes first.
+        assert_eq!(until_another_second(ms(10), at(100)), ms(920));
+        // Ended late in its second: the next second is near.
+        assert_eq!(until_another_second(ms(10), at(990)), ms(30));
+        // A run of most of a second: a second after its start comes first.
+        assert_eq!(until_another_second(ms(990), at(500)), ms(10));
+        // A run longer than a second: no wait.
+        assert_eq!(until_another_second(ms(1500), at(500)), Duration::ZERO);
+    }
 }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use super::key::{PointKey, RandomNames};
 use super::probe::SeenPoint;
 use super::rule::{self, RuleTarget};
-use crate::tracee::stack::symbolize;
+use crate::tracee::stack::Namer;
 
 /// The plan's format version.
 const PLAN_VERSION: u32 = 1;
@@ -61,6 +61,8 @@ impl Plan {
     pub fn new(command: Vec<String>, seen: Vec<SeenPoint>, random: RandomNames) -> Plan {
         let mut counts: HashMap<PointKey, u32> = HashMap::new();
         let rules = rule::targets(&seen, &random);
+        // One namer for every stack: the modules' symbols are read once.
+        let namer = Namer::new();
         let points = seen
             .into_iter()
             .zip(rules)
@@ -74,7 +76,7 @@ impl Plan {
                 *count += 1;
                 key.ordinal = *count;
                 (!point.failed && !point.faults.is_empty()).then(|| PlannedPoint {
-                    stack: symbolize(&point.frames),
+                    stack: namer.name(&point.frames),
                     key,
                     faults: point.faults,
                     rule,

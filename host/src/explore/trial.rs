@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, Read};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -342,6 +343,37 @@ fn dies_with_its_thread(command: &mut Command) -> &mut Command {
     }
 }
 
+/// Wakes a waiter when a child process ends: a pidfd, readable once it
+/// has; where the kernel has none (before 5.3), naps of 5 ms.
+struct ExitWatch(Option<OwnedFd>);
+
+impl ExitWatch {
+    fn of(child: &std::process::Child) -> ExitWatch {
+        // SAFETY: pidfd_open of our own unreaped child, whose id stays its.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id(), 0) };
+        // SAFETY: a descriptor just opened and owned by nothing else.
+        ExitWatch((fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) }))
+    }
+
+    /// Sleep until the child ends or `timeout` has passed.
+    fn sleep(&self, timeout: Duration) {
+        match &self.0 {
+            Some(fd) => {
+                let mut polled = libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                let ms = timeout.as_millis().clamp(1, i32::MAX as u128) as i32;
+                // SAFETY: polls one descriptor of ours. An interrupted poll
+                // is a short sleep.
+                unsafe { libc::poll(&mut polled, 1, ms) };
+            }
+            None => std::thread::sleep(Duration::from_millis(5).min(timeout)),
+        }
+    }
+}
+
 /// Run the check in `dir`, in a process group of its own so that its whole
 /// tree is killed past `limit` or once `interrupt` is raised; its failure
 /// (status and output) if it failed.
@@ -361,12 +393,15 @@ fn run_check(check: &str, dir: &Path, limit: Duration, interrupt: &Interrupt) ->
     let stdout = capture(child.stdout.take().expect("piped"));
     let stderr = capture(child.stderr.take().expect("piped"));
     let deadline = Instant::now() + limit;
+    let ended = ExitWatch::of(&child);
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline && !interrupt.is_raised() => {
-                std::thread::sleep(Duration::from_millis(5).min(interrupt::POLL))
-            }
+            Ok(None) if Instant::now() < deadline && !interrupt.is_raised() => ended.sleep(
+                deadline
+                    .saturating_duration_since(Instant::now())
+                    .min(interrupt::POLL),
+            ),
             _ => {
                 // SAFETY: kills the check's own process group.
                 unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };

@@ -375,41 +375,70 @@ impl StackWindow {
 /// Names for `frames`: `function+0xoffset (file:line)` where the module has
 /// symbols (and line tables), `module+0xoffset` where it has none.
 pub fn symbolize(frames: &[Frame]) -> Vec<String> {
-    use blazesym::symbolize::source::{Elf, Source};
-    use blazesym::symbolize::{Input, Symbolized, Symbolizer};
-    let symbolizer = Symbolizer::new();
-    frames
-        .iter()
-        .enumerate()
-        .map(|(index, frame)| {
-            let fallback = || {
-                let name = frame
-                    .module
-                    .file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy();
-                format!("{name}+{:#x}", frame.offset)
-            };
-            // A return address points after its call: look up the call.
-            let lookup = if index == 0 {
-                frame.offset
-            } else {
-                frame.offset - 1
-            };
-            let source = Source::Elf(Elf::new(frame.module.to_path_buf()));
-            match symbolizer.symbolize_single(&source, Input::VirtOffset(lookup)) {
-                Ok(Symbolized::Sym(sym)) => {
-                    let place = sym
-                        .code_info
-                        .as_ref()
-                        .and_then(|code| {
-                            Some(format!(" ({}:{})", code.to_path().to_str()?, code.line?))
-                        })
-                        .unwrap_or_default();
-                    format!("{}+{:#x}{place}", sym.name, sym.offset)
+    Namer::new().name(frames)
+}
+
+/// Names frames as [`symbolize`] does, keeping what it read of each module
+/// (its symbols, its line tables: for a C library with separate debug
+/// information, megabytes to decompress) for the next stack it names.
+pub struct Namer {
+    symbolizer: blazesym::symbolize::Symbolizer,
+}
+
+impl Default for Namer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Namer {
+    /// A namer that has read nothing yet.
+    pub fn new() -> Namer {
+        Namer {
+            symbolizer: blazesym::symbolize::Symbolizer::new(),
+        }
+    }
+
+    /// Names for `frames` (see [`symbolize`]).
+    pub fn name(&self, frames: &[Frame]) -> Vec<String> {
+        use blazesym::symbolize::source::{Elf, Source};
+        use blazesym::symbolize::{Input, Symbolized};
+        frames
+            .iter()
+            .enumerate()
+            .map(|(index, frame)| {
+                let fallback = || {
+                    let name = frame
+                        .module
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy();
+                    format!("{name}+{:#x}", frame.offset)
+                };
+                // A return address points after its call: look up the call.
+                let lookup = if index == 0 {
+                    frame.offset
+                } else {
+                    frame.offset - 1
+                };
+                let source = Source::Elf(Elf::new(frame.module.to_path_buf()));
+                match self
+                    .symbolizer
+                    .symbolize_single(&source, Input::VirtOffset(lookup))
+                {
+                    Ok(Symbolized::Sym(sym)) => {
+                        let place = sym
+                            .code_info
+                            .as_ref()
+                            .and_then(|code| {
+                                Some(format!(" ({}:{})", code.to_path().to_str()?, code.line?))
+                            })
+                            .unwrap_or_default();
+                        format!("{}+{:#x}{place}", sym.name, sym.offset)
+                    }
+                    _ => fallback(),
                 }
-                _ => fallback(),
-            }
-        })
-        .collect()
+            })
+            .collect()
+    }
 }

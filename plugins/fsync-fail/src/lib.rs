@@ -49,14 +49,17 @@ impl Policy for FsyncFail {
             trigger: Trigger::from_config(config)?,
         };
         let calls = ["fsync", "fdatasync", "msync", "sync_file_range", "syncfs"];
-        // Only a real sync before the error needs the exit stop.
+        // Only a real sync before the error needs the exit stop. A sync of
+        // another file than path= passes untouched: fault does not ask
+        // about it (msync names no file: it is asked about every one).
         let subscription = if sync_before {
             Subscription::syscalls(calls)
         } else {
             Subscription::syscalls(calls)
                 .entry_only()
                 .passes_untouched()
-        };
+        }
+        .paths(policy.trigger.path());
         Ok((policy, subscription))
     }
 

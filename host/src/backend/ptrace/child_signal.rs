@@ -13,7 +13,7 @@
 //! tracer, in a process running several).
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
 /// `SIGCHLD` as a set.
@@ -84,6 +84,12 @@ impl ChildSignal {
     /// ([`block_in_process`]), where the signal reaches this descriptor.
     pub fn blocked_before(&self) -> bool {
         self.was_blocked
+    }
+
+    /// The descriptor itself, for a [`crate::backend::doorbell::Doorbell`]
+    /// that reads it from another thread.
+    pub fn as_raw_fd(&self) -> RawFd {
+        self.fd.as_raw_fd()
     }
 
     /// This descriptor, to be polled for input beside others.

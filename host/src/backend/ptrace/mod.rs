@@ -412,7 +412,7 @@ impl Backend for PtraceBackend {
         PtraceBackend::CAPABILITIES
     }
 
-    fn wait(&mut self, timeout: Option<Duration>) -> io::Result<Waited> {
+    fn wait(&mut self, timeout: Option<Duration>, _held_due: bool) -> io::Result<Waited> {
         let result = match timeout {
             Some(timeout) => self.poll(timeout),
             None => loop {

@@ -347,9 +347,9 @@ pub fn present_as_kernel_signal(tid: pid_t) -> io::Result<bool> {
     Ok(true)
 }
 
-/// Read every record of type `T` (plain data, such as a `signalfd_siginfo`)
-/// from the nonblocking descriptor `fd`, so that it is readable again only
-/// for what comes next.
+/// Read every record of type `T` (a `signalfd_siginfo`, an eventfd's `u64`:
+/// plain data) from the nonblocking descriptor `fd`, so that it is readable
+/// again only for what comes next.
 pub fn drain<T: Copy>(fd: RawFd) {
     // SAFETY: plain data the kernel fills.
     let mut record = unsafe { std::mem::zeroed::<T>() };
