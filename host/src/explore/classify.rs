@@ -178,18 +178,10 @@ pub fn classify(baseline: &Baseline, run: &Observed, check_always: bool) -> (Out
     if fired.fault == Fault::Corrupt {
         return judge_corruption(baseline, run, fired.corruption, uncaught, check_always);
     }
+    if let Some(verdict) = check_or_uncaught(baseline, run, uncaught, check_always) {
+        return verdict;
+    }
     let claimed_success = run.status == baseline.run.status;
-    if let Some(check) = &run.check_failed {
-        if claimed_success || check_always {
-            return (Outcome::Corrupt, check.clone());
-        }
-    }
-    if let Some(error) = uncaught {
-        return (
-            Outcome::ReportedUncaught,
-            format!("{} ({})", error.error, describe(run.status)),
-        );
-    }
     let told = !claimed_success
         || (baseline.stdout_stable && run.stdout.hash != baseline.run.stdout.hash)
         || (baseline.stderr_stable && run.stderr.hash != baseline.run.stderr.hash);
@@ -234,6 +226,30 @@ pub fn classify(baseline: &Baseline, run: &Observed, check_always: bool) -> (Out
     )
 }
 
+/// The verdict a failed `--check` or a runtime's uncaught report gives
+/// before anything else is weighed: a check failed after a run that ended as
+/// without the fault (or after any run, with `--check-always`) is
+/// corruption; an uncaught error naming the fault is reported, uncaught.
+fn check_or_uncaught(
+    baseline: &Baseline,
+    run: &Observed,
+    uncaught: Option<Uncaught>,
+    check_always: bool,
+) -> Option<(Outcome, String)> {
+    let claimed_success = run.status == baseline.run.status;
+    if let Some(check) = &run.check_failed {
+        if claimed_success || check_always {
+            return Some((Outcome::Corrupt, check.clone()));
+        }
+    }
+    uncaught.map(|error| {
+        (
+            Outcome::ReportedUncaught,
+            format!("{} ({})", error.error, describe(run.status)),
+        )
+    })
+}
+
 /// The outcome of a run whose read returned `corruption` (none: the read
 /// returned no bytes), against `baseline`, after the crash and hang checks;
 /// `uncaught` is a runtime's report of an error that names the damage.
@@ -260,18 +276,10 @@ fn corruption_verdict(
     uncaught: Option<Uncaught>,
     check_always: bool,
 ) -> (Outcome, String) {
+    if let Some(verdict) = check_or_uncaught(baseline, run, uncaught, check_always) {
+        return verdict;
+    }
     let claimed_success = run.status == baseline.run.status;
-    if let Some(check) = &run.check_failed {
-        if claimed_success || check_always {
-            return (Outcome::Corrupt, check.clone());
-        }
-    }
-    if let Some(error) = uncaught {
-        return (
-            Outcome::ReportedUncaught,
-            format!("{} ({})", error.error, describe(run.status)),
-        );
-    }
     if !claimed_success {
         return (
             Outcome::Handled,

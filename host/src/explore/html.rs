@@ -1,7 +1,7 @@
 //! The `--html` report: one self-contained page with the findings and their
 //! call stacks, and the map of fault points by syscall and outcome.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 use super::classify::Outcome;
@@ -88,6 +88,8 @@ fn utc_now() -> String {
 }
 
 fn findings(out: &mut String, report: &Report) {
+    // Each source file is read once however many frames name it.
+    let mut sources = HashMap::new();
     out.push_str("<h2>Findings</h2>\n");
     if report.findings.is_empty() {
         out.push_str("<p>No findings.</p>\n");
@@ -129,7 +131,7 @@ fn findings(out: &mut String, report: &Report) {
             finding
                 .stack
                 .iter()
-                .map(|frame| frame_with_source(frame))
+                .map(|frame| frame_with_source(frame, &mut sources))
                 .collect::<Vec<_>>()
                 .join("\n"),
             id = finding.id,
@@ -140,15 +142,18 @@ fn findings(out: &mut String, report: &Report) {
 
 /// A frame of a stack, escaped, and for one named with its source place
 /// (`fn+0x1c (/src/store.c:42)`) whose file is readable here, the line of
-/// source below it.
-fn frame_with_source(frame: &str) -> String {
+/// source below it; `sources` keeps the files read, by path.
+fn frame_with_source(frame: &str, sources: &mut HashMap<String, Option<String>>) -> String {
     let source = frame
         .strip_suffix(')')
         .and_then(|rest| rest.rsplit_once(" ("))
         .and_then(|(_, place)| place.rsplit_once(':'))
         .and_then(|(file, line)| {
             let line: usize = line.parse().ok()?;
-            let text = std::fs::read_to_string(file).ok()?;
+            let text = sources
+                .entry(file.to_string())
+                .or_insert_with(|| std::fs::read_to_string(file).ok())
+                .as_deref()?;
             Some((
                 line,
                 text.lines().nth(line.checked_sub(1)?)?.trim().to_string(),

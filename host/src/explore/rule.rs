@@ -37,18 +37,19 @@ pub fn targets(seen: &[SeenPoint], random: &RandomNames) -> Vec<Option<RuleTarge
         };
         (point.key.syscall.clone(), path)
     };
-    let mut threads: HashMap<(String, String), HashSet<i32>> = HashMap::new();
-    for point in seen {
-        threads.entry(file_of(point)).or_default().insert(point.tid);
+    let files: Vec<(String, String)> = seen.iter().map(file_of).collect();
+    let mut threads: HashMap<&(String, String), HashSet<i32>> = HashMap::new();
+    for (file, point) in files.iter().zip(seen) {
+        threads.entry(file).or_default().insert(point.tid);
     }
-    let mut counts: HashMap<(String, String), u32> = HashMap::new();
-    seen.iter()
-        .map(|point| {
-            let file = file_of(point);
-            let when = counts.entry(file.clone()).or_insert(0);
+    let mut counts: HashMap<&(String, String), u32> = HashMap::new();
+    files
+        .iter()
+        .map(|file| {
+            let when = counts.entry(file).or_insert(0);
             *when += 1;
-            (threads[&file].len() == 1).then_some(RuleTarget {
-                path: file.1,
+            (threads[file].len() == 1).then_some(RuleTarget {
+                path: file.1.clone(),
                 when: *when,
             })
         })
