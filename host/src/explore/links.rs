@@ -1,5 +1,5 @@
 //! Symlinks in a copy of the work directory must not lead back to the
-//! original. `cp -a` copies a link as it is, so an absolute link in
+//! original. The copy (`copy.rs`, as `cp -a`) keeps a link as it is, so an absolute link in
 //! `--workdir` that points into the work directory would make every run
 //! write the original: in each copy such a link is retargeted to the same
 //! place in the copy. Relative links are left as they are (inside the copy

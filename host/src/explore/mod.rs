@@ -11,6 +11,7 @@
 //! [`Session`]: crate::session::Session
 
 pub mod classify;
+mod copy;
 pub mod corruption;
 pub mod events;
 pub mod faults;

@@ -106,18 +106,21 @@ impl RunDir {
                 copy: false,
             });
         };
-        let path = scratch.join(name);
-        let status = dies_with_its_thread(Command::new("cp").arg("-a").arg(source).arg(&path))
-            .stdin(Stdio::null())
-            .status()?;
-        if !status.success() {
-            return Err(io::Error::other(format!(
-                "copying {} to {} failed ({status})",
-                source.display(),
-                path.display()
-            )));
-        }
-        let dir = RunDir { path, copy: true };
+        // Made first, so that a copy that fails half-way is removed.
+        let dir = RunDir {
+            path: scratch.join(name),
+            copy: true,
+        };
+        super::copy::tree(source, &dir.path).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!(
+                    "copying {} to {}: {e}",
+                    source.display(),
+                    dir.path.display()
+                ),
+            )
+        })?;
         super::links::retarget(source, &dir.path)?;
         Ok(dir)
     }
