@@ -619,3 +619,33 @@ fn each_finding_s_plain_rule_gives_the_same_outcome_outside_explore() {
     assert_eq!(out.status.code(), Some(0), "{corrupt}\n{out:?}");
     assert!(!checked.success(), "the check must fail after {corrupt}");
 }
+
+/// A file named by the time in seconds is a random name: the second
+/// recording, made at once with its wall clock a second ahead, names it
+/// otherwise, so every run's point is found under the learned pattern.
+#[test]
+fn a_file_named_by_the_time_in_seconds_is_reached_in_every_run() {
+    let dir = TestDir::new("explore-time-name");
+    workdir(&dir);
+    let report = dir.join("report.json");
+    let out = explore(
+        &dir,
+        &["--workdir", "work", "--jobs", "1", "--json", "report.json"],
+        &[os("sh"), os("-c"), os("echo data > \"out.$(date +%s)\"")],
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&report).unwrap()).unwrap();
+    let points = json["points"].as_array().unwrap();
+    assert!(!points.is_empty(), "{}", out.stderr);
+    for point in points {
+        assert_eq!(point["key"]["path"], "{workdir}/out.*", "{point}");
+        assert_ne!(point["outcome"], "not-reached", "{point}");
+    }
+    assert_eq!(
+        json["findings"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        out.stdout
+    );
+}

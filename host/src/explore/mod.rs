@@ -38,6 +38,7 @@ use std::time::{Duration, Instant, SystemTime};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use crate::interrupt;
+use crate::session::SessionError;
 use classify::{classify, Baseline, Outcome};
 use faults::Fault;
 use jobs::run_jobs;
@@ -172,27 +173,36 @@ impl Options {
     fn record(&self, scratch: &Path) -> Result<Recording, ExploreError> {
         let limit = self.timeout.unwrap_or(RECORDING_LIMIT);
         self.note("recording: the run without faults");
-        let mut baseline = self.run_recording(scratch, "record", limit)?;
+        let mut baseline = self.run_recording(scratch, "record", limit, Clock::Real)?;
         self.judge_faultless(&baseline, limit)?;
         let seen = std::mem::take(&mut baseline.probe.points);
         let timeout = self.run_limit(&baseline);
         // A second run without faults tells what varies by itself (its
-        // output, its files, its random names); it starts in another
-        // second, so that times in seconds vary too.
+        // output, its files, its random names). Its wall clock reads a
+        // second ahead, so that times in seconds vary too; where the clock
+        // cannot be moved, it waits for another second instead.
         self.note(&format!(
             "recorded {} calls in {:.1}s; a second run to see what varies by itself",
             seen.len(),
             baseline.duration.as_secs_f64()
         ));
-        let pause = Instant::now() + until_another_second(baseline.duration, SystemTime::now());
-        while !self.interrupt.is_raised() {
-            let left = pause.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                break;
+        let ahead = self.run_recording(scratch, "again", limit, Clock::Ahead);
+        let mut again = match ahead {
+            Err(ExploreError::Session(SessionError::Invalid(why))) => {
+                self.note(&format!("{why}: waiting for the next second instead"));
+                let pause =
+                    Instant::now() + until_another_second(baseline.duration, SystemTime::now());
+                while !self.interrupt.is_raised() {
+                    let left = pause.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        break;
+                    }
+                    std::thread::sleep(left.min(interrupt::POLL));
+                }
+                self.interruptible(self.run_recording(scratch, "again", limit, Clock::Real))?
             }
-            std::thread::sleep(left.min(interrupt::POLL));
-        }
-        let mut again = self.interruptible(self.run_recording(scratch, "again", limit))?;
+            ahead => self.interruptible(ahead)?,
+        };
         let paths = |points: &[probe::SeenPoint]| -> Vec<String> {
             points.iter().map(|point| point.path.clone()).collect()
         };
@@ -229,12 +239,15 @@ impl Options {
         })
     }
 
-    /// A run without faults that lists every call of the scope.
+    /// A run without faults that lists every call of the scope. A session
+    /// error `Invalid` means that the clock could not be moved (the `clock`
+    /// plugin did not load), and nothing ran.
     fn run_recording(
         &self,
         scratch: &Path,
         name: &str,
         limit: Duration,
+        clock: Clock,
     ) -> Result<Observed, ExploreError> {
         let dir = RunDir::prepare(&self.program, scratch, name)
             .map_err(|e| ExploreError::Failed(format!("preparing the recording: {e}")))?;
@@ -243,7 +256,11 @@ impl Options {
             self.faults.clone(),
             ProbeMode::Record,
         );
-        let injector = trial::Injector::Probe(Box::new(probe), report);
+        let probe = Box::new(probe);
+        let injector = match clock {
+            Clock::Real => trial::Injector::Probe(probe, report),
+            Clock::Ahead => trial::Injector::ProbeAhead(probe, report),
+        };
         Ok(trial::run(
             &self.program,
             &dir,
@@ -457,6 +474,15 @@ pub fn replay(options: &Options, id: &str) -> Result<Replayed, ExploreError> {
         status: classify::describe(observed.status),
         check,
     })
+}
+
+/// The wall clock a recording run reads.
+#[derive(Clone, Copy)]
+enum Clock {
+    /// The real one.
+    Real,
+    /// A second ahead ([`trial::CLOCK_AHEAD`]).
+    Ahead,
 }
 
 /// How long after a run that took `took` and ended at `now` the next one

@@ -25,6 +25,12 @@ use crate::session::{Session, SessionError, Status};
 /// of its processes still run.
 const LOOK_AT_THE_LIMIT: Duration = Duration::from_millis(300);
 
+/// The built-in `clock` plugin moving the wall clock (`CLOCK_REALTIME` and
+/// its coarse form, `gettimeofday`, `time`) a second ahead: a run made
+/// right after another reads every time in seconds later than any the
+/// other read, as if it had waited for the next second.
+pub const CLOCK_AHEAD: &str = "clock:jump=+1s:clocks=realtime";
+
 /// How much of a stream a trial keeps to show (all of it is hashed).
 const KEPT_OUTPUT: usize = 64 * 1024;
 
@@ -143,6 +149,9 @@ impl Drop for RunDir {
 pub enum Injector {
     /// A probe and where its report goes.
     Probe(Box<Probe>, Arc<Mutex<ProbeReport>>),
+    /// A probe, with the program's wall clock a second ahead of the real
+    /// one ([`CLOCK_AHEAD`]).
+    ProbeAhead(Box<Probe>, Arc<Mutex<ProbeReport>>),
     /// A crash (or, without a crash point, the count of durability points).
     Crash(Crash),
 }
@@ -186,6 +195,12 @@ pub fn run(
     });
     let (session, report) = match injector {
         Injector::Probe(probe, report) => (Session::command(&command).policy(*probe), Some(report)),
+        Injector::ProbeAhead(probe, report) => (
+            Session::command(&command)
+                .policy(*probe)
+                .plugin(CLOCK_AHEAD),
+            Some(report),
+        ),
         Injector::Crash(crash) => (Session::command(&command).crash(crash), None),
     };
     let outcome = session
