@@ -178,31 +178,14 @@ impl Options {
         let seen = std::mem::take(&mut baseline.probe.points);
         let timeout = self.run_limit(&baseline);
         // A second run without faults tells what varies by itself (its
-        // output, its files, its random names). Its wall clock reads a
-        // second ahead, so that times in seconds vary too; where the clock
-        // cannot be moved, it waits for another second instead.
+        // output, its files, its random names), in another second, so that
+        // times in seconds vary too.
         self.note(&format!(
             "recorded {} calls in {:.1}s; a second run to see what varies by itself",
             seen.len(),
             baseline.duration.as_secs_f64()
         ));
-        let ahead = self.run_recording(scratch, "again", limit, Clock::Ahead);
-        let mut again = match ahead {
-            Err(ExploreError::Session(SessionError::Invalid(why))) => {
-                self.note(&format!("{why}: waiting for the next second instead"));
-                let pause =
-                    Instant::now() + until_another_second(baseline.duration, SystemTime::now());
-                while !self.interrupt.is_raised() {
-                    let left = pause.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        break;
-                    }
-                    std::thread::sleep(left.min(interrupt::POLL));
-                }
-                self.interruptible(self.run_recording(scratch, "again", limit, Clock::Real))?
-            }
-            ahead => self.interruptible(ahead)?,
-        };
+        let mut again = self.interruptible(self.run_again(scratch, &baseline, limit))?;
         let paths = |points: &[probe::SeenPoint]| -> Vec<String> {
             points.iter().map(|point| point.path.clone()).collect()
         };
@@ -237,6 +220,37 @@ impl Options {
             plan,
             timeout,
         })
+    }
+
+    /// The second recording, in another second than the first (which took
+    /// `first.duration`): made at once with its wall clock a second ahead
+    /// when waiting for the next second would take longer than twice the
+    /// first run (a moved clock slows a program by its clock readings, which
+    /// all stop), else after the wait, if any.
+    fn run_again(
+        &self,
+        scratch: &Path,
+        first: &Observed,
+        limit: Duration,
+    ) -> Result<Observed, ExploreError> {
+        let pause = until_another_second(first.duration, SystemTime::now());
+        if pause > first.duration * 2 {
+            match self.run_recording(scratch, "again", limit, Clock::Ahead) {
+                Err(ExploreError::Session(SessionError::Invalid(why))) => {
+                    self.note(&format!("{why}: waiting for the next second instead"));
+                }
+                ahead => return ahead,
+            }
+        }
+        let until = Instant::now() + until_another_second(first.duration, SystemTime::now());
+        while !self.interrupt.is_raised() {
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            std::thread::sleep(left.min(interrupt::POLL));
+        }
+        self.run_recording(scratch, "again", limit, Clock::Real)
     }
 
     /// A run without faults that lists every call of the scope. A session
