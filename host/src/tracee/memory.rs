@@ -21,6 +21,24 @@ impl Tracee {
         Ok(buf)
     }
 
+    /// Read at most `len` bytes at `addr`: fewer where the readable memory
+    /// ends sooner (the top of a stack), in one system call.
+    pub fn read_memory_upto(&self, addr: u64, len: usize) -> io::Result<Vec<u8>> {
+        look();
+        let mut buf = vec![0u8; len];
+        let remote = [RemoteIoVec {
+            base: addr as usize,
+            len,
+        }];
+        let read = process_vm_readv(
+            Pid::from_raw(self.tid),
+            &mut [IoSliceMut::new(&mut buf)],
+            &remote,
+        )?;
+        buf.truncate(read);
+        Ok(buf)
+    }
+
     /// Fill `buf` with the bytes at `addr` in the tracee's address space.
     fn read_memory_into(&self, addr: u64, buf: &mut [u8]) -> io::Result<()> {
         look();

@@ -347,17 +347,12 @@ struct StackWindow {
 
 impl StackWindow {
     fn read(tracee: &Tracee, sp: u64) -> StackWindow {
-        // The window may run past the stack's end: shrink until it reads.
-        let mut len = STACK_WINDOW;
-        while len >= 4096 {
-            if let Ok(bytes) = tracee.read_memory(sp, len) {
-                return StackWindow { start: sp, bytes };
-            }
-            len /= 2;
-        }
+        // The window may run past the stack's end: it stops there.
         StackWindow {
             start: sp,
-            bytes: Vec::new(),
+            bytes: tracee
+                .read_memory_upto(sp, STACK_WINDOW)
+                .unwrap_or_default(),
         }
     }
 
