@@ -184,6 +184,38 @@ open_f("A, after fchdir")
     );
 }
 
+/// `openat` relative to a directory fd, as tar and find make them: a plain
+/// -P path matches the file of its name in its own directory only, whether
+/// named alone, through `..` or with a trailing `.` component.
+#[test]
+fn a_plain_path_matches_openat_relative_to_a_directory_fd_by_its_directory() {
+    let dir = two_dirs("path-dirfd");
+    fs::write(dir.join("B/g"), "g\n").unwrap();
+    let steps = r#"
+a = os.open("../A", os.O_RDONLY | os.O_DIRECTORY)
+b = os.open("../B", os.O_RDONLY | os.O_DIRECTORY)
+for label, name, at in [("A/f", "f", a), ("B/f", "f", b), ("B/g", "g", b),
+                        ("B/../B/f", "../B/f", b), ("A/../B/f", "../B/f", a)]:
+    try:
+        os.close(os.open(name, os.O_RDONLY, dir_fd=at))
+        print(label, "ok")
+    except OSError as e:
+        print(label, os.strerror(e.errno))
+"#;
+    let out = python_opening_f(&dir, "B/f", steps);
+    out.assert_code(0);
+    out.ensure_eq(
+        out.lines(),
+        [
+            "A/f ok",
+            "B/f No such file or directory",
+            "B/g ok",
+            "B/../B/f No such file or directory",
+            "A/../B/f No such file or directory",
+        ],
+    );
+}
+
 #[test]
 fn relative_paths_follow_a_rename_of_the_working_directory() {
     let dir = two_dirs("path-rename-cwd");

@@ -8,7 +8,8 @@ pub mod trace;
 
 pub use trace::resolve;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,6 +26,9 @@ use poke::Poke;
 #[derive(Debug, Default)]
 pub struct PathFilter {
     patterns: Vec<PathPattern>,
+    /// When every pattern is a plain path: the last components they can
+    /// end in, as written and resolved.
+    exact_names: Option<HashSet<OsString>>,
 }
 
 /// One `-P` argument, as written and as matched.
@@ -56,8 +60,19 @@ impl PathFilter {
         let patterns = paths
             .iter()
             .map(|path| PathPattern::new(&cwd, path))
-            .collect::<Result<_, _>>()?;
-        Ok(PathFilter { patterns })
+            .collect::<Result<Vec<PathPattern>, _>>()?;
+        let exact_names = patterns
+            .iter()
+            .map(|pattern| match &pattern.matcher {
+                PathMatcher::Exact(paths) => Some(paths.iter().filter_map(|p| p.file_name())),
+                _ => None,
+            })
+            .collect::<Option<Vec<_>>>()
+            .map(|names| names.into_iter().flatten().map(OsStr::to_owned).collect());
+        Ok(PathFilter {
+            patterns,
+            exact_names,
+        })
     }
 
     /// Whether `call` touches one of the filter's paths.
@@ -67,6 +82,14 @@ impl PathFilter {
 
     /// The `-P` argument, as written, of a path `call` touches, if any.
     pub fn matching(&self, call: &Call, tracee: &Tracee) -> Option<&str> {
+        if let (Some(names), Some(named)) = (&self.exact_names, tracee.path_arg_names(call)) {
+            // A path ends in the name its argument ends in: when no plain
+            // pattern ends so, the argument's directory (a dirfd's path, a
+            // readlink) need not be resolved.
+            if !named.iter().any(|name| names.contains(name)) {
+                return None;
+            }
+        }
         let paths = tracee.call_paths(call);
         self.patterns
             .iter()

@@ -1,7 +1,7 @@
 //! Which files a tracee's call touches: fds, path arguments and mappings.
 
 use std::cell::RefCell;
-use std::ffi::OsStr;
+use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
@@ -112,6 +112,29 @@ impl Tracee {
             self.fd_path(dirfd)?
         };
         Some(resolve_path_at(&base, path))
+    }
+
+    /// The last component of each path argument of `call`, read without
+    /// resolving its directory (no `readlink` of a dirfd): the last
+    /// component of the path it resolves to. `None` if an argument has none
+    /// (`..`, an empty path) or cannot be read, or if the call also names
+    /// files by fd or by address, which only resolving tells.
+    pub fn path_arg_names(&self, call: &Call) -> Option<Vec<OsString>> {
+        let sysno = call.sysno()?;
+        if !fd_args(sysno).is_empty() || !mapping_args(sysno).is_empty() {
+            return None;
+        }
+        path_args(sysno)
+            .iter()
+            .map(|arg| {
+                let addr = match *arg {
+                    PathArg::Path(i) => call.args[i],
+                    PathArg::At { path, .. } => call.args[path],
+                };
+                let raw = self.read_c_string(addr, PATH_MAX).ok()?;
+                Some(Path::new(OsStr::from_bytes(&raw)).file_name()?.to_owned())
+            })
+            .collect()
     }
 
     /// Every path `call` touches: its path arguments (made absolute), the
