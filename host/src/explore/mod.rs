@@ -31,6 +31,7 @@ mod shell;
 pub mod trial;
 pub mod uncaught;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -45,7 +46,7 @@ use jobs::run_jobs;
 use key::{PointKey, RandomNames};
 use options::RECORDING_LIMIT;
 pub use options::{CrashOptions, ExploreError, Options};
-use plan::{Plan, PlannedRun};
+use plan::{Plan, PlannedRun, Unnamed};
 use probe::{Probe, ProbeMode, Scope};
 use report::{Report, TriedPoint};
 use scratch::Scratch;
@@ -56,6 +57,8 @@ use trial::{Observed, RunDir};
 struct Recording {
     baseline: Baseline,
     plan: Plan,
+    /// The frames of the plan's stacks, when they are not named yet.
+    unnamed: Option<Unnamed>,
     timeout: Duration,
 }
 
@@ -191,7 +194,7 @@ impl Options {
         };
         let random = RandomNames::learn(&paths(&seen), &paths(&again.probe.points));
         again.probe.points.clear();
-        let plan = match &self.plan_file {
+        let (plan, unnamed) = match &self.plan_file {
             Some(path) if path.exists() => {
                 let plan = Plan::load(path).map_err(ExploreError::Invalid)?;
                 if plan.command != self.command_text() {
@@ -201,14 +204,17 @@ impl Options {
                         plan.command.join(" ")
                     )));
                 }
-                plan
+                (plan, None)
             }
             Some(path) => {
                 let plan = Plan::new(self.command_text(), seen, random);
                 plan.save(path).map_err(ExploreError::Failed)?;
-                plan
+                (plan, None)
             }
-            None => Plan::new(self.command_text(), seen, random),
+            None => {
+                let (plan, unnamed) = Plan::unnamed(self.command_text(), seen, random);
+                (plan, Some(unnamed))
+            }
         };
         self.note(&format!(
             "planned {} runs at {} points",
@@ -218,6 +224,7 @@ impl Options {
         Ok(Recording {
             baseline: Baseline::new(baseline, &again),
             plan,
+            unnamed,
             timeout,
         })
     }
@@ -333,14 +340,37 @@ pub fn explore(options: &Options) -> Result<Report, ExploreError> {
     }
     let deadline = options.deadline();
     let scratch = Scratch::new()?;
-    let recording = options.interruptible(options.record(&scratch.0))?;
+    let mut recording = options.interruptible(options.record(&scratch.0))?;
     let runs = options.runs(&recording.plan);
     let planned = recording.plan.runs().len();
+    // The stacks are named beside the runs, which do not need them; the
+    // report does.
+    let naming = recording
+        .unnamed
+        .take()
+        .map(|unnamed| std::thread::spawn(move || unnamed.name()));
     let mut points = run_jobs(options, deadline, &runs, |n, run| {
         options
             .inject(&recording, run, &scratch.0, n)
             .map(|point| vec![point])
     })?;
+    if let Some(naming) = naming {
+        let stacks = naming
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        recording.plan.name_stacks(stacks);
+        let stacks: HashMap<&PointKey, &Vec<String>> = recording
+            .plan
+            .points
+            .iter()
+            .map(|point| (&point.key, &point.stack))
+            .collect();
+        for point in &mut points {
+            if let Some(stack) = stacks.get(&point.key) {
+                point.stack = (*stack).clone();
+            }
+        }
+    }
     points.extend(options.done.iter().cloned());
     Ok(Report::new(
         options.command_text(),

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use super::key::{PointKey, RandomNames};
 use super::probe::SeenPoint;
 use super::rule::{self, RuleTarget};
-use crate::tracee::stack::Namer;
+use crate::tracee::stack::{Frame, Namer};
 
 /// The plan's format version.
 const PLAN_VERSION: u32 = 1;
@@ -46,6 +46,18 @@ pub struct Plan {
     pub random: RandomNames,
 }
 
+/// The frames of an unnamed plan's points, in order.
+pub struct Unnamed(Vec<Vec<Frame>>);
+
+impl Unnamed {
+    /// The stacks' names, with one namer for all of them: the modules'
+    /// symbols are read once.
+    pub fn name(self) -> Vec<Vec<String>> {
+        let namer = Namer::new();
+        self.0.iter().map(|frames| namer.name(frames)).collect()
+    }
+}
+
 /// One run to make: a point and a fault.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PlannedRun {
@@ -57,12 +69,25 @@ pub struct PlannedRun {
 
 impl Plan {
     /// The plan of a recording's calls, keyed with the `random` names: the
-    /// points with faults to try whose call did not fail there already.
+    /// points with faults to try whose call did not fail there already,
+    /// their stacks named.
     pub fn new(command: Vec<String>, seen: Vec<SeenPoint>, random: RandomNames) -> Plan {
+        let (mut plan, unnamed) = Plan::unnamed(command, seen, random);
+        plan.name_stacks(unnamed.name());
+        plan
+    }
+
+    /// The plan as [`Plan::new`] makes it, but with its stacks not named
+    /// yet (empty), and their frames, to name apart (reading the modules'
+    /// symbols takes longer than the rest of the planning).
+    pub fn unnamed(
+        command: Vec<String>,
+        seen: Vec<SeenPoint>,
+        random: RandomNames,
+    ) -> (Plan, Unnamed) {
         let mut counts: HashMap<PointKey, u32> = HashMap::new();
         let rules = rule::targets(&seen, &random);
-        // One namer for every stack: the modules' symbols are read once.
-        let namer = Namer::new();
+        let mut frames = Vec::new();
         let points = seen
             .into_iter()
             .zip(rules)
@@ -75,19 +100,30 @@ impl Plan {
                 let count = counts.entry(key.clone()).or_insert(0);
                 *count += 1;
                 key.ordinal = *count;
-                (!point.failed && !point.faults.is_empty()).then(|| PlannedPoint {
-                    stack: namer.name(&point.frames),
-                    key,
-                    faults: point.faults,
-                    rule,
+                (!point.failed && !point.faults.is_empty()).then(|| {
+                    frames.push(point.frames);
+                    PlannedPoint {
+                        stack: Vec::new(),
+                        key,
+                        faults: point.faults,
+                        rule,
+                    }
                 })
             })
             .collect();
-        Plan {
+        let plan = Plan {
             version: PLAN_VERSION,
             command,
             points,
             random,
+        };
+        (plan, Unnamed(frames))
+    }
+
+    /// Give the points their stacks' names, in order (from [`Unnamed::name`]).
+    pub fn name_stacks(&mut self, stacks: Vec<Vec<String>>) {
+        for (point, stack) in self.points.iter_mut().zip(stacks) {
+            point.stack = stack;
         }
     }
 
