@@ -293,6 +293,47 @@ fn lied_to(dir: &TestDir, attr: &str, command: &[&str]) -> common::Outcome {
 }
 
 #[test]
+fn a_stale_read_returns_what_the_file_held_before_the_unsynced_write() {
+    let dir = TestDir::new("corrupt-stale");
+    let program = c_program("stale_read");
+    let run = |plugin: Option<&str>| {
+        let mut cmd = fault();
+        if let Some(plugin) = plugin {
+            cmd = cmd.args(["--plugin", plugin]);
+        }
+        let run = cmd
+            .arg("--")
+            .arg(&program)
+            .arg("data.bin")
+            .cwd(dir.path())
+            .run();
+        run.assert_code(0);
+        run
+    };
+    // Without the plugin the read sees the last write, B.
+    assert_eq!(run(None).stdout, "B x 4096\n");
+    // With it, the bytes before the unsynced write: the synced A.
+    let stale = run(Some("corrupt:path=*/data.bin:mode=stale"));
+    assert_eq!(stale.stdout, "A x 4096\n", "{}", stale.describe());
+    assert!(
+        stale.stderr.contains("read: stale data of ")
+            && stale
+                .stderr
+                .contains("offsets 0..4096 as before the last unsynced write (4096 bytes differ)"),
+        "{}",
+        stale.describe()
+    );
+    // Only the read was changed: the file holds B.
+    assert_eq!(fs::read(dir.join("data.bin")).unwrap(), vec![b'B'; 4096]);
+    // With offset=, only that part of the read is stale.
+    let part = run(Some("corrupt:path=*/data.bin:mode=stale:offset=0..100"));
+    assert_eq!(part.stdout, "A x 100\n", "{}", part.describe());
+    // Another file's writes are not the data file's: nothing to put back.
+    let other = run(Some("corrupt:path=*/other.bin:mode=stale"));
+    assert_eq!(other.stdout, "B x 4096\n", "{}", other.describe());
+}
+
+#[test]
 fn a_smaller_size_lie_makes_cat_cp_and_seeks_see_a_file_of_that_size() {
     let dir = TestDir::new("attr-size");
     let content = "0123456789".repeat(10);
