@@ -219,7 +219,7 @@ fn bad_corrupt_and_attr_settings_stop_fault_with_one_line() {
         ),
         (
             "corrupt:path=/x:mode=lost",
-            "mode=lost: only flip or zero for on=read",
+            "mode=lost: only flip, zero or stale for on=read",
         ),
         (
             "corrupt:path=/x:on=write:mode=zero",
@@ -327,10 +327,36 @@ fn a_stale_read_returns_what_the_file_held_before_the_unsynced_write() {
     assert_eq!(fs::read(dir.join("data.bin")).unwrap(), vec![b'B'; 4096]);
     // With offset=, only that part of the read is stale.
     let part = run(Some("corrupt:path=*/data.bin:mode=stale:offset=0..100"));
-    assert_eq!(part.stdout, "A x 100\n", "{}", part.describe());
+    assert_eq!(part.stdout, "A x 100, B x 3996\n", "{}", part.describe());
     // Another file's writes are not the data file's: nothing to put back.
     let other = run(Some("corrupt:path=*/other.bin:mode=stale"));
     assert_eq!(other.stdout, "B x 4096\n", "{}", other.describe());
+}
+
+#[test]
+fn a_stale_read_takes_each_byte_from_before_the_last_unsynced_write_to_it() {
+    let dir = TestDir::new("corrupt-stale-layers");
+    let program = c_program("stale_read");
+    let run = |plugin: &[&str]| {
+        let run = fault()
+            .args(plugin)
+            .arg("--")
+            .arg(&program)
+            .args(["--layers", "data.bin"])
+            .cwd(dir.path())
+            .run();
+        run.assert_code(0);
+        run.stdout
+    };
+    // A synced; then, unsynced, B over it all, C over the first half and
+    // D appended past the end.
+    assert_eq!(run(&[]), "C x 2048, B x 2048, D x 1024\n");
+    // Before C the first half held B; before B the second half held the
+    // synced A; before D the file had no bytes there: zeros.
+    assert_eq!(
+        run(&["--plugin", "corrupt:path=*/data.bin:mode=stale"]),
+        "B x 2048, A x 2048, 0 x 1024\n"
+    );
 }
 
 #[test]
