@@ -112,10 +112,10 @@ impl Policy for Corrupt {
     fn describe() -> Description {
         Description::new(
             "corrupt",
-            "Corrupt data silently: flip or zero bytes reads return; flip, lose or misdirect writes that report success",
+            "Corrupt data silently: flip, zero or make stale the bytes reads return; flip, lose or misdirect writes that report success",
         )
         .key("path", "glob of the files whose data is corrupted (* also matches /); required")
-        .key("on", "read (read, pread64, readv, preadv) or write (write, pwrite64, writev, pwritev); default read")
+        .key("on", "read (read, pread64, readv, preadv, preadv2) or write (write, pwrite64, writev, pwritev, pwritev2); default read")
         .key("mode", "flip (bits), zero (reads: the whole offset= range they return), stale (reads: the bytes before the last unsynced write), lost or misdirect (writes); default flip")
         .key("bits", "bits flipped per call (mode=flip), 1 to 4096; default 1")
         .key("offset", OffsetRange::HELP)
