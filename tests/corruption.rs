@@ -219,7 +219,7 @@ fn bad_corrupt_and_attr_settings_stop_fault_with_one_line() {
         ),
         (
             "corrupt:path=/x:mode=lost",
-            "mode=lost: only flip or zero for on=read",
+            "mode=lost: only flip, zero or stale for on=read",
         ),
         (
             "corrupt:path=/x:on=write:mode=zero",
@@ -293,14 +293,83 @@ fn lied_to(dir: &TestDir, attr: &str, command: &[&str]) -> common::Outcome {
 }
 
 #[test]
-fn a_size_lie_fools_what_trusts_st_size_and_not_cat_or_cp() {
+fn a_stale_read_returns_what_the_file_held_before_the_unsynced_write() {
+    let dir = TestDir::new("corrupt-stale");
+    let program = c_program("stale_read");
+    let run = |plugin: Option<&str>| {
+        let mut cmd = fault();
+        if let Some(plugin) = plugin {
+            cmd = cmd.args(["--plugin", plugin]);
+        }
+        let run = cmd
+            .arg("--")
+            .arg(&program)
+            .arg("data.bin")
+            .cwd(dir.path())
+            .run();
+        run.assert_code(0);
+        run
+    };
+    // Without the plugin the read sees the last write, B.
+    assert_eq!(run(None).stdout, "B x 4096\n");
+    // With it, the bytes before the unsynced write: the synced A.
+    let stale = run(Some("corrupt:path=*/data.bin:mode=stale"));
+    assert_eq!(stale.stdout, "A x 4096\n", "{}", stale.describe());
+    assert!(
+        stale.stderr.contains("read: stale data of ")
+            && stale
+                .stderr
+                .contains("offsets 0..4096 as before the last unsynced write (4096 bytes differ)"),
+        "{}",
+        stale.describe()
+    );
+    // Only the read was changed: the file holds B.
+    assert_eq!(fs::read(dir.join("data.bin")).unwrap(), vec![b'B'; 4096]);
+    // With offset=, only that part of the read is stale.
+    let part = run(Some("corrupt:path=*/data.bin:mode=stale:offset=0..100"));
+    assert_eq!(part.stdout, "A x 100, B x 3996\n", "{}", part.describe());
+    // Another file's writes are not the data file's: nothing to put back.
+    let other = run(Some("corrupt:path=*/other.bin:mode=stale"));
+    assert_eq!(other.stdout, "B x 4096\n", "{}", other.describe());
+}
+
+#[test]
+fn a_stale_read_takes_each_byte_from_before_the_last_unsynced_write_to_it() {
+    let dir = TestDir::new("corrupt-stale-layers");
+    let program = c_program("stale_read");
+    let run = |plugin: &[&str]| {
+        let run = fault()
+            .args(plugin)
+            .arg("--")
+            .arg(&program)
+            .args(["--layers", "data.bin"])
+            .cwd(dir.path())
+            .run();
+        run.assert_code(0);
+        run.stdout
+    };
+    // A synced; then, unsynced, B over it all, C over the first half and
+    // D appended past the end.
+    assert_eq!(run(&[]), "C x 2048, B x 2048, D x 1024\n");
+    // Before C the first half held B; before B the second half held the
+    // synced A; before D the file had no bytes there: zeros.
+    assert_eq!(
+        run(&["--plugin", "corrupt:path=*/data.bin:mode=stale"]),
+        "B x 2048, A x 2048, 0 x 1024\n"
+    );
+}
+
+#[test]
+fn a_smaller_size_lie_makes_cat_cp_and_seeks_see_a_file_of_that_size() {
     let dir = TestDir::new("attr-size");
     let content = "0123456789".repeat(10);
     fs::write(dir.join("data.txt"), &content).unwrap();
     let read_by_size = c_program("read_by_size");
     let read_by_size = read_by_size.to_str().unwrap();
-    // Smaller than the file: stat and a program that reads st_size bytes
-    // see a 10-byte file, and behave as on one: the read stops at 10.
+    // A 100-byte file said to hold 10: stat, a program that reads st_size
+    // bytes, and the ones that read to the end of the file (cat through
+    // read, cp through copy_file_range, dd through read at a seeked-to
+    // offset) all see a 10-byte file.
     let small = "size=10";
     assert_eq!(
         lied_to(&dir, small, &["stat", "-c", "%s %b", "data.txt"]).stdout,
@@ -308,40 +377,114 @@ fn a_size_lie_fools_what_trusts_st_size_and_not_cat_or_cp() {
     );
     let trusting = lied_to(&dir, small, &[read_by_size, "data.txt"]);
     assert_eq!(trusting.stdout, "0123456789", "{}", trusting.describe());
-    // cat and cp read until the end of the file whatever st_size says: they
-    // copy all 100 bytes.
-    assert_eq!(lied_to(&dir, small, &["cat", "data.txt"]).stdout, content);
-    lied_to(&dir, small, &["cp", "data.txt", "copy.txt"]);
-    assert_eq!(dir.read("copy.txt"), content);
-    // tail -c 4 seeks to st_size minus 4 and reads 4 bytes: the last four
-    // of a real 10-byte file.
+    let cat = lied_to(&dir, small, &["cat", "data.txt"]);
+    assert_eq!(cat.stdout, "0123456789", "{}", cat.describe());
+    assert!(
+        cat.stderr.contains("read of ") && cat.stderr.contains("cut at the 10 bytes said"),
+        "{}",
+        cat.describe()
+    );
+    let cp = lied_to(&dir, small, &["cp", "data.txt", "copy.txt"]);
+    assert_eq!(dir.read("copy.txt"), "0123456789", "{}", cp.describe());
+    assert!(
+        cp.stderr.contains("copy_file_range from "),
+        "{}",
+        cp.describe()
+    );
+    // Reads at offsets that name them stop there too.
+    let positioned = lied_to(&dir, small, &[read_by_size, "--pread", "data.txt"]);
+    assert_eq!(positioned.stdout, "0123456789", "{}", positioned.describe());
+    // tail -c 4 seeks to st_size minus 4 and reads to the end: the last
+    // four bytes of a real 10-byte file. dd skipping 8 bytes reads 2.
     assert_eq!(
         lied_to(&dir, small, &["tail", "-c", "4", "data.txt"]).stdout,
         "6789"
     );
-    // Larger than the file: a trusting program reads what there is; tail
-    // seeks past the end and prints nothing; cat and cp copy all 100 bytes.
-    let large = "size=1000000";
+    assert_eq!(
+        lied_to(
+            &dir,
+            small,
+            &["dd", "if=data.txt", "bs=1", "skip=8", "status=none"]
+        )
+        .stdout,
+        "89"
+    );
+    // python3 finds the end where stat said, by SEEK_END, and reads
+    // nothing past it; with readv, the vectored read is cut at 10 too.
+    let script = "import os\n\
+                  fd = os.open('data.txt', os.O_RDONLY)\n\
+                  end = os.lseek(fd, 0, os.SEEK_END)\n\
+                  os.lseek(fd, 4, os.SEEK_SET)\n\
+                  a, b = bytearray(3), bytearray(50)\n\
+                  n = os.readv(fd, [a, b])\n\
+                  print(end, n, bytes(a + b[:n - 3]).decode(), os.read(fd, 10))\n";
+    let python = python3();
+    let seen = lied_to(&dir, small, &[python.to_str().unwrap(), "-c", script]);
+    assert_eq!(seen.stdout, "10 6 456789 b''\n", "{}", seen.describe());
+    // Only the program was told: the file is as it was.
+    assert_eq!(dir.read("data.txt"), content);
+}
+
+#[test]
+fn a_larger_size_lie_reads_zeros_past_the_real_end_where_the_offset_is_named() {
+    let dir = TestDir::new("attr-size-larger");
+    let content = "0123456789".repeat(10);
+    fs::write(dir.join("data.txt"), &content).unwrap();
+    let read_by_size = c_program("read_by_size");
+    let read_by_size = read_by_size.to_str().unwrap();
+    // A 100-byte file said to hold 1000: pread64 reads it as a file of
+    // 1000 bytes whose last 900 are a hole.
+    let large = "size=1000";
     assert_eq!(
         lied_to(&dir, large, &["stat", "-c", "%s", "data.txt"]).stdout,
-        "1000000\n"
+        "1000\n"
     );
+    let positioned = lied_to(&dir, large, &[read_by_size, "--pread", "data.txt"]);
+    assert_eq!(
+        positioned.stdout,
+        format!("{content}{}", "\0".repeat(900)),
+        "{}",
+        positioned.describe()
+    );
+    assert!(
+        positioned.stderr.contains("st_size 1000, read 1000")
+            && positioned
+                .stderr
+                .contains("read zeros past its real end (100)"),
+        "{}",
+        positioned.describe()
+    );
+    // Reads at the descriptor's offset stop at the real end, and fault
+    // says so once: a plugin cannot move the offset past it.
     let trusting = lied_to(&dir, large, &[read_by_size, "data.txt"]);
     assert_eq!(trusting.stdout, content);
     assert!(
-        trusting.stderr.contains("st_size 1000000, read 100"),
+        trusting.stderr.contains("st_size 1000, read 100")
+            && trusting
+                .stderr
+                .matches("stops at its real end (100), not at the 1000 bytes said")
+                .count()
+                == 1,
         "{}",
         trusting.describe()
     );
+    let cat = lied_to(&dir, large, &["cat", "data.txt"]);
+    assert_eq!(cat.stdout, content);
+    // Seeks agree with the lie: SEEK_END is at 1000, SEEK_HOLE past the
+    // real end finds the hole where it asks, SEEK_DATA there finds none.
+    let script = "import os\n\
+                  fd = os.open('data.txt', os.O_RDONLY)\n\
+                  print(os.lseek(fd, -4, os.SEEK_END), os.lseek(fd, 500, os.SEEK_HOLE))\n\
+                  try:\n    os.lseek(fd, 500, os.SEEK_DATA)\n\
+                  except OSError as e:\n    print(e.strerror)\n";
+    let python = python3();
+    let seen = lied_to(&dir, large, &[python.to_str().unwrap(), "-c", script]);
     assert_eq!(
-        lied_to(&dir, large, &["tail", "-c", "4", "data.txt"]).stdout,
-        ""
+        seen.stdout,
+        "996 500\nNo such device or address\n",
+        "{}",
+        seen.describe()
     );
-    assert_eq!(lied_to(&dir, large, &["cat", "data.txt"]).stdout, content);
-    fs::remove_file(dir.join("copy.txt")).unwrap();
-    lied_to(&dir, large, &["cp", "data.txt", "copy.txt"]);
-    assert_eq!(dir.read("copy.txt"), content);
-    // Only the program was told: the file is as it was.
     assert_eq!(dir.read("data.txt"), content);
 }
 

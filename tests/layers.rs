@@ -74,7 +74,9 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     ("crash", &["policy", "rules", "model", "tracee", "rng"]),
     (
         "wasm",
-        &["policy", "rules", "output", "model", "tracee", "rng"],
+        &[
+            "policy", "rules", "crash", "output", "model", "tracee", "rng",
+        ],
     ),
     ("rules", &["policy", "output", "tracee", "arch"]),
     ("output", &["policy", "model", "tracee", "arch"]),

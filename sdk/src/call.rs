@@ -175,6 +175,22 @@ impl Call {
         }
     }
 
+    /// The `len` bytes at `offset` of the regular file behind the caller's
+    /// descriptor `fd` as they were before the program's last unsynced
+    /// write to each of them (stale data): a byte no write changed since
+    /// the file's last sync is its current one, a byte the file did not
+    /// have before the write reads as zero. `None` when no unsynced write
+    /// touched the range, and always unless the policy's subscription
+    /// asked [`Subscription::keep_unsynced`](crate::Subscription::keep_unsynced).
+    /// At most 1 MiB.
+    pub fn unsynced_before(&self, fd: i32, offset: u64, len: u32) -> Option<Vec<u8>> {
+        match &self.tracee {
+            Tracee::Host => tracee::unsynced_before(fd, offset, len),
+            #[cfg(any(test, feature = "testing"))]
+            Tracee::Fake(fake) => fake.unsynced_before(fd, offset, len),
+        }
+    }
+
     /// `len` bytes of the caller's memory at `addr`.
     pub fn read_memory(&self, addr: u64, len: u32) -> Result<Vec<u8>, TraceeError> {
         match &self.tracee {

@@ -117,6 +117,8 @@ pub struct Subscription {
     passes_untouched: Vec<String>,
     /// The globs of the files it acts on; empty for any.
     paths: Vec<String>,
+    /// fi keeps what unsynced writes to those files overwrite.
+    keeps_unsynced: bool,
 }
 
 impl Subscription {
@@ -127,6 +129,7 @@ impl Subscription {
             entry_only: Vec::new(),
             passes_untouched: Vec::new(),
             paths: Vec::new(),
+            keeps_unsynced: false,
         }
     }
 
@@ -175,6 +178,23 @@ impl Subscription {
     pub fn paths<'a>(mut self, globs: impl IntoIterator<Item = &'a Glob>) -> Subscription {
         self.paths = globs.into_iter().map(Glob::to_string).collect();
         self
+    }
+
+    /// fi keeps, from the program's start on, the bytes that writes to the
+    /// policy's files (its [`paths`](Subscription::paths), or every regular
+    /// file without them) overwrite until those files are synced, so that
+    /// [`Call::unsynced_before`](crate::Call::unsynced_before) returns
+    /// them: the stale data a read may return. fi then follows the write
+    /// family, truncations and syncs of those files whether or not the
+    /// policy subscribed to them (it is not asked about them).
+    pub fn keep_unsynced(mut self) -> Subscription {
+        self.keeps_unsynced = true;
+        self
+    }
+
+    /// Whether [`Subscription::keep_unsynced`] was asked.
+    pub(crate) fn keeps_unsynced(&self) -> bool {
+        self.keeps_unsynced
     }
 }
 

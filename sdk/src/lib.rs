@@ -227,6 +227,9 @@ pub mod __private {
         fn init(config: Vec<(String, String)>) -> Result<setup::Subscription, String> {
             let config = Config::new(config, &P::describe()).map_err(|e| e.to_string())?;
             let (policy, subscription) = P::new(&config).map_err(|e| e.to_string())?;
+            if subscription.keeps_unsynced() {
+                crate::bindings::fi::policy::host::keep_unsynced()?;
+            }
             INSTANCE.set(Some(Box::new(policy)));
             Ok(subscription.into())
         }

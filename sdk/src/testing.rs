@@ -171,6 +171,14 @@ impl FakeCall {
         self
     }
 
+    /// What [`Call::unsynced_before`] answers for `fd`: the file held
+    /// `bytes` at `offset` before the unsynced writes (for the range they
+    /// cover; `None` outside it).
+    pub fn unsynced(mut self, fd: i32, offset: u64, bytes: &[u8]) -> FakeCall {
+        self.tracee.unsynced.insert(fd, (offset, bytes.to_vec()));
+        self
+    }
+
     /// Maps `path` at `addr..addr + len` (for [`Call::mapped_file`]).
     pub fn mapped(mut self, addr: u64, len: u64, path: &str) -> FakeCall {
         self.tracee.mappings.push((addr, len, path.to_string()));
@@ -193,6 +201,7 @@ pub(crate) struct FakeTracee {
     mappings: Vec<(u64, u64, String)>,
     fd_infos: HashMap<i32, FdInfo>,
     handled: HashSet<u8>,
+    unsynced: HashMap<i32, (u64, Vec<u8>)>,
 }
 
 impl Default for FakeTracee {
@@ -204,6 +213,7 @@ impl Default for FakeTracee {
             mappings: Vec::new(),
             fd_infos: HashMap::new(),
             handled: HashSet::new(),
+            unsynced: HashMap::new(),
         }
     }
 }
@@ -211,6 +221,13 @@ impl Default for FakeTracee {
 impl FakeTracee {
     pub(crate) fn fd_path(&self, fd: i32) -> Option<String> {
         self.fds.get(&fd).cloned()
+    }
+
+    pub(crate) fn unsynced_before(&self, fd: i32, offset: u64, len: u32) -> Option<Vec<u8>> {
+        let (at, bytes) = self.unsynced.get(&fd)?;
+        let start = offset.checked_sub(*at)? as usize;
+        let end = start + len as usize;
+        bytes.get(start..end).map(<[u8]>::to_vec)
     }
 
     pub(crate) fn fd_info(&self, fd: i32) -> Option<FdInfo> {

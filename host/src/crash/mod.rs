@@ -32,6 +32,7 @@ mod policy;
 mod restore;
 mod state;
 mod store;
+mod unsynced;
 
 use std::fmt;
 use std::ops::Range;
@@ -44,6 +45,7 @@ pub use fs::Fs;
 use point::Ack;
 pub use point::{CrashAt, Point, Predicate};
 pub(crate) use policy::{CrashPolicy, ReportSlot};
+pub(crate) use unsynced::UnsyncedWrites;
 
 use crate::model::Call;
 use crate::tracee::Tracee;

@@ -288,7 +288,7 @@ impl Drop for CrashPolicy {
 }
 
 /// A new, private directory inside `base`.
-fn new_scratch_dir(base: &std::path::Path) -> std::io::Result<PathBuf> {
+pub(super) fn new_scratch_dir(base: &std::path::Path) -> std::io::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
     for n in 0..1000u32 {
         let dir = base.join(format!("fi-crash-{}-{n}", std::process::id()));

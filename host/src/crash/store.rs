@@ -147,7 +147,7 @@ impl Store {
     }
 
     /// `len` bytes of `saved` from `from`, wherever they are kept.
-    fn chunk(&self, saved: &Saved, from: u64, len: usize) -> io::Result<Vec<u8>> {
+    pub(crate) fn chunk(&self, saved: &Saved, from: u64, len: usize) -> io::Result<Vec<u8>> {
         match saved {
             Saved::Memory(bytes) => Ok(bytes[from as usize..from as usize + len].to_vec()),
             Saved::Spilled { at, .. } => {

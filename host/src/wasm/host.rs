@@ -14,6 +14,7 @@ use super::output_cap;
 use super::stdio::Captured;
 use syscalls::Sysno;
 
+use crate::crash::UnsyncedWrites;
 use crate::model::Call;
 use crate::output::count;
 use crate::rng::SplitMix64;
@@ -41,6 +42,13 @@ pub struct PluginState {
     /// Set by a successful `write-memory`; cleared by the caller before
     /// each call into the plugin.
     pub wrote_memory: bool,
+    /// Set while `init` runs: `host.keep-unsynced` works only then.
+    pub initializing: bool,
+    /// Set when the plugin called `host.keep-unsynced`.
+    pub asked_unsynced: bool,
+    /// What the unsynced writes to the plugin's files overwrote, once the
+    /// loader made it for a plugin that asked.
+    pub unsynced: Option<UnsyncedWrites>,
     rng: SplitMix64,
     /// Set at the first random number the plugin draws, through WASI or
     /// `host.random` (WASI's generators run on other threads, hence atomic).
@@ -119,6 +127,9 @@ impl PluginState {
             dropped_messages: (0, 0),
             output,
             wrote_memory: false,
+            initializing: false,
+            asked_unsynced: false,
+            unsynced: None,
             rng: SplitMix64(sandbox.seed),
             drew,
             clock: sandbox.clock.clone(),
@@ -236,6 +247,16 @@ impl tracee::Host for PluginState {
         self.tracee()
             .is_ok_and(|(_, tracee)| tracee.signal_handled(signal))
     }
+
+    fn unsynced_before(&mut self, fd: i32, offset: u64, len: u32) -> Option<Vec<u8>> {
+        if len > MAX_READ {
+            return None;
+        }
+        let (_, tracee) = self.tracee().ok()?;
+        self.unsynced
+            .as_ref()?
+            .before(&tracee, fd, offset, u64::from(len))
+    }
 }
 
 impl host::Host for PluginState {
@@ -267,6 +288,14 @@ impl host::Host for PluginState {
 
     fn errno_number(&mut self, name: String) -> Option<u16> {
         errno_by_name(&name).and_then(|errno| u16::try_from(errno.into_raw()).ok())
+    }
+
+    fn keep_unsynced(&mut self) -> Result<(), String> {
+        if !self.initializing {
+            return Err("keep-unsynced works only in init, before the program starts".into());
+        }
+        self.asked_unsynced = true;
+        Ok(())
     }
 }
 

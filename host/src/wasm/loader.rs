@@ -14,7 +14,9 @@ use super::paths::PathGlobs;
 use super::policy::{Declared, WasmPolicy};
 use super::seed::{Seed, SeedReport};
 use super::{builtins, shared, world, PluginSpec};
+use crate::crash::UnsyncedWrites;
 use crate::output::Log;
+use crate::policy::FdPaths;
 use crate::rng::SplitMix64;
 use crate::rules::syscall_set::syscalls_for_list;
 use fi_grammar::DidYouMean;
@@ -86,10 +88,13 @@ impl Loader {
         config: &[(String, String)],
     ) -> Result<WasmPolicy> {
         instance.arm_timeout();
+        instance.store.data_mut().initializing = true;
         let subscription = instance
             .plugin
             .fi_policy_policy()
-            .call_init(&mut instance.store, config)
+            .call_init(&mut instance.store, config);
+        instance.store.data_mut().initializing = false;
+        let subscription = subscription
             .map_err(anyhow::Error::from)
             .context("init failed")?
             .map_err(|message| anyhow!("{}", super::verdict::cut(&message)))?;
@@ -104,6 +109,14 @@ impl Loader {
             field(&subscription.passes_untouched, "passes-untouched")?.intersection(&entry_only);
         let paths =
             PathGlobs::new(&subscription.paths).context("its subscription's paths are invalid")?;
+        if instance.store.data().asked_unsynced {
+            let files = paths.clone();
+            let unsynced = UnsyncedWrites::new(move |path| {
+                files.as_ref().is_none_or(|globs| globs.holds(path))
+            })
+            .context("keeping the bytes unsynced writes overwrite")?;
+            instance.store.data_mut().unsynced = Some(unsynced);
+        }
         self.clock.restart();
         let declared = Declared {
             subscription: syscalls,

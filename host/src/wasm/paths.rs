@@ -10,6 +10,7 @@ use anyhow::{anyhow, bail, Result};
 use crate::policy::FdPaths;
 
 /// Globs of paths, `*` matching `/` too, as a plugin wrote them.
+#[derive(Clone)]
 pub struct PathGlobs {
     set: globset::GlobSet,
     written: Vec<String>,

@@ -1,6 +1,7 @@
 //! A configured plugin as a [`Policy`]: converts calls and verdicts between
 //! the engine's types and the WIT's, and turns traps into policy errors.
 
+use std::collections::HashSet;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use super::output_cap::{Admit, OutputCap};
 use super::paths::PathGlobs;
 use super::seed::SeedReport;
 use super::verdict;
+use crate::crash::UnsyncedWrites;
 use crate::output::Log;
 use crate::policy::{Action, Call, Capabilities, FdPaths, Need, Policy, PolicyError, Verdict};
 use crate::tracee::Tracee;
@@ -28,6 +30,11 @@ pub struct WasmPolicy {
     failed: bool,
     /// What it logged and what was dropped past the limit.
     output: OutputCap,
+    /// The calls followed for `host.keep-unsynced`, if the plugin asked.
+    unsynced_calls: Option<SysnoSet>,
+    /// Threads whose current call only the unsynced writes wait for: the
+    /// plugin is not asked about its exit.
+    only_unsynced: HashSet<i32>,
 }
 
 /// A plugin's subscription, read: the calls it decides and its promises
@@ -59,7 +66,33 @@ impl WasmPolicy {
             seed_report,
             failed: false,
             output: OutputCap::default(),
+            unsynced_calls: None,
+            only_unsynced: HashSet::new(),
         }
+        .following_unsynced()
+    }
+
+    /// Follow the calls that change or sync the plugin's files if it asked
+    /// to keep what unsynced writes overwrite.
+    fn following_unsynced(mut self) -> WasmPolicy {
+        if self.instance.store.data().unsynced.is_some() {
+            self.unsynced_calls = Some(UnsyncedWrites::calls());
+        }
+        self
+    }
+
+    /// Whether `call` is followed for the unsynced writes.
+    fn follows(&self, call: &Call) -> bool {
+        self.unsynced_calls
+            .as_ref()
+            .zip(call.sysno())
+            .is_some_and(|(calls, sysno)| calls.contains(sysno))
+    }
+
+    /// Whether the plugin subscribed to `call`.
+    fn decides(&self, call: &Call) -> bool {
+        call.sysno()
+            .is_some_and(|sysno| self.declared.subscription.contains(sysno))
     }
 
     /// What the plugin subscribed to and promised.
@@ -163,6 +196,83 @@ impl WasmPolicy {
     }
 }
 
+impl WasmPolicy {
+    /// Ask the plugin about a call it subscribed to.
+    fn decide(&mut self, call: &mut Call, tracee: &Tracee) -> Result<Verdict, PolicyError> {
+        if self.failed || !self.may_matter(call, tracee) {
+            return Ok(Verdict::PASS);
+        }
+        let (verdict, wrote_memory) = self.with_call(call, tracee, |instance, wit_call| {
+            instance
+                .plugin
+                .fi_policy_policy()
+                .call_on_enter(&mut instance.store, wit_call)
+        })?;
+        let max_delay = self.instance.limits.max_delay;
+        let verdict =
+            from_wit(verdict, call, &self.declared, max_delay).map_err(|cause| PolicyError {
+                policy: self.instance.name.clone(),
+                syscall: call.name(),
+                cause,
+            })?;
+        Ok(Verdict {
+            wrote_memory,
+            ..verdict
+        })
+    }
+
+    /// Show the plugin the result of a call it asked to see.
+    fn decide_exit(
+        &mut self,
+        call: &Call,
+        result: &mut i64,
+        tracee: &Tracee,
+    ) -> Result<bool, PolicyError> {
+        if self.failed {
+            return Ok(false);
+        }
+        let seen = *result;
+        let (action, wrote_memory) = self.with_call(call, tracee, |instance, wit_call| {
+            instance
+                .plugin
+                .fi_policy_policy()
+                .call_on_exit(&mut instance.store, wit_call, seen)
+        })?;
+        verdict::check_exit(&action).map_err(|cause| PolicyError {
+            policy: self.instance.name.clone(),
+            syscall: call.name(),
+            cause,
+        })?;
+        match action {
+            ExitAction::Keep => {}
+            ExitAction::Fail(e) => *result = -i64::from(e),
+            ExitAction::Return(value) => *result = value,
+        }
+        Ok(wrote_memory)
+    }
+
+    /// Tell the plugin that thread `tid` has ended.
+    fn tell_thread_exited(&mut self, tid: i32) {
+        if self.failed {
+            return;
+        }
+        self.instance.arm_timeout();
+        let done = self
+            .instance
+            .plugin
+            .fi_policy_policy()
+            .call_thread_exited(&mut self.instance.store, tid);
+        self.flush_output();
+        if let Err(error) = done {
+            self.failed = true;
+            self.log.note(
+                "fi",
+                &format!("{}: thread-exited: {error:#}", self.instance.name),
+            );
+        }
+    }
+}
+
 fn to_wit(call: &Call) -> Syscall {
     let [a, b, c, d, e, f] = call.args;
     Syscall {
@@ -244,19 +354,25 @@ impl Policy for WasmPolicy {
         self.output.wrote()
     }
 
+    /// The calls it subscribed to, and those followed for
+    /// `host.keep-unsynced`.
     fn subscription(&self) -> SysnoSet {
-        self.declared.subscription.clone()
+        match &self.unsynced_calls {
+            Some(calls) => self.declared.subscription.clone().union(calls),
+            None => self.declared.subscription.clone(),
+        }
     }
 
     /// Rewriting is always possible (a verdict may rewrite any call);
     /// results and delayed exits only if a call it subscribed to is not
-    /// entry-only.
+    /// entry-only, or unsynced writes are kept.
     fn needs(&self) -> Capabilities {
         let declared = &self.declared;
-        let results = declared
-            .subscription
-            .iter()
-            .any(|sysno| !declared.entry_only.contains(sysno));
+        let results = self.unsynced_calls.is_some()
+            || declared
+                .subscription
+                .iter()
+                .any(|sysno| !declared.entry_only.contains(sysno));
         Capabilities {
             rewrite: true,
             results,
@@ -273,7 +389,11 @@ impl Policy for WasmPolicy {
     /// at entry, and its verdicts may let a changed call run unless it is
     /// declared `passes-untouched`; any other needs a stop.
     fn need(&self, sysno: Sysno) -> Need {
-        if self.declared.entry_only.contains(sysno) {
+        let followed = self
+            .unsynced_calls
+            .as_ref()
+            .is_some_and(|calls| calls.contains(sysno));
+        if self.declared.entry_only.contains(sysno) && !followed {
             Need::Entry {
                 passes_changed: !self.declared.passes_untouched.contains(sysno),
             }
@@ -282,27 +402,24 @@ impl Policy for WasmPolicy {
         }
     }
 
+    /// The plugin's verdict on a call it subscribed to; then, for a call
+    /// followed for `host.keep-unsynced` that runs, what it will overwrite
+    /// is kept (as the call stands after the plugin's rewrite).
     fn on_enter(&mut self, call: &mut Call, tracee: &Tracee) -> Result<Verdict, PolicyError> {
-        if self.failed || !self.may_matter(call, tracee) {
-            return Ok(Verdict::PASS);
+        self.only_unsynced.remove(&call.tid);
+        let mut verdict = if self.decides(call) {
+            self.decide(call, tracee)?
+        } else {
+            Verdict::PASS
+        };
+        if self.follows(call) && matches!(verdict.action, Action::Pass) {
+            let unsynced = self.instance.store.data_mut().unsynced.as_mut();
+            if unsynced.is_some_and(|unsynced| unsynced.enter(call, tracee)) && !verdict.want_exit {
+                self.only_unsynced.insert(call.tid);
+                verdict.want_exit = true;
+            }
         }
-        let (verdict, wrote_memory) = self.with_call(call, tracee, |instance, wit_call| {
-            instance
-                .plugin
-                .fi_policy_policy()
-                .call_on_enter(&mut instance.store, wit_call)
-        })?;
-        let max_delay = self.instance.limits.max_delay;
-        let verdict =
-            from_wit(verdict, call, &self.declared, max_delay).map_err(|cause| PolicyError {
-                policy: self.instance.name.clone(),
-                syscall: call.name(),
-                cause,
-            })?;
-        Ok(Verdict {
-            wrote_memory,
-            ..verdict
-        })
+        Ok(verdict)
     }
 
     fn on_exit(
@@ -311,50 +428,27 @@ impl Policy for WasmPolicy {
         result: &mut i64,
         tracee: &Tracee,
     ) -> Result<bool, PolicyError> {
-        if self.failed {
+        if self.follows(call) {
+            // The real result, before the plugin changes what the caller sees.
+            if let Some(unsynced) = self.instance.store.data_mut().unsynced.as_mut() {
+                unsynced.exit(call.tid, *result);
+            }
+        }
+        if self.only_unsynced.remove(&call.tid) {
             return Ok(false);
         }
-        let seen = *result;
-        let (action, wrote_memory) = self.with_call(call, tracee, |instance, wit_call| {
-            instance
-                .plugin
-                .fi_policy_policy()
-                .call_on_exit(&mut instance.store, wit_call, seen)
-        })?;
-        verdict::check_exit(&action).map_err(|cause| PolicyError {
-            policy: self.instance.name.clone(),
-            syscall: call.name(),
-            cause,
-        })?;
-        match action {
-            ExitAction::Keep => {}
-            ExitAction::Fail(e) => *result = -i64::from(e),
-            ExitAction::Return(value) => *result = value,
-        }
-        Ok(wrote_memory)
+        self.decide_exit(call, result, tracee)
     }
 
     /// Tell the plugin, so that what it keeps per thread starts afresh for
     /// a new thread given the same id; a failure is logged, and the plugin
     /// decides nothing more.
     fn thread_exited(&mut self, tid: i32) {
-        if self.failed {
-            return;
+        self.only_unsynced.remove(&tid);
+        if let Some(unsynced) = self.instance.store.data_mut().unsynced.as_mut() {
+            unsynced.thread_gone(tid);
         }
-        self.instance.arm_timeout();
-        let done = self
-            .instance
-            .plugin
-            .fi_policy_policy()
-            .call_thread_exited(&mut self.instance.store, tid);
-        self.flush_output();
-        if let Err(error) = done {
-            self.failed = true;
-            self.log.note(
-                "fi",
-                &format!("{}: thread-exited: {error:#}", self.instance.name),
-            );
-        }
+        self.tell_thread_exited(tid);
     }
 
     fn finish(&mut self) {

@@ -6,9 +6,11 @@
 //!
 //! A size lie also sets the block count to match (`st_blocks`, 512-byte
 //! units), as a real file of that size would have, so that programs do not
-//! take the file for a sparse one.
+//! take the file for a sparse one, and reads, copies and seeks of the file
+//! agree with it ([`size`]).
 
 mod layout;
+mod size;
 
 use fi_sdk::{
     log, Call, Config, ConfigError, Description, ExitAction, Glob, Policy, Subscription, Trigger,
@@ -16,6 +18,7 @@ use fi_sdk::{
 };
 
 use layout::{Field, Layout};
+use size::{AtExit, SizeLie};
 
 /// The calls that describe a file.
 const STATS: [&str; 5] = ["stat", "lstat", "fstat", "newfstatat", "statx"];
@@ -32,22 +35,31 @@ struct Lies {
     free: Option<u64>,
 }
 
+/// What a thread's current call waits for at its exit.
+enum Pending {
+    /// A call whose buffer holds the lie once it returned: the buffer's
+    /// address and layout.
+    Stat(u64, Layout),
+    /// A read, copy or seek changed to agree with a size lie.
+    Size(AtExit),
+}
+
 struct Attr {
     lies: Lies,
     trigger: Trigger,
-    /// Calls whose buffer holds the lie once they returned, by thread: the
-    /// buffer's address and layout.
-    pending: std::collections::HashMap<i32, (u64, Layout)>,
+    /// Reads, copies and seeks that agree with a size lie.
+    size: Option<SizeLie>,
+    pending: std::collections::HashMap<i32, Pending>,
 }
 
 impl Policy for Attr {
     fn describe() -> Description {
         Description::new(
             "attr",
-            "Make stat, fstat, newfstatat, statx and statfs report false sizes, times, modes, link counts or free space",
+            "Make stat, fstat, newfstatat, statx and statfs report false sizes, times, modes, link counts or free space; reads agree with a false size",
         )
         .key("path", "glob of the files whose attributes lie (* also matches /); required")
-        .key("size", "report this size in bytes (and blocks to match)")
+        .key("size", "report this size in bytes (and blocks to match); reads, copies and seeks of the file end there (past the real end, reads that name their offset read zeros)")
         .key("mtime", "report this modification time, in seconds since 1970")
         .key("mode", "report these permission bits, in octal (0644); the file type stays")
         .key("nlink", "report this many hard links")
@@ -57,7 +69,7 @@ impl Policy for Attr {
     }
 
     fn new(config: &Config) -> Result<(Self, Subscription), ConfigError> {
-        config.require::<Glob>("path")?;
+        let glob = config.require::<Glob>("path")?;
         let mode = config
             .get("mode")
             .map(|text| {
@@ -96,9 +108,13 @@ impl Policy for Attr {
         if lies.free.is_some() {
             calls.extend(STATFS);
         }
+        if lies.size.is_some() {
+            calls.extend(size::CALLS);
+        }
         let policy = Attr {
             lies,
             trigger: Trigger::from_config(config)?,
+            size: lies.size.map(|size| SizeLie::new(size, glob)),
             pending: std::collections::HashMap::new(),
         };
         let subscription = Subscription::syscalls(calls).paths(policy.trigger.path());
@@ -108,18 +124,33 @@ impl Policy for Attr {
     fn on_enter(&mut self, call: &Call) -> Verdict {
         self.pending.remove(&call.tid());
         let Some((buffer, layout)) = Layout::of(call) else {
-            return Verdict::pass();
+            let Some(size) = self.size.as_mut() else {
+                return Verdict::pass();
+            };
+            let (verdict, at_exit) = size.enter(call);
+            if let Some(at_exit) = at_exit {
+                self.pending.insert(call.tid(), Pending::Size(at_exit));
+            }
+            return verdict;
         };
         if !self.trigger.fires(call) {
             return Verdict::pass();
         }
-        self.pending.insert(call.tid(), (buffer, layout));
+        self.pending
+            .insert(call.tid(), Pending::Stat(buffer, layout));
         Verdict::pass().want_exit()
     }
 
     fn on_exit(&mut self, call: &Call, result: i64) -> ExitAction {
-        let Some((buffer, layout)) = self.pending.remove(&call.tid()) else {
-            return ExitAction::Keep;
+        let (buffer, layout) = match self.pending.remove(&call.tid()) {
+            Some(Pending::Stat(buffer, layout)) => (buffer, layout),
+            Some(Pending::Size(at_exit)) => {
+                return match self.size.as_mut() {
+                    Some(size) => size.exit(call, at_exit, result),
+                    None => ExitAction::Keep,
+                };
+            }
+            None => return ExitAction::Keep,
         };
         if result != 0 {
             return ExitAction::Keep;

@@ -4,7 +4,9 @@
 //!
 //! Reads (`on=read`): after a matching `read`, `pread64`, `readv` or
 //! `preadv` of a regular file returned, the bytes it placed in the caller's
-//! buffers are changed. Writes (`on=write`): before a matching `write`,
+//! buffers are changed: bits flipped, zeroed, or (`mode=stale`) put back to
+//! what the file held before the program's last unsynced write to them,
+//! which fault keeps for the plugin (`Subscription::keep_unsynced`). Writes (`on=write`): before a matching `write`,
 //! `pwrite64`, `writev` or `pwritev` runs, its bytes are flipped in the
 //! caller's buffers and put back once it returned (`mode=flip`), or the
 //! call is skipped and reports every byte written (`mode=lost`), or its
@@ -64,6 +66,7 @@ impl FromStr for Side {
 enum Mode {
     Flip,
     Zero,
+    Stale,
     Lost,
     Misdirect,
 }
@@ -75,9 +78,10 @@ impl FromStr for Mode {
         match text {
             "flip" => Ok(Mode::Flip),
             "zero" => Ok(Mode::Zero),
+            "stale" => Ok(Mode::Stale),
             "lost" => Ok(Mode::Lost),
             "misdirect" => Ok(Mode::Misdirect),
-            _ => Err("expected flip, zero, lost or misdirect".into()),
+            _ => Err("expected flip, zero, stale, lost or misdirect".into()),
         }
     }
 }
@@ -108,11 +112,11 @@ impl Policy for Corrupt {
     fn describe() -> Description {
         Description::new(
             "corrupt",
-            "Corrupt data silently: flip or zero bytes reads return; flip, lose or misdirect writes that report success",
+            "Corrupt data silently: flip, zero or make stale the bytes reads return; flip, lose or misdirect writes that report success",
         )
         .key("path", "glob of the files whose data is corrupted (* also matches /); required")
-        .key("on", "read (read, pread64, readv, preadv) or write (write, pwrite64, writev, pwritev); default read")
-        .key("mode", "flip (bits), zero (reads: the whole offset= range they return), lost or misdirect (writes); default flip")
+        .key("on", "read (read, pread64, readv, preadv, preadv2) or write (write, pwrite64, writev, pwritev, pwritev2); default read")
+        .key("mode", "flip (bits), zero (reads: the whole offset= range they return), stale (reads: the bytes before the last unsynced write), lost or misdirect (writes); default flip")
         .key("bits", "bits flipped per call (mode=flip), 1 to 4096; default 1")
         .key("offset", OffsetRange::HELP)
         .key("shift", "bytes a misdirected write lands away from its offset (negative: before); default 4096")
@@ -125,7 +129,7 @@ impl Policy for Corrupt {
         let side = config.parse("on")?.unwrap_or(Side::Read);
         let mode = config.parse("mode")?.unwrap_or(Mode::Flip);
         let allowed = match side {
-            Side::Read => matches!(mode, Mode::Flip | Mode::Zero),
+            Side::Read => matches!(mode, Mode::Flip | Mode::Zero | Mode::Stale),
             Side::Write => matches!(mode, Mode::Flip | Mode::Lost | Mode::Misdirect),
         };
         if !allowed {
@@ -134,7 +138,7 @@ impl Policy for Corrupt {
                 "mode",
                 value,
                 match side {
-                    Side::Read => "only flip or zero for on=read",
+                    Side::Read => "only flip, zero or stale for on=read",
                     Side::Write => "only flip, lost or misdirect for on=write",
                 },
             ));
@@ -181,7 +185,10 @@ impl Policy for Corrupt {
             Side::Read => READS,
             Side::Write => WRITES,
         };
-        let subscription = Subscription::syscalls(calls).paths(policy.trigger.path());
+        let mut subscription = Subscription::syscalls(calls).paths(policy.trigger.path());
+        if mode == Mode::Stale {
+            subscription = subscription.keep_unsynced();
+        }
         Ok((policy, subscription))
     }
 
@@ -296,6 +303,10 @@ impl Corrupt {
         let Some((first, len)) = self.range.window(transfer.offset, returned) else {
             return;
         };
+        if self.mode == Mode::Stale {
+            self.stale_read(call, transfer, first, len);
+            return;
+        }
         if self.mode == Mode::Zero {
             for (address, piece) in transfer.pieces(first, len) {
                 let mut at = 0;
@@ -335,6 +346,61 @@ impl Corrupt {
             }
         }
         self.report("read", transfer, &changes);
+    }
+
+    /// Put back, in the `len` bytes from index `first` a read returned,
+    /// those the program's last unsynced writes overwrote.
+    fn stale_read(&mut self, call: &Call, transfer: &Transfer, first: u64, len: u64) {
+        let fd = call.arg(0) as i32;
+        let mut differ = 0u64;
+        let mut at = first;
+        while at < first + len {
+            let n = (first + len - at).min(ZERO_PIECE);
+            if let Some(stale) = call.unsynced_before(fd, transfer.offset + at, n as u32) {
+                match self.put_back(call, transfer, at, &stale) {
+                    Ok(changed) => differ += changed,
+                    Err(e) => {
+                        log(&format!("could not put the stale bytes back: {e}"));
+                        return;
+                    }
+                }
+            }
+            at += n;
+        }
+        if differ > 0 {
+            self.changed += 1;
+            log(&format!(
+                "read: stale data of {}: offsets {}..{} as before the last unsynced write ({} bytes differ)",
+                transfer.path,
+                transfer.offset + first,
+                transfer.offset + first + len,
+                differ
+            ));
+        }
+    }
+
+    /// Write `stale` over the read's bytes from index `at` where they
+    /// differ; how many did.
+    fn put_back(
+        &self,
+        call: &Call,
+        transfer: &Transfer,
+        at: u64,
+        stale: &[u8],
+    ) -> Result<u64, fi_sdk::TraceeError> {
+        let mut differ = 0;
+        let mut done = 0usize;
+        for (address, piece) in transfer.pieces(at, stale.len() as u64) {
+            let now = call.read_memory(address, piece as u32)?;
+            let then = &stale[done..done + piece as usize];
+            let changed = now.iter().zip(then).filter(|(a, b)| a != b).count();
+            if changed > 0 {
+                call.write_memory(address, then)?;
+                differ += changed as u64;
+            }
+            done += piece as usize;
+        }
+        Ok(differ)
     }
 
     fn report(&mut self, what: &str, transfer: &Transfer, changes: &[Change]) {

@@ -70,6 +70,32 @@ pub(crate) fn followed() -> SysnoSet {
     ])
 }
 
+/// The calls that change or sync a file's data, which a model of the data
+/// alone ([`Model::for_files`]) follows.
+pub(crate) fn followed_data() -> SysnoSet {
+    use Sysno::*;
+    SysnoSet::new(&[
+        write,
+        pwrite64,
+        writev,
+        pwritev,
+        pwritev2,
+        ftruncate,
+        truncate,
+        fallocate,
+        copy_file_range,
+        sendfile,
+        splice,
+        fsync,
+        fdatasync,
+        sync,
+        syncfs,
+    ])
+}
+
+/// Which files a model of the data alone follows.
+pub(crate) type FileFilter = Box<dyn Fn(&Path) -> bool + Send>;
+
 /// What a call will make durable once it returns successfully.
 #[derive(Debug)]
 enum Sync {
@@ -150,6 +176,10 @@ pub(crate) struct Model {
     truncated: HashMap<FileId, u64>,
     /// Things the model saw but could not follow, once each.
     pub(crate) notes: Vec<String>,
+    /// For a model of the data alone: the files it follows, wherever they
+    /// are (the root is then `/`, and directory entries, mappings and
+    /// opens are not followed).
+    files: Option<FileFilter>,
 }
 
 impl Model {
@@ -169,7 +199,76 @@ impl Model {
             mappings: Vec::new(),
             truncated: HashMap::new(),
             notes: Vec::new(),
+            files: None,
         }
+    }
+
+    /// A model of the data of the regular files `files` accepts, wherever
+    /// they are: their writes, truncations and syncs
+    /// ([`followed_data`]), not directory entries or mappings.
+    pub(crate) fn for_files(files: FileFilter, scratch: PathBuf, budget: u64) -> Model {
+        Model {
+            files: Some(files),
+            ..Model::new(PathBuf::from("/"), scratch, budget)
+        }
+    }
+
+    /// The `len` bytes at `offset` of `file` (open as `current`) as they
+    /// were before the last unsynced write to each: the bytes a write
+    /// overwrote, zeros where the file was shorter, the current bytes
+    /// where no unsynced write reached. `None` when none did.
+    pub(crate) fn before(
+        &self,
+        file: FileId,
+        current: &File,
+        offset: u64,
+        len: u64,
+    ) -> io::Result<Option<Vec<u8>>> {
+        use std::os::unix::fs::FileExt;
+        let end = offset.saturating_add(len);
+        let mut bytes = vec![0; len as usize];
+        let mut known = vec![false; len as usize];
+        let mut any = false;
+        // The newest write covering a byte held the byte it overwrote.
+        for change in self.log.changes().rev() {
+            let Change::Data(d) = change else { continue };
+            let (from, to) = (offset.max(d.offset), end.min(d.offset + d.len));
+            if d.file != file || !d.content || from >= to {
+                continue;
+            }
+            any = true;
+            let saved_end = to.min(d.offset + d.old.len());
+            let old = if from < saved_end {
+                self.store
+                    .chunk(&d.old, from - d.offset, (saved_end - from) as usize)?
+            } else {
+                Vec::new()
+            };
+            for at in from..to {
+                let i = (at - offset) as usize;
+                if !known[i] {
+                    known[i] = true;
+                    bytes[i] = old.get((at - from) as usize).copied().unwrap_or(0);
+                }
+            }
+        }
+        if !any {
+            return Ok(None);
+        }
+        let mut now = vec![0; len as usize];
+        let mut got = 0;
+        while got < now.len() {
+            match current.read_at(&mut now[got..], offset + got as u64)? {
+                0 => break,
+                n => got += n,
+            }
+        }
+        for (i, byte) in now.into_iter().enumerate() {
+            if !known[i] {
+                bytes[i] = byte;
+            }
+        }
+        Ok(Some(bytes))
     }
 
     /// The root.
@@ -343,7 +442,10 @@ impl Model {
     }
 
     fn under_root(&self, path: &Path) -> bool {
-        path.starts_with(&self.root)
+        match &self.files {
+            Some(files) => files(path),
+            None => path.starts_with(&self.root),
+        }
     }
 
     /// What `call` will do under the root, logging the changes it makes.
@@ -352,6 +454,9 @@ impl Model {
         let Some(sysno) = call.sysno() else {
             return Ok(None);
         };
+        if self.files.is_some() && !followed_data().contains(sysno) {
+            return Ok(None);
+        }
         let a = call.args;
         let fd = |i: usize| a[i] as i32;
         let len_at = |i: usize| a[i];
