@@ -18,6 +18,20 @@ use crate::policy::{Policy, PolicyError};
 use crate::tracee::stack::{Frame, Unwinder};
 use crate::tracee::Tracee;
 
+/// The calls that leave a file's writes unsynced.
+const UNSYNCING: &[Sysno] = &[
+    Sysno::write,
+    Sysno::pwrite64,
+    Sysno::writev,
+    Sysno::pwritev,
+    Sysno::pwritev2,
+    Sysno::ftruncate,
+    Sysno::fallocate,
+];
+
+/// The calls that sync a file's writes.
+const SYNCING: &[Sysno] = &[Sysno::fsync, Sysno::fdatasync];
+
 /// The deepest call stack a key keeps.
 const STACK_DEPTH: usize = 16;
 
@@ -278,21 +292,29 @@ impl Probe {
 
     /// Keep track of which fds hold unsynced writes.
     fn note_sync_state(&mut self, sysno: Sysno, fd: (i32, u64)) {
-        match sysno {
-            Sysno::write
-            | Sysno::pwrite64
-            | Sysno::writev
-            | Sysno::pwritev
-            | Sysno::pwritev2
-            | Sysno::ftruncate
-            | Sysno::fallocate => {
-                self.unsynced.insert(fd);
-            }
-            Sysno::fsync | Sysno::fdatasync => {
-                self.unsynced.remove(&fd);
-            }
-            _ => {}
+        if UNSYNCING.contains(&sysno) {
+            self.unsynced.insert(fd);
+        } else if SYNCING.contains(&sysno) {
+            self.unsynced.remove(&fd);
         }
+    }
+
+    /// The calls an injecting probe must see: those of the point's syscall
+    /// (a point's ordinal counts the calls of its own syscall only), and
+    /// for a `close`, the calls that tell whether it has unsynced writes to
+    /// lose. Every explored call when the point is not known.
+    fn calls_to_see(&self) -> SysnoSet {
+        let ProbeMode::Inject(_, Some(expected)) = &self.mode else {
+            return self.scope.syscalls.clone();
+        };
+        let Ok(sysno) = expected.syscall.parse::<Sysno>() else {
+            return self.scope.syscalls.clone();
+        };
+        let mut calls = SysnoSet::new(&[sysno]);
+        if sysno == Sysno::close {
+            calls = calls.union(&SysnoSet::new(UNSYNCING).union(&SysnoSet::new(SYNCING)));
+        }
+        calls.intersection(&self.scope.syscalls)
     }
 
     /// After the injected error: is this call the same write again?
@@ -329,7 +351,7 @@ impl Policy for Probe {
     }
 
     fn subscription(&self) -> SysnoSet {
-        let mut set = self.scope.syscalls.clone();
+        let mut set = self.calls_to_see();
         set.insert(Sysno::execve);
         set.insert(Sysno::execveat);
         set
