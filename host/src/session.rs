@@ -197,6 +197,15 @@ pub struct Session {
     logged_only: SysnoSet,
 }
 
+/// Prepare the plugin of `spec` (`NAME:KEY=VALUE...`, a built-in or a
+/// file) for every session of this process: compiled or fetched from the
+/// cache, and linked, ahead of the first session that loads it, which then
+/// only instantiates it. A process that knows it will load a plugin can pay
+/// for it on another thread meanwhile.
+pub fn prepare_plugin(spec: &str) -> Result<(), SessionError> {
+    wasm::prepare_plugin(spec).map_err(|e| SessionError::Invalid(format!("--plugin {spec}: {e:#}")))
+}
+
 impl Session {
     fn with_target(target: Result<Target, SessionError>) -> Session {
         Session {

@@ -175,6 +175,9 @@ impl Options {
     /// with the random names the two runs show).
     fn record(&self, scratch: &Path) -> Result<Recording, ExploreError> {
         let limit = self.timeout.unwrap_or(RECORDING_LIMIT);
+        // The second run may move its clock: the plugin is made ready
+        // beside the first (whose session does not wait for it).
+        std::thread::spawn(|| crate::session::prepare_plugin(trial::CLOCK_AHEAD));
         self.note("recording: the run without faults");
         let mut baseline = self.run_recording(scratch, "record", limit, Clock::Real)?;
         self.judge_faultless(&baseline, limit)?;

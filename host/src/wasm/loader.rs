@@ -8,6 +8,7 @@ use std::rc::Rc;
 use anyhow::{anyhow, bail, Context, Result};
 use wasmtime::Store;
 
+use super::contract::PluginPre;
 use super::host::{PluginState, ProgramClock, Sandbox};
 use super::instance::{ticks, Instance, Limits};
 use super::paths::PathGlobs;
@@ -51,10 +52,7 @@ impl Loader {
     /// process: compile or fetch from the cache, and link) and instantiate
     /// it in a store of its own.
     pub fn open(&mut self, source: &str, is_file: bool) -> Result<Instance> {
-        let bytes = text_to_binary(read_source(source, is_file)?)?;
-        check_is_component(&bytes)?;
-        world::check(&bytes)?;
-        let prepared = shared::prepare(&bytes, source)?;
+        let prepared = prepare(source, is_file)?;
         let state = PluginState::new(&Sandbox {
             memory_bytes: self.limits.memory_bytes,
             dirs: &self.limits.dirs,
@@ -138,6 +136,22 @@ impl Loader {
         let instance = self.open(&spec.source, spec.is_file())?;
         self.configure(instance, &spec.config)
     }
+}
+
+/// Prepare the plugin of `spec` for every session of the process (compile
+/// or fetch from the cache, and link), ahead of the first that loads it.
+pub fn prepare_plugin(spec: &str) -> Result<()> {
+    let spec = PluginSpec::parse(spec)?;
+    prepare(&spec.source, spec.is_file()).map(drop)
+}
+
+/// The plugin `source` (a built-in name or a .wasm/.wat path), checked to
+/// be built for this build's contract, and prepared once per process.
+fn prepare(source: &str, is_file: bool) -> Result<PluginPre<PluginState>> {
+    let bytes = text_to_binary(read_source(source, is_file)?)?;
+    check_is_component(&bytes)?;
+    world::check(&bytes)?;
+    shared::prepare(&bytes, source)
 }
 
 /// The bytes of the file or built-in `source`; a missing file whose name is

@@ -33,7 +33,7 @@ mod verdict;
 mod world;
 
 pub use instance::{Instance, Limits};
-pub use loader::Loader;
+pub use loader::{prepare_plugin, Loader};
 pub use policy::WasmPolicy;
 pub use seed::Seed;
 pub use spec::PluginSpec;
