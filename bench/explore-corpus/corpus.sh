@@ -65,7 +65,7 @@ entry xxd-r "$DATA && xxd data.txt > data.hex && rm data.txt" 'cmp -s out.txt ex
 # the recording's 600 s limit). Stop it after: gpgconf --homedir
 # /tmp/explore-corpus-gnupg --kill gpg-agent
 GPG="gpg --homedir /tmp/explore-corpus-gnupg --batch -q --passphrase secret --pinentry-mode loopback"
-entry gpg-symmetric "$DATA && rm -rf /tmp/explore-corpus-gnupg && mkdir -m 700 /tmp/explore-corpus-gnupg && gpg-connect-agent --homedir /tmp/explore-corpus-gnupg /bye" "$GPG -d data.gpg 2>/dev/null | cmp -s - expected.txt" $GPG --no-symkey-cache --symmetric -o data.gpg data.txt
+entry gpg-symmetric "$DATA && { gpgconf --homedir /tmp/explore-corpus-gnupg --kill gpg-agent 2>/dev/null; rm -rf /tmp/explore-corpus-gnupg; } && mkdir -m 700 /tmp/explore-corpus-gnupg && gpg-connect-agent --homedir /tmp/explore-corpus-gnupg /bye" "$GPG -d data.gpg 2>/dev/null | cmp -s - expected.txt" $GPG --no-symkey-cache --symmetric -o data.gpg data.txt
 entry rsync "mkdir src && $DATA && mv data.txt src/ && seq 1 300 > src/small.txt && cp -r src expected" 'diff -r dst expected' rsync -a src/ dst/
 entry mawk "$DATA && awk '{ print \$4, \$1 }' data.txt > expected.out" 'cmp -s out.txt expected.out' mawk '{ print $4, $1 > "out.txt" }' data.txt
 entry iconv "$DATA" 'iconv -f UTF-16 -t UTF-8 out.txt | cmp -s - expected.txt' iconv -f UTF-8 -t UTF-16 -o out.txt data.txt

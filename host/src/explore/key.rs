@@ -153,9 +153,16 @@ impl RandomName {
         while end < a.len() && alnum(end) {
             end += 1;
         }
+        // Digits in both (a process id inside a longer name:
+        // `.tmp-10388-pack-<hash>.pack`): a number, of any length.
+        let digits = |x: &[u8]| x[start..end].iter().all(u8::is_ascii_digit);
         Some(RandomName {
             prefix: first[..start].to_string(),
-            len: end - start,
+            len: if digits(a) && digits(b) {
+                0
+            } else {
+                end - start
+            },
             suffix: first[end..].to_string(),
         })
     }
@@ -370,6 +377,16 @@ mod tests {
         assert_eq!(
             numbers.class("{workdir}/main.go.42424242"),
             "{workdir}/main.go.*"
+        );
+        // A process id amid a name is a number, however many digits the
+        // next run's has.
+        let pid = RandomNames::learn(
+            &["{workdir}/.tmp-10388-pack-42e1.pack".to_string()],
+            &["{workdir}/.tmp-10465-pack-42e1.pack".to_string()],
+        );
+        assert_eq!(
+            pid.glob("{workdir}/.tmp-100017-pack-42e1.pack"),
+            "{workdir}/.tmp-*-pack-42e1.pack"
         );
         // Hex directory names that happen to share a letter are two random
         // characters, whatever the next run draws.

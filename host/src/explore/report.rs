@@ -526,6 +526,8 @@ fn findings_of(points: &[TriedPoint], suppressions: &Suppressions) -> (Vec<Findi
             })
             .min()
             .unwrap_or(0);
+        // A cause reached through several syscalls names each site's.
+        let syscalls: BTreeSet<&str> = group.iter().map(|p| p.key.syscall.as_str()).collect();
         let mut sites: Vec<Site> = Vec::new();
         for (point, site_id) in group.iter().zip(site_ids) {
             match sites.iter_mut().find(|site| site.id == site_id) {
@@ -533,6 +535,9 @@ fn findings_of(points: &[TriedPoint], suppressions: &Suppressions) -> (Vec<Findi
                 None => sites.push(Site {
                     id: site_id,
                     at: match point.stack.get(shared) {
+                        _ if syscalls.len() > 1 => {
+                            format!("{} ({})", own_frame(point), point.key.syscall)
+                        }
                         Some(caller) if group.len() > 1 => {
                             format!("{} via {caller}", own_frame(point))
                         }
