@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::Duration;
 
 mod common;
-use common::{c_program, java, java_classes, python3, Cmd, TestDir};
+use common::{c_program, java, java_classes, python3, require_tool, Cmd, TestDir};
 
 /// A campaign can make dozens of runs.
 const CAMPAIGN: Duration = Duration::from_secs(900);
@@ -267,4 +267,239 @@ fn a_time_budget_ends_the_campaign_within_the_budget_and_one_run() {
     let planned = report.0["planned"].as_u64().unwrap() as usize;
     assert!(report.points().len() < planned, "{}", run.describe());
     assert!(run.stdout.contains("not tried"), "{}", run.describe());
+}
+
+/// `script` run with sh in `dir`'s work directory (made here), which must
+/// succeed: what a campaign starts from.
+fn prepare(dir: &TestDir, script: &str) {
+    let work = dir.join("work");
+    fs::create_dir_all(&work).unwrap();
+    let output = Command::new("sh")
+        .args(["-c", script])
+        .current_dir(&work)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Each finding as `outcome syscall path`, for messages.
+fn finding_lines(report: &Report) -> Vec<String> {
+    report
+        .findings()
+        .iter()
+        .map(|f| format!("{} {} {}", f["outcome"], f["syscall"], f["path"]))
+        .collect()
+}
+
+/// A text file of 2,000 lines, as the corpus gives its programs.
+const DATA: &str = "seq -f 'line %g of the data' 1 2000 > data.txt";
+
+#[test]
+fn a_failed_removal_that_leaves_only_an_empty_directory_is_no_finding() {
+    let dir = TestDir::new("precision-rmdir");
+    let git = require_tool("git", "apt-get install git");
+    prepare(
+        &dir,
+        &format!(
+            "git init -q . && {DATA} && git add data.txt && \
+             git -c user.name=a -c user.email=a@b commit -qm one"
+        ),
+    );
+    // git repack removes each loose object's directory once packed, and
+    // goes on when it cannot: an empty directory is all that is left.
+    let (run, report) = explore(
+        &dir,
+        &[
+            "--syscalls",
+            "rmdir",
+            "--check",
+            "git fsck --no-progress 2>/dev/null && git cat-file -e HEAD:data.txt",
+        ],
+        &[git.as_os_str(), os("repack"), os("-adq")],
+    );
+    run.assert_code(0);
+    let handled = report.with_outcome("handled");
+    assert!(handled.len() >= 3, "{}", run.describe());
+    assert!(
+        handled
+            .iter()
+            .all(|p| p["detail"].as_str().unwrap().contains("empty directory")),
+        "{}",
+        run.describe()
+    );
+    assert!(report.findings().is_empty(), "{}", run.describe());
+}
+
+#[test]
+fn objects_named_by_the_time_are_no_loss_and_their_points_are_reached() {
+    let dir = TestDir::new("precision-git-time");
+    require_tool("git", "apt-get install git");
+    prepare(
+        &dir,
+        &format!(
+            "git init -q . && {DATA} && git add data.txt && \
+             git -c user.name=a -c user.email=a@b commit -qm one && echo more >> data.txt"
+        ),
+    );
+    // Each run commits at another time, so the commit object (named by
+    // its hash) lands in another directory of .git/objects in every run,
+    // the two runs without faults included. git falls back from link to
+    // rename, and from a failed mkdir to the next try: the commit is whole.
+    let commit = "GIT_COMMITTER_DATE=@$(( 1600000000 + $(date +%s%N) / 1000000 % 100000000 )) \
+                  git -c user.name=a -c user.email=a@b commit -qam two";
+    let (run, report) = explore(
+        &dir,
+        &[
+            "--syscalls",
+            "link,mkdir,unlink,unlinkat",
+            "--check",
+            "git fsck --no-progress 2>/dev/null && git log -1 --format=%s | grep -qx two",
+        ],
+        &[os("sh"), os("-c"), os(commit)],
+    );
+    assert!(
+        report.findings().is_empty(),
+        "{:?}\n{}",
+        finding_lines(&report),
+        run.describe()
+    );
+    assert!(
+        report.with_outcome("not-reached").is_empty(),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        report
+            .points()
+            .iter()
+            .any(|p| p["key"]["syscall"] == "link"),
+        "{}",
+        run.describe()
+    );
+    run.assert_code(0);
+}
+
+#[test]
+fn an_ignored_fclose_is_one_finding_whatever_failed_inside_it() {
+    let dir = TestDir::new("precision-fclose");
+    let lz4 = require_tool("lz4", "apt-get install lz4");
+    prepare(&dir, DATA);
+    // lz4 ignores what fclose returns: the flush's write and the close
+    // itself fail inside that one call, one bug.
+    let (run, report) = explore(
+        &dir,
+        &[
+            "--syscalls",
+            "write,close",
+            "--check",
+            "lz4 -qdc data.txt.lz4 | cmp -s - data.txt",
+        ],
+        &[
+            lz4.as_os_str(),
+            os("-q"),
+            os("data.txt"),
+            os("data.txt.lz4"),
+        ],
+    );
+    run.assert_code(1);
+    let findings = report.findings();
+    assert_eq!(
+        findings.len(),
+        1,
+        "{:?}\n{}",
+        finding_lines(&report),
+        run.describe()
+    );
+    let outcomes: Vec<&str> = report
+        .points()
+        .iter()
+        .filter(|p| ["corrupt", "silent"].contains(&p["outcome"].as_str().unwrap()))
+        .map(|p| p["key"]["syscall"].as_str().unwrap())
+        .collect();
+    assert!(
+        outcomes.contains(&"write") && outcomes.contains(&"close"),
+        "{outcomes:?}\n{}",
+        run.describe()
+    );
+    assert_eq!(findings[0]["outcome"], "corrupt");
+    assert_eq!(findings[0]["path"], "{workdir}/data.txt.lzN");
+}
+
+#[test]
+fn the_same_loss_whichever_open_failed_is_one_finding() {
+    let dir = TestDir::new("precision-perl-open");
+    let perl = require_tool("perl", "apt-get install perl");
+    prepare(
+        &dir,
+        &format!("{DATA} && sed s/line/LINE/ data.txt > edited.txt"),
+    );
+    // perl -i warns and exits 0 when it cannot open the file or its
+    // replacement: either way the file is left unedited.
+    let (run, report) = explore(
+        &dir,
+        &[
+            "--syscalls",
+            "openat",
+            "--faults",
+            "EACCES",
+            "--check",
+            "cmp -s data.txt edited.txt",
+        ],
+        &[
+            perl.as_os_str(),
+            os("-pi"),
+            os("-e"),
+            os("s/line/LINE/"),
+            os("data.txt"),
+        ],
+    );
+    run.assert_code(1);
+    let corrupt = report.with_outcome("corrupt");
+    let paths: std::collections::BTreeSet<&str> = corrupt
+        .iter()
+        .map(|p| p["key"]["path"].as_str().unwrap())
+        .collect();
+    assert!(paths.len() >= 2, "{paths:?}\n{}", run.describe());
+    assert_eq!(
+        report.findings().len(),
+        1,
+        "{:?}\n{}",
+        finding_lines(&report),
+        run.describe()
+    );
+    let loss = report.findings()[0]["loss"].as_str().unwrap();
+    assert!(loss.starts_with("exit 0; the check failed"), "{loss}");
+}
+
+#[test]
+fn a_python_module_error_that_reports_the_fault_is_no_crash() {
+    let dir = TestDir::new("precision-python-sqlite");
+    let python = python3();
+    // The sqlite3 module reports a journal it cannot open as
+    // `sqlite3.OperationalError: attempt to write a readonly database`:
+    // the module's own words for the fault, not a bug of the error path.
+    let script = "import sqlite3\ndb = sqlite3.connect('out.db')\ndb.execute('CREATE TABLE t(x)')\ndb.executemany('INSERT INTO t VALUES(?)', [(i,) for i in range(50)])\ndb.commit()\ndb.close()\n";
+    let (run, report) = explore(
+        &dir,
+        &["--syscalls", "openat", "--faults", "EACCES"],
+        &[python.as_os_str(), os("-c"), os(script)],
+    );
+    let uncaught = report.with_outcome("reported-uncaught");
+    assert!(
+        uncaught
+            .iter()
+            .any(|p| p["detail"].as_str().unwrap().contains("sqlite3.")),
+        "{}",
+        run.describe()
+    );
+    let crashes: Vec<_> = report
+        .findings()
+        .iter()
+        .filter(|f| f["outcome"] == "crash")
+        .collect();
+    assert!(crashes.is_empty(), "{crashes:#?}\n{}", run.describe());
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use super::corruption::Corruption;
 use super::faults::Fault;
 use super::probe::NearMiss;
-use super::trial::Observed;
+use super::trial::{FileState, Observed};
 use super::uncaught::{uncaught, Uncaught};
 use crate::session::Status;
 
@@ -87,42 +87,134 @@ pub struct Baseline {
     /// Path classes of files that differ between the two runs (or exist
     /// in one only).
     pub noisy_files: BTreeSet<String>,
+    /// Directories whose entries' names vary by themselves (a file named
+    /// by a hash of a time, such as git's objects): a name that exists in
+    /// one run only (or not as many times in both) says nothing about a fault
+    /// there.
+    varying_dirs: BTreeSet<String>,
 }
 
 impl Baseline {
     /// The baseline of two runs without faults.
     pub fn new(run: Observed, again: &Observed) -> Baseline {
-        let noisy_files = match (&run.tree, &again.tree) {
-            (Some(first), Some(second)) => first
-                .keys()
-                .chain(second.keys())
-                .filter(|path| first.get(*path) != second.get(*path))
-                .cloned()
-                .collect(),
-            _ => BTreeSet::new(),
-        };
+        let (mut noisy_files, mut varying_dirs) = (BTreeSet::new(), BTreeSet::new());
+        if let (Some(first), Some(second)) = (&run.tree, &again.tree) {
+            for path in first.keys().chain(second.keys()) {
+                match (first.get(path), second.get(path)) {
+                    (Some(ours), Some(theirs)) if ours == theirs => continue,
+                    (Some(ours), Some(theirs)) if ours.len() == theirs.len() => {}
+                    // In one run only, or not as many times: the names in
+                    // its directory vary.
+                    _ => {
+                        varying_dirs.insert(parent(path).to_string());
+                    }
+                }
+                // A file that varies under a numbered or random name: the
+                // name may come of what varies (a hash, a time).
+                let components: Vec<&str> = path.split('/').collect();
+                for (at, component) in components.iter().enumerate() {
+                    if is_numbered(component) {
+                        varying_dirs.insert(components[..at].join("/"));
+                    }
+                }
+                noisy_files.insert(path.clone());
+            }
+        }
         Baseline {
             stdout_stable: run.stdout.hash == again.stdout.hash,
             stderr_stable: run.stderr.hash == again.stderr.hash,
             noisy_files,
+            varying_dirs,
             run,
         }
+    }
+
+    /// Whether the file at `path` (a path class of a run's tree) varies
+    /// without faults: it differs between the two runs without faults, or
+    /// it sits in a directory whose names vary by themselves under an
+    /// entry of a numbered, random or hexadecimal name (`fe`, a hash's).
+    fn is_noise(&self, path: &str) -> bool {
+        self.noisy_files.contains(path)
+            || self.varying_dirs.iter().any(|dir| {
+                let below = if dir.is_empty() {
+                    Some(path)
+                } else {
+                    path.strip_prefix(dir.as_str())
+                        .and_then(|rest| rest.strip_prefix('/'))
+                };
+                below.is_some_and(|rest| is_numbered(rest.split('/').next().unwrap_or_default()))
+            })
+    }
+
+    /// The differences of `run`'s files from the run without faults
+    /// (leaving out those that vary by themselves): each path with its
+    /// states then and now (none where the file is missing or new); `None`
+    /// when runs share a directory.
+    fn differences<'a>(&'a self, run: &'a Observed) -> Option<Vec<Difference<'a>>> {
+        let (Some(theirs), Some(ours)) = (&self.run.tree, &run.tree) else {
+            return None;
+        };
+        let mut differences = Vec::new();
+        for path in theirs
+            .keys()
+            .chain(ours.keys().filter(|p| !theirs.contains_key(*p)))
+        {
+            let (then, now) = (theirs.get(path), ours.get(path));
+            if then != now && !self.is_noise(path) {
+                differences.push((path.as_str(), then, now));
+            }
+        }
+        Some(differences)
     }
 
     /// Whether `run` left the same files as the run without faults (those
     /// that do not vary by themselves); `None` when runs share a directory.
     fn same_files(&self, run: &Observed) -> Option<bool> {
-        let (Some(ours), Some(theirs)) = (&self.run.tree, &run.tree) else {
-            return None;
-        };
-        let stable = |tree: &super::trial::Tree| {
-            tree.iter()
-                .filter(|(path, _)| !self.noisy_files.contains(*path))
-                .map(|(path, hashes)| (path.clone(), hashes.clone()))
-                .collect::<Vec<_>>()
-        };
-        Some(stable(ours) == stable(theirs))
+        self.differences(run)
+            .map(|differences| differences.is_empty())
     }
+
+    /// Whether all that `run` left otherwise than the run without faults
+    /// is new entries that no later run can trip over: empty directories,
+    /// or, where the removal that failed was of a file of a random name
+    /// (`removed`, a path class with `*`), that file. A lock file of a
+    /// fixed name left behind is no such thing: the next run finds it.
+    fn only_unfindable_left(&self, run: &Observed, removed: &str) -> bool {
+        let random = removed.contains('*');
+        self.differences(run).is_some_and(|differences| {
+            !differences.is_empty()
+                && differences.iter().all(|(_, then, now)| {
+                    then.is_none()
+                        && now.is_some_and(|states| random || states.iter().all(is_directory))
+                })
+        })
+    }
+}
+
+/// A file that differs from the run without faults: its path class, its
+/// states then and now.
+type Difference<'a> = (
+    &'a str,
+    Option<&'a Vec<FileState>>,
+    Option<&'a Vec<FileState>>,
+);
+
+/// Whether `state` is a directory's (the tree gives them no contents).
+fn is_directory(state: &FileState) -> bool {
+    state.hash == [0; 32] && state.size == 0
+}
+
+/// Whether a component of a path class is numbered or random (`N`, `*`,
+/// as [`super::key::normalize_names`] writes them), or hexadecimal letters
+/// only (`fe`: a hash's first byte, like `Nc` or `N`).
+fn is_numbered(component: &str) -> bool {
+    component.contains(['N', '*'])
+        || (!component.is_empty() && component.bytes().all(|b| matches!(b, b'a'..=b'f')))
+}
+
+/// The directory of the path class `path` (empty at the top).
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
 }
 
 /// The outcome of `run` against `baseline`, with a line saying why. A
@@ -207,6 +299,14 @@ pub fn classify(baseline: &Baseline, run: &Observed, check_always: bool) -> (Out
         return (
             Outcome::Handled,
             "recovered from a failed read and finished correctly".into(),
+        );
+    }
+    if removes(&fired.key.syscall) && baseline.only_unfindable_left(run, &fired.key.path) {
+        return (
+            Outcome::Handled,
+            "a failed removal left behind only what no later run can find: \
+             an empty directory, or a file of a random name"
+                .into(),
         );
     }
     if !reports_lost_sync(&fired.key.syscall) && baseline.same_files(run) == Some(true) {
@@ -335,7 +435,7 @@ pub fn why_not_reached(near: NearMiss) -> &'static str {
 /// Whether a failure of `syscall` loses something the program meant to
 /// keep (data, a name, a sync), as opposed to a read it may redo or do
 /// without.
-fn changes_state(syscall: &str) -> bool {
+pub(super) fn changes_state(syscall: &str) -> bool {
     let Ok(sysno) = syscall.parse::<Sysno>() else {
         return false;
     };
@@ -355,6 +455,12 @@ fn changes_state(syscall: &str) -> bool {
             | Sysno::accept
             | Sysno::accept4
     )
+}
+
+/// Whether `syscall` removes a name (what it leaves behind when it fails is
+/// all it changes).
+fn removes(syscall: &str) -> bool {
+    matches!(syscall, "rmdir" | "unlink" | "unlinkat")
 }
 
 /// Whether a failure of `syscall` reports data lost on its way to the disk
@@ -400,10 +506,7 @@ pub fn loss(baseline: &Baseline, run: &Observed) -> String {
     }
     let mut files = Vec::new();
     if let (Some(theirs), Some(ours)) = (&baseline.run.tree, &run.tree) {
-        for (path, states) in theirs
-            .iter()
-            .filter(|(p, _)| !baseline.noisy_files.contains(*p))
-        {
+        for (path, states) in theirs.iter().filter(|(p, _)| !baseline.is_noise(p)) {
             match ours.get(path) {
                 None => files.push(format!("{path} missing")),
                 Some(now) if now == states => {}
@@ -423,7 +526,7 @@ pub fn loss(baseline: &Baseline, run: &Observed) -> String {
             }
         }
         for path in ours.keys().filter(|p| !theirs.contains_key(*p)) {
-            if !baseline.noisy_files.contains(path) {
+            if !baseline.is_noise(path) {
                 files.push(format!("{path} left behind"));
             }
         }

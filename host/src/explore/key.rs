@@ -153,9 +153,16 @@ impl RandomName {
         while end < a.len() && alnum(end) {
             end += 1;
         }
+        // Digits in both (a process id inside a longer name:
+        // `.tmp-10388-pack-<hash>.pack`): a number, of any length.
+        let digits = |x: &[u8]| x[start..end].iter().all(u8::is_ascii_digit);
         Some(RandomName {
             prefix: first[..start].to_string(),
-            len: end - start,
+            len: if digits(a) && digits(b) {
+                0
+            } else {
+                end - start
+            },
             suffix: first[end..].to_string(),
         })
     }
@@ -183,6 +190,18 @@ impl RandomName {
             first.len().checked_sub(suffix)?,
             second.len().checked_sub(suffix)?,
         );
+        // The number is a whole run of letters and digits: `3c` and `8c`
+        // (git's object directories, two hex digits) are a random name of
+        // two characters, not a number before a fixed `c`.
+        let alnum_at = |at: usize| {
+            first
+                .as_bytes()
+                .get(at)
+                .is_some_and(u8::is_ascii_alphanumeric)
+        };
+        if (prefix > 0 && alnum_at(prefix - 1)) || alnum_at(first_end) {
+            return None;
+        }
         (digits(first, prefix, first_end) && digits(second, prefix, second_end)).then(|| {
             RandomName {
                 prefix: first[..prefix].to_string(),
@@ -358,6 +377,26 @@ mod tests {
         assert_eq!(
             numbers.class("{workdir}/main.go.42424242"),
             "{workdir}/main.go.*"
+        );
+        // A process id amid a name is a number, however many digits the
+        // next run's has.
+        let pid = RandomNames::learn(
+            &["{workdir}/.tmp-10388-pack-42e1.pack".to_string()],
+            &["{workdir}/.tmp-10465-pack-42e1.pack".to_string()],
+        );
+        assert_eq!(
+            pid.glob("{workdir}/.tmp-100017-pack-42e1.pack"),
+            "{workdir}/.tmp-*-pack-42e1.pack"
+        );
+        // Hex directory names that happen to share a letter are two random
+        // characters, whatever the next run draws.
+        let hex = RandomNames::learn(
+            &["{workdir}/.git/objects/3c/tmp_obj_a".to_string()],
+            &["{workdir}/.git/objects/8c/tmp_obj_a".to_string()],
+        );
+        assert_eq!(
+            hex.class("{workdir}/.git/objects/fe/tmp_obj_a"),
+            "{workdir}/.git/objects/*/tmp_obj_a"
         );
         // Another length, or another shape, is another file.
         assert_eq!(

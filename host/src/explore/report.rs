@@ -1,7 +1,7 @@
 //! A campaign's results: every point tried, the findings grouped by code
 //! path, and the reports written from them (JSON, JUnit, the summary table).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -50,13 +50,15 @@ pub struct Site {
 }
 
 /// One root cause whose error handling goes wrong: the points whose fault
-/// led to the same outcome, with the same syscall on the same file, by the
-/// same program (and, for a crash, the same crash), from any call site.
+/// led to the same outcome with the same syscall on the same file by the
+/// same program (and, for a crash, the same crash) from any call site; or
+/// that failed inside the same call of the program's code on the same file;
+/// or that cost the user the same through the same kind of call.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Finding {
     /// The code path's id (what a suppression file names).
     pub id: String,
-    /// The worst outcome seen on this path.
+    /// The worst outcome among its points.
     pub outcome: Outcome,
     /// The syscall.
     pub syscall: String,
@@ -391,21 +393,121 @@ fn root_cause(point: &TriedPoint) -> String {
     digest[..5].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The other ways two failing points are one root cause, as keys that
+/// such points share: an error that went unreported (corrupt or silent)
+/// in the same call of the program's own code on the same file (whatever
+/// failed inside it: a flush's `write` and the `close` of one ignored
+/// `fclose`); and the same effect, by the same program with the
+/// same outcome through the same kind of call (a read or a change), such
+/// as the same file left whole but unedited whichever of its opens failed.
+fn same_cause_keys(point: &TriedPoint) -> Vec<String> {
+    let program = &point.key.program;
+    let mut keys = Vec::new();
+    // An error that went unreported (a crash or a hang is a bug of its own).
+    if matches!(point.outcome, Outcome::Corrupt | Outcome::Silent) {
+        keys.push(format!(
+            "call\n{program}\n{}\n{}",
+            own_frame(point),
+            point.key.path
+        ));
+    }
+    if let Some(effect) = effect(point) {
+        let crash = if point.outcome == Outcome::Crash {
+            point.detail.as_str()
+        } else {
+            ""
+        };
+        keys.push(format!(
+            "effect\n{program}\n{}\n{crash}\n{}\n{effect}",
+            point.outcome,
+            super::classify::changes_state(&point.key.syscall)
+        ));
+    }
+    keys
+}
+
+/// What `point` cost the user, without what only tells where it was hit
+/// (byte counts, the failed call's name); a loss that names no file is told
+/// by the file the fault hit.
+fn effect(point: &TriedPoint) -> Option<String> {
+    if point.loss.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = point
+        .loss
+        .split("; ")
+        .filter(|part| !part.starts_with("the failed ") && !part.starts_with("the corrupted "))
+        .map(numbers_as_n)
+        .collect();
+    let mut effect = parts.join("; ");
+    if parts.len() <= 1 {
+        effect = format!("{effect}; {}", point.key.path);
+    }
+    Some(effect)
+}
+
+/// `text` with every number (digits and thousands commas) as `N`.
+fn numbers_as_n(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_number = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() || (in_number && c == ',') {
+            if !in_number {
+                out.push('N');
+            }
+            in_number = true;
+        } else {
+            out.push(c);
+            in_number = false;
+        }
+    }
+    out
+}
+
+/// The failing points of `points` in groups of one root cause each: points
+/// are one cause when they share a [`root_cause`] or any of
+/// [`same_cause_keys`], directly or through others.
+fn causes<'a>(points: &[&'a TriedPoint]) -> Vec<Vec<&'a TriedPoint>> {
+    let mut leader: Vec<usize> = (0..points.len()).collect();
+    fn find(leader: &mut [usize], mut i: usize) -> usize {
+        while leader[i] != i {
+            leader[i] = leader[leader[i]];
+            i = leader[i];
+        }
+        i
+    }
+    let mut first_with: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, point) in points.iter().enumerate() {
+        let keys =
+            std::iter::once(format!("cause\n{}", root_cause(point))).chain(same_cause_keys(point));
+        for key in keys {
+            let other = *first_with.entry(key).or_insert(i);
+            let (a, b) = (find(&mut leader, i), find(&mut leader, other));
+            leader[a.max(b)] = a.min(b);
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<&TriedPoint>> = BTreeMap::new();
+    for (i, point) in points.iter().enumerate() {
+        groups.entry(find(&mut leader, i)).or_default().push(point);
+    }
+    groups.into_values().collect()
+}
+
 /// The findings of `points`: one per root cause ([`root_cause`]), the worst
 /// outcome first, each with its call sites and a representative (the
 /// earliest point of its first site); and the ids suppressed.
 fn findings_of(points: &[TriedPoint], suppressions: &Suppressions) -> (Vec<Finding>, Vec<String>) {
-    let mut by_cause: BTreeMap<String, Vec<&TriedPoint>> = BTreeMap::new();
-    for point in points.iter().filter(|p| p.outcome.is_finding()) {
-        by_cause.entry(root_cause(point)).or_default().push(point);
-    }
+    let failing: Vec<&TriedPoint> = points.iter().filter(|p| p.outcome.is_finding()).collect();
     let mut findings = Vec::new();
     let mut suppressed = Vec::new();
-    for (id, mut group) in by_cause {
-        group.sort_by_key(|p| (p.key.ordinal, p.fault, p.key.site_id()));
+    for mut group in causes(&failing) {
+        // The worst outcome first; its earliest point represents the cause.
+        group.sort_by_key(|p| (p.outcome, p.key.ordinal, p.fault, p.key.site_id()));
         let first = group[0];
+        let ids: BTreeSet<String> = group.iter().map(|p| root_cause(p)).collect();
+        let id = ids.first().cloned().unwrap_or_default();
         let site_ids: Vec<String> = group.iter().map(|p| p.key.site_id()).collect();
-        let covered = suppressions.covers(&id, &first.stack)
+        let covered = ids.iter().any(|id| suppressions.covers(id, &first.stack))
             || site_ids.iter().any(|site| suppressions.covers(site, &[]));
         if covered {
             suppressed.push(id);
@@ -424,6 +526,8 @@ fn findings_of(points: &[TriedPoint], suppressions: &Suppressions) -> (Vec<Findi
             })
             .min()
             .unwrap_or(0);
+        // A cause reached through several syscalls names each site's.
+        let syscalls: BTreeSet<&str> = group.iter().map(|p| p.key.syscall.as_str()).collect();
         let mut sites: Vec<Site> = Vec::new();
         for (point, site_id) in group.iter().zip(site_ids) {
             match sites.iter_mut().find(|site| site.id == site_id) {
@@ -431,6 +535,9 @@ fn findings_of(points: &[TriedPoint], suppressions: &Suppressions) -> (Vec<Findi
                 None => sites.push(Site {
                     id: site_id,
                     at: match point.stack.get(shared) {
+                        _ if syscalls.len() > 1 => {
+                            format!("{} ({})", own_frame(point), point.key.syscall)
+                        }
                         Some(caller) if group.len() > 1 => {
                             format!("{} via {caller}", own_frame(point))
                         }

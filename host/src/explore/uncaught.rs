@@ -163,8 +163,33 @@ const PYTHON_OS_ERRORS: &[&str] = &[
     "dbm.error",
 ];
 
+/// Python's exceptions that say the code itself is wrong (a `None` used as
+/// a value, a missing name, a failed assertion, a file used after it was
+/// closed), whatever fault came before them. Any other exception ending a
+/// run with a fault in it is a module's report of that fault in its own
+/// words (`sqlite3.OperationalError: attempt to write a readonly
+/// database`, `zipfile.BadZipFile`).
+const PYTHON_BUGS: &[&str] = &[
+    "TypeError",
+    "AttributeError",
+    "NameError",
+    "UnboundLocalError",
+    "IndexError",
+    "KeyError",
+    "AssertionError",
+    "ZeroDivisionError",
+    "RecursionError",
+    "NotImplementedError",
+    "SyntaxError",
+    "ValueError",
+    "RuntimeError",
+    "SystemError",
+    "StopIteration",
+];
+
 /// A Python traceback: the exception on its last line, an `OSError` form
-/// (`_gdbm.error: [Errno 5] Input/output error` too) or another.
+/// (`_gdbm.error: [Errno 5] Input/output error` too), a module's own
+/// error, or a bug ([`PYTHON_BUGS`]).
 fn python(lines: &[&str], fault: Fault) -> Option<Uncaught> {
     let start = lines
         .iter()
@@ -178,22 +203,11 @@ fn python(lines: &[&str], fault: Fault) -> Option<Uncaught> {
         || PYTHON_OS_ERRORS.contains(&class)
         || error.contains("[Errno ")
         || mentions_fault(error, fault)
-        || (class.starts_with("sqlite3.") && sqlite_io_message(error));
+        || !PYTHON_BUGS.contains(&simple);
     Some(Uncaught {
         error: error.to_string(),
         names_fault,
     })
-}
-
-/// SQLite's words for a failed read, write or sync.
-fn sqlite_io_message(error: &str) -> bool {
-    [
-        "disk I/O error",
-        "database or disk is full",
-        "unable to open",
-    ]
-    .iter()
-    .any(|words| error.contains(words))
 }
 
 /// A Rust panic: its message names the error (`Os { code: 5, ... }`, the
