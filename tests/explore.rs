@@ -649,3 +649,24 @@ fn a_file_named_by_the_time_in_seconds_is_reached_in_every_run() {
         out.stdout
     );
 }
+
+/// A program that leaves a daemon running (gpg leaves its agent): each run
+/// ends half a second after the program, its leftovers killed, so the
+/// campaign ends and nothing of it is left running.
+#[test]
+fn a_program_that_leaves_a_daemon_is_explored_and_nothing_is_left_running() {
+    let dir = TestDir::new("explore-daemon");
+    workdir(&dir);
+    // A duration no other test sleeps, to find the daemons by.
+    let marker = "sleep 876543";
+    let script = format!("setsid {marker} </dev/null >/dev/null 2>&1 & echo data > out.txt");
+    let out = explore(
+        &dir,
+        &["--workdir", "work", "--jobs", "1", "--timeout", "60s"],
+        &[os("sh"), os("-c"), os(&script)],
+    );
+    assert_eq!(out.code(), Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("no findings"), "{}", out.stdout);
+    let left = Command::new("pgrep").args(["-f", marker]).output().unwrap();
+    assert!(left.stdout.is_empty(), "a daemon still runs");
+}

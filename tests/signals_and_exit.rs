@@ -218,3 +218,30 @@ fn a_stop_signal_cuts_an_injected_delay_short() {
         }
     }
 }
+
+/// A program that ended leaving a daemon behind (gpg leaves its agent):
+/// fault waits for the daemon, as `strace -f` does, until a stop signal,
+/// which then ends the daemon, and fault exits with the program's status,
+/// leaving nothing running.
+#[test]
+fn a_stop_signal_after_the_program_ended_ends_what_it_left_running() {
+    // A duration no other test sleeps, to find the daemon by.
+    let marker = "sleep 987654";
+    let script = format!("setsid {marker} </dev/null >/dev/null 2>&1 & echo started; exit 3");
+    let mut fi = Cmd::fault()
+        .args(NO_MATCH)
+        .args(["--", "sh", "-c", &script])
+        .spawn();
+    fi.wait_for_stdout("the program's line", Duration::from_secs(10), |s| {
+        s.contains("started")
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    fi.signal(libc::SIGTERM);
+    let out = fi.wait_within(Duration::from_secs(5));
+    out.assert_code(3);
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", marker])
+        .output()
+        .unwrap();
+    out.ensure(left.stdout.is_empty(), "the daemon still runs");
+}

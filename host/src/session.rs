@@ -189,6 +189,7 @@ pub struct Session {
     stop_signals: bool,
     end_to_stderr: bool,
     time_limit: Option<Duration>,
+    leftovers_for: Option<Duration>,
     interrupt: Option<Arc<Interrupt>>,
     stdio: [Option<OwnedFd>; 3],
     crash: Option<Crash>,
@@ -225,6 +226,7 @@ impl Session {
             stop_signals: false,
             end_to_stderr: false,
             time_limit: None,
+            leftovers_for: None,
             interrupt: None,
             stdio: [None, None, None],
             crash: None,
@@ -392,6 +394,15 @@ impl Session {
     /// threads ([`crate::engine::stop_signals::block_at_startup`]).
     pub fn handle_stop_signals(mut self) -> Session {
         self.stop_signals = true;
+        self
+    }
+
+    /// Kill the processes the program leaves running (a daemon it started,
+    /// a background job) once `grace` has passed after it ended; the run
+    /// ends with the program's status. Without it the run lasts until every
+    /// process of the tree ended, as `strace -f` does.
+    pub fn leftovers_for(mut self, grace: Duration) -> Session {
+        self.leftovers_for = Some(grace);
         self
     }
 
@@ -611,6 +622,7 @@ impl Session {
             pid,
             on_stop,
             limit: self.time_limit,
+            leftovers_for: self.leftovers_for,
             interrupt: self.interrupt.clone(),
             await_launch: plan.await_launch,
             logged: self.logged_only.clone(),
@@ -700,6 +712,7 @@ struct Drive {
     pid: i32,
     on_stop: OnStopSignal,
     limit: Option<Duration>,
+    leftovers_for: Option<Duration>,
     interrupt: Option<Arc<Interrupt>>,
     await_launch: bool,
     /// The calls logged though no stage subscribes to them.
@@ -720,6 +733,7 @@ impl Drive {
         let pid = self.pid;
         let mut engine = Engine::new(&mut backend, chain, log, pid, &[(pid, pid)], self.on_stop)
             .time_limit(self.limit)
+            .leftovers_for(self.leftovers_for)
             .interrupt(self.interrupt)
             .logging(&self.logged);
         if self.await_launch {

@@ -46,7 +46,9 @@ pub enum OnStopSignal {
     /// fi does not handle them (a library caller keeps its own handlers).
     Ignore,
     /// Forward the signal to the spawned program (which decides for itself)
-    /// and let every thread held in a delay go at once.
+    /// and let every thread held in a delay go at once; once the program
+    /// ended, kill what it left running (a daemon), which alone keeps the
+    /// run going.
     Forward,
     /// Let every attached thread go, as it was, and end the run.
     Detach,
@@ -121,6 +123,11 @@ pub struct Engine<'a, B: Backend> {
     deadline: Option<Instant>,
     /// The deadline passed (and every traced process was killed).
     timed_out: bool,
+    /// How long the processes the program leaves running may go on once it
+    /// ended ([`Engine::leftovers_for`]); `None`: until they end.
+    leftovers_for: Option<Duration>,
+    /// When the processes the program left running are killed.
+    leftovers_until: Option<Instant>,
     /// Raised, it ends the run as the deadline would (taken when acted on).
     interrupt: Option<Arc<Interrupt>>,
     /// Every traced process was killed (the deadline passed, or a policy
@@ -171,6 +178,8 @@ impl<'a, B: Backend> Engine<'a, B> {
             stop_signals: None,
             deadline: None,
             timed_out: false,
+            leftovers_for: None,
+            leftovers_until: None,
             interrupt: None,
             killed: false,
             launch: Launch::Done,
@@ -232,6 +241,13 @@ impl<'a, B: Backend> Engine<'a, B> {
         self
     }
 
+    /// Kill the processes the program leaves running (a daemon it started)
+    /// once `grace` has passed after it ended; the run ends with its status.
+    pub fn leftovers_for(mut self, grace: Option<Duration>) -> Engine<'a, B> {
+        self.leftovers_for = grace;
+        self
+    }
+
     /// End the run as the time limit would once `interrupt` is raised.
     pub fn interrupt(mut self, interrupt: Option<Arc<Interrupt>>) -> Engine<'a, B> {
         self.interrupt = interrupt;
@@ -255,6 +271,10 @@ impl<'a, B: Backend> Engine<'a, B> {
                 self.deadline = Some(Instant::now());
             }
             self.check_deadline();
+            if self.leftovers_until.is_some_and(|at| Instant::now() >= at) {
+                self.leftovers_until = None;
+                self.kill_all();
+            }
             for tid in self.timers.take_due() {
                 self.backend.resume(tid, self.exit_pending(tid));
             }
@@ -286,10 +306,18 @@ impl<'a, B: Backend> Engine<'a, B> {
             .deadline
             .map(|at| at.saturating_duration_since(Instant::now()));
         let to_interrupt = self.interrupt.as_ref().map(|_| interrupt::POLL);
-        [self.timers.next_due(), to_deadline, to_interrupt]
-            .into_iter()
-            .flatten()
-            .min()
+        let to_leftovers = self
+            .leftovers_until
+            .map(|at| at.saturating_duration_since(Instant::now()));
+        [
+            self.timers.next_due(),
+            to_deadline,
+            to_interrupt,
+            to_leftovers,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Past the deadline, kill every process fi knows of and let the held
@@ -318,6 +346,15 @@ impl<'a, B: Backend> Engine<'a, B> {
                     self.thread_gone(tid, None);
                 }
                 Some(Ending::Detached(request.signal))
+            }
+            OnStopSignal::Forward if self.main_status.is_some() => {
+                // The program ended: what it left running (a daemon) is all
+                // that keeps the run going, and it ends now.
+                self.kill_all();
+                for tid in self.timers.take_all() {
+                    self.backend.resume(tid, self.exit_pending(tid));
+                }
+                None
             }
             OnStopSignal::Forward => {
                 // A terminal's Ctrl-C already reached the program: it shares
@@ -396,6 +433,7 @@ impl<'a, B: Backend> Engine<'a, B> {
     fn thread_gone(&mut self, tid: i32, status: Option<Termination>) {
         if tid == self.main_pid && status.is_some() {
             self.main_status = status;
+            self.leftovers_until = self.leftovers_for.map(|grace| Instant::now() + grace);
         }
         if let Some(following) = &self.following {
             following.forget(tid);

@@ -31,6 +31,13 @@ const LOOK_AT_THE_LIMIT: Duration = Duration::from_millis(300);
 /// other read, as if it had waited for the next second.
 pub const CLOCK_AHEAD: &str = "clock:jump=+1s:clocks=realtime";
 
+/// How long the processes a probed run's program leaves running (gpg's
+/// agent, a background job) may go on once it ended: then they are killed,
+/// so that the run ends with the program, its check sees what it left, and
+/// the next run starts without them. A power-loss run keeps its tree to the
+/// crash.
+const LEFTOVERS: Duration = Duration::from_millis(500);
+
 /// How much of a stream a trial keeps to show (all of it is hashed).
 const KEPT_OUTPUT: usize = 64 * 1024;
 
@@ -194,11 +201,17 @@ pub fn run(
         _ => Vec::new(),
     });
     let (session, report) = match injector {
-        Injector::Probe(probe, report) => (Session::command(&command).policy(*probe), Some(report)),
+        Injector::Probe(probe, report) => (
+            Session::command(&command)
+                .policy(*probe)
+                .leftovers_for(LEFTOVERS),
+            Some(report),
+        ),
         Injector::ProbeAhead(probe, report) => (
             Session::command(&command)
                 .policy(*probe)
-                .plugin(CLOCK_AHEAD),
+                .plugin(CLOCK_AHEAD)
+                .leftovers_for(LEFTOVERS),
             Some(report),
         ),
         Injector::Crash(crash) => (Session::command(&command).crash(crash), None),
