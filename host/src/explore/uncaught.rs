@@ -48,7 +48,7 @@ fn bug(error: &str) -> Uncaught {
 pub fn mentions_fault(text: &str, fault: Fault) -> bool {
     if fault == Fault::Corrupt {
         let text = text.to_lowercase();
-        return ["corrupt", "checksum", "malformed"]
+        return ["corrupt", "checksum", "crc", "malformed"]
             .iter()
             .any(|word| text.contains(word));
     }
@@ -295,6 +295,10 @@ mod tests {
         assert!(!mentions_fault("Input/output error", Fault::Short));
         assert!(mentions_fault(
             "plyvel._plyvel.CorruptionError: Corruption: block checksum mismatch",
+            Fault::Corrupt
+        ));
+        assert!(mentions_fault(
+            "zipfile.BadZipFile: Bad CRC-32 for file 'data.txt'",
             Fault::Corrupt
         ));
         assert!(!mentions_fault(
