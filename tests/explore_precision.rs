@@ -503,3 +503,34 @@ fn a_python_module_error_that_reports_the_fault_is_no_crash() {
         .collect();
     assert!(crashes.is_empty(), "{crashes:#?}\n{}", run.describe());
 }
+
+/// cp copies inside the kernel (`copy_file_range`): those calls are fault
+/// points, and the destination's close is one too (it holds unsynced
+/// data); cp reports each failure, so nothing is a finding.
+#[test]
+fn cp_s_kernel_copy_is_explored_and_its_errors_are_handled() {
+    let dir = TestDir::new("precision-cp");
+    fs::create_dir_all(dir.join("work")).unwrap();
+    let data: String = (1..20_000).map(|i| format!("line {i}\n")).collect();
+    fs::write(dir.join("work/data.txt"), &data).unwrap();
+    fs::write(dir.join("work/expected.txt"), &data).unwrap();
+    let (run, report) = explore(
+        &dir,
+        &["--check", "cmp -s copy.txt expected.txt"],
+        &[os("cp"), os("data.txt"), os("copy.txt")],
+    );
+    run.assert_code(0);
+    assert!(report.findings().is_empty(), "{}", run.describe());
+    let syscalls: Vec<&str> = report
+        .points()
+        .iter()
+        .map(|p| p["key"]["syscall"].as_str().unwrap())
+        .collect();
+    assert!(syscalls.contains(&"copy_file_range"), "{syscalls:?}");
+    assert!(syscalls.contains(&"close"), "{syscalls:?}");
+    assert!(
+        report.with_outcome("not-reached").is_empty(),
+        "{}",
+        run.describe()
+    );
+}

@@ -74,6 +74,14 @@ const FAMILIES: &[Family] = &[
         short: false,
     },
     Family {
+        // Copies inside the kernel (cp, install, Python's shutil): their
+        // lengths are not the third argument, so no short transfer.
+        syscalls: &[S::copy_file_range, S::sendfile, S::splice],
+        all: &[E::EIO, E::ENOSPC, E::EDQUOT, E::EINTR],
+        default: &[E::EIO, E::ENOSPC],
+        short: false,
+    },
+    Family {
         syscalls: &[S::fsync, S::fdatasync, S::msync, S::sync_file_range],
         all: &[E::EIO, E::ENOSPC, E::EDQUOT],
         default: &[E::EIO],

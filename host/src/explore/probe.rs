@@ -18,15 +18,19 @@ use crate::policy::{Policy, PolicyError};
 use crate::tracee::stack::{Frame, Unwinder};
 use crate::tracee::Tracee;
 
-/// The calls that leave a file's writes unsynced.
-const UNSYNCING: &[Sysno] = &[
-    Sysno::write,
-    Sysno::pwrite64,
-    Sysno::writev,
-    Sysno::pwritev,
-    Sysno::pwritev2,
-    Sysno::ftruncate,
-    Sysno::fallocate,
+/// The calls that leave a file's writes unsynced, with the argument that
+/// holds the written descriptor.
+const UNSYNCING: &[(Sysno, usize)] = &[
+    (Sysno::write, 0),
+    (Sysno::pwrite64, 0),
+    (Sysno::writev, 0),
+    (Sysno::pwritev, 0),
+    (Sysno::pwritev2, 0),
+    (Sysno::ftruncate, 0),
+    (Sysno::fallocate, 0),
+    (Sysno::copy_file_range, 2),
+    (Sysno::sendfile, 0),
+    (Sysno::splice, 2),
 ];
 
 /// The calls that sync a file's writes.
@@ -291,11 +295,11 @@ impl Probe {
     }
 
     /// Keep track of which fds hold unsynced writes.
-    fn note_sync_state(&mut self, sysno: Sysno, fd: (i32, u64)) {
-        if UNSYNCING.contains(&sysno) {
-            self.unsynced.insert(fd);
+    fn note_sync_state(&mut self, call: &Call, sysno: Sysno) {
+        if let Some(&(_, arg)) = UNSYNCING.iter().find(|(unsyncing, _)| *unsyncing == sysno) {
+            self.unsynced.insert((call.pid, call.args[arg]));
         } else if SYNCING.contains(&sysno) {
-            self.unsynced.remove(&fd);
+            self.unsynced.remove(&(call.pid, call.args[0]));
         }
     }
 
@@ -312,7 +316,10 @@ impl Probe {
         };
         let mut calls = SysnoSet::new(&[sysno]);
         if sysno == Sysno::close {
-            calls = calls.union(&SysnoSet::new(UNSYNCING).union(&SysnoSet::new(SYNCING)));
+            for &(unsyncing, _) in UNSYNCING {
+                calls.insert(unsyncing);
+            }
+            calls = calls.union(&SysnoSet::new(SYNCING));
         }
         calls.intersection(&self.scope.syscalls)
     }
@@ -396,7 +403,7 @@ impl Policy for Probe {
             Sysno::close if !self.unsynced.remove(&fd) => Vec::new(),
             _ => self.faults.faults_for(sysno, count),
         };
-        self.note_sync_state(sysno, fd);
+        self.note_sync_state(call, sysno);
         match &self.mode {
             ProbeMode::Record => {
                 // Every counted call is kept, with no fault to try or some:
