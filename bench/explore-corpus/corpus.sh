@@ -59,11 +59,11 @@ entry tee "$DATA" 'cmp -s out.txt expected.txt' sh -c 'tee out.txt < data.txt > 
 # other C tools
 entry curl-file "$DATA" 'cmp -s out.txt expected.txt' sh -c 'curl -s -o out.txt "file://$PWD/data.txt"'
 entry xxd-r "$DATA && xxd data.txt > data.hex && rm data.txt" 'cmp -s out.txt expected.txt' xxd -r data.hex out.txt
-# gpg starts a gpg-agent daemon that outlives it; one started beforehand
-# (in a home outside the work directory) serves every run instead: fault
-# waits for every process of a run, a daemon too (the campaign would end at
-# the recording's 600 s limit). Stop it after: gpgconf --homedir
-# /tmp/explore-corpus-gnupg --kill gpg-agent
+# gpg starts a gpg-agent daemon that outlives it. explore kills what a run
+# leaves running half a second after the program ended, so gpg needs no
+# help; one agent started beforehand (in a home outside the work
+# directory) serves every run and saves that half second. Stop it after:
+# gpgconf --homedir /tmp/explore-corpus-gnupg --kill gpg-agent
 GPG="gpg --homedir /tmp/explore-corpus-gnupg --batch -q --passphrase secret --pinentry-mode loopback"
 entry gpg-symmetric "$DATA && { gpgconf --homedir /tmp/explore-corpus-gnupg --kill gpg-agent 2>/dev/null; rm -rf /tmp/explore-corpus-gnupg; } && mkdir -m 700 /tmp/explore-corpus-gnupg && gpg-connect-agent --homedir /tmp/explore-corpus-gnupg /bye" "$GPG -d data.gpg 2>/dev/null | cmp -s - expected.txt" $GPG --no-symkey-cache --symmetric -o data.gpg data.txt
 entry rsync "mkdir src && $DATA && mv data.txt src/ && seq 1 300 > src/small.txt && cp -r src expected" 'diff -r dst expected' rsync -a src/ dst/
