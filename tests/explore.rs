@@ -667,6 +667,6 @@ fn a_program_that_leaves_a_daemon_is_explored_and_nothing_is_left_running() {
     );
     assert_eq!(out.code(), Some(0), "{}", out.stderr);
     assert!(out.stdout.contains("no findings"), "{}", out.stdout);
-    let left = Command::new("pgrep").args(["-f", marker]).output().unwrap();
-    assert!(left.stdout.is_empty(), "a daemon still runs");
+    let left = common::processes_running(marker);
+    assert!(left.is_empty(), "a daemon still runs: {left:?}");
 }

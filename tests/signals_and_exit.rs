@@ -236,12 +236,13 @@ fn a_stop_signal_after_the_program_ended_ends_what_it_left_running() {
         s.contains("started")
     });
     std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !processes_running(marker).is_empty(),
+        "the daemon was never seen running"
+    );
     fi.signal(libc::SIGTERM);
     let out = fi.wait_within(Duration::from_secs(5));
     out.assert_code(3);
-    let left = std::process::Command::new("pgrep")
-        .args(["-f", marker])
-        .output()
-        .unwrap();
-    out.ensure(left.stdout.is_empty(), "the daemon still runs");
+    let left = processes_running(marker);
+    out.ensure(left.is_empty(), "the daemon still runs");
 }

@@ -87,6 +87,29 @@ impl Drop for TestDir {
 // ---------------------------------------------------------------------------
 // Toolchains and programs
 
+/// The processes whose command line (arguments joined by spaces) holds
+/// `text`, from `/proc`.
+pub fn processes_running(text: &str) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let line: Vec<u8> = cmdline
+            .split(|&b| b == 0)
+            .filter(|arg| !arg.is_empty())
+            .collect::<Vec<_>>()
+            .join(&b' ');
+        if String::from_utf8_lossy(&line).contains(text) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
 /// `tool` from `$PATH`, or a failed test naming the install step.
 pub fn require_tool(tool: &str, install: &str) -> PathBuf {
     find_in_path(tool).unwrap_or_else(|| panic!("{tool} not found: {install}"))
