@@ -17,6 +17,29 @@ pub struct IoVec {
     pub len: u64,
 }
 
+impl IoVec {
+    /// The (address, length) pieces of `buffers` that hold bytes `first` to
+    /// `first + len` of what they hold together (a vectored call's bytes
+    /// `first..first + len`).
+    pub fn pieces(buffers: &[IoVec], mut first: u64, mut len: u64) -> Vec<(u64, u64)> {
+        let mut pieces = Vec::new();
+        for buffer in buffers {
+            if len == 0 {
+                break;
+            }
+            if first >= buffer.len {
+                first -= buffer.len;
+                continue;
+            }
+            let take = (buffer.len - first).min(len);
+            pieces.push((buffer.base + first, take));
+            len -= take;
+            first = 0;
+        }
+        pieces
+    }
+}
+
 /// A `struct msghdr`, without what its pointers point to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MsgHdr {
@@ -208,6 +231,13 @@ mod tests {
     use super::*;
     use crate::testing::FakeCall;
     use crate::Sysno;
+
+    #[test]
+    fn pieces_follow_the_buffers() {
+        let buffers = [IoVec { base: 100, len: 4 }, IoVec { base: 200, len: 6 }];
+        assert_eq!(IoVec::pieces(&buffers, 2, 5), vec![(102, 2), (200, 3)]);
+        assert_eq!(IoVec::pieces(&buffers, 4, 10), vec![(200, 6)]);
+    }
 
     fn le(fields: &[u64]) -> Vec<u8> {
         fields.iter().flat_map(|f| f.to_le_bytes()).collect()

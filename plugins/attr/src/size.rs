@@ -323,7 +323,7 @@ impl SizeLie {
         if got >= asked || from < real || end <= from {
             return ExitAction::Keep;
         }
-        for (address, len) in pieces(buffers, got, end - from) {
+        for (address, len) in IoVec::pieces(buffers, got, end - from) {
             let mut at = 0;
             while at < len {
                 let n = (len - at).min(ZERO_PIECE);
@@ -380,36 +380,4 @@ fn cut_iovecs(call: &Call, buffers: &[IoVec], left: u64) -> (Verdict, Option<AtE
         before += buffer.len;
     }
     (Verdict::pass(), None)
-}
-
-/// The (address, length) pieces of `buffers` holding bytes `first` to
-/// `first + len` of what they hold together.
-fn pieces(buffers: &[IoVec], mut first: u64, mut len: u64) -> Vec<(u64, u64)> {
-    let mut pieces = Vec::new();
-    for buffer in buffers {
-        if len == 0 {
-            break;
-        }
-        if first >= buffer.len {
-            first -= buffer.len;
-            continue;
-        }
-        let take = (buffer.len - first).min(len);
-        pieces.push((buffer.base + first, take));
-        len -= take;
-        first = 0;
-    }
-    pieces
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pieces_follow_the_buffers() {
-        let buffers = [IoVec { base: 100, len: 4 }, IoVec { base: 200, len: 6 }];
-        assert_eq!(pieces(&buffers, 2, 5), vec![(102, 2), (200, 3)]);
-        assert_eq!(pieces(&buffers, 4, 10), vec![(200, 6)]);
-    }
 }

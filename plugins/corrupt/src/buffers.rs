@@ -99,22 +99,8 @@ impl Transfer {
 
     /// The (address, length) pieces of the buffers that hold bytes `first`
     /// to `first + len` of the transfer.
-    pub fn pieces(&self, mut first: u64, mut len: u64) -> Vec<(u64, u64)> {
-        let mut pieces = Vec::new();
-        for buffer in &self.buffers {
-            if len == 0 {
-                break;
-            }
-            if first >= buffer.len {
-                first -= buffer.len;
-                continue;
-            }
-            let take = (buffer.len - first).min(len);
-            pieces.push((buffer.base + first, take));
-            len -= take;
-            first = 0;
-        }
-        pieces
+    pub fn pieces(&self, first: u64, len: u64) -> Vec<(u64, u64)> {
+        IoVec::pieces(&self.buffers, first, len)
     }
 }
 
