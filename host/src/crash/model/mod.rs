@@ -20,24 +20,14 @@ use super::store::Store;
 use crate::model::Call;
 use crate::tracee::Tracee;
 
-/// The calls the model follows.
+/// The calls the model follows: those of the data ([`followed_data`]),
+/// and those of mappings, names and closes.
 pub(crate) fn followed() -> SysnoSet {
     use Sysno::*;
-    SysnoSet::new(&[
-        write,
-        pwrite64,
+    followed_data().union(&SysnoSet::new(&[
         mmap,
         msync,
         munmap,
-        writev,
-        pwritev,
-        pwritev2,
-        ftruncate,
-        truncate,
-        fallocate,
-        copy_file_range,
-        sendfile,
-        splice,
         open,
         openat,
         openat2,
@@ -56,10 +46,6 @@ pub(crate) fn followed() -> SysnoSet {
         rename,
         renameat,
         renameat2,
-        fsync,
-        fdatasync,
-        sync,
-        syncfs,
         // Where a file is closed: the last close of a file truncated to
         // zero flushes it on ext4 (`release`).
         close,
@@ -67,7 +53,7 @@ pub(crate) fn followed() -> SysnoSet {
         dup2,
         dup3,
         exit_group,
-    ])
+    ]))
 }
 
 /// The calls that change or sync a file's data, which a model of the data
