@@ -347,19 +347,14 @@ impl<'a, B: Backend> Engine<'a, B> {
                 }
                 Some(Ending::Detached(request.signal))
             }
-            OnStopSignal::Forward if self.main_status.is_some() => {
-                // The program ended: what it left running (a daemon) is all
-                // that keeps the run going, and it ends now.
-                self.kill_all();
-                for tid in self.timers.take_all() {
-                    self.backend.resume(tid, self.exit_pending(tid));
-                }
-                None
-            }
             OnStopSignal::Forward => {
-                // A terminal's Ctrl-C already reached the program: it shares
-                // fi's process group.
-                if !request.from_terminal {
+                if self.main_status.is_some() {
+                    // The program ended: what it left running (a daemon) is
+                    // all that keeps the run going, and it ends now.
+                    self.kill_all();
+                } else if !request.from_terminal {
+                    // The program gets the signal, unless a terminal's Ctrl-C
+                    // already reached it (it shares fi's process group).
                     // SAFETY: plain kill of the process fi spawned.
                     unsafe { libc::kill(self.main_pid, request.signal) };
                 }

@@ -51,7 +51,7 @@ use probe::{Probe, ProbeMode, Scope};
 use report::{Report, TriedPoint};
 use scratch::Scratch;
 pub use shell::shell_quote;
-use trial::{Observed, RunDir};
+use trial::{Clock, Observed, RunDir};
 
 /// The recording: the runs without faults, and the plan.
 struct Recording {
@@ -280,11 +280,7 @@ impl Options {
             self.faults.clone(),
             ProbeMode::Record,
         );
-        let probe = Box::new(probe);
-        let injector = match clock {
-            Clock::Real => trial::Injector::Probe(probe, report),
-            Clock::Ahead => trial::Injector::ProbeAhead(probe, report),
-        };
+        let injector = trial::Injector::Probe(Box::new(probe), report, clock);
         Ok(trial::run(
             &self.program,
             &dir,
@@ -448,7 +444,7 @@ impl Options {
             self.faults.clone(),
             ProbeMode::Inject(id.to_string(), expected.cloned()),
         );
-        let injector = trial::Injector::Probe(Box::new(probe), report);
+        let injector = trial::Injector::Probe(Box::new(probe), report, Clock::Real);
         Ok(trial::run(
             &self.program,
             &dir,
@@ -521,15 +517,6 @@ pub fn replay(options: &Options, id: &str) -> Result<Replayed, ExploreError> {
         status: classify::describe(observed.status),
         check,
     })
-}
-
-/// The wall clock a recording run reads.
-#[derive(Clone, Copy)]
-enum Clock {
-    /// The real one.
-    Real,
-    /// A second ahead ([`trial::CLOCK_AHEAD`]).
-    Ahead,
 }
 
 /// How long after a run that took `took` and ended at `now` the next one

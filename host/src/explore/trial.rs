@@ -154,13 +154,19 @@ impl Drop for RunDir {
 
 /// What a run injects: a probe's fault, or a simulated power loss.
 pub enum Injector {
-    /// A probe and where its report goes.
-    Probe(Box<Probe>, Arc<Mutex<ProbeReport>>),
-    /// A probe, with the program's wall clock a second ahead of the real
-    /// one ([`CLOCK_AHEAD`]).
-    ProbeAhead(Box<Probe>, Arc<Mutex<ProbeReport>>),
+    /// A probe, where its report goes, and the wall clock the program reads.
+    Probe(Box<Probe>, Arc<Mutex<ProbeReport>>, Clock),
     /// A crash (or, without a crash point, the count of durability points).
     Crash(Crash),
+}
+
+/// The wall clock a probed run's program reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Clock {
+    /// The real one.
+    Real,
+    /// A second ahead ([`CLOCK_AHEAD`]).
+    Ahead,
 }
 
 /// Run `program` in `dir` under `injector`, killed after `limit` or once
@@ -201,19 +207,16 @@ pub fn run(
         _ => Vec::new(),
     });
     let (session, report) = match injector {
-        Injector::Probe(probe, report) => (
-            Session::command(&command)
+        Injector::Probe(probe, report, clock) => {
+            let session = Session::command(&command)
                 .policy(*probe)
-                .leftovers_for(LEFTOVERS),
-            Some(report),
-        ),
-        Injector::ProbeAhead(probe, report) => (
-            Session::command(&command)
-                .policy(*probe)
-                .plugin(CLOCK_AHEAD)
-                .leftovers_for(LEFTOVERS),
-            Some(report),
-        ),
+                .leftovers_for(LEFTOVERS);
+            let session = match clock {
+                Clock::Real => session,
+                Clock::Ahead => session.plugin(CLOCK_AHEAD),
+            };
+            (session, Some(report))
+        }
         Injector::Crash(crash) => (Session::command(&command).crash(crash), None),
     };
     let outcome = session
