@@ -384,6 +384,38 @@ fn objects_named_by_the_time_are_no_loss_and_their_points_are_reached() {
 }
 
 #[test]
+fn a_point_one_run_misses_by_chance_is_reached_by_the_next() {
+    let dir = TestDir::new("precision-by-chance");
+    // Every third run of the program makes no mkdir, as a program does
+    // whose directory, named by a hash, exists already now and then. The
+    // two recordings make it; the first injected run does not.
+    let counter = dir.join("runs");
+    fs::write(&counter, "0").unwrap();
+    let script = format!(
+        "n=$(cat {c}); echo $((n + 1)) > {c}; \
+         if [ $((n % 3)) -ne 2 ]; then mkdir d || {{ echo 'cannot make d' >&2; exit 1; }}; fi",
+        c = counter.display()
+    );
+    let (run, report) = explore(
+        &dir,
+        &["--syscalls", "mkdir"],
+        &[os("sh"), os("-c"), os(&script)],
+    );
+    run.assert_code(0);
+    assert!(
+        report.with_outcome("not-reached").is_empty(),
+        "{}",
+        run.describe()
+    );
+    assert!(
+        !report.with_outcome("handled").is_empty(),
+        "{}",
+        run.describe()
+    );
+    assert!(run.stdout.contains("no findings"), "{}", run.describe());
+}
+
+#[test]
 fn an_ignored_fclose_is_one_finding_whatever_failed_inside_it() {
     let dir = TestDir::new("precision-fclose");
     let lz4 = require_tool("lz4", "apt-get install lz4");

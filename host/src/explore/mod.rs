@@ -427,8 +427,31 @@ impl Options {
     }
 
     /// A run injecting `id` (at the point with key `expected`, if known),
-    /// keying files with the `random` names.
+    /// keying files with the `random` names. A run that does not reach its
+    /// point is made again, up to [`TRIES_TO_REACH`] runs in all, unless
+    /// the campaign was interrupted: the last run is the one told.
     fn run_injected(
+        &self,
+        id: &str,
+        expected: Option<&PointKey>,
+        random: &RandomNames,
+        scratch: &Path,
+        name: &str,
+        timeout: Duration,
+    ) -> Result<Observed, ExploreError> {
+        let mut observed = self.run_injected_once(id, expected, random, scratch, name, timeout)?;
+        for again in 1..TRIES_TO_REACH {
+            if observed.probe.fired.is_some() || self.interrupt.is_raised() {
+                break;
+            }
+            let name = format!("{name}-again-{again}");
+            observed = self.run_injected_once(id, expected, random, scratch, &name, timeout)?;
+        }
+        Ok(observed)
+    }
+
+    /// One run injecting `id`, as [`Self::run_injected`] says.
+    fn run_injected_once(
         &self,
         id: &str,
         expected: Option<&PointKey>,
@@ -454,6 +477,12 @@ impl Options {
         )?)
     }
 }
+
+/// How many runs try to reach a point before it is called not reached. A
+/// program varies by itself: git names a commit by a hash over the time,
+/// and in one run of about fifty its directory already exists, so the
+/// `mkdir` the recording made does not happen. The next run reaches it.
+const TRIES_TO_REACH: usize = 3;
 
 /// What a replay showed.
 #[derive(Debug)]
