@@ -566,3 +566,45 @@ fn cp_s_kernel_copy_is_explored_and_its_errors_are_handled() {
         run.describe()
     );
 }
+
+#[test]
+fn a_failed_checkpoint_sync_that_sqlite_keeps_its_log_for_is_handled() {
+    let dir = TestDir::new("precision-sqlite-wal");
+    require_tool("sqlite3", "apt-get install sqlite3");
+    prepare(
+        &dir,
+        "sqlite3 test.db 'PRAGMA journal_mode=WAL; CREATE TABLE t(x)' > /dev/null",
+    );
+    // When a sync of its checkpoint fails at close, SQLite keeps the
+    // write-ahead log (and its index) instead of removing them, and exits 0:
+    // the rows are in the log, and the next open recovers them. Only the
+    // sync of the directory, which SQLite leaves unchecked on purpose,
+    // stays a finding.
+    let (run, report) = explore(
+        &dir,
+        &[
+            "--syscalls",
+            "fdatasync,fsync",
+            "--check",
+            "sqlite3 test.db 'PRAGMA integrity_check; SELECT count(*) FROM t' | tr '\\n' ' ' | grep -qx 'ok 2 '",
+        ],
+        &[
+            os("sqlite3"),
+            os("test.db"),
+            os("INSERT INTO t VALUES(1); INSERT INTO t VALUES(2);"),
+        ],
+    );
+    let kept_the_log = report.with_outcome("handled").into_iter().any(|p| {
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains("left test.db-shm, test.db-wal")
+    });
+    assert!(kept_the_log, "{}", run.describe());
+    assert_eq!(
+        finding_lines(&report),
+        ["\"silent\" \"fdatasync\" \"{workdir}\""],
+        "{}",
+        run.describe()
+    );
+}

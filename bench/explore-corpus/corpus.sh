@@ -107,3 +107,21 @@ entry java-javac 'printf "public class Hello {\n  public static void main(String
 entry go-age "$DATA && age-keygen -o key.txt 2>/dev/null" 'age -d -i key.txt data.age | cmp -s - expected.txt' age -e -i key.txt -o data.age data.txt
 entry go-shfmt 'printf "if [ -f x ]; then\necho  yes\nfi\n" > s.sh && printf "if [ -f x ]; then\n\techo yes\nfi\n" > expected.sh' 'cmp -s s.sh expected.sh' shfmt -w s.sh
 entry go-kubectl-config '' 'test "$(kubectl config --kubeconfig kc view -o jsonpath="{.clusters[0].cluster.server}")" = https://example.test' kubectl config --kubeconfig kc set-cluster corpus --server=https://example.test
+
+# Added in the third round: programs not tried before, for precision on
+# programs the fixes above were not made for.
+entry cc-c 'printf "int twice(int x) { return 2 * x; }\nint main(void) { return twice(0); }\n" > hello.c' 'nm hello.o | grep -q " T main"' cc -c hello.c -o hello.o
+entry ar "printf 'int a(void){return 1;}\n' > a.c && printf 'int b(void){return 2;}\n' > b.c && cc -c a.c b.c" 'ar t lib.a | tr "\n" " " | grep -qx "a.o b.o "' ar rcs lib.a a.o b.o
+entry ssh-keygen '' 'ssh-keygen -l -f key > /dev/null && test "$(ssh-keygen -y -f key | cut -d" " -f1,2)" = "$(cut -d" " -f1,2 key.pub)"' ssh-keygen -q -t ed25519 -N '' -C corpus -f key
+entry dpkg-deb 'mkdir -p pkg/DEBIAN pkg/usr/share/corpus && printf "Package: corpus\nVersion: 1.0\nArchitecture: all\nMaintainer: a <a@b>\nDescription: corpus\n" > pkg/DEBIAN/control && seq 1 2000 > pkg/usr/share/corpus/data.txt' 'dpkg-deb -I out.deb > /dev/null && dpkg-deb --fsys-tarfile out.deb | tar -xOf - ./usr/share/corpus/data.txt | cmp -s - pkg/usr/share/corpus/data.txt' dpkg-deb --build -Zgzip pkg out.deb
+entry uniq "$DATA" 'cmp -s out.txt expected.txt' uniq data.txt out.txt
+entry ed "$DATA && sed 1d data.txt > edited.txt" 'cmp -s data.txt edited.txt' sh -c 'printf "1d\nw\nq\n" | ed -s data.txt'
+entry vim-ex "$DATA && sed s/line/LINE/ data.txt > edited.txt" 'cmp -s data.txt edited.txt' vim -u NONE -i NONE -es -c '%s/line/LINE/' -c wq data.txt
+entry msgfmt 'printf "msgid \"\"\nmsgstr \"Content-Type: text/plain; charset=UTF-8\\\\n\"\n\nmsgid \"hello\"\nmsgstr \"bonjour\"\n" > fr.po' 'msgunfmt fr.mo | grep -qx "msgstr \"bonjour\""' msgfmt -o fr.mo fr.po
+entry perl-storable '' 'perl -MStorable=retrieve -e "exit(@{retrieve(q(out.st))} == 500 ? 0 : 1)"' perl -MStorable=nstore -e 'nstore [1..500], "out.st" or die "nstore: $!"'
+entry openssl-genpkey '' 'openssl pkey -in key.pem -noout' openssl genpkey -algorithm ed25519 -out key.pem
+entry sqlite3-wal 'sqlite3 test.db "PRAGMA journal_mode=WAL; CREATE TABLE t(x)" > /dev/null' 'sqlite3 test.db "PRAGMA integrity_check; SELECT count(*) FROM t" | tr "\n" " " | grep -qx "ok 2 "' sqlite3 test.db "INSERT INTO t VALUES(1); INSERT INTO t VALUES(2);"
+entry python-py-compile 'printf "print(\"compiled\")\n" > mod.py' 'python3 __pycache__/mod.*.pyc | grep -qx compiled' python3 -m py_compile mod.py
+entry python-pickle '' 'python3 -c "import pickle; assert len(pickle.load(open(\"out.pkl\", \"rb\"))) == 500"' python3 -c "import pickle
+with open('out.pkl', 'wb') as f:
+    pickle.dump(list(range(500)), f)"

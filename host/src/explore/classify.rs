@@ -189,6 +189,27 @@ impl Baseline {
                 })
         })
     }
+
+    /// After a failed sync or close, which changes no file by itself: the
+    /// files `run` left that the run without faults did not, when they
+    /// show the program took another course and lost nothing. That is when
+    /// every file the run without faults left is still there, and either
+    /// the run only added files, or its check passed (SQLite keeps its
+    /// write-ahead log when a checkpoint's sync fails, so the database file
+    /// is not yet what it would be, and recovers from the log on the next
+    /// open). `None` otherwise, or when the files are the same.
+    fn changed_course<'a>(&'a self, run: &'a Observed) -> Option<Vec<&'a str>> {
+        let differences = self.differences(run)?;
+        let lost = differences.iter().any(|(_, then, now)| {
+            then.is_some() && (now.is_none() || !run.checked || run.check_failed.is_some())
+        });
+        let added: Vec<&str> = differences
+            .iter()
+            .filter(|(_, then, _)| then.is_none())
+            .map(|(path, _, _)| *path)
+            .collect();
+        (!lost && !added.is_empty()).then_some(added)
+    }
 }
 
 /// A file that differs from the run without faults: its path class, its
@@ -308,6 +329,23 @@ pub fn classify(baseline: &Baseline, run: &Observed, check_always: bool) -> (Out
              an empty directory, or a file of a random name"
                 .into(),
         );
+    }
+    if reports_lost_sync(&fired.key.syscall) {
+        if let Some(left) = baseline.changed_course(run) {
+            return (
+                Outcome::Handled,
+                format!(
+                    "noticed: the program left {} as the run without faults did not, \
+                     and lost nothing{}",
+                    left.join(", "),
+                    if run.checked {
+                        "; the check passed"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+        }
     }
     if !reports_lost_sync(&fired.key.syscall) && baseline.same_files(run) == Some(true) {
         return (

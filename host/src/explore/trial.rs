@@ -88,10 +88,13 @@ pub struct Observed {
     pub stderr: Captured,
     /// How long it ran.
     pub duration: Duration,
+    /// Whether a `--check` ran after the program.
+    pub checked: bool,
     /// The check's failure, if it failed: its status and output.
     pub check_failed: Option<String>,
-    /// The files the run left in its copy of the work directory (`None`
-    /// without `--workdir`, where runs share the current directory).
+    /// The files the program left in its copy of the work directory,
+    /// before the check ran (`None` without `--workdir`, where runs share
+    /// the current directory).
     pub tree: Option<Tree>,
     /// What the probe saw or did.
     pub probe: ProbeReport,
@@ -234,21 +237,23 @@ pub fn run(
     let stderr = stderr.join().unwrap_or_default();
     let outcome = outcome?;
     let status = outcome.status;
-    let check_failed = match (&program.check, status) {
-        (Some(check), status) if status != Status::TimedOut => {
-            run_check(check, dir.path(), limit, interrupt)
-        }
+    // What the program left, before a check that may change it (SQLite
+    // recovers and removes a journal the program kept).
+    let tree = dir.copy.then(|| snapshot(dir.path()));
+    let checked = program.check.is_some() && status != Status::TimedOut;
+    let check_failed = match &program.check {
+        Some(check) if checked => run_check(check, dir.path(), limit, interrupt),
         _ => None,
     };
     let probe = report
         .map(|report| std::mem::take(&mut *report.lock().unwrap_or_else(|e| e.into_inner())))
         .unwrap_or_default();
-    let tree = dir.copy.then(|| snapshot(dir.path()));
     Ok(Observed {
         status,
         stdout,
         stderr,
         duration,
+        checked,
         check_failed,
         tree,
         probe,
