@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use super::corruption::Corruption;
 use super::faults::Fault;
 use super::probe::NearMiss;
-use super::trial::{FileState, Observed};
+use super::trial::{FileState, Observed, Tree};
 use super::uncaught::{uncaught, Uncaught};
 use crate::session::Status;
 
@@ -151,9 +151,12 @@ impl Baseline {
     /// states then and now (none where the file is missing or new); `None`
     /// when runs share a directory.
     fn differences<'a>(&'a self, run: &'a Observed) -> Option<Vec<Difference<'a>>> {
-        let (Some(theirs), Some(ours)) = (&self.run.tree, &run.tree) else {
-            return None;
-        };
+        Some(self.differences_between(self.run.tree.as_ref()?, run.tree.as_ref()?))
+    }
+
+    /// The differences of the files in `ours` from those in `theirs`, as
+    /// [`Self::differences`] gives them.
+    fn differences_between<'a>(&'a self, theirs: &'a Tree, ours: &'a Tree) -> Vec<Difference<'a>> {
         let mut differences = Vec::new();
         for path in theirs
             .keys()
@@ -164,7 +167,7 @@ impl Baseline {
                 differences.push((path.as_str(), then, now));
             }
         }
-        Some(differences)
+        differences
     }
 
     /// Whether `run` left the same files as the run without faults (those
@@ -191,15 +194,17 @@ impl Baseline {
     }
 
     /// After a failed sync or close, which changes no file by itself: the
-    /// files `run` left that the run without faults did not, when they
-    /// show the program took another course and lost nothing. That is when
-    /// every file the run without faults left is still there, and either
-    /// the run only added files, or its check passed (SQLite keeps its
-    /// write-ahead log when a checkpoint's sync fails, so the database file
-    /// is not yet what it would be, and recovers from the log on the next
-    /// open). `None` otherwise, or when the files are the same.
+    /// files `run`'s program left (before the check) that the run without
+    /// faults did not, when they show it took another course and lost
+    /// nothing. That is when every file the run without faults left is
+    /// still there, and either the run only added files, or its check
+    /// passed (SQLite keeps its write-ahead log when a checkpoint's sync
+    /// fails, so the database file is not yet what it would be, and
+    /// recovers from the log on the next open). `None` otherwise, or when
+    /// the files are the same.
     fn changed_course<'a>(&'a self, run: &'a Observed) -> Option<Vec<&'a str>> {
-        let differences = self.differences(run)?;
+        let left = |observed: &'a Observed| observed.left.as_ref().or(observed.tree.as_ref());
+        let differences = self.differences_between(left(&self.run)?, left(run)?);
         let lost = differences.iter().any(|(_, then, now)| {
             then.is_some() && (now.is_none() || !run.checked || run.check_failed.is_some())
         });
@@ -504,7 +509,7 @@ fn removes(syscall: &str) -> bool {
 /// Whether a failure of `syscall` reports data lost on its way to the disk
 /// (a sync, a close), which the files left behind cannot show: the pages
 /// stay cached, as after a real write-back error.
-fn reports_lost_sync(syscall: &str) -> bool {
+pub(super) fn reports_lost_sync(syscall: &str) -> bool {
     matches!(
         syscall,
         "fsync" | "fdatasync" | "msync" | "sync_file_range" | "close"

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use super::classify::reports_lost_sync;
 use super::key::normalize_names;
 use super::probe::{Probe, ProbeReport};
 use crate::crash::{Crash, CrashReport};
@@ -92,10 +93,15 @@ pub struct Observed {
     pub checked: bool,
     /// The check's failure, if it failed: its status and output.
     pub check_failed: Option<String>,
-    /// The files the program left in its copy of the work directory,
-    /// before the check ran (`None` without `--workdir`, where runs share
-    /// the current directory).
+    /// The files the run left in its copy of the work directory, after
+    /// the check (`None` without `--workdir`, where runs share the current
+    /// directory).
     pub tree: Option<Tree>,
+    /// The files the program left before the check ran, when the check
+    /// may have hidden its course: kept for the recordings and the runs
+    /// that failed a sync or a close (`None` otherwise, or without a check:
+    /// then they are [`Self::tree`]).
+    pub left: Option<Tree>,
     /// What the probe saw or did.
     pub probe: ProbeReport,
     /// What a simulated power loss did.
@@ -237,17 +243,23 @@ pub fn run(
     let stderr = stderr.join().unwrap_or_default();
     let outcome = outcome?;
     let status = outcome.status;
-    // What the program left, before a check that may change it (SQLite
-    // recovers and removes a journal the program kept).
-    let tree = dir.copy.then(|| snapshot(dir.path()));
+    let probe: ProbeReport = report
+        .map(|report| std::mem::take(&mut *report.lock().unwrap_or_else(|e| e.into_inner())))
+        .unwrap_or_default();
     let checked = program.check.is_some() && status != Status::TimedOut;
+    // A check may change what the program left (SQLite recovers from a log
+    // it kept, and removes it): what a recording, or a run that failed a
+    // sync or a close, left is kept as it was before the check too.
+    let course_matters = probe
+        .fired
+        .as_ref()
+        .is_none_or(|fired| reports_lost_sync(&fired.key.syscall));
+    let left = (dir.copy && checked && course_matters).then(|| snapshot(dir.path()));
     let check_failed = match &program.check {
         Some(check) if checked => run_check(check, dir.path(), limit, interrupt),
         _ => None,
     };
-    let probe = report
-        .map(|report| std::mem::take(&mut *report.lock().unwrap_or_else(|e| e.into_inner())))
-        .unwrap_or_default();
+    let tree = dir.copy.then(|| snapshot(dir.path()));
     Ok(Observed {
         status,
         stdout,
@@ -256,6 +268,7 @@ pub fn run(
         checked,
         check_failed,
         tree,
+        left,
         probe,
         crash: outcome.crash,
         running: if status == Status::TimedOut {
