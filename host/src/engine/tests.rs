@@ -9,7 +9,7 @@ use syscalls::{Errno, Sysno, SysnoSet};
 
 use super::{Ending, Engine, OnStopSignal};
 use crate::backend::{Backend, Capabilities, Event, Termination, Waited};
-use crate::model::{Call, Verdict};
+use crate::model::{Call, ExitVerdict, Verdict};
 use crate::output::{Keep, Log, LogFormat, LogOptions};
 use crate::policy::chain::{Chain, OnPolicyError};
 use crate::policy::{Policy, PolicyError};
@@ -22,6 +22,7 @@ enum Asked {
     Rewrite(i32, i64, [u64; 6]),
     Skip(i32, i64),
     SetResult(i32, i64),
+    CallAgain(i32, i64, [u64; 6]),
     Resume(i32, bool),
     Signal(i32, i32),
 }
@@ -58,6 +59,10 @@ impl Backend for Scripted {
 
     fn set_result(&mut self, tid: i32, result: i64) {
         self.asked.push(Asked::SetResult(tid, result));
+    }
+
+    fn call_again(&mut self, _pid: i32, tid: i32, nr: i64, args: [u64; 6]) {
+        self.asked.push(Asked::CallAgain(tid, nr, args));
     }
 
     fn resume(&mut self, tid: i32, stop_at_exit: bool) {
@@ -239,9 +244,9 @@ impl Policy for Doubler {
         _call: &Call,
         result: &mut i64,
         _tracee: &Tracee,
-    ) -> Result<bool, PolicyError> {
+    ) -> Result<ExitVerdict, PolicyError> {
         *result *= 2;
-        Ok(false)
+        Ok(ExitVerdict::KEEP)
     }
 }
 
