@@ -268,6 +268,44 @@ fn a_misdirected_write_at_the_descriptor_offset_lands_elsewhere_and_the_next_one
 }
 
 #[test]
+fn an_attached_program_loses_and_misdirects_writes_at_its_descriptor_offset() {
+    // Attached, fault stops every call at its entry and exit
+    // (PTRACE_SYSCALL): the lseek made after a misdirected write is one
+    // more entry and exit of the thread.
+    let dir = TestDir::new("corrupt-plain-attach");
+    for (mode, runs) in [
+        ("lost", "A x 1000, 0 x 1000, C x 1000"),
+        (
+            "misdirect",
+            "A x 1000, 0 x 1000, C x 1000, 0 x 2096, B x 1000",
+        ),
+    ] {
+        let program = Cmd::new(c_program("plain_writes"))
+            .args(["--writev", "--traced", "data.bin"])
+            .cwd(dir.path())
+            .spawn();
+        let attached = fault()
+            .arg("-p")
+            .arg(program.pid().to_string())
+            .args(["--plugin"])
+            .arg(format!(
+                "corrupt:path=*/data.bin:on=write:mode={mode}:when=2"
+            ))
+            .run();
+        attached.assert_code(0);
+        let out = program.wait_within(Duration::from_secs(10));
+        out.assert_code(0);
+        assert_eq!(
+            out.lines(),
+            written_in_full(runs),
+            "{}\n{}",
+            out.describe(),
+            attached.describe()
+        );
+    }
+}
+
+#[test]
 fn the_calls_corrupt_makes_pass_a_user_notification_of_another_plugins_lseek() {
     // delay decides lseek at entry only: with no log line kept, the seccomp
     // filter sends lseek to a user notification, which also sees the lseek
