@@ -168,22 +168,206 @@ fn a_lost_write_reports_success_and_a_later_read_sees_the_old_bytes() {
     );
 }
 
+/// `plain_writes [--writev] data.bin` (A, B and C, 1000 bytes each, at
+/// the descriptor's offset) under `plugin` with `--backend BACKEND`, and
+/// `extra` arguments to fault before the command.
+fn plain_writes_under(
+    dir: &TestDir,
+    plugin: &str,
+    backend: &str,
+    writev: bool,
+    extra: &[&str],
+) -> common::Outcome {
+    fault()
+        .args(["--backend", backend, "--plugin", plugin])
+        .args(extra)
+        .arg("--")
+        .arg(c_program("plain_writes"))
+        .args(writev.then_some("--writev"))
+        .arg("data.bin")
+        .cwd(dir.path())
+        .run()
+}
+
+/// What `plain_writes` prints when every write reports success and the
+/// descriptor ends at 3000, followed by the file as runs of equal bytes.
+fn written_in_full(runs: &str) -> Vec<String> {
+    [
+        "wrote 1000",
+        "wrote 1000",
+        "wrote 1000",
+        "offset 3000",
+        runs,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// `plain_writes` under `plugin` with each backend, with `write` and with
+/// `writev`: it prints what [`written_in_full`] says of `runs`, and fault's
+/// log has `logged`.
+fn writes_on_both_backends(name: &str, plugin: &str, runs: &str, logged: &[&str]) {
+    let dir = TestDir::new(name);
+    for backend in ["auto", "ptrace"] {
+        for writev in [false, true] {
+            let out = plain_writes_under(&dir, plugin, backend, writev, &[]);
+            out.assert_code(0);
+            assert_eq!(
+                out.lines(),
+                written_in_full(runs),
+                "{backend} writev={writev}: {}",
+                out.describe()
+            );
+            for line in logged {
+                out.assert_stderr_has(line, "corrupt's log line");
+            }
+        }
+    }
+}
+
 #[test]
-fn a_write_at_the_descriptor_offset_is_let_through_and_said_so() {
-    let dir = TestDir::new("corrupt-plain");
-    let out = writes_under(
-        &dir,
+fn a_lost_write_at_the_descriptor_offset_reports_success_and_moves_the_offset_past_a_hole() {
+    // B never reached the file, C landed right after where it should have:
+    // the program saw every write succeed.
+    writes_on_both_backends(
+        "corrupt-plain-lost",
         "corrupt:path=*/data.bin:on=write:mode=lost:when=2",
-        "plain",
+        "A x 1000, 0 x 1000, C x 1000",
+        &["lost write: 1000 bytes at offset 1000 of"],
     );
-    out.assert_code(0);
-    assert_eq!(
-        out.lines().last().copied(),
-        Some("file b'first\\nsecond\\nthird\\n'"),
-        "{}",
-        out.describe()
+}
+
+#[test]
+fn a_misdirected_write_at_the_descriptor_offset_lands_elsewhere_and_the_next_one_lands_right() {
+    // B landed 3000 bytes past its offset, at 4000; C right after where B
+    // should have been.
+    writes_on_both_backends(
+        "corrupt-plain-misdirect",
+        "corrupt:path=*/data.bin:on=write:mode=misdirect:shift=3000:when=2",
+        "A x 1000, 0 x 1000, C x 1000, 0 x 1000, B x 1000",
+        &[
+            "misdirected write: 1000 bytes for offset 1000 of",
+            "written at offset 4000",
+        ],
     );
-    assert!(out.stderr.contains("let through"), "{}", out.describe());
+}
+
+#[test]
+fn an_attached_program_loses_and_misdirects_writes_at_its_descriptor_offset() {
+    // Attached, fault stops every call at its entry and exit
+    // (PTRACE_SYSCALL): the lseek made after a misdirected write is one
+    // more entry and exit of the thread.
+    let dir = TestDir::new("corrupt-plain-attach");
+    for (mode, runs) in [
+        ("lost", "A x 1000, 0 x 1000, C x 1000"),
+        (
+            "misdirect",
+            "A x 1000, 0 x 1000, C x 1000, 0 x 2096, B x 1000",
+        ),
+    ] {
+        let program = Cmd::new(c_program("plain_writes"))
+            .args(["--writev", "--traced", "data.bin"])
+            .cwd(dir.path())
+            .spawn();
+        let attached = fault()
+            .arg("-p")
+            .arg(program.pid().to_string())
+            .args(["--plugin"])
+            .arg(format!(
+                "corrupt:path=*/data.bin:on=write:mode={mode}:when=2"
+            ))
+            .run();
+        attached.assert_code(0);
+        let out = program.wait_within(Duration::from_secs(10));
+        out.assert_code(0);
+        assert_eq!(
+            out.lines(),
+            written_in_full(runs),
+            "{}\n{}",
+            out.describe(),
+            attached.describe()
+        );
+    }
+}
+
+#[test]
+fn the_calls_corrupt_makes_pass_a_user_notification_of_another_plugins_lseek() {
+    // delay decides lseek at entry only: with no log line kept, the seccomp
+    // filter sends lseek to a user notification, which also sees the lseek
+    // a lost write becomes and the one a misdirected write makes after its
+    // pwrite64. Each runs once, undecided again; the program's own lseek
+    // is delayed as usual.
+    let dir = TestDir::new("corrupt-plain-notified");
+    let quiet = [
+        "--plugin",
+        "delay:syscalls=lseek:enter=1ms",
+        "-o",
+        "/dev/null",
+    ];
+    for (mode, runs) in [
+        ("lost", "A x 1000, 0 x 1000, C x 1000"),
+        (
+            "misdirect",
+            "A x 1000, 0 x 1000, C x 1000, 0 x 2096, B x 1000",
+        ),
+    ] {
+        let plugin = format!("corrupt:path=*/data.bin:on=write:mode={mode}:when=2");
+        let out = plain_writes_under(&dir, &plugin, "auto", false, &quiet);
+        out.assert_code(0);
+        assert_eq!(out.lines(), written_in_full(runs), "{}", out.describe());
+    }
+}
+
+#[test]
+fn dd_loses_writes_that_cmp_then_sees_and_the_same_seed_loses_the_same_ones() {
+    let dir = TestDir::new("corrupt-dd-lost");
+    let data: Vec<u8> = pattern().repeat(16);
+    fs::write(dir.join("data.bin"), &data).unwrap();
+    let copy = |seed: u64, name: &str| {
+        let out = dir.join(name);
+        fs::write(&out, vec![b'O'; data.len()]).unwrap();
+        let run = fault()
+            .args(["--seed", &seed.to_string(), "--plugin"])
+            .arg("corrupt:path=*/out-*:on=write:mode=lost:probability=0.25")
+            .args(["--", "dd", "if=data.bin", "bs=4096", "conv=notrunc"])
+            .arg(format!("of={name}"))
+            .cwd(dir.path())
+            .run();
+        run.assert_code(0);
+        // dd was told every block was written.
+        run.assert_stderr_has("16+0 records out", "dd's count");
+        // The offsets of the lost blocks, from corrupt's log lines.
+        let lost = run
+            .stderr
+            .lines()
+            .filter_map(|line| line.split("lost write: 4096 bytes at offset ").nth(1))
+            .filter_map(|rest| rest.split(' ').next()?.parse::<usize>().ok())
+            .collect::<Vec<_>>();
+        (fs::read(&out).unwrap(), lost)
+    };
+    let (first, lost) = copy(11, "out-a.bin");
+    let (again, lost_again) = copy(11, "out-b.bin");
+    assert!(!lost.is_empty() && lost.len() < 16, "{lost:?}");
+    // Every block is the new one or, where its write was lost, the old
+    // one: the offset moved on past each lost block.
+    for (index, block) in first.chunks(4096).enumerate() {
+        let was_lost = lost.contains(&(index * 4096));
+        let want: &[u8] = if was_lost {
+            &[b'O'; 4096]
+        } else {
+            &data[index * 4096..(index + 1) * 4096]
+        };
+        assert!(block == want, "block {index} (lost: {was_lost})");
+    }
+    assert_eq!(first, again, "the same seed loses the same writes");
+    assert_eq!(lost, lost_again);
+    // A later reader sees the loss.
+    let cmp = Cmd::new("cmp")
+        .args(["data.bin", "out-a.bin"])
+        .cwd(dir.path())
+        .run();
+    assert_eq!(cmp.code(), Some(1), "{}", cmp.describe());
+    assert!(cmp.stdout.contains("differ"), "{}", cmp.describe());
 }
 
 #[test]

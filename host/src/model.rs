@@ -100,6 +100,35 @@ impl Verdict {
     }
 }
 
+/// A policy's answer once a call it asked to see has returned, beside the
+/// result it may have changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ExitVerdict {
+    /// The policy wrote to the tracee's memory (what the call returned
+    /// through a buffer, say), which a changed result does not show.
+    pub wrote_memory: bool,
+    /// Make this call too, in the same thread, before the caller goes on
+    /// (its `pid` and `tid` are the caller's): the policy then sees it
+    /// return, and what it leaves as the result is what the caller sees.
+    pub then: Option<Call>,
+}
+
+impl ExitVerdict {
+    /// Nothing beside the result: no memory written, no call to make.
+    pub const KEEP: ExitVerdict = ExitVerdict {
+        wrote_memory: false,
+        then: None,
+    };
+
+    /// The policy wrote to the tracee's memory, or did not.
+    pub fn wrote_memory(wrote_memory: bool) -> ExitVerdict {
+        ExitVerdict {
+            wrote_memory,
+            then: None,
+        }
+    }
+}
+
 /// What a backend can do with a call beyond letting it run, and what a
 /// policy may ask of one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

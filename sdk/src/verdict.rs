@@ -3,13 +3,13 @@
 use std::time::Duration;
 
 use crate::bindings::fi::policy::types;
-use crate::Errno;
+use crate::{Errno, Invocation};
 
 /// The answer to [`Policy::on_enter`](crate::Policy::on_enter): what happens
 /// to the call, plus modifiers.
 ///
-/// Start from [`Verdict::pass`], [`Verdict::fail`], [`Verdict::ret`] or
-/// [`Verdict::rewrite_arg`], then chain modifiers:
+/// Start from [`Verdict::pass`], [`Verdict::fail`], [`Verdict::ret`],
+/// [`Verdict::rewrite_arg`] or [`Verdict::replace`], then chain modifiers:
 ///
 /// ```
 /// use std::time::Duration;
@@ -36,6 +36,7 @@ enum Action {
     Fail(Errno),
     Return(i64),
     Rewrite(Vec<(u8, u64)>),
+    Replace(Invocation),
 }
 
 impl Verdict {
@@ -61,16 +62,30 @@ impl Verdict {
     }
 
     /// Also set argument register `index` to `value`. Turns a pass into a
-    /// rewrite; a call that fails or returns without running keeps its
-    /// registers, so on those verdicts this does nothing.
+    /// rewrite, and sets an argument of a replacing call; a call that fails
+    /// or returns without running keeps its registers, so on those verdicts
+    /// this does nothing.
     pub fn and_rewrite_arg(mut self, index: u8, value: u64) -> Verdict {
         assert!(index < 6, "a system call has arguments 0 to 5");
         match &mut self.action {
             Action::Pass => self.action = Action::Rewrite(vec![(index, value)]),
             Action::Rewrite(changes) => changes.push((index, value)),
+            Action::Replace(invocation) => {
+                *invocation = invocation.arg(usize::from(index), value);
+            }
             Action::Fail(_) | Action::Return(_) => {}
         }
         self
+    }
+
+    /// Run `invocation` instead of the call: for example an `lseek` that
+    /// moves the descriptor's offset as a `write` would have, without
+    /// writing. [`Policy::on_exit`](crate::Policy::on_exit), if asked for
+    /// with [`Verdict::want_exit`], sees the new call and its result and
+    /// may return what the caller sees instead. Not for calls the
+    /// subscription declares [entry-only](crate::Subscription::entry_only).
+    pub fn replace(invocation: Invocation) -> Verdict {
+        Verdict::with(Action::Replace(invocation))
     }
 
     /// Keep the calling thread stopped this long before the call runs.
@@ -127,6 +142,15 @@ pub enum ExitAction {
     Fail(Errno),
     /// This value instead.
     Return(i64),
+    /// Make this call too, in the same thread, before the caller goes on:
+    /// for example an `lseek` that moves the descriptor's offset after a
+    /// `pwrite64` wrote the bytes elsewhere. fault then calls
+    /// [`Policy::on_exit`](crate::Policy::on_exit) again with that call and
+    /// its result, and that answer decides what the caller sees: `Keep`
+    /// shows the second call's result, so return the first one's to show
+    /// it. After a call that did not run (a policy failed or returned it),
+    /// this call runs in its place.
+    Then(Invocation),
 }
 
 fn nanos(duration: Duration) -> u64 {
@@ -145,6 +169,7 @@ impl From<Verdict> for types::Verdict {
                     .map(|(index, value)| types::ArgChange { index, value })
                     .collect(),
             ),
+            Action::Replace(invocation) => types::Action::Replace(invocation.into()),
         };
         types::Verdict {
             action,
@@ -163,6 +188,7 @@ impl From<ExitAction> for types::ExitAction {
             ExitAction::Keep => types::ExitAction::Keep,
             ExitAction::Fail(errno) => types::ExitAction::Fail(errno.code()),
             ExitAction::Return(value) => types::ExitAction::Return(value),
+            ExitAction::Then(invocation) => types::ExitAction::Then(invocation.into()),
         }
     }
 }
@@ -170,6 +196,7 @@ impl From<ExitAction> for types::ExitAction {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Sysno;
 
     #[test]
     fn builds_the_wire_verdict() {
@@ -189,6 +216,22 @@ mod tests {
         assert_eq!((v.signal, v.want_exit, v.log_call), (Some(9), true, true));
         let quiet: types::Verdict = Verdict::pass().into();
         assert!(!quiet.log_call && quiet.signal.is_none());
+    }
+
+    #[test]
+    fn a_replacing_call_takes_rewritten_arguments() {
+        let v: types::Verdict = Verdict::replace(Invocation::new(Sysno::lseek).arg(0, 3))
+            .and_rewrite_arg(1, 10)
+            .want_exit()
+            .into();
+        let types::Action::Replace(call) = v.action else {
+            panic!("not a replace: {:?}", v.action);
+        };
+        assert_eq!(
+            (call.nr, call.args),
+            (Sysno::lseek.nr(), (3, 10, 0, 0, 0, 0))
+        );
+        assert!(v.want_exit);
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //!
 //! A backend stops a traced thread at the calls the engine subscribed to,
 //! reports each stop as an [`Event`], and carries out what the engine decided
-//! (rewrite the arguments, skip the call with a result, change the result at
-//! exit, resume). Everything else a traced program does (signals, group
+//! (rewrite the call, skip it with a result, change the result at exit or
+//! make one more call there, resume). Everything else a traced program does (signals, group
 //! stops, forks, execs of threads) the backend handles itself, so that the
 //! engine sees only what a policy can decide about.
 //!
@@ -14,13 +14,21 @@
 //! 2. [`Event::Exit`] arrives only for a call resumed with `stop_at_exit`,
 //!    and only if the call returns; the thread then stays stopped until
 //!    [`Backend::resume`], before which [`Backend::set_result`] may change
-//!    what the caller sees.
-//! 3. A skipped call never reports an exit: the caller sees the result given
+//!    what the caller sees, or [`Backend::call_again`] have the thread make
+//!    one more call: resumed with `stop_at_exit`, it makes that call, which
+//!    reports no ptrace [`Event::Entry`] of its own, and the next
+//!    [`Event::Exit`] of the thread is that call's, with the caller's
+//!    registers as they were but for the result.
+//! 3. A call the engine rewrote to another number, or made with
+//!    [`Backend::call_again`], meets the seccomp filter again: a user
+//!    notification of it is reported as a `notified` [`Event::Entry`] of a
+//!    thread whose call has not returned yet, which the engine lets run.
+//! 4. A skipped call never reports an exit: the caller sees the result given
 //!    to [`Backend::skip`].
-//! 4. [`Event::ThreadExited`] is the last event of a thread id (until the
+//! 5. [`Event::ThreadExited`] is the last event of a thread id (until the
 //!    kernel reuses it). A thread that execs from a non-leader thread takes
 //!    the leader's id: [`Event::IdChanged`] says so.
-//! 5. [`Backend::wait`] never waits for a child the engine did not start or
+//! 6. [`Backend::wait`] never waits for a child the engine did not start or
 //!    attach (it never reaps the caller's own children).
 //!
 //! [`ptrace::PtraceBackend`] implements it twice: with a seccomp filter
@@ -159,6 +167,14 @@ pub trait Backend {
 
     /// Change the result of the call `tid` is returning from.
     fn set_result(&mut self, tid: i32, result: i64);
+
+    /// Thread `tid` of process `pid`, stopped at an exit, makes call `nr`
+    /// with `args` once resumed (with `stop_at_exit`), through the
+    /// instruction of the call that returned, before it goes on; its exit
+    /// is the thread's next [`Event::Exit`], with the caller's registers as
+    /// they were at the first exit but for the result. Signals that come
+    /// before that call ran are delivered after it.
+    fn call_again(&mut self, pid: i32, tid: i32, nr: i64, args: [u64; 6]);
 
     /// Let thread `tid`, stopped at an entry or exit, go on; with
     /// `stop_at_exit` (at an entry), stop it again when its call returns.

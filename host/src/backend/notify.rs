@@ -437,6 +437,12 @@ impl Backend for NotifyBackend {
         }
     }
 
+    fn call_again(&mut self, pid: i32, tid: i32, nr: i64, args: [u64; 6]) {
+        if !self.held.contains_key(&tid) {
+            self.ptrace.call_again(pid, tid, nr, args);
+        }
+    }
+
     fn resume(&mut self, tid: i32, stop_at_exit: bool) {
         match self.held.remove(&tid) {
             Some(held) => match held.then_stop_fd_calls {

@@ -15,7 +15,7 @@ use super::model::{followed, id_of, Model};
 use super::point::Ack;
 use super::state::{fates, prefix_states, reachable_on, reorder_states};
 use super::{restore, Crash, CrashMode, CrashReport, CrashedAt, Point, Predicate};
-use crate::model::{Call, Capabilities, Verdict};
+use crate::model::{Call, Capabilities, ExitVerdict, Verdict};
 use crate::policy::{Policy, PolicyError};
 use crate::tracee::Tracee;
 
@@ -182,9 +182,9 @@ impl Policy for CrashPolicy {
         call: &Call,
         result: &mut i64,
         _tracee: &Tracee,
-    ) -> Result<bool, PolicyError> {
+    ) -> Result<ExitVerdict, PolicyError> {
         self.model.exit(call.tid, *result);
-        Ok(false)
+        Ok(ExitVerdict::KEEP)
     }
 
     fn idle_reason(&self) -> Option<String> {

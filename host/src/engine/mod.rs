@@ -73,6 +73,9 @@ struct Pending {
     decision: Decision,
     /// The result fi set (a skipped call's, or one changed at exit).
     forced: Option<i64>,
+    /// A stage had another call made at its exit ([`Backend::call_again`]),
+    /// or in its place: what the caller sees is fi's doing.
+    followed: bool,
     /// When the entry stages had decided it.
     decided: Instant,
 }
@@ -464,6 +467,12 @@ impl<'a, B: Backend> Engine<'a, B> {
         notified: bool,
     ) -> Result<(), EngineError> {
         let pid = self.thread(tid).pid;
+        if notified && self.exit_pending(tid) {
+            // The filter's second look at the call fi rewrote to another
+            // number or made at an exit: it is decided already.
+            self.backend.resume(tid, false);
+            return Ok(());
+        }
         if self.killed {
             // A process of the tree that the kill missed (a fork in flight):
             // its call does not run.
@@ -497,6 +506,7 @@ impl<'a, B: Backend> Engine<'a, B> {
             original,
             decision,
             forced: None,
+            followed: false,
             decided: Instant::now(),
         };
         let forced = match pending.decision.action {
@@ -507,9 +517,13 @@ impl<'a, B: Backend> Engine<'a, B> {
         if let Some(mut result) = forced {
             // The call does not run: the stages before the decider see the
             // forced result right away.
-            self.chain
+            let follow_up = self
+                .chain
                 .exit(&mut pending.decision, &call, &mut result, &tracee)?;
             self.report_policy_errors(&mut pending.decision.errors);
+            if let Some(follow_up) = follow_up {
+                return self.follow_up_in_place(pending, follow_up, notified);
+            }
             self.backend.skip(tid, result);
             pending.forced = Some(result);
             self.log_call(pid, tid, &pending, Some(result), None);
@@ -538,8 +552,12 @@ impl<'a, B: Backend> Engine<'a, B> {
         // wants the result, or for the log's sake (every call with --trace,
         // a tampered one otherwise) when the log keeps anything.
         let decision = &pending.decision;
+        // A call given another number meets the filter again: its exit
+        // tells a user notification of that second look from the thread's
+        // next call.
         let wants_exit = changes_cwd
             || copies_fd
+            || call.nr != original.nr
             || !decision.exit_stages.is_empty()
             || !decision.delay_exit.is_zero()
             || decision.kill_after
@@ -596,6 +614,45 @@ impl<'a, B: Backend> Engine<'a, B> {
         copied
     }
 
+    /// A stage asked for another call once the call it saw skipped had
+    /// returned: that call runs in the skipped one's place, and the exit
+    /// phase goes on at its exit. A notified call cannot be rewritten: the
+    /// stage's error.
+    fn follow_up_in_place(
+        &mut self,
+        mut pending: Pending,
+        follow_up: Call,
+        notified: bool,
+    ) -> Result<(), EngineError> {
+        let Call { tid, .. } = pending.original;
+        if notified {
+            self.backend.skip(tid, -i64::from(libc::ENOSYS));
+            self.backend.resume(tid, false);
+            return Err(self.rewrote_notified(&pending, "asked for another call after"));
+        }
+        self.backend.rewrite(tid, follow_up.nr, follow_up.args);
+        pending.followed = true;
+        let delay = pending.decision.delay_enter;
+        self.thread(tid).pending = Some(pending);
+        self.resume_after(tid, delay, true);
+        Ok(())
+    }
+
+    /// The error of a stage that changed a notified call as only a ptrace
+    /// stop allows (`did` it).
+    fn rewrote_notified(&self, pending: &Pending, did: &str) -> EngineError {
+        let stage = pending.decision.changed_by.last().copied().unwrap_or(0);
+        EngineError::Policy(PolicyError {
+            policy: self.chain.stage_name(stage).to_string(),
+            syscall: pending.original.name(),
+            cause: format!(
+                "{did} a call it declared to decide at entry only (answered through \
+                 a seccomp user notification, which cannot rewrite); run with \
+                 --backend ptrace, or declare that it rewrites this call"
+            ),
+        })
+    }
+
     /// Let a notified call that no stage failed run. Its policies declared
     /// it decided at entry ([`crate::model::Need::Entry`]): a rewrite is
     /// their error, and its result goes unseen.
@@ -604,15 +661,7 @@ impl<'a, B: Backend> Engine<'a, B> {
         let delay = pending.decision.delay_enter;
         if pending.call != pending.original {
             self.backend.resume(tid, false);
-            let stage = pending.decision.changed_by.last().copied().unwrap_or(0);
-            return Err(EngineError::Policy(PolicyError {
-                policy: self.chain.stage_name(stage).to_string(),
-                syscall: pending.original.name(),
-                cause: "rewrote a call it declared to decide at entry only (answered through \
-                        a seccomp user notification, which cannot rewrite); run with \
-                        --backend ptrace, or declare that it rewrites this call"
-                    .to_string(),
-            }));
+            return Err(self.rewrote_notified(&pending, "rewrote"));
         }
         self.log_call(pid, tid, &pending, None, None);
         self.stop_fd_calls_if_opening(&pending.call);
@@ -631,11 +680,22 @@ impl<'a, B: Backend> Engine<'a, B> {
         let mut result = real;
         let tracee = Tracee { pid, tid };
         let call = pending.call;
-        self.chain
+        let follow_up = self
+            .chain
             .exit(&mut pending.decision, &call, &mut result, &tracee)?;
         self.report_policy_errors(&mut pending.decision.errors);
+        if let Some(follow_up) = follow_up {
+            self.backend
+                .call_again(pid, tid, follow_up.nr, follow_up.args);
+            pending.followed = true;
+            self.thread(tid).pending = Some(pending);
+            self.backend.resume(tid, true);
+            return Ok(());
+        }
         if result != real {
             self.backend.set_result(tid, result);
+        }
+        if result != real || pending.followed {
             pending.forced = Some(result);
         }
         let took = pending.decided.elapsed();

@@ -9,7 +9,7 @@ use syscalls::{Errno, Sysno, SysnoSet};
 
 use super::{Ending, Engine, OnStopSignal};
 use crate::backend::{Backend, Capabilities, Event, Termination, Waited};
-use crate::model::{Call, Verdict};
+use crate::model::{Call, ExitVerdict, Verdict};
 use crate::output::{Keep, Log, LogFormat, LogOptions};
 use crate::policy::chain::{Chain, OnPolicyError};
 use crate::policy::{Policy, PolicyError};
@@ -22,6 +22,7 @@ enum Asked {
     Rewrite(i32, i64, [u64; 6]),
     Skip(i32, i64),
     SetResult(i32, i64),
+    CallAgain(i32, i64, [u64; 6]),
     Resume(i32, bool),
     Signal(i32, i32),
 }
@@ -58,6 +59,10 @@ impl Backend for Scripted {
 
     fn set_result(&mut self, tid: i32, result: i64) {
         self.asked.push(Asked::SetResult(tid, result));
+    }
+
+    fn call_again(&mut self, _pid: i32, tid: i32, nr: i64, args: [u64; 6]) {
+        self.asked.push(Asked::CallAgain(tid, nr, args));
     }
 
     fn resume(&mut self, tid: i32, stop_at_exit: bool) {
@@ -239,9 +244,9 @@ impl Policy for Doubler {
         _call: &Call,
         result: &mut i64,
         _tracee: &Tracee,
-    ) -> Result<bool, PolicyError> {
+    ) -> Result<ExitVerdict, PolicyError> {
         *result *= 2;
-        Ok(false)
+        Ok(ExitVerdict::KEEP)
     }
 }
 
@@ -267,6 +272,124 @@ fn exit_stages_run_inside_out_and_unsubscribed_stages_never_see_the_call() {
     );
     let records = log.finish(&[], false).records;
     assert_eq!(records[0].policies, ["doubler"]);
+}
+
+/// A native policy that turns a write into an lseek, has a getpid made
+/// once a call it saw returned, and shows the caller what getpid returned
+/// plus 100.
+struct Follower;
+
+impl Policy for Follower {
+    fn name(&self) -> &str {
+        "follower"
+    }
+
+    fn subscription(&self) -> SysnoSet {
+        SysnoSet::new(&[Sysno::write])
+    }
+
+    fn on_enter(&mut self, call: &mut Call, _tracee: &Tracee) -> Result<Verdict, PolicyError> {
+        call.nr = Sysno::lseek.id() as i64;
+        Ok(Verdict {
+            want_exit: true,
+            ..Verdict::PASS
+        })
+    }
+
+    fn on_exit(
+        &mut self,
+        call: &Call,
+        result: &mut i64,
+        _tracee: &Tracee,
+    ) -> Result<ExitVerdict, PolicyError> {
+        if call.sysno() == Some(Sysno::getpid) {
+            *result += 100;
+            return Ok(ExitVerdict::KEEP);
+        }
+        Ok(ExitVerdict {
+            then: Some(Call {
+                nr: Sysno::getpid.id() as i64,
+                args: [0; 6],
+                ..*call
+            }),
+            ..ExitVerdict::KEEP
+        })
+    }
+}
+
+/// What the engine asks of the backend for [`Follower`] when the call it
+/// replaced runs and returns, then getpid returns 7.
+fn followed_asks() -> Vec<Asked> {
+    vec![
+        Asked::CallAgain(TID, Sysno::getpid.id() as i64, [0; 6]),
+        Asked::Resume(TID, true),
+        Asked::SetResult(TID, 107),
+        Asked::Resume(TID, false),
+    ]
+}
+
+#[test]
+fn a_replaced_call_runs_then_the_call_asked_at_its_exit_whose_exit_decides_the_result() {
+    let returned = |result| Event::Exit { tid: TID, result };
+    let (asked, _, log) = run(
+        vec![Box::new(Follower)],
+        vec![entry(Sysno::write), returned(5), returned(7)],
+    );
+    let lseek = Sysno::lseek.id() as i64;
+    let mut want = vec![
+        Asked::Rewrite(TID, lseek, [1, 0x1000, 8, 0, 0, 0]),
+        Asked::Resume(TID, true),
+    ];
+    want.extend(followed_asks());
+    assert_eq!(asked, want);
+    let records = log.finish(&[], false).records;
+    assert_eq!((records[0].call.nr, records[0].result), (lseek, Some(107)));
+    assert!(records[0].injected);
+}
+
+#[test]
+fn a_call_asked_after_a_skipped_one_runs_in_its_place() {
+    // A later stage fails the lseek Follower made of the write: Follower
+    // sees the failure at once, and the getpid it asks for runs instead.
+    let (asked, _, _) = run(
+        vec![Box::new(Follower), rule("fault=lseek:error=EIO")],
+        vec![
+            entry(Sysno::write),
+            Event::Exit {
+                tid: TID,
+                result: 7,
+            },
+        ],
+    );
+    let getpid = Sysno::getpid.id() as i64;
+    assert_eq!(
+        asked,
+        [
+            Asked::Rewrite(TID, getpid, [0; 6]),
+            Asked::Resume(TID, true),
+            Asked::SetResult(TID, 107),
+            Asked::Resume(TID, false),
+        ]
+    );
+}
+
+#[test]
+fn a_user_notification_of_a_call_under_way_is_let_run_undecided() {
+    // The lseek a write became meets the filter again, which sends it to a
+    // user notification: it is let run, and the write's exit comes after.
+    let notified = Event::Entry {
+        tid: TID,
+        nr: Sysno::lseek.id() as i64,
+        args: [1, 0x1000, 8, 0, 0, 0],
+        notified: true,
+    };
+    let returned = |result| Event::Exit { tid: TID, result };
+    let (asked, _, _) = run(
+        vec![Box::new(Follower)],
+        vec![entry(Sysno::write), notified, returned(5), returned(7)],
+    );
+    assert_eq!(asked[2], Asked::Resume(TID, false));
+    assert_eq!(asked[3..], followed_asks()[..]);
 }
 
 #[test]

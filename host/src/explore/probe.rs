@@ -13,7 +13,7 @@ use syscalls::{Sysno, SysnoSet};
 use super::corruption::{Corruption, PendingRead};
 use super::faults::{Fault, FaultChoice};
 use super::key::{site_of, workdir_relative, PointKey, RandomNames};
-use crate::model::{Action, Call, Capabilities, Verdict};
+use crate::model::{Action, Call, Capabilities, ExitVerdict, Verdict};
 use crate::policy::{Policy, PolicyError};
 use crate::tracee::stack::{Frame, Unwinder};
 use crate::tracee::Tracee;
@@ -459,7 +459,7 @@ impl Policy for Probe {
         call: &Call,
         result: &mut i64,
         tracee: &Tracee,
-    ) -> Result<bool, PolicyError> {
+    ) -> Result<ExitVerdict, PolicyError> {
         if let Some(errno) = self.fail_at_exit.remove(&call.tid) {
             *result = errno;
         }
@@ -481,7 +481,7 @@ impl Policy for Probe {
                 }
             }
         }
-        Ok(false)
+        Ok(ExitVerdict::KEEP)
     }
 
     fn thread_killed(&mut self, pid: i32, signal: i32) {

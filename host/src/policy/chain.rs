@@ -4,14 +4,16 @@
 //! before it rewrote it; the first stage that fails the call or returns a
 //! value ends the entry phase. On exit, the stages that saw the entry and
 //! asked for the result run in reverse order, each seeing the result as the
-//! stages inside it left it. Delays add up and every signal is delivered.
+//! stages inside it left it. A stage that asks for another call at exit
+//! ([`ExitVerdict::then`]) sees that call's exit before the stages outside
+//! it go on. Delays add up and every signal is delivered.
 
 use std::path::Path;
 use std::time::Duration;
 
 use syscalls::{Sysno, SysnoSet};
 
-use super::{Action, Call, Capabilities, Need, Policy, PolicyError, Verdict};
+use super::{Action, Call, Capabilities, ExitVerdict, Need, Policy, PolicyError, Verdict};
 use crate::tracee::Tracee;
 
 /// What to do when a policy fails to decide (a plugin trapped or timed out).
@@ -38,8 +40,12 @@ pub struct Decision {
     pub delay_exit: Duration,
     /// Signals to deliver to the thread, in stage order.
     pub signals: Vec<i32>,
-    /// Stages to call on exit, in entry order (run in reverse).
+    /// Stages to call on exit, in entry order (run in reverse; each leaves
+    /// the list once called).
     pub exit_stages: Vec<usize>,
+    /// The stage that asked for another call at exit, and that call: the
+    /// exit phase goes on with it once the call returned.
+    pub follow_up: Option<(usize, Call)>,
     /// Policies that failed and were passed over (`--on-plugin-error=pass`).
     pub errors: Vec<PolicyError>,
     /// Some stage wrote to the tracee's memory, on entry or exit.
@@ -224,32 +230,50 @@ impl Chain {
         Ok(decision)
     }
 
-    /// Run the exit phase: the decision's exit stages see `result` in
-    /// reverse order and may change it or the tracee's memory; those that
-    /// do join `changed_by`.
+    /// Run the exit phase, or go on with it: the decision's exit stages see
+    /// `result` in reverse order and may change it or the tracee's memory;
+    /// those that do join `changed_by`. A stage that asks for another call
+    /// stops the phase: that call is returned, to be made, and the phase
+    /// goes on at its exit with its result, the asking stage seeing it
+    /// first; the stages outside it then see `call` again.
     pub fn exit(
         &mut self,
         decision: &mut Decision,
         call: &Call,
         result: &mut i64,
         tracee: &Tracee,
-    ) -> Result<(), PolicyError> {
-        for &index in decision.exit_stages.iter().rev() {
+    ) -> Result<Option<Call>, PolicyError> {
+        loop {
+            let (index, seen) = match decision.follow_up.take() {
+                Some(follow_up) => follow_up,
+                None => match decision.exit_stages.pop() {
+                    Some(index) => (index, *call),
+                    None => return Ok(None),
+                },
+            };
             let before = *result;
-            match self.stages[index].policy.on_exit(call, result, tracee) {
-                Ok(wrote_memory) => {
+            match self.stages[index].policy.on_exit(&seen, result, tracee) {
+                Ok(ExitVerdict { wrote_memory, then }) => {
                     decision.wrote_memory |= wrote_memory;
-                    let changed = wrote_memory || *result != before;
+                    let changed = wrote_memory || *result != before || then.is_some();
                     if changed && !decision.changed_by.contains(&index) {
                         decision.changed_by.push(index);
                         self.stages[index].changed += 1;
+                    }
+                    if let Some(then) = then {
+                        let then = Call {
+                            pid: call.pid,
+                            tid: call.tid,
+                            ..then
+                        };
+                        decision.follow_up = Some((index, then));
+                        return Ok(Some(then));
                     }
                 }
                 Err(error) if self.on_error == OnPolicyError::Pass => decision.errors.push(error),
                 Err(error) => return Err(error),
             }
         }
-        Ok(())
     }
 
     /// Tell every stage that thread `tid` is gone.

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use syscalls::{Sysno, SysnoSet};
 
-pub use crate::model::{Action, Call, Capabilities, Need, Verdict};
+pub use crate::model::{Action, Call, Capabilities, ExitVerdict, Need, Verdict};
 use crate::tracee::Tracee;
 
 /// Why a policy could not decide a call (a plugin trapped, ran too long, ...).
@@ -68,22 +68,25 @@ pub trait Policy {
         None
     }
 
-    /// Decide `call` before it runs. Rewrite it by changing `call`.
+    /// Decide `call` before it runs. Rewrite it by changing `call`: its
+    /// arguments, or its number to run another call in its place (which
+    /// needs a ptrace stop: not for calls decided at entry only,
+    /// [`Need::Entry`]).
     fn on_enter(&mut self, call: &mut Call, tracee: &Tracee) -> Result<Verdict, PolicyError>;
 
     /// See, and possibly change, the raw `result` (negative errno on failure)
-    /// of a call that ran, when [`Verdict::want_exit`] asked for it.
-    /// Returns whether the policy wrote to the tracee's memory (what the
-    /// call returned through a buffer, say), which a changed `result` does
-    /// not show.
+    /// of a call that ran, when [`Verdict::want_exit`] asked for it; and
+    /// say whether the policy wrote to the tracee's memory, or wants
+    /// another call made before the caller goes on
+    /// ([`ExitVerdict::then`]), whose exit this is called for in turn.
     fn on_exit(
         &mut self,
         call: &Call,
         result: &mut i64,
         tracee: &Tracee,
-    ) -> Result<bool, PolicyError> {
+    ) -> Result<ExitVerdict, PolicyError> {
         let _ = (call, result, tracee);
-        Ok(false)
+        Ok(ExitVerdict::KEEP)
     }
 
     /// A call stopped for another stage, outside this policy's subscription:

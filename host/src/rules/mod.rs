@@ -16,7 +16,9 @@ use std::sync::Arc;
 use syscalls::{Sysno, SysnoSet};
 
 use crate::output::Log;
-use crate::policy::{Action, Call, Capabilities, FdPaths, Need, Policy, PolicyError, Verdict};
+use crate::policy::{
+    Action, Call, Capabilities, ExitVerdict, FdPaths, Need, Policy, PolicyError, Verdict,
+};
 use crate::tracee::Tracee;
 use parse::{Fault, Rule};
 use poke::Poke;
@@ -327,7 +329,7 @@ impl Policy for RulePolicy {
         call: &Call,
         result: &mut i64,
         tracee: &Tracee,
-    ) -> Result<bool, PolicyError> {
+    ) -> Result<ExitVerdict, PolicyError> {
         if self.rule.replace.is_some() {
             match self.rule.fault {
                 Some(Fault::Error(errno)) => *result = -i64::from(errno.into_raw()),
@@ -335,7 +337,11 @@ impl Policy for RulePolicy {
                 None => {}
             }
         }
-        Ok(self.poke_all(&self.rule.poke_exit, call, tracee))
+        Ok(ExitVerdict::wrote_memory(self.poke_all(
+            &self.rule.poke_exit,
+            call,
+            tracee,
+        )))
     }
 
     fn thread_exited(&mut self, tid: i32) {

@@ -16,7 +16,9 @@ use super::seed::SeedReport;
 use super::verdict;
 use crate::crash::UnsyncedWrites;
 use crate::output::Log;
-use crate::policy::{Action, Call, Capabilities, FdPaths, Need, Policy, PolicyError, Verdict};
+use crate::policy::{
+    Action, Call, Capabilities, ExitVerdict, FdPaths, Need, Policy, PolicyError, Verdict,
+};
 use crate::tracee::Tracee;
 
 /// One `--plugin` occurrence, configured and subscribed.
@@ -227,9 +229,9 @@ impl WasmPolicy {
         call: &Call,
         result: &mut i64,
         tracee: &Tracee,
-    ) -> Result<bool, PolicyError> {
+    ) -> Result<ExitVerdict, PolicyError> {
         if self.failed {
-            return Ok(false);
+            return Ok(ExitVerdict::KEEP);
         }
         let seen = *result;
         let (action, wrote_memory) = self.with_call(call, tracee, |instance, wit_call| {
@@ -243,12 +245,19 @@ impl WasmPolicy {
             syscall: call.name(),
             cause,
         })?;
-        match action {
-            ExitAction::Keep => {}
-            ExitAction::Fail(e) => *result = -i64::from(e),
-            ExitAction::Return(value) => *result = value,
-        }
-        Ok(wrote_memory)
+        let then = match action {
+            ExitAction::Keep => None,
+            ExitAction::Fail(e) => {
+                *result = -i64::from(e);
+                None
+            }
+            ExitAction::Return(value) => {
+                *result = value;
+                None
+            }
+            ExitAction::Then(invocation) => Some(from_invocation(invocation, call)),
+        };
+        Ok(ExitVerdict { wrote_memory, then })
     }
 
     /// Tell the plugin that thread `tid` has ended.
@@ -280,6 +289,16 @@ fn to_wit(call: &Call) -> Syscall {
         args: (a, b, c, d, e, f),
         pid: call.pid,
         tid: call.tid,
+    }
+}
+
+/// The call a plugin asks fault to make in `caller`'s thread.
+fn from_invocation(invocation: types::Invocation, caller: &Call) -> Call {
+    let (a, b, c, d, e, f) = invocation.args;
+    Call {
+        nr: i64::from(invocation.nr),
+        args: [a, b, c, d, e, f],
+        ..*caller
     }
 }
 
@@ -330,6 +349,10 @@ fn from_wit(
                     })?;
                 *slot = change.value;
             }
+            Action::Pass
+        }
+        types::Action::Replace(invocation) => {
+            *call = from_invocation(invocation, call);
             Action::Pass
         }
     };
@@ -427,7 +450,7 @@ impl Policy for WasmPolicy {
         call: &Call,
         result: &mut i64,
         tracee: &Tracee,
-    ) -> Result<bool, PolicyError> {
+    ) -> Result<ExitVerdict, PolicyError> {
         if self.follows(call) {
             // The real result, before the plugin changes what the caller sees.
             if let Some(unsynced) = self.instance.store.data_mut().unsynced.as_mut() {
@@ -435,7 +458,7 @@ impl Policy for WasmPolicy {
             }
         }
         if self.only_unsynced.remove(&call.tid) {
-            return Ok(false);
+            return Ok(ExitVerdict::KEEP);
         }
         self.decide_exit(call, result, tracee)
     }

@@ -9,12 +9,13 @@
 //! which fault keeps for the plugin (`Subscription::keep_unsynced`). Writes (`on=write`): before a matching `write`,
 //! `pwrite64`, `writev` or `pwritev` runs, its bytes are flipped in the
 //! caller's buffers and put back once it returned (`mode=flip`), or the
-//! call is skipped and reports every byte written (`mode=lost`), or its
-//! offset is moved by `shift=` (`mode=misdirect`). A lost or misdirected
-//! write needs the call to name its file offset (`pwrite64`, `pwritev`) or
-//! an `O_APPEND` descriptor, whose offset does not move either; a `write`
-//! at the descriptor's offset is let through and counted, because skipping
-//! it would also leave the descriptor's offset behind.
+//! call writes nothing and reports every byte written (`mode=lost`), or its
+//! bytes land `shift=` bytes away (`mode=misdirect`). A `write` or `writev`
+//! at the descriptor's offset leaves that offset where the write would
+//! have: a lost one becomes an `lseek` past its bytes, a misdirected one a
+//! `pwrite64` or `pwritev` at the other offset followed by that `lseek`.
+//! An `O_APPEND` descriptor puts every write at the end, so its writes can
+//! be lost but not misdirected.
 //!
 //! Which bytes change is drawn from fault's seeded generator, so a run with
 //! the same `--seed` makes the same change; every change is logged.
@@ -26,8 +27,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::str::FromStr;
 
 use fi_sdk::{
-    log, random, Call, Config, ConfigError, Description, ExitAction, Glob, Policy, Subscription,
-    Trigger, Verdict,
+    log, random, Call, Config, ConfigError, Description, ExitAction, Glob, Invocation, Policy,
+    Subscription, Sysno, Trigger, Verdict,
 };
 
 use buffers::Transfer;
@@ -41,6 +42,11 @@ const WRITES: [&str; 5] = ["write", "pwrite64", "writev", "pwritev", "pwritev2"]
 const MAX_BITS: u32 = 4096;
 /// Zeros are written in pieces of at most this many bytes.
 const ZERO_PIECE: u64 = 64 * 1024;
+/// The most bytes one write moves (the kernel's `MAX_RW_COUNT`): a lost
+/// write reports no more.
+const MAX_RW_COUNT: u64 = 0x7fff_f000;
+/// `lseek`'s whence for an offset from the current one.
+const SEEK_CUR: u64 = 1;
 
 /// Which calls are corrupted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +99,12 @@ enum Pending {
     /// A write whose flipped bytes go back to the caller's buffers:
     /// (address, original byte).
     Restore(Vec<(u64, u8)>),
+    /// A write at the descriptor's offset made at another one: the offset
+    /// is then moved past the bytes written.
+    MoveOffset,
+    /// A write whose bytes went elsewhere or nowhere, once the descriptor's
+    /// offset moved past them: the caller is told this many were written.
+    Report(i64),
 }
 
 struct Corrupt {
@@ -207,35 +219,21 @@ impl Policy for Corrupt {
                 Verdict::pass().want_exit()
             }
             (Side::Write, Mode::Flip) => self.flip_write(call, &transfer),
-            (Side::Write, Mode::Lost) if transfer.positioned || transfer.append => {
-                self.changed += 1;
-                log(&format!(
-                    "lost write: {} bytes at offset {} of {} not written, reported written",
-                    transfer.len(),
-                    transfer.offset,
-                    transfer.path
-                ));
-                Verdict::ret(i64::try_from(transfer.len()).unwrap_or(i64::MAX))
+            (Side::Write, Mode::Lost) => self.lose_write(call, &transfer),
+            (Side::Write, _) if transfer.append => {
+                self.not_covered(call, "the descriptor appends: every write goes to the end")
             }
-            (Side::Write, Mode::Misdirect) if transfer.positioned => {
-                let Some(to) = transfer.offset.checked_add_signed(self.shift) else {
-                    return self.not_covered(call, "it would land before the start of the file");
-                };
-                self.changed += 1;
-                log(&format!(
-                    "misdirected write: {} bytes for offset {} of {} written at offset {to}",
-                    transfer.len(),
-                    transfer.offset,
-                    transfer.path
-                ));
-                Verdict::rewrite_arg(3, to)
-            }
-            (Side::Write, _) => self.not_covered(call, "it writes at the descriptor's offset"),
+            (Side::Write, _) => self.misdirect_write(call, &transfer),
         }
     }
 
     fn on_exit(&mut self, call: &Call, result: i64) -> ExitAction {
         match self.pending.remove(&call.tid()) {
+            Some(Pending::MoveOffset) if result >= 0 => {
+                self.pending.insert(call.tid(), Pending::Report(result));
+                return ExitAction::Then(move_offset(call, result as u64));
+            }
+            Some(Pending::Report(written)) if result >= 0 => return ExitAction::Return(written),
             Some(Pending::Read(transfer)) if result > 0 => {
                 self.corrupt_read(call, &transfer, result as u64);
             }
@@ -267,6 +265,59 @@ impl Policy for Corrupt {
 }
 
 impl Corrupt {
+    /// Write nothing and report every byte written: a call that names its
+    /// offset, or appends, leaves the descriptor's offset alone and just
+    /// returns; one at the descriptor's offset becomes an `lseek` past its
+    /// bytes, and reports them at its exit.
+    fn lose_write(&mut self, call: &Call, transfer: &Transfer) -> Verdict {
+        let written = transfer.len().min(MAX_RW_COUNT);
+        self.changed += 1;
+        log(&format!(
+            "lost write: {written} bytes at offset {} of {} not written, reported written",
+            transfer.offset, transfer.path
+        ));
+        if transfer.positioned || transfer.append {
+            return Verdict::ret(written as i64);
+        }
+        self.pending
+            .insert(call.tid(), Pending::Report(written as i64));
+        Verdict::replace(move_offset(call, written)).want_exit()
+    }
+
+    /// Write the bytes `shift=` away from their offset: a call that names
+    /// its offset gets another; one at the descriptor's offset becomes a
+    /// `pwrite64` or `pwritev` at the other offset, after which the
+    /// descriptor's offset moves past the bytes written.
+    fn misdirect_write(&mut self, call: &Call, transfer: &Transfer) -> Verdict {
+        let Some(to) = transfer.offset.checked_add_signed(self.shift) else {
+            return self.not_covered(call, "it would land before the start of the file");
+        };
+        self.changed += 1;
+        log(&format!(
+            "misdirected write: {} bytes for offset {} of {} written at offset {to}",
+            transfer.len(),
+            transfer.offset,
+            transfer.path
+        ));
+        if transfer.positioned {
+            return Verdict::rewrite_arg(3, to);
+        }
+        let positioned = if call.sysno() == Sysno::writev {
+            Sysno::pwritev
+        } else {
+            Sysno::pwrite64
+        };
+        self.pending.insert(call.tid(), Pending::MoveOffset);
+        Verdict::replace(
+            Invocation::new(positioned)
+                .arg(0, call.arg(0))
+                .arg(1, call.arg(1))
+                .arg(2, call.arg(2))
+                .arg(3, to),
+        )
+        .want_exit()
+    }
+
     /// Flip bits of a write's bytes in the caller's buffers, to be put
     /// back when it returns.
     fn flip_write(&mut self, call: &Call, transfer: &Transfer) -> Verdict {
@@ -421,25 +472,25 @@ impl Corrupt {
         ));
     }
 
+    /// Let a write go unchanged that cannot be misdirected, saying `why`.
     fn not_covered(&mut self, call: &Call, why: &str) -> Verdict {
         self.not_covered += 1;
         log(&format!(
-            "{} of {} let through: a {} write cannot be {} because {why}",
+            "{} of {} let through: a misdirected write cannot be moved because {why}",
             call.name(),
             call.path().unwrap_or("?"),
-            if self.mode == Mode::Lost {
-                "lost"
-            } else {
-                "misdirected"
-            },
-            if self.mode == Mode::Lost {
-                "skipped"
-            } else {
-                "moved"
-            },
         ));
         Verdict::pass()
     }
+}
+
+/// `lseek(fd, by, SEEK_CUR)` on the descriptor of `call`: its offset moves
+/// on as a write of `by` bytes moves it.
+fn move_offset(call: &Call, by: u64) -> Invocation {
+    Invocation::new(Sysno::lseek)
+        .arg(0, call.arg(0))
+        .arg(1, by)
+        .arg(2, SEEK_CUR)
 }
 
 /// One changed byte.

@@ -31,14 +31,17 @@
     (export "syscall" (type $syscall (eq $syscall')))
     (type $errno' u16)
     (export "errno" (type $errno (eq $errno')))
+    (type $invocation' (record (field "nr" u32) (field "args" $args)))
+    (export "invocation" (type $invocation (eq $invocation')))
     (type $arg-change' (record (field "index" u8) (field "value" u64)))
     (export "arg-change" (type $arg-change (eq $arg-change')))
-    (type $action' (variant (case "pass") (case "fail" $errno) (case "return" s64) (case "rewrite" (list $arg-change))))
+    (type $action' (variant (case "pass") (case "fail" $errno) (case "return" s64) (case "rewrite" (list $arg-change))
+                            (case "replace" $invocation)))
     (export "action" (type $action (eq $action')))
     (type $verdict' (record (field "action" $action) (field "delay-enter-ns" u64) (field "delay-exit-ns" u64)
                             (field "signal" (option u8)) (field "want-exit" bool) (field "log-call" bool)))
     (export "verdict" (type $verdict (eq $verdict')))
-    (type $exit-action' (variant (case "keep") (case "fail" $errno) (case "return" s64)))
+    (type $exit-action' (variant (case "keep") (case "fail" $errno) (case "return" s64) (case "then" $invocation)))
     (export "exit-action" (type $exit-action (eq $exit-action')))
   ))
   (alias export $types "syscall" (type $syscall))
@@ -133,18 +136,18 @@
 
     ;; Memory map:
     ;;   0x0008  allocator: next free byte     0x000c  allocator: floor
-    ;;   0x0040  return area (40 bytes): exports return records through it
-    ;;   0x0068  where errno-number writes its option: tag, then the u16 at +2
-    ;;   0x0070  where call-paths writes its list: (ptr, len)
-    ;;   0x0078  a list<config-key> or list<string> of 2 (32 bytes)
+    ;;   0x0040  return area (88 bytes): exports return records through it
+    ;;   0x0098  where errno-number writes its option: tag, then the u16 at +2
+    ;;   0x00a0  where call-paths writes its list: (ptr, len)
+    ;;   0x00a8  a list<config-key> or list<string> of 2 (32 bytes)
     ;;   0x0100  constant strings, each a u32 length and its bytes
     ;;   0x0c00  a scratch buffer of 64 bytes for the summary
     ;;   0x1000  counters: 1024 of (tid, syscall nr, count), 12 bytes each
     ;;   0x4000  the heap
     (global $RET i32 (i32.const 0x40))
-    (global $ERRNO i32 (i32.const 0x68))
-    (global $PATHS i32 (i32.const 0x70))
-    (global $LIST i32 (i32.const 0x78))
+    (global $ERRNO i32 (i32.const 0x98))
+    (global $PATHS i32 (i32.const 0xa0))
+    (global $LIST i32 (i32.const 0xa8))
     (global $SCRATCH i32 (i32.const 0xc00))
     (global $COUNTERS i32 (i32.const 0x1000))
     (global $MAX_COUNTERS i32 (i32.const 1024))
@@ -440,11 +443,12 @@
 
     ;; on-enter: (syscall) -> verdict. The syscall record arrives flattened:
     ;; nr, the six argument registers, pid, tid. The verdict is returned
-    ;; through memory (40 bytes):
-    ;;   +0 action tag (0 pass, 1 fail, 2 return, 3 rewrite)
-    ;;   +8 action payload (fail: the errno as u16)
-    ;;   +16 delay-enter-ns   +24 delay-exit-ns
-    ;;   +32 signal (an option: tag, then the u8)   +34 want-exit   +35 log-call
+    ;; through memory (88 bytes):
+    ;;   +0 action tag (0 pass, 1 fail, 2 return, 3 rewrite, 4 replace)
+    ;;   +8 action payload (fail: the errno as u16; replace, the largest:
+    ;;      an invocation, 56 bytes)
+    ;;   +64 delay-enter-ns   +72 delay-exit-ns
+    ;;   +80 signal (an option: tag, then the u8)   +82 want-exit   +83 log-call
     (func (export "on-enter")
       (param $nr i32) (param i64) (param i64) (param i64) (param i64) (param i64) (param i64)
       (param $pid i32) (param $tid i32) (result i32)
@@ -456,6 +460,12 @@
       (i64.store offset=16 (global.get $RET) (i64.const 0))
       (i64.store offset=24 (global.get $RET) (i64.const 0))
       (i64.store offset=32 (global.get $RET) (i64.const 0))
+      (i64.store offset=40 (global.get $RET) (i64.const 0))
+      (i64.store offset=48 (global.get $RET) (i64.const 0))
+      (i64.store offset=56 (global.get $RET) (i64.const 0))
+      (i64.store offset=64 (global.get $RET) (i64.const 0))
+      (i64.store offset=72 (global.get $RET) (i64.const 0))
+      (i64.store offset=80 (global.get $RET) (i64.const 0))
       ;; Free what earlier calls allocated; then fetch the call's paths.
       (i32.store (i32.const 8) (i32.load (i32.const 12)))
       (call $call_paths (global.get $PATHS))

@@ -37,3 +37,16 @@ static inline void die(const char *what) {
     say("FATAL %s: %s", what, err_name(errno));
     exit(99);
 }
+
+/* The `len` bytes at `buf` as runs of equal bytes on one line of stdout:
+ * "A x 2048, B x 2048"; a zero byte shows as 0. */
+static inline void print_runs(const char *buf, ssize_t len) {
+    for (ssize_t i = 0; i < len;) {
+        ssize_t j = i;
+        while (j < len && buf[j] == buf[i])
+            j++;
+        printf("%s%c x %zd", i ? ", " : "", buf[i] ? buf[i] : '0', j - i);
+        i = j;
+    }
+    printf("\n");
+}

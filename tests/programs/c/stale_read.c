@@ -4,6 +4,7 @@
 // last write. `stale_read [--layers] FILE`: with --layers, then also
 // writes 'C' over the first 2048 bytes and appends 1024 bytes of 'D',
 // neither synced, before the read.
+#include "fi_test.h"
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,14 +37,6 @@ int main(int argc, char **argv) {
         perror("stale_read: read");
         return 1;
     }
-    // Runs of equal bytes: "A x 2048, B x 2048"; a zero byte shows as 0.
-    for (ssize_t i = 0; i < got;) {
-        ssize_t j = i;
-        while (j < got && buf[j] == buf[i])
-            j++;
-        printf("%s%c x %zd", i ? ", " : "", buf[i] ? buf[i] : '0', j - i);
-        i = j;
-    }
-    printf("\n");
+    print_runs(buf, got);
     return 0;
 }

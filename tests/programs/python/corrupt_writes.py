@@ -1,8 +1,7 @@
 """Writes to FILE and reads back what a later read sees, for the `corrupt`
 plugin's write modes. `positioned`: two pwrites of 4096 bytes at offset 0
 (the second is the one to corrupt, with when=2), then a pread of 8192.
-`append`: three writes on an O_APPEND descriptor, then the file read back.
-`plain`: two writes at the descriptor's offset, then the file read back."""
+`append`: three writes on an O_APPEND descriptor, then the file read back."""
 
 import os
 import sys
@@ -28,8 +27,7 @@ if how == "positioned":
         print("at 4096:", "new" if seen[4096:] == new else "other")
     print("size", os.fstat(fd).st_size)
 else:
-    flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | (os.O_APPEND if how == "append" else 0)
-    fd = os.open(path, flags, 0o644)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
     for line in (b"first\n", b"second\n", b"third\n"):
         print("returned", os.write(fd, line))
     print("file", repr(os.pread(fd, 100, 0)))

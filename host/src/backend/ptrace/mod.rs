@@ -48,6 +48,18 @@ struct Stopped {
     dirty: bool,
 }
 
+/// A thread making a call of fi's at an exit ([`Backend::call_again`]).
+struct Again {
+    /// Its process.
+    pid: i32,
+    /// Its registers at the exit it was asked at: the caller's again once
+    /// the call returned.
+    saved: user_regs_struct,
+    /// Signals held back until the call ran (a handler run before it would
+    /// make calls of its own in between).
+    signals: Vec<i32>,
+}
+
 /// The shortest and longest naps between two polls while a thread is held
 /// and `SIGCHLD` cannot be read from a descriptor: short after an event, so
 /// a busy program is served at once, longer while it is quiet.
@@ -86,6 +98,8 @@ pub struct PtraceBackend {
     vdso_warned: bool,
     /// Warnings not yet taken by [`Backend::take_warnings`].
     warnings: Vec<String>,
+    /// Threads making a call of fi's at an exit.
+    again: HashMap<i32, Again>,
     /// Events `waitpid` gave while a filter was being added, to act on next.
     deferred: VecDeque<sys::Event>,
     /// fi is a subreaper while the tree runs, and reaps its orphans after.
@@ -113,6 +127,7 @@ impl PtraceBackend {
             vdso_pending: HashSet::new(),
             vdso_warned: false,
             warnings: Vec::new(),
+            again: HashMap::new(),
             deferred: VecDeque::new(),
             reaper: Subreaper::begin(),
         }
@@ -149,6 +164,13 @@ impl PtraceBackend {
         match event {
             sys::Event::Exited(tid, code) => self.gone(tid, Termination::Exit(code)),
             sys::Event::Killed(tid, signal) => self.gone(tid, Termination::Signal(signal)),
+            sys::Event::Signal(tid, signal) if self.again.contains_key(&tid) => {
+                if let Some(again) = self.again.get_mut(&tid) {
+                    again.signals.push(signal);
+                }
+                self.go_on(tid, 0);
+                None
+            }
             sys::Event::Signal(tid, signal) => {
                 self.threads.insert(tid);
                 if self.sent.get(&tid) == Some(&signal)
@@ -178,10 +200,14 @@ impl PtraceBackend {
         self.forced.remove(&tid);
         self.on_resume.remove(&tid);
         self.sent.remove(&tid);
+        self.again.remove(&tid);
         Some(Event::ThreadExited { tid, status })
     }
 
     fn syscall_stop(&mut self, tid: i32) -> Option<Event> {
+        if self.again.contains_key(&tid) {
+            return self.again_stop(tid);
+        }
         if self.mode == Mode::Seccomp {
             // Only exit stops that the engine asked for arrive here.
             self.exit_wanted.remove(&tid);
@@ -217,8 +243,33 @@ impl PtraceBackend {
         }
     }
 
+    /// A syscall stop of a thread making a call of fi's: its entry goes on;
+    /// at its exit the thread gets the caller's registers back, but for the
+    /// result, and the signals held meanwhile, and the exit is reported.
+    fn again_stop(&mut self, tid: i32) -> Option<Event> {
+        if sys::syscall_stop_kind(tid).ok()? != SyscallStop::Exit {
+            self.go_on(tid, 0);
+            return None;
+        }
+        let again = self.again.remove(&tid)?;
+        self.exit_wanted.remove(&tid);
+        let result = arch::result(&sys::get_regs(tid).ok()?);
+        let mut regs = again.saved;
+        arch::set_result(&mut regs, result);
+        self.stopped.insert(tid, Stopped { regs, dirty: true });
+        for signal in again.signals {
+            let _ = sys::tgkill(again.pid, tid, signal);
+        }
+        Some(Event::Exit { tid, result })
+    }
+
     fn ptrace_event(&mut self, tid: i32, kind: PtraceEvent, signal: i32) -> Option<Event> {
         match kind {
+            // The call fi makes meets a filter of the program's or of fi's.
+            PtraceEvent::Seccomp if self.again.contains_key(&tid) => {
+                self.go_on(tid, 0);
+                None
+            }
             PtraceEvent::Seccomp if from_fault_filter(tid) => self.entry(tid),
             PtraceEvent::Seccomp => {
                 self.untraced_meaning(tid);
@@ -456,6 +507,22 @@ impl Backend for PtraceBackend {
         if let Some(regs) = self.regs_of(tid) {
             arch::set_result(regs, result);
         }
+    }
+
+    fn call_again(&mut self, pid: i32, tid: i32, nr: i64, args: [u64; 6]) {
+        let Some(regs) = self.regs_of(tid) else {
+            return;
+        };
+        let saved = *regs;
+        arch::run_call_at(regs, arch::last_syscall_insn(&saved), nr, args);
+        self.again.insert(
+            tid,
+            Again {
+                pid,
+                saved,
+                signals: Vec::new(),
+            },
+        );
     }
 
     fn resume(&mut self, tid: i32, stop_at_exit: bool) {
