@@ -4,6 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -32,6 +33,13 @@ const UNSYNCING: &[(Sysno, usize)] = &[
     (Sysno::sendfile, 0),
     (Sysno::splice, 2),
 ];
+
+/// Whether the file of `pid`'s descriptor `fd` (whose path is `path`) has
+/// no name left: removed, and linked nowhere else.
+fn has_no_name(path: &Path, pid: i32, fd: u64) -> bool {
+    path.as_os_str().as_encoded_bytes().ends_with(b" (deleted)")
+        && fs::metadata(format!("/proc/{pid}/fd/{fd}")).is_ok_and(|file| file.nlink() == 0)
+}
 
 /// The calls that sync a file's writes.
 const SYNCING: &[Sysno] = &[Sysno::fsync, Sysno::fdatasync];
@@ -400,7 +408,14 @@ impl Policy for Probe {
         let faults = match sysno {
             // Closing a file with nothing unsynced written has nothing to
             // lose: the kernel reports write-back errors only for such data.
-            Sysno::close if !self.unsynced.remove(&fd) => Vec::new(),
+            // Nor has closing a file that no name is left to (SQLite's
+            // index of its log, removed before its close): no one can read
+            // what it held.
+            Sysno::close
+                if !self.unsynced.remove(&fd) || has_no_name(&target, call.pid, call.args[0]) =>
+            {
+                Vec::new()
+            }
             _ => self.faults.faults_for(sysno, count),
         };
         self.note_sync_state(call, sysno);
