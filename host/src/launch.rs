@@ -80,13 +80,17 @@ pub struct Plan {
     /// The process whose child it must stay, killed when its parent thread
     /// ends.
     dies_with: Option<libc::pid_t>,
-    /// The signals set back to their default action.
-    defaults: Vec<i32>,
+    /// Signals set back to their default action even if fault ignores
+    /// them: bit `n - 1` for signal `n`.
+    defaults_too: u64,
     /// Words the child and its parent share: the failed step and errno
     /// (`step << 32 | errno`), the listener's number plus one, and the
     /// parent's word that it took the listener.
     words: [AtomicU64; 3],
 }
+
+/// The kernel's signals, 1 to 64.
+const SIGNALS: i32 = 64;
 
 /// The failed step and errno.
 const WORD_ERROR: usize = 0;
@@ -154,7 +158,7 @@ impl Plan {
             filter: None,
             own_group: false,
             dies_with: None,
-            defaults: caught_signals(),
+            defaults_too: 0,
             words: Default::default(),
         })
     }
@@ -192,9 +196,7 @@ impl Plan {
 
     /// Start with `signal` at its default action even if fault ignores it.
     pub fn default_action(mut self, signal: i32) -> Plan {
-        if !self.defaults.contains(&signal) {
-            self.defaults.push(signal);
-        }
+        self.defaults_too |= 1 << (signal - 1);
         self
     }
 
@@ -242,19 +244,6 @@ pub enum Listener {
     Posted(RawFd),
     /// The child failed a step first.
     Failed,
-}
-
-/// The signals fault catches: the child sets them back to their default
-/// before it unblocks signals, so that no handler of fault's runs in it.
-/// The kernel is asked, not glibc, which hides the signals it keeps for
-/// itself (and may catch).
-fn caught_signals() -> Vec<i32> {
-    (1..=libc::SIGRTMAX())
-        .filter(|&signal| {
-            raw::handler_of(signal)
-                .is_some_and(|handler| handler != libc::SIG_DFL && handler != libc::SIG_IGN)
-        })
-        .collect()
 }
 
 /// The child's stack: a private mapping with a guard page below it.
@@ -443,6 +432,9 @@ impl Plan {
     /// Runs in a child cloned with `CLONE_VM` on its own stack, every
     /// signal blocked: raw system calls only, no allocation.
     unsafe fn run(&self) -> ! {
+        // First, while the parent seizes: signals blocked, fault's
+        // handlers are of no use to the child.
+        self.default_signal_actions();
         if let Some(go) = self.go {
             let mut byte = 0u8;
             // A byte means "go on"; EOF means the parent is gone.
@@ -455,9 +447,6 @@ impl Plan {
             if got != 1 {
                 raw::exit(127);
             }
-        }
-        for &signal in &self.defaults {
-            raw::default_action(signal);
         }
         if self.own_group {
             self.check(raw::setpgid_self(), STEP_PROCESS);
@@ -505,6 +494,21 @@ impl Plan {
         let failed = raw::execve(&self.path, &self.argv.pointers, &self.env.pointers);
         self.check(failed, STEP_EXEC);
         raw::exit(127)
+    }
+
+    /// Set every signal fault catches back to its default action, and
+    /// those of [`Plan::default_action`]; leave the ignored ones ignored.
+    unsafe fn default_signal_actions(&self) {
+        for signal in 1..=SIGNALS {
+            let to_default = match raw::handler_of(signal) {
+                Some(libc::SIG_DFL) | None => false,
+                Some(libc::SIG_IGN) => self.defaults_too & 1 << (signal - 1) != 0,
+                Some(_) => true,
+            };
+            if to_default {
+                raw::default_action(signal);
+            }
+        }
     }
 
     /// Go on if `result` (a raw call's) succeeded; else leave `step` and

@@ -47,7 +47,10 @@ const SIGSET: usize = 8;
 
 /// The handler of `signal` (`SIG_DFL`, `SIG_IGN` or a function's address),
 /// or `None` if the kernel has none to tell.
-pub fn handler_of(signal: i32) -> Option<usize> {
+///
+/// # Safety
+/// None beyond the system call's.
+pub unsafe fn handler_of(signal: i32) -> Option<usize> {
     let mut old = KernelSigaction::default();
     // SAFETY: a query into a local of the kernel's layout.
     let result = unsafe {
