@@ -30,6 +30,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
             "interrupt",
             "leftovers",
             "plugin_build",
+            "launch",
         ],
     ),
     (
@@ -43,6 +44,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
             "tracee",
             "interrupt",
             "rng",
+            "launch",
         ],
     ),
     (
@@ -81,7 +83,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     ("rules", &["policy", "output", "tracee", "arch"]),
     ("output", &["policy", "model", "tracee", "arch"]),
     ("policy", &["model", "tracee"]),
-    ("backend", &["model", "tracee", "arch"]),
+    ("backend", &["model", "tracee", "arch", "launch"]),
     ("tracee", &["model", "arch"]),
     ("model", &[]),
     ("arch", &[]),
@@ -89,6 +91,7 @@ const MAY_IMPORT: &[(&str, &[&str])] = &[
     ("interrupt", &[]),
     ("leftovers", &[]),
     ("plugin_build", &[]),
+    ("launch", &[]),
 ];
 
 /// The text of a source file without its comments and its unit tests

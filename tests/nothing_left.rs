@@ -252,6 +252,52 @@ fn sigint_during_the_recording_ends_it_with_130_and_leaves_nothing() {
     assert_eq!(contents(&wd), original);
 }
 
+/// The processes working under `dir`, each with its name.
+fn processes_under(dir: &Path) -> Vec<(i32, String)> {
+    let dir = fs::canonicalize(dir).unwrap();
+    fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(&dir))
+        })
+        .map(|pid| {
+            let name = fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            (pid, name.trim().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn a_check_running_when_fault_is_killed_dies_with_it() {
+    let place = Place::new("nl-check-killed");
+    let wd = place.dir.join("wd");
+    fs::create_dir(&wd).unwrap();
+    fs::write(wd.join("data"), "x\n").unwrap();
+    let running = place
+        .fault()
+        .args(["explore", "--workdir", "wd", "--check", "exec sleep 30"])
+        .args(["--", "sh", "-c", "cat data > copy"])
+        .spawn();
+    let checking = wait_until(Duration::from_secs(10), || {
+        processes_under(&place.tmp)
+            .iter()
+            .any(|(_, name)| name == "sleep")
+    });
+    assert!(checking, "no check started\n{}", running.describe());
+    running.signal(libc::SIGKILL);
+    let _killed = running.wait_within(Duration::from_secs(5));
+    let gone = wait_until(Duration::from_secs(3), || {
+        processes_under(&place.tmp).is_empty()
+    });
+    assert!(
+        gone,
+        "left running after fault was killed: {:?}",
+        processes_under(&place.tmp)
+    );
+}
+
 // ---------------------------------------------------------------------------
 // 7. Nothing left in the temporary directory
 

@@ -26,6 +26,7 @@ pub mod crash;
 pub mod engine;
 pub mod explore;
 pub mod interrupt;
+pub mod launch;
 pub mod leftovers;
 pub mod model;
 pub mod output;

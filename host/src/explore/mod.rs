@@ -10,6 +10,7 @@
 //!
 //! [`Session`]: crate::session::Session
 
+mod check;
 pub mod classify;
 mod copy;
 pub mod corruption;
@@ -28,6 +29,7 @@ mod rule;
 pub mod running;
 mod scratch;
 mod shell;
+mod streams;
 pub mod trial;
 pub mod uncaught;
 

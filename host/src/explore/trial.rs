@@ -5,12 +5,11 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs::{self, File};
-use std::io::{self, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -18,8 +17,10 @@ use sha2::{Digest, Sha256};
 use super::classify::reports_lost_sync;
 use super::key::normalize_names;
 use super::probe::{Probe, ProbeReport};
+pub use super::streams::Captured;
+use super::streams::Streams;
 use crate::crash::{Crash, CrashReport};
-use crate::interrupt::{self, Interrupt};
+use crate::interrupt::Interrupt;
 use crate::session::{Session, SessionError, Status};
 
 /// How long after its time limit a run is killed: the time to note which
@@ -39,9 +40,6 @@ pub const CLOCK_AHEAD: &str = "clock:jump=+1s:clocks=realtime";
 /// crash.
 const LEFTOVERS: Duration = Duration::from_millis(500);
 
-/// How much of a stream a trial keeps to show (all of it is hashed).
-const KEPT_OUTPUT: usize = 64 * 1024;
-
 /// What to run, and where.
 #[derive(Clone, Debug)]
 pub struct Program {
@@ -58,24 +56,6 @@ pub struct Program {
     /// The check must pass after every run, even one in which the program
     /// reported an error (`--check-always`).
     pub check_always: bool,
-}
-
-/// A captured stream: its hash and its start.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Captured {
-    /// SHA-256 of everything written.
-    pub hash: [u8; 32],
-    /// How many bytes were written.
-    pub len: u64,
-    /// The first bytes, to show.
-    pub head: Vec<u8>,
-}
-
-impl Captured {
-    /// The start of the stream as text.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.head).into_owned()
-    }
 }
 
 /// What one run gave.
@@ -201,20 +181,17 @@ pub fn run(
     let (stdout_read, stdout_write) = io::pipe().map_err(failed("a pipe for the output"))?;
     let (stderr_read, stderr_write) = io::pipe().map_err(failed("a pipe for the output"))?;
     let stdin = File::open("/dev/null").map_err(failed("/dev/null"))?;
-    let stdout = capture(stdout_read);
-    let stderr = capture(stderr_read);
-    let started = Instant::now();
-    // At the time limit, before the session kills them, note which
-    // processes still run and where: the session's own limit comes a moment
-    // later.
-    let (ended, watch) = std::sync::mpsc::channel::<()>();
+    let (ended, session_over) = io::pipe().map_err(failed("a pipe"))?;
     let watched = dir.copy.then(|| dir.path().to_path_buf());
-    let watcher = std::thread::spawn(move || match watch.recv_timeout(limit) {
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-            super::running::still_running(watched.as_deref())
-        }
-        _ => Vec::new(),
+    let beside = std::thread::spawn(move || {
+        watch(
+            Streams::new([stdout_read.into(), stderr_read.into()]),
+            session_over.into(),
+            limit,
+            watched.as_deref(),
+        )
     });
+    let started = Instant::now();
     let (session, report) = match injector {
         Injector::Probe(probe, report, clock) => {
             let session = Session::command(&command)
@@ -238,9 +215,7 @@ pub fn run(
         .run();
     let duration = started.elapsed();
     drop(ended);
-    let running = watcher.join().unwrap_or_default();
-    let stdout = stdout.join().unwrap_or_default();
-    let stderr = stderr.join().unwrap_or_default();
+    let ([stdout, stderr], running) = beside.join().unwrap_or_default();
     let outcome = outcome?;
     let status = outcome.status;
     let probe: ProbeReport = report
@@ -256,7 +231,7 @@ pub fn run(
         .is_none_or(|fired| reports_lost_sync(&fired.key.syscall));
     let left = (dir.copy && checked && course_matters).then(|| snapshot(dir.path()));
     let check_failed = match &program.check {
-        Some(check) if checked => run_check(check, dir.path(), limit, interrupt),
+        Some(check) if checked => super::check::run(check, dir.path(), limit, interrupt),
         _ => None,
     };
     let tree = dir.copy.then(|| snapshot(dir.path()));
@@ -277,6 +252,35 @@ pub fn run(
             Vec::new()
         },
     })
+}
+
+/// Beside a run: read its output streams to their ends, and at the time
+/// `limit`, if the session is not over (`session_over` has not hung up),
+/// note which processes still run and where (the session's own limit comes
+/// a moment later, [`LOOK_AT_THE_LIMIT`]).
+fn watch(
+    mut streams: Streams<2>,
+    session_over: OwnedFd,
+    limit: Duration,
+    watched: Option<&Path>,
+) -> ([Captured; 2], Vec<String>) {
+    let at_limit = Instant::now() + limit;
+    let mut running = None;
+    let mut over = false;
+    loop {
+        let watching = !over && running.is_none();
+        if !watching && !streams.open() {
+            break;
+        }
+        let left = at_limit.saturating_duration_since(Instant::now());
+        if watching && left.is_zero() {
+            running = Some(super::running::still_running(watched));
+            continue;
+        }
+        let session = watching.then(|| session_over.as_raw_fd());
+        over |= streams.wait(session, watching.then_some(left));
+    }
+    (streams.finish(), running.unwrap_or_default())
 }
 
 /// The files under a directory, by path class (the relative path with
@@ -355,122 +359,4 @@ pub(super) fn resolve_program(program: &OsString, cwd: &Path) -> OsString {
 
 fn failed(what: &'static str) -> impl Fn(io::Error) -> SessionError {
     move |e| SessionError::Failed(format!("explore: {what}: {e}"))
-}
-
-/// Read a stream to its end on a thread: its hash and head.
-fn capture(mut stream: impl Read + Send + 'static) -> JoinHandle<Captured> {
-    std::thread::spawn(move || {
-        let mut hasher = Sha256::new();
-        let mut head = Vec::new();
-        let mut len = 0;
-        let mut buf = [0u8; 8192];
-        while let Ok(n @ 1..) = stream.read(&mut buf) {
-            hasher.update(&buf[..n]);
-            len += n as u64;
-            let room = KEPT_OUTPUT.saturating_sub(head.len());
-            head.extend_from_slice(&buf[..n.min(room)]);
-        }
-        Captured {
-            hash: hasher.finalize().into(),
-            len,
-            head,
-        }
-    })
-}
-
-/// `command`, killed if the thread that starts it ends first (fault killed
-/// with SIGKILL): explore's helpers are not traced, so the kernel does not
-/// kill them with fault as it kills the traced programs.
-fn dies_with_its_thread(command: &mut Command) -> &mut Command {
-    use std::os::unix::process::CommandExt;
-    // SAFETY: prctl is async-signal-safe; it only sets the child's own
-    // parent-death signal.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            Ok(())
-        })
-    }
-}
-
-/// Wakes a waiter when a child process ends: a pidfd, readable once it
-/// has; where the kernel has none (before 5.3), naps of 5 ms.
-struct ExitWatch(Option<OwnedFd>);
-
-impl ExitWatch {
-    fn of(child: &std::process::Child) -> ExitWatch {
-        // SAFETY: pidfd_open of our own unreaped child, whose id stays its.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id(), 0) };
-        // SAFETY: a descriptor just opened and owned by nothing else.
-        ExitWatch((fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) }))
-    }
-
-    /// Sleep until the child ends or `timeout` has passed.
-    fn sleep(&self, timeout: Duration) {
-        match &self.0 {
-            Some(fd) => {
-                let mut polled = libc::pollfd {
-                    fd: fd.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                let ms = timeout.as_millis().clamp(1, i32::MAX as u128) as i32;
-                // SAFETY: polls one descriptor of ours. An interrupted poll
-                // is a short sleep.
-                unsafe { libc::poll(&mut polled, 1, ms) };
-            }
-            None => std::thread::sleep(Duration::from_millis(5).min(timeout)),
-        }
-    }
-}
-
-/// Run the check in `dir`, in a process group of its own so that its whole
-/// tree is killed past `limit` or once `interrupt` is raised; its failure
-/// (status and output) if it failed.
-fn run_check(check: &str, dir: &Path, limit: Duration, interrupt: &Interrupt) -> Option<String> {
-    use std::os::unix::process::CommandExt;
-    let mut child = match dies_with_its_thread(Command::new("sh").arg("-c").arg(check))
-        .current_dir(dir)
-        .process_group(0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-    {
-        Ok(child) => child,
-        Err(e) => return Some(format!("the check could not start: {e}")),
-    };
-    let stdout = capture(child.stdout.take().expect("piped"));
-    let stderr = capture(child.stderr.take().expect("piped"));
-    let deadline = Instant::now() + limit;
-    let ended = ExitWatch::of(&child);
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if Instant::now() < deadline && !interrupt.is_raised() => ended.sleep(
-                deadline
-                    .saturating_duration_since(Instant::now())
-                    .min(interrupt::POLL),
-            ),
-            _ => {
-                // SAFETY: kills the check's own process group.
-                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-                let _ = child.wait();
-                break None;
-            }
-        }
-    };
-    let output = format!(
-        "{}{}",
-        stdout.join().unwrap_or_default().text(),
-        stderr.join().unwrap_or_default().text()
-    );
-    match status {
-        Some(status) if status.success() => None,
-        Some(status) if output.trim().is_empty() => Some(format!("the check failed ({status})")),
-        Some(status) => Some(format!("the check failed ({status}): {}", output.trim())),
-        None => Some(format!("check timed out after {limit:?}")),
-    }
 }
