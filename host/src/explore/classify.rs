@@ -9,7 +9,7 @@ use syscalls::Sysno;
 use std::collections::BTreeSet;
 
 use super::corruption::Corruption;
-use super::faults::Fault;
+use super::faults::{reports_lost_sync, Fault};
 use super::probe::NearMiss;
 use super::trial::{FileState, Observed, Tree};
 use super::uncaught::{uncaught, Uncaught};
@@ -504,16 +504,6 @@ pub(super) fn changes_state(syscall: &str) -> bool {
 /// all it changes).
 fn removes(syscall: &str) -> bool {
     matches!(syscall, "rmdir" | "unlink" | "unlinkat")
-}
-
-/// Whether a failure of `syscall` reports data lost on its way to the disk
-/// (a sync, a close), which the files left behind cannot show: the pages
-/// stay cached, as after a real write-back error.
-pub(super) fn reports_lost_sync(syscall: &str) -> bool {
-    matches!(
-        syscall,
-        "fsync" | "fdatasync" | "msync" | "sync_file_range" | "close"
-    )
 }
 
 /// What the user loses in `run`, in a line: how it ended, the check's

@@ -290,6 +290,16 @@ impl<'de> Deserialize<'de> for Fault {
     }
 }
 
+/// Whether a failure of `syscall` reports data lost on its way to the disk
+/// (a sync, a close), which the files left behind cannot show: the pages
+/// stay cached, as after a real write-back error.
+pub(super) fn reports_lost_sync(syscall: &str) -> bool {
+    matches!(
+        syscall,
+        "fsync" | "fdatasync" | "msync" | "sync_file_range" | "close"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

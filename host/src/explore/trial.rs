@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::classify::reports_lost_sync;
+use super::faults::reports_lost_sync;
 use super::key::normalize_names;
 use super::probe::{Probe, ProbeReport};
 pub use super::streams::Captured;
