@@ -335,28 +335,27 @@ pub fn classify(baseline: &Baseline, run: &Observed, check_always: bool) -> (Out
                 .into(),
         );
     }
-    if reports_lost_sync(&fired.key.syscall) {
-        if let Some(left) = baseline.changed_course(run) {
-            return (
-                Outcome::Handled,
-                format!(
-                    "noticed: the program left {} as the run without faults did not, \
-                     and lost nothing{}",
-                    left.join(", "),
-                    if run.checked {
-                        "; the check passed"
-                    } else {
-                        ""
-                    }
-                ),
-            );
-        }
-    }
-    if !reports_lost_sync(&fired.key.syscall) && baseline.same_files(run) == Some(true) {
-        return (
-            Outcome::Handled,
-            "recovered: the files are as without the fault".into(),
-        );
+    // A failed sync or close changes no file by itself: the same files are
+    // no recovery, but other files are another course the program took.
+    let handled = if reports_lost_sync(&fired.key.syscall) {
+        baseline.changed_course(run).map(|left| {
+            format!(
+                "noticed: the program left {} as the run without faults did not, \
+                 and lost nothing{}",
+                left.join(", "),
+                if run.checked {
+                    "; the check passed"
+                } else {
+                    ""
+                }
+            )
+        })
+    } else {
+        (baseline.same_files(run) == Some(true))
+            .then(|| "recovered: the files are as without the fault".to_string())
+    };
+    if let Some(detail) = handled {
+        return (Outcome::Handled, detail);
     }
     (
         Outcome::Silent,
