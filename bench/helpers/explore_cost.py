@@ -5,8 +5,10 @@ Usage: explore_cost.py FAULT OUT_DIR NAME REPEATS --check CHECK -- CMD [ARGS...]
 In a scratch directory under OUT_DIR, with an empty work directory (`work`):
 
 - the campaign: `fault explore --workdir work --jobs 1 --check CHECK --json
-  R -- CMD`, REPEATS times. Its recording (two runs without faults, the
-  pause between them and the planning) ends when it notes `planned N runs`
+  R -- CMD`, REPEATS times, with TMPDIR set to the scratch directory: its
+  copies of `work` are made beside the bare loop's, on the same file
+  system (a sync on tmpfs is free, on a disk it is not). Its recording (two
+  runs without faults, the pause between them and the planning) ends when it notes `planned N runs`
   on standard error; the injected runs take the rest. Each campaign gives
   its recording's time, its runs (the report's points) and their time;
 - the bare loop: what explore does for each run, without fault: copy the
@@ -40,9 +42,12 @@ def campaign(fault, scratch, check, command):
         os.remove(report)
     argv = [fault, "explore", "--workdir", "work", "--jobs", "1", "--check", check,
             "--json", report, "--"] + command
+    # The campaign's copies go where the bare loop's do (explore makes them
+    # under $TMPDIR): on another file system a sync costs another price.
+    env = dict(os.environ, TMPDIR=scratch)
     start = time.perf_counter()
     planned = None
-    with subprocess.Popen(argv, cwd=scratch, stdin=subprocess.DEVNULL,
+    with subprocess.Popen(argv, cwd=scratch, env=env, stdin=subprocess.DEVNULL,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as child:
         for line in child.stderr:
             if planned is None and b"explore: planned " in line:
