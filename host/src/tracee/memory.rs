@@ -21,22 +21,20 @@ impl Tracee {
         Ok(buf)
     }
 
-    /// Read at most `len` bytes at `addr`: fewer where the readable memory
-    /// ends sooner (the top of a stack), in one system call.
-    pub fn read_memory_upto(&self, addr: u64, len: usize) -> io::Result<Vec<u8>> {
+    /// Fill as much of `buf` as there are readable bytes at `addr` (the
+    /// readable memory may end sooner: the top of a stack), in one system
+    /// call; how many bytes were read.
+    pub fn read_memory_upto(&self, addr: u64, buf: &mut [u8]) -> io::Result<usize> {
         look();
-        let mut buf = vec![0u8; len];
         let remote = [RemoteIoVec {
             base: addr as usize,
-            len,
+            len: buf.len(),
         }];
-        let read = process_vm_readv(
+        Ok(process_vm_readv(
             Pid::from_raw(self.tid),
-            &mut [IoSliceMut::new(&mut buf)],
+            &mut [IoSliceMut::new(buf)],
             &remote,
-        )?;
-        buf.truncate(read);
-        Ok(buf)
+        )?)
     }
 
     /// Fill `buf` with the bytes at `addr` in the tracee's address space.

@@ -37,10 +37,23 @@ pub struct Frame {
 
 /// Unwinds the stacks of traced threads, keeping what it learned of each
 /// process's modules.
-#[derive(Default)]
 pub struct Unwinder {
     processes: HashMap<i32, ProcessModules>,
     cache: CacheX86_64,
+    /// The buffer each stack is read into ([`STACK_WINDOW`] bytes), kept:
+    /// a fresh one per stack cost a page fault per page, as many as the
+    /// frames took to unwind.
+    window: Vec<u8>,
+}
+
+impl Default for Unwinder {
+    fn default() -> Self {
+        Unwinder {
+            processes: HashMap::new(),
+            cache: CacheX86_64::default(),
+            window: vec![0; STACK_WINDOW],
+        }
+    }
 }
 
 /// The modules of one process, as framehop and as address ranges.
@@ -88,9 +101,15 @@ impl Unwinder {
         if !self.processes.contains_key(&tracee.pid) || self.needs_fresh_maps(tracee.pid, pc) {
             self.load(tracee.pid);
         }
-        let stack = StackWindow::read(tracee, sp);
+        let mut window = std::mem::take(&mut self.window);
+        // The window may run past the stack's end: it stops there.
+        let read = tracee.read_memory_upto(sp, &mut window).unwrap_or(0);
+        let stack = StackWindow {
+            start: sp,
+            bytes: &window[..read],
+        };
         let (frames, stray) = self.unwind(tracee, &stack, regs, depth);
-        match stray {
+        let frames = match stray {
             // A return address in code the maps were not read for: a
             // library loaded since (dlopen'd, as a Python extension's
             // libgdbm). Read the maps again and unwind once more.
@@ -99,7 +118,9 @@ impl Unwinder {
                 self.unwind(tracee, &stack, regs, depth).0
             }
             _ => frames,
-        }
+        };
+        self.window = window;
+        frames
     }
 
     /// The frames from `regs`, and the address that ended them outside any
@@ -239,29 +260,38 @@ fn parse_range(text: &str) -> Option<Range<u64>> {
     Some(u64::from_str_radix(start, 16).ok()?..u64::from_str_radix(end, 16).ok()?)
 }
 
-/// Bytes of a module file, shared by every process that maps it.
-#[derive(Clone)]
-struct Section {
-    file: Arc<Vec<u8>>,
-    range: Range<usize>,
-}
+/// The bytes of one section of a module file.
+struct Section(Arc<[u8]>);
 
 impl Deref for Section {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        &self.file[self.range.clone()]
+        &self.0
     }
 }
 
-/// A module file read once per explore (or other) process and kept.
+/// What unwinding needs of a module file, read once per explore (or other)
+/// process and kept: the bytes of its CFI sections only, not the whole file
+/// (a C library's code is megabytes, which x86-64 unwinding from CFI never
+/// reads).
 struct ElfFile {
-    data: Arc<Vec<u8>>,
     /// The address the segment at file offset 0 is linked at (0 for shared
     /// objects and position-independent executables).
     first_segment_address: u64,
-    /// (name, address range, file range) of the sections unwinding uses.
-    sections: Vec<(&'static str, Range<u64>, Range<usize>)>,
+    /// The address range of `.text`.
+    text: Option<Range<u64>>,
+    /// The CFI sections it has.
+    sections: Vec<CfiSection>,
+}
+
+/// One section of call frame information (`.eh_frame`, `.eh_frame_hdr`,
+/// `.debug_frame`) of a module file.
+struct CfiSection {
+    name: &'static str,
+    /// Its address range, as linked.
+    address: Range<u64>,
+    bytes: Arc<[u8]>,
 }
 
 /// A module file's identity: its path and modification time.
@@ -278,25 +308,32 @@ impl ElfFile {
         if let Some(file) = files.get(&key) {
             return Some(file.clone());
         }
-        let data = Arc::new(fs::read(path).ok()?);
-        let parsed = object::File::parse(&data[..]).ok()?;
+        // Only the headers and the sections asked for are read.
+        let cache = object::ReadCache::new(fs::File::open(path).ok()?);
+        let parsed = object::File::parse(&cache).ok()?;
         let first_segment_address = parsed
             .segments()
             .find(|segment| segment.file_range().0 == 0)
             .map(|segment| segment.address() & !0xfff)
             .unwrap_or(0);
-        let sections = [".text", ".eh_frame", ".eh_frame_hdr", ".debug_frame"]
+        let address = |section: &object::Section<'_, '_, _>| {
+            section.address()..section.address() + section.size()
+        };
+        let text = parsed.section_by_name(".text").map(|text| address(&text));
+        let sections = [".eh_frame", ".eh_frame_hdr", ".debug_frame"]
             .into_iter()
             .filter_map(|name| {
                 let section = parsed.section_by_name(name)?;
-                let (offset, size) = section.file_range()?;
-                let address = section.address()..section.address() + section.size();
-                Some((name, address, offset as usize..(offset + size) as usize))
+                Some(CfiSection {
+                    name,
+                    address: address(&section),
+                    bytes: Arc::from(section.data().ok()?),
+                })
             })
             .collect();
         let file = Arc::new(ElfFile {
-            data,
             first_segment_address,
+            text,
             sections,
         });
         files.insert(key, file.clone());
@@ -307,23 +344,17 @@ impl ElfFile {
         let find = |wanted: &str| {
             self.sections
                 .iter()
-                .find(|(name, _, _)| *name == wanted)
-                .map(|(_, address, bytes)| {
-                    let data = Section {
-                        file: self.data.clone(),
-                        range: bytes.clone(),
-                    };
-                    (address.clone(), data)
-                })
+                .find(|section| section.name == wanted)
+                .map(|section| (section.address.clone(), Section(section.bytes.clone())))
         };
-        let (text_svma, text) = find(".text").unzip();
         let (eh_frame_svma, eh_frame) = find(".eh_frame").unzip();
         let (eh_frame_hdr_svma, eh_frame_hdr) = find(".eh_frame_hdr").unzip();
         let debug_frame = find(".debug_frame").map(|(_, data)| data);
         ExplicitModuleSectionInfo {
             base_svma: 0,
-            text_svma,
-            text,
+            text_svma: self.text.clone(),
+            // Read only for Mach-O and PE unwind information.
+            text: None,
             eh_frame_svma,
             eh_frame,
             eh_frame_hdr_svma,
@@ -340,22 +371,12 @@ impl ElfFile {
 }
 
 /// The top of a thread's stack, read in one go.
-struct StackWindow {
+struct StackWindow<'a> {
     start: u64,
-    bytes: Vec<u8>,
+    bytes: &'a [u8],
 }
 
-impl StackWindow {
-    fn read(tracee: &Tracee, sp: u64) -> StackWindow {
-        // The window may run past the stack's end: it stops there.
-        StackWindow {
-            start: sp,
-            bytes: tracee
-                .read_memory_upto(sp, STACK_WINDOW)
-                .unwrap_or_default(),
-        }
-    }
-
+impl StackWindow<'_> {
     /// The 8-byte word at `address`, from the window or the tracee.
     fn word(&self, tracee: &Tracee, address: u64) -> Result<u64, ()> {
         let offset = address.checked_sub(self.start).ok_or(())? as usize;
