@@ -181,7 +181,8 @@ impl Options {
         // beside the first (whose session does not wait for it).
         std::thread::spawn(|| crate::session::prepare_plugin(trial::CLOCK_AHEAD));
         self.note("recording: the run without faults");
-        let mut baseline = self.run_recording(scratch, "record", limit, Clock::Real)?;
+        let mut baseline =
+            self.run_recording(scratch, "record", limit, Clock::Real, ProbeMode::Record)?;
         self.judge_faultless(&baseline, limit)?;
         let seen = std::mem::take(&mut baseline.probe.points);
         let timeout = self.run_limit(&baseline);
@@ -247,7 +248,7 @@ impl Options {
     ) -> Result<Observed, ExploreError> {
         let pause = until_another_second(first.duration, SystemTime::now());
         if pause > first.duration * 2 {
-            match self.run_recording(scratch, "again", limit, Clock::Ahead) {
+            match self.run_recording(scratch, "again", limit, Clock::Ahead, ProbeMode::Paths) {
                 Err(ExploreError::Session(SessionError::Invalid(why))) => {
                     self.note(&format!("{why}: waiting for the next second instead"));
                 }
@@ -262,10 +263,11 @@ impl Options {
             }
             std::thread::sleep(left.min(interrupt::POLL));
         }
-        self.run_recording(scratch, "again", limit, Clock::Real)
+        self.run_recording(scratch, "again", limit, Clock::Real, ProbeMode::Paths)
     }
 
-    /// A run without faults that lists every call of the scope. A session
+    /// A run without faults that lists every call of the scope, as `mode`
+    /// says (with its stack and result, or its path alone). A session
     /// error `Invalid` means that the clock could not be moved (the `clock`
     /// plugin did not load), and nothing ran.
     fn run_recording(
@@ -274,13 +276,14 @@ impl Options {
         name: &str,
         limit: Duration,
         clock: Clock,
+        mode: ProbeMode,
     ) -> Result<Observed, ExploreError> {
         let dir = RunDir::prepare(&self.program, scratch, name)
             .map_err(|e| ExploreError::Failed(format!("preparing the recording: {e}")))?;
         let (probe, report) = Probe::new(
             self.scope(dir.path(), &RandomNames::default())?,
             self.faults.clone(),
-            ProbeMode::Record,
+            mode,
         );
         let injector = trial::Injector::Probe(Box::new(probe), report, clock);
         Ok(trial::run(

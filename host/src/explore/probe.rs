@@ -14,7 +14,7 @@ use syscalls::{Sysno, SysnoSet};
 use super::corruption::{Corruption, PendingRead};
 use super::faults::{Fault, FaultChoice};
 use super::key::{site_of, workdir_relative, PointKey, RandomNames};
-use crate::model::{Action, Call, Capabilities, ExitVerdict, Verdict};
+use crate::model::{Action, Call, Capabilities, ExitVerdict, Need, Verdict};
 use crate::policy::{Policy, PolicyError};
 use crate::tracee::stack::{Frame, Unwinder};
 use crate::tracee::Tracee;
@@ -106,6 +106,10 @@ impl Scope {
 pub enum ProbeMode {
     /// List every point, with the faults to try there.
     Record,
+    /// List the path of every point, and nothing else: no stack is
+    /// unwound, no call stopped at its exit. The second recording, which
+    /// tells which names vary by themselves, needs no more.
+    Paths,
     /// Inject the fault whose id ([`PointKey::id`]) this is, at the point
     /// with this key if known (to tell why it did not occur).
     Inject(String, Option<PointKey>),
@@ -380,6 +384,17 @@ impl Policy for Probe {
         }
     }
 
+    fn need(&self, sysno: Sysno) -> Need {
+        match self.mode {
+            // A path is read at the call's entry, which a user notification
+            // shows; an exec is stopped, to know the program.
+            ProbeMode::Paths if !matches!(sysno, Sysno::execve | Sysno::execveat) => Need::Entry {
+                passes_changed: false,
+            },
+            _ => Need::Stop,
+        }
+    }
+
     fn on_enter(&mut self, call: &mut Call, tracee: &Tracee) -> Result<Verdict, PolicyError> {
         let Some(sysno) = call.sysno() else {
             return Ok(Verdict::PASS);
@@ -396,7 +411,10 @@ impl Policy for Probe {
         let Some(target) = self.scope.target(call, tracee) else {
             return Ok(Verdict::PASS);
         };
-        let frames = self.unwinder.stack(tracee, STACK_DEPTH);
+        let frames = match self.mode {
+            ProbeMode::Paths => Vec::new(),
+            _ => self.unwinder.stack(tracee, STACK_DEPTH),
+        };
         let raw = workdir_relative(&target, &self.scope.workdir);
         let key = self.key(call, &raw, &frames);
         let count = matches!(
@@ -420,11 +438,14 @@ impl Policy for Probe {
         };
         self.note_sync_state(call, sysno);
         match &self.mode {
-            ProbeMode::Record => {
+            ProbeMode::Record | ProbeMode::Paths => {
                 // Every counted call is kept, with no fault to try or some:
                 // the plan counts them again once random names are known.
                 let mut report = self.report.lock().unwrap_or_else(|e| e.into_inner());
-                self.recording.insert(call.tid, report.points.len());
+                let want_exit = matches!(self.mode, ProbeMode::Record);
+                if want_exit {
+                    self.recording.insert(call.tid, report.points.len());
+                }
                 report.points.push(SeenPoint {
                     key,
                     path: raw,
@@ -434,7 +455,7 @@ impl Policy for Probe {
                     failed: false,
                 });
                 Ok(Verdict {
-                    want_exit: true,
+                    want_exit,
                     ..Verdict::PASS
                 })
             }
