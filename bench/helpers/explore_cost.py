@@ -15,14 +15,15 @@ In a scratch directory under OUT_DIR, with an empty work directory (`work`):
   work directory (`cp -a`), run CMD in the copy (stdin /dev/null, its
   output read), run the check there (`sh -c CHECK`, its output read),
   remove the copy. As many iterations as the campaign has runs (at least
-  20).
+  20), right after each campaign.
 
-Writes three files in the hyperfine JSON shape bench/run's report reads:
-NAME-bare.json (seconds per bare iteration), NAME-run.json (seconds per
-injected run: the campaign after its recording, over its runs; one value
-per repeat) and NAME-recording.json (seconds per recording), and prints one
-line: runs, explore's runs per minute, the bare loop's, and the recording
-against two bare iterations.
+Writes three files in the hyperfine JSON shape bench/run's report reads,
+one value per repeat: NAME-bare.json (seconds per bare iteration, the
+median of the loop after that campaign), NAME-run.json (seconds per
+injected run: the campaign after its recording, over its runs) and
+NAME-recording.json (seconds per recording), and prints one line: runs,
+explore's runs per minute, the bare loop's, and the recording against two
+bare iterations.
 """
 
 import json
@@ -96,15 +97,18 @@ def main():
     scratch = tempfile.mkdtemp(prefix=f"explore-{name}.", dir=out_dir)
     try:
         os.mkdir(os.path.join(scratch, "work"))
-        recordings, per_run, runs = [], [], 0
+        recordings, per_run, loop = [], [], []
         campaign(fault, scratch, check, command)  # warm: caches, page cache
+        for _ in range(3):
+            bare(scratch, check, command)  # warm
+        # Each campaign is followed by its bare loop, so that a slow spell of
+        # the machine falls on both sides of the ratio alike.
         for _ in range(repeats):
             recording, injected, runs = campaign(fault, scratch, check, command)
             recordings.append(recording)
             per_run.append(injected / max(runs, 1))
-        for _ in range(3):
-            bare(scratch, check, command)  # warm
-        loop = [bare(scratch, check, command) for _ in range(max(runs, 20))]
+            loop.append(statistics.median(
+                [bare(scratch, check, command) for _ in range(max(runs, 20))]))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     write(os.path.join(out_dir, f"{name}-bare.json"), loop)
