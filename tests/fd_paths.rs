@@ -152,6 +152,35 @@ for n in (1, 2):
     );
 }
 
+#[test]
+fn reads_through_a_symlinked_directory_swapped_in_the_run_fail() {
+    // fault keeps each directory's real path while it sees every call that
+    // could change one (path-errno subscribes to %file): `ln -sfn` swapping
+    // `way` from `decoy` to `real` must make it read `way` afresh.
+    let dir = TestDir::new("fd-paths-swapped-way");
+    for (sub, text) in [("real", "hello"), ("decoy", "decoy")] {
+        fs::create_dir(dir.join(sub)).unwrap();
+        fs::write(dir.join(sub).join("data"), text).unwrap();
+    }
+    symlink(dir.join("decoy"), dir.join("way")).unwrap();
+    let script = "head -c 5 way/data || printf failed; echo ' before'; \
+                  ln -sfn real way; \
+                  head -c 5 way/data 2>/dev/null || printf failed; echo ' after'";
+    let out = Cmd::fault()
+        .cwd(dir.path())
+        .args(["-o", "/dev/null", "--plugin"])
+        .arg(format!("path-errno:path={}/*", dir.join("real").display()))
+        .args(["--", "bash", "-c", script])
+        .run();
+    out.assert_code(0);
+    assert_eq!(
+        out.lines(),
+        ["decoy before", "failed after"],
+        "{}",
+        out.describe()
+    );
+}
+
 /// Python in `dir` under a rule failing every read of the files of
 /// `dir/many/` with EIO; `script` prints what happened.
 fn python_reading(dir: &TestDir, script: &str) -> Outcome {

@@ -24,13 +24,12 @@
 //! [`Backend::stop_fd_calls_after`]: crate::backend::Backend::stop_fd_calls_after
 //! [`Backend::stop_fd_calls_on`]: crate::backend::Backend::stop_fd_calls_on
 
-use std::fs::{self, OpenOptions};
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use syscalls::{Sysno, SysnoSet};
 
+use super::real_dirs::{opened_path, RealDirs};
 use crate::arch::classes::{classes_of, fd_args, path_args, Classes};
 use crate::backend::filter::FdCall;
 use crate::model::Call;
@@ -113,7 +112,7 @@ pub fn is_fd_call(sysno: Sysno) -> bool {
 /// as written or with its symlinks resolved, is one. A call that names no
 /// file yet (`O_TMPFILE`, `memfd_create`, `open_by_handle_at`), or whose
 /// path cannot be read, may.
-pub fn may_open_decided_file(call: &Call, chain: &Chain) -> bool {
+pub fn may_open_decided_file(call: &Call, chain: &Chain, dirs: &mut RealDirs) -> bool {
     let tracee = tracee_of(call);
     let Some(sysno) = call.sysno() else {
         return true;
@@ -149,17 +148,17 @@ pub fn may_open_decided_file(call: &Call, chain: &Chain) -> bool {
     let real = if flags & excl == excl {
         // It creates the file or fails, even on a symlink: only the
         // directory's symlinks count.
-        new_file_path(&path)
+        new_file_path(&path, dirs)
     } else {
-        real_path(&path)
+        real_path(&path, dirs)
     };
     real.is_some_and(|real| real != path && chain.fd_path_matters(&real))
 }
 
 /// The path a descriptor of a file created at `path` shows in
 /// `/proc/PID/fd`: its directory's symlinks resolved.
-fn new_file_path(path: &Path) -> Option<PathBuf> {
-    Some(opened_path(path.parent()?)?.join(path.file_name()?))
+fn new_file_path(path: &Path, dirs: &mut RealDirs) -> Option<PathBuf> {
+    Some(dirs.real(path.parent()?)?.join(path.file_name()?))
 }
 
 /// The thread making `call`.
@@ -199,33 +198,25 @@ fn names_a_descriptor(path: &Path) -> bool {
 /// The path a descriptor opened through `path` shows in `/proc/PID/fd`, its
 /// symlinks resolved; for a file not there yet, that of the file an
 /// `O_CREAT` open would create. `None` if it cannot be told.
-fn real_path(path: &Path) -> Option<PathBuf> {
+fn real_path(path: &Path, dirs: &mut RealDirs) -> Option<PathBuf> {
     let mut path = path.to_path_buf();
     for _ in 0..MAX_SYMLINKS {
+        let is_symlink = fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_symlink());
+        if !is_symlink {
+            // A file's own name (or one not there yet) is shown as written,
+            // after its directory's real path.
+            return Some(dirs.real(path.parent()?)?.join(path.file_name()?));
+        }
         match opened_path(&path) {
             Some(real) => return Some(real),
             None => {
-                let dir = opened_path(path.parent()?)?;
-                match fs::read_link(&path) {
-                    // A dangling symlink: O_CREAT creates its target.
-                    Ok(target) => path = crate::tracee::resolve_path_at(&dir, &target),
-                    Err(_) => return Some(dir.join(path.file_name()?)),
-                }
+                // A dangling symlink: O_CREAT creates its target.
+                let dir = dirs.real(path.parent()?)?;
+                path = crate::tracee::resolve_path_at(&dir, &fs::read_link(&path).ok()?);
             }
         }
     }
     None
-}
-
-/// The path of the file `path` names, as the kernel shows a descriptor of
-/// it (opened with `O_PATH`: no side effect on devices or FIFOs).
-fn opened_path(path: &Path) -> Option<PathBuf> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_PATH)
-        .open(path)
-        .ok()?;
-    fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()
 }
 
 #[cfg(test)]
@@ -269,12 +260,30 @@ mod tests {
         std::os::unix::fs::symlink(dir.join("real"), dir.join("link")).unwrap();
         std::os::unix::fs::symlink(dir.join("real/target"), dir.join("dangling")).unwrap();
         let real = dir.join("real").canonicalize().unwrap();
-        assert_eq!(real_path(&dir.join("link/new")), Some(real.join("new")));
-        assert_eq!(new_file_path(&dir.join("link/new")), Some(real.join("new")));
-        assert_eq!(real_path(&dir.join("dangling")), Some(real.join("target")));
+        let dirs = &mut RealDirs::new(false);
+        assert_eq!(
+            real_path(&dir.join("link/new"), dirs),
+            Some(real.join("new"))
+        );
+        assert_eq!(
+            new_file_path(&dir.join("link/new"), dirs),
+            Some(real.join("new"))
+        );
+        assert_eq!(
+            real_path(&dir.join("dangling"), dirs),
+            Some(real.join("target"))
+        );
         fs::write(dir.join("real/file"), "x").unwrap();
-        assert_eq!(real_path(&dir.join("link/file")), Some(real.join("file")));
-        assert_eq!(real_path(&dir.join("missing/file")), None);
+        assert_eq!(
+            real_path(&dir.join("link/file"), dirs),
+            Some(real.join("file"))
+        );
+        std::os::unix::fs::symlink(dir.join("real/file"), dir.join("to-file")).unwrap();
+        assert_eq!(
+            real_path(&dir.join("to-file"), dirs),
+            Some(real.join("file"))
+        );
+        assert_eq!(real_path(&dir.join("missing/file"), dirs), None);
         fs::remove_dir_all(&dir).unwrap();
     }
 }

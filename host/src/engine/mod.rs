@@ -7,6 +7,7 @@
 
 pub mod fd_scope;
 pub mod plan;
+pub mod real_dirs;
 pub mod stop_signals;
 mod timers;
 
@@ -25,6 +26,7 @@ use crate::policy::chain::{Chain, Decision};
 use crate::policy::PolicyError;
 use crate::tracee::cwd::{self, Following};
 use crate::tracee::{self, Tracee};
+use real_dirs::RealDirs;
 use stop_signals::StopSignals;
 use timers::Timers;
 
@@ -149,6 +151,9 @@ pub struct Engine<'a, B: Backend> {
     /// decides, with their process: the copy gets an fd filter at the
     /// call's exit.
     copying_fd: HashMap<i32, i32>,
+    /// The real paths of directories, kept while fd calls run unstopped
+    /// and every call that could change one is seen.
+    real_dirs: RealDirs,
 }
 
 impl<'a, B: Backend> Engine<'a, B> {
@@ -189,6 +194,7 @@ impl<'a, B: Backend> Engine<'a, B> {
             warned_of_io_uring: HashSet::new(),
             fd_calls_unstopped: false,
             copying_fd: HashMap::new(),
+            real_dirs: RealDirs::default(),
         }
     }
 
@@ -260,7 +266,10 @@ impl<'a, B: Backend> Engine<'a, B> {
     /// Trace until every traced thread is gone, or a stop signal detaches.
     pub fn run(&mut self) -> Result<Ending, EngineError> {
         let _slack = ExactWakeUps::begin();
-        self.following = plan::follows_cwd(&self.chain.subscription()).then(Following::begin);
+        let subscription = self.chain.subscription();
+        self.following = plan::follows_cwd(&subscription).then(Following::begin);
+        self.real_dirs =
+            RealDirs::new(self.fd_calls_unstopped && real_dirs::sees_every_change(&subscription));
         if self.on_stop != OnStopSignal::Ignore {
             self.stop_signals = Some(StopSignals::accept());
         }
@@ -373,6 +382,13 @@ impl<'a, B: Backend> Engine<'a, B> {
     fn handle(&mut self, event: Event) -> Result<(), EngineError> {
         // The tracee ran since the last event: its paths are to be read anew.
         tracee::forget_resolved();
+        match event {
+            Event::Entry { tid, nr, .. } => {
+                self.real_dirs.event(tid, Sysno::new(nr as usize), true)
+            }
+            Event::Exit { tid, .. } => self.real_dirs.event(tid, None, false),
+            _ => {}
+        }
         if self.launch != Launch::Done && matches!(event, Event::Entry { .. } | Event::Exit { .. })
         {
             self.before_launch(event);
@@ -405,6 +421,8 @@ impl<'a, B: Backend> Engine<'a, B> {
                     following.forget(former);
                     following.forget(tid);
                 }
+                self.real_dirs.gone(former);
+                self.real_dirs.gone(tid);
                 // The exec'd thread's pending execve continues under its new id.
                 let pending = self.threads.remove(&former).and_then(|t| t.pending);
                 self.threads.insert(tid, Thread { pid: tid, pending });
@@ -436,6 +454,7 @@ impl<'a, B: Backend> Engine<'a, B> {
         if let Some(following) = &self.following {
             following.forget(tid);
         }
+        self.real_dirs.gone(tid);
         self.copying_fd.remove(&tid);
         let thread = self.threads.remove(&tid);
         if let Some(Termination::Signal(signal)) = status {
@@ -595,7 +614,7 @@ impl<'a, B: Backend> Engine<'a, B> {
         {
             return;
         }
-        if fd_scope::may_open_decided_file(call, self.chain) {
+        if fd_scope::may_open_decided_file(call, self.chain, &mut self.real_dirs) {
             self.backend.stop_fd_calls_after(call.pid, call.tid);
         }
     }
