@@ -17,7 +17,9 @@
 //! its end. Without that promise nothing is kept.
 //!
 //! What no traced call shows is not followed: an untraced process renaming
-//! a directory (`docs/cannot-see.md`).
+//! a directory (`docs/cannot-see.md`). A ring of `io_uring`, which renames
+//! and unlinks without a system call, is seen being set up: from then on
+//! nothing is kept.
 //!
 //! [`fd_scope`]: super::fd_scope
 
@@ -81,6 +83,9 @@ impl RealDirs {
     /// Thread `tid` stopped at a call of `sysno` (at its `entry`, or at its
     /// exit): its earlier calls have returned.
     pub fn event(&mut self, tid: i32, sysno: Option<Sysno>, entry: bool) {
+        if entry && sysno == Some(Sysno::io_uring_setup) {
+            self.kept = None;
+        }
         let Some(kept) = &mut self.kept else {
             return;
         };
@@ -206,6 +211,19 @@ mod tests {
         dirs.gone(7);
         assert_eq!(dirs.real(&link), Some(real));
         assert_eq!(dirs.kept.as_ref().unwrap().dirs.len(), 1);
+    }
+
+    #[test]
+    fn nothing_is_kept_once_a_ring_is_set_up() {
+        let (root, real, link) = dirs("ring");
+        let mut dirs = RealDirs::new(true);
+        dirs.event(7, Some(Sysno::io_uring_setup), true);
+        assert_eq!(dirs.real(&link), Some(real));
+        let other = root.path().join("other");
+        fs::create_dir(&other).unwrap();
+        fs::remove_file(&link).unwrap();
+        std::os::unix::fs::symlink(&other, &link).unwrap();
+        assert_eq!(dirs.real(&link), Some(other.canonicalize().unwrap()));
     }
 
     #[test]
