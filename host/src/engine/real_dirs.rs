@@ -162,30 +162,38 @@ mod tests {
         (Root(root), real.canonicalize().unwrap(), link)
     }
 
+    /// Point `link` at `target`, behind fi's back.
+    fn repoint(link: &Path, target: &Path) {
+        fs::remove_file(link).unwrap();
+        std::os::unix::fs::symlink(target, link).unwrap();
+    }
+
+    /// A second real directory, `other`, under `root`: its real path.
+    fn other(root: &Root) -> PathBuf {
+        let other = root.path().join("other");
+        fs::create_dir(&other).unwrap();
+        other.canonicalize().unwrap()
+    }
+
     #[test]
     fn a_kept_path_holds_until_a_change_enters_and_is_read_again_after_it() {
         let (root, real, link) = dirs("kept");
         let mut dirs = RealDirs::new(true);
         assert_eq!(dirs.real(&link), Some(real.clone()));
         // Replaced behind fi's back, the kept path still answers...
-        let other = root.path().join("other");
-        fs::create_dir(&other).unwrap();
-        fs::remove_file(&link).unwrap();
-        std::os::unix::fs::symlink(&other, &link).unwrap();
+        let other = other(&root);
+        repoint(&link, &other);
         assert_eq!(dirs.real(&link), Some(real.clone()));
         // ...but a rename (the way `ln -sfn` replaces a link) clears it,
         // and nothing is kept while it may still run.
         dirs.event(7, Some(Sysno::rename), true);
-        let other = other.canonicalize().unwrap();
         assert_eq!(dirs.real(&link), Some(other.clone()));
-        fs::remove_file(&link).unwrap();
-        std::os::unix::fs::symlink(&real, &link).unwrap();
+        repoint(&link, &real);
         assert_eq!(dirs.real(&link), Some(real.clone()));
         // The thread's next event: its rename returned; paths are kept again.
         dirs.event(7, Some(Sysno::openat), true);
         assert_eq!(dirs.real(&link), Some(real.clone()));
-        fs::remove_file(&link).unwrap();
-        std::os::unix::fs::symlink(&other, &link).unwrap();
+        repoint(&link, &other);
         assert_eq!(dirs.real(&link), Some(real));
     }
 
@@ -194,11 +202,9 @@ mod tests {
         let (root, real, link) = dirs("not-kept");
         let mut dirs = RealDirs::new(false);
         assert_eq!(dirs.real(&link), Some(real));
-        let other = root.path().join("other");
-        fs::create_dir(&other).unwrap();
-        fs::remove_file(&link).unwrap();
-        std::os::unix::fs::symlink(&other, &link).unwrap();
-        assert_eq!(dirs.real(&link), Some(other.canonicalize().unwrap()));
+        let other = other(&root);
+        repoint(&link, &other);
+        assert_eq!(dirs.real(&link), Some(other));
     }
 
     #[test]
@@ -219,11 +225,9 @@ mod tests {
         let mut dirs = RealDirs::new(true);
         dirs.event(7, Some(Sysno::io_uring_setup), true);
         assert_eq!(dirs.real(&link), Some(real));
-        let other = root.path().join("other");
-        fs::create_dir(&other).unwrap();
-        fs::remove_file(&link).unwrap();
-        std::os::unix::fs::symlink(&other, &link).unwrap();
-        assert_eq!(dirs.real(&link), Some(other.canonicalize().unwrap()));
+        let other = other(&root);
+        repoint(&link, &other);
+        assert_eq!(dirs.real(&link), Some(other));
     }
 
     #[test]
