@@ -36,7 +36,8 @@ pub(crate) struct CrashPolicy {
     /// Calls seen so far, per syscall number (for the replay spec).
     seen: HashMap<i64, u32>,
     crashed: Option<CrashedAt>,
-    scratch: PathBuf,
+    /// The scratch directory; `None` once removed.
+    scratch: Option<PathBuf>,
     slot: ReportSlot,
 }
 
@@ -72,9 +73,18 @@ impl CrashPolicy {
             },
             seen: HashMap::new(),
             crashed: None,
-            scratch,
+            scratch: Some(scratch),
             slot,
         })
+    }
+
+    /// Remove the scratch directory, once: its name is free again after,
+    /// and another session of the process may take it (tests run sessions
+    /// in threads), whose directory a second removal would delete.
+    fn remove_scratch(&mut self) {
+        if let Some(scratch) = self.scratch.take() {
+            let _ = std::fs::remove_dir_all(scratch);
+        }
     }
 
     /// Rewrite the files for the crash, if there was one; the report.
@@ -200,7 +210,7 @@ impl Policy for CrashPolicy {
 
     fn finish(&mut self) {
         let report = self.report();
-        let _ = std::fs::remove_dir_all(&self.scratch);
+        self.remove_scratch();
         *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
     }
 }
@@ -283,7 +293,7 @@ impl Drop for CrashPolicy {
     /// The scratch directory goes on every way out, a failed run's too
     /// ([`Policy::finish`] removes it on the usual one).
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.scratch);
+        self.remove_scratch();
     }
 }
 
