@@ -383,10 +383,8 @@ impl<'a, B: Backend> Engine<'a, B> {
         // The tracee ran since the last event: its paths are to be read anew.
         tracee::forget_resolved();
         match event {
-            Event::Entry { tid, nr, .. } => {
-                self.real_dirs.event(tid, Sysno::new(nr as usize), true)
-            }
-            Event::Exit { tid, .. } => self.real_dirs.event(tid, None, false),
+            Event::Entry { tid, nr, .. } => self.real_dirs.event(tid, Sysno::new(nr as usize)),
+            Event::Exit { tid, .. } => self.real_dirs.event(tid, None),
             _ => {}
         }
         if self.launch != Launch::Done && matches!(event, Event::Entry { .. } | Event::Exit { .. })

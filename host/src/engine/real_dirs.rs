@@ -80,10 +80,10 @@ impl RealDirs {
         }
     }
 
-    /// Thread `tid` stopped at a call of `sysno` (at its `entry`, or at its
-    /// exit): its earlier calls have returned.
-    pub fn event(&mut self, tid: i32, sysno: Option<Sysno>, entry: bool) {
-        if entry && sysno == Some(Sysno::io_uring_setup) {
+    /// Thread `tid` stopped entering a call of `entering`, or at a call's
+    /// exit (`None`): its earlier calls have returned.
+    pub fn event(&mut self, tid: i32, entering: Option<Sysno>) {
+        if entering == Some(Sysno::io_uring_setup) {
             self.kept = None;
         }
         let Some(kept) = &mut self.kept else {
@@ -92,7 +92,7 @@ impl RealDirs {
         if kept.changing.remove(&tid) {
             kept.dirs.clear();
         }
-        if entry && sysno.is_some_and(|sysno| CHANGES.contains(&sysno)) {
+        if entering.is_some_and(|sysno| CHANGES.contains(&sysno)) {
             kept.changing.insert(tid);
             kept.dirs.clear();
         }
@@ -186,21 +186,20 @@ mod tests {
         assert_eq!(dirs.real(&link), Some(real.clone()));
         // ...but a rename (the way `ln -sfn` replaces a link) clears it,
         // and nothing is kept while it may still run.
-        dirs.event(7, Some(Sysno::rename), true);
+        dirs.event(7, Some(Sysno::rename));
         assert_eq!(dirs.real(&link), Some(other.clone()));
         repoint(&link, &real);
         assert_eq!(dirs.real(&link), Some(real.clone()));
         // The thread's next event: its rename returned; paths are kept again.
-        dirs.event(7, Some(Sysno::openat), true);
+        dirs.event(7, Some(Sysno::openat));
         assert_eq!(dirs.real(&link), Some(real.clone()));
         repoint(&link, &other);
         assert_eq!(dirs.real(&link), Some(real));
     }
 
-    #[test]
-    fn nothing_is_kept_without_the_engines_promise() {
-        let (root, real, link) = dirs("not-kept");
-        let mut dirs = RealDirs::new(false);
+    /// `dirs` reads `link` afresh after it is repointed behind fi's back.
+    fn reads_afresh(mut dirs: RealDirs, test: &str) {
+        let (root, real, link) = self::dirs(test);
         assert_eq!(dirs.real(&link), Some(real));
         let other = other(&root);
         repoint(&link, &other);
@@ -208,10 +207,15 @@ mod tests {
     }
 
     #[test]
+    fn nothing_is_kept_without_the_engines_promise() {
+        reads_afresh(RealDirs::new(false), "not-kept");
+    }
+
+    #[test]
     fn a_thread_gone_in_its_change_lets_paths_be_kept_again() {
         let (_root, real, link) = dirs("gone");
         let mut dirs = RealDirs::new(true);
-        dirs.event(7, Some(Sysno::unlinkat), true);
+        dirs.event(7, Some(Sysno::unlinkat));
         assert_eq!(dirs.real(&link), Some(real.clone()));
         assert!(dirs.kept.as_ref().unwrap().dirs.is_empty());
         dirs.gone(7);
@@ -221,13 +225,9 @@ mod tests {
 
     #[test]
     fn nothing_is_kept_once_a_ring_is_set_up() {
-        let (root, real, link) = dirs("ring");
         let mut dirs = RealDirs::new(true);
-        dirs.event(7, Some(Sysno::io_uring_setup), true);
-        assert_eq!(dirs.real(&link), Some(real));
-        let other = other(&root);
-        repoint(&link, &other);
-        assert_eq!(dirs.real(&link), Some(other));
+        dirs.event(7, Some(Sysno::io_uring_setup));
+        reads_afresh(dirs, "ring");
     }
 
     #[test]
