@@ -1,7 +1,7 @@
 //! Builds the policies in `plugins/` as WebAssembly components and embeds
 //! them: writes `$OUT_DIR/builtin_plugins.rs`, which defines
-//! `BUILTIN_PLUGINS: &[(&str, &[u8])]`, each plugin's directory name and
-//! component bytes.
+//! `BUILTIN_PLUGINS: &[Builtin]`, each plugin's directory name, component
+//! bytes and their SHA-256.
 //!
 //! Links the commands as position-dependent executables (see `main`).
 //!
@@ -22,6 +22,8 @@ use std::fmt::Write as _;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use sha2::Digest as _;
 
 const TARGET: &str = "wasm32-wasip2";
 
@@ -58,16 +60,21 @@ fn main() {
     build(workspace, &target_dir, &plugins);
 
     let mut out = String::from(
-        "/// The policies built into fi: name (`short-write`) and WebAssembly component.\n\
-         pub static BUILTIN_PLUGINS: &[(&str, &[u8])] = &[\n",
+        "/// The policies built into fi.\n\
+         pub static BUILTIN_PLUGINS: &[Builtin] = &[\n",
     );
     for name in &plugins {
         let wasm = target_dir
             .join(TARGET)
             .join("release")
             .join(format!("fi_plugin_{}.wasm", name.replace('-', "_")));
-        check_component(&wasm);
-        writeln!(out, "    ({name:?}, include_bytes!({:?})),", wasm.display()).unwrap();
+        let digest = check_component(&wasm);
+        writeln!(
+            out,
+            "    Builtin {{ name: {name:?}, bytes: include_bytes!({:?}), digest: {digest:?} }},",
+            wasm.display()
+        )
+        .unwrap();
     }
     out.push_str("];\n");
     fs::write(out_dir.join("builtin_plugins.rs"), out).unwrap();
@@ -305,13 +312,14 @@ fn build(workspace: &Path, target_dir: &Path, plugins: &[String]) {
     );
 }
 
-/// Panics unless `wasm` starts like a WebAssembly component (not a core
-/// module).
-fn check_component(wasm: &Path) {
+/// The SHA-256 of the component `wasm`; panics unless it starts like a
+/// WebAssembly component (not a core module).
+fn check_component(wasm: &Path) -> [u8; 32] {
     let bytes = fs::read(wasm).unwrap_or_else(|e| panic!("cannot read {}: {e}", wasm.display()));
     assert!(
         bytes.starts_with(b"\0asm\x0d\0\x01\0"),
         "{} is not a WebAssembly component",
         wasm.display()
     );
+    sha2::Sha256::digest(&bytes).into()
 }

@@ -61,7 +61,7 @@ pub fn export(dir: &std::path::Path) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     for name in builtins::names() {
         let path = dir.join(format!("{name}.wasm"));
-        let bytes = builtins::find(name).map_or(&[][..], |(_, bytes)| bytes);
+        let bytes = builtins::find(name).map_or(&[][..], |builtin| builtin.bytes);
         std::fs::write(&path, bytes).with_context(|| format!("writing {}", path.display()))?;
         println!("{}", path.display());
     }

@@ -6,15 +6,17 @@ use std::io::ErrorKind;
 use std::rc::Rc;
 
 use anyhow::{anyhow, bail, Context, Result};
+use sha2::{Digest, Sha256};
 use wasmtime::Store;
 
+use super::builtins::{self, Builtin};
 use super::contract::PluginPre;
 use super::host::{PluginState, ProgramClock, Sandbox};
 use super::instance::{ticks, Instance, Limits};
 use super::paths::PathGlobs;
 use super::policy::{Declared, WasmPolicy};
 use super::seed::{Seed, SeedReport};
-use super::{builtins, shared, world, PluginSpec};
+use super::{shared, world, PluginSpec};
 use crate::crash::UnsyncedWrites;
 use crate::output::Log;
 use crate::policy::FdPaths;
@@ -146,29 +148,37 @@ pub fn prepare_plugin(spec: &str) -> Result<()> {
 }
 
 /// The plugin `source` (a built-in name or a .wasm/.wat path), checked to
-/// be built for this build's contract, and prepared once per process.
+/// be built for this build's contract, and prepared once per process. A
+/// built-in was built from this tree for this contract (see its tests), and
+/// is named by the digest taken when it was built.
 fn prepare(source: &str, is_file: bool) -> Result<PluginPre<PluginState>> {
-    let bytes = text_to_binary(read_source(source, is_file)?)?;
+    if !is_file {
+        let builtin = find_builtin(source)?;
+        return shared::prepare(builtin.bytes, &builtin.digest, source);
+    }
+    let bytes = text_to_binary(read_file(source)?)?;
     check_is_component(&bytes)?;
     world::check(&bytes)?;
-    shared::prepare(&bytes, source)
+    shared::prepare(&bytes, &Sha256::digest(&bytes).into(), source)
 }
 
-/// The bytes of the file or built-in `source`; a missing file whose name is
-/// a built-in's is named as such.
-fn read_source(source: &str, is_file: bool) -> Result<Vec<u8>> {
-    if !is_file {
-        return match builtins::find(source) {
-            Some((_, bytes)) => Ok(bytes.to_vec()),
-            None => match DidYouMean::among(source, builtins::names()).name() {
-                Some(name) => bail!("no built-in plugin named '{source}' (did you mean '{name}'?)"),
-                None => bail!(
-                    "no built-in plugin named '{source}' (built-ins: {}; a file path needs a / or a .wasm/.wat ending)",
-                    builtins::names().collect::<Vec<_>>().join(", ")
-                ),
-            },
-        };
+/// The built-in `source` names, or an error naming the nearest one.
+fn find_builtin(source: &str) -> Result<&'static Builtin> {
+    if let Some(builtin) = builtins::find(source) {
+        return Ok(builtin);
     }
+    match DidYouMean::among(source, builtins::names()).name() {
+        Some(name) => bail!("no built-in plugin named '{source}' (did you mean '{name}'?)"),
+        None => bail!(
+            "no built-in plugin named '{source}' (built-ins: {}; a file path needs a / or a .wasm/.wat ending)",
+            builtins::names().collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+/// The bytes of the plugin file `source`; a missing file whose name is a
+/// built-in's is named as such.
+fn read_file(source: &str) -> Result<Vec<u8>> {
     std::fs::read(source).or_else(|error| match builtins::meant_by_file(source) {
         Some(builtin) if error.kind() == ErrorKind::NotFound => {
             bail!("no file {source}; the built-in is {builtin}")

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use anyhow::{anyhow, Context, Result};
-use sha2::{Digest, Sha256};
 use wasmtime::component::Linker;
 use wasmtime::{Config, Engine};
 
@@ -27,7 +26,7 @@ struct Shared {
 }
 
 /// A plugin's bytes as the process knows them: their SHA-256.
-type Key = [u8; 32];
+pub type Key = [u8; 32];
 
 /// One plugin's place in the process: empty until it is prepared. Locked
 /// while it is prepared, so sessions asking for the same plugin at once
@@ -40,18 +39,18 @@ pub fn engine() -> Result<&'static Engine> {
     shared().map(|shared| &shared.engine)
 }
 
-/// The plugin whose bytes are `bytes` (named `name` in messages), compiled
-/// (or read from the disk cache) and linked against the contract's bindings
-/// on the first call of the process, and the same again on every later call.
-pub fn prepare(bytes: &[u8], name: &str) -> Result<PluginPre<PluginState>> {
+/// The plugin whose bytes are `bytes`, of SHA-256 `key` (named `name` in
+/// messages), compiled (or read from the disk cache) and linked against the
+/// contract's bindings on the first call of the process, and the same again
+/// on every later call.
+pub fn prepare(bytes: &[u8], key: &Key, name: &str) -> Result<PluginPre<PluginState>> {
     static PREPARED: OnceLock<Mutex<HashMap<Key, Slot>>> = OnceLock::new();
     let shared = shared()?;
-    let key: Key = Sha256::digest(bytes).into();
     let slot = PREPARED
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
-        .entry(key)
+        .entry(*key)
         .or_default()
         .clone();
     let mut slot = slot.lock().unwrap_or_else(PoisonError::into_inner);
@@ -59,7 +58,7 @@ pub fn prepare(bytes: &[u8], name: &str) -> Result<PluginPre<PluginState>> {
         return Ok(prepared.clone());
     }
     let component =
-        cache::load(&shared.engine, bytes, &key, name).context("not a valid component")?;
+        cache::load(&shared.engine, bytes, key, name).context("not a valid component")?;
     let prepared = shared
         .linker
         .instantiate_pre(&component)
@@ -126,17 +125,18 @@ mod tests {
 
     #[test]
     fn a_plugin_is_compiled_once_per_process_and_shared_across_threads() {
-        let (_, bytes) = builtins::find("path-errno").unwrap();
-        let first = prepare(bytes, "path-errno").unwrap();
+        let path_errno = builtins::find("path-errno").unwrap();
+        let prepare_path_errno = || prepare(path_errno.bytes, &path_errno.digest, "path-errno");
+        let first = prepare_path_errno().unwrap();
         let others: Vec<usize> = std::thread::scope(|scope| {
             let threads: Vec<_> = (0..4)
-                .map(|_| scope.spawn(|| code_of(&prepare(bytes, "path-errno").unwrap()) as usize))
+                .map(|_| scope.spawn(|| code_of(&prepare_path_errno().unwrap()) as usize))
                 .collect();
             threads.into_iter().map(|t| t.join().unwrap()).collect()
         });
         assert!(others.iter().all(|&code| code == code_of(&first) as usize));
-        let (_, other_bytes) = builtins::find("fsync-fail").unwrap();
-        let other = prepare(other_bytes, "fsync-fail").unwrap();
+        let fsync_fail = builtins::find("fsync-fail").unwrap();
+        let other = prepare(fsync_fail.bytes, &fsync_fail.digest, "fsync-fail").unwrap();
         assert_ne!(code_of(&other), code_of(&first), "another plugin");
         assert!(Engine::same(first.engine(), engine().unwrap()));
     }
