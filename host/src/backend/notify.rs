@@ -23,7 +23,7 @@
 //! is delivered as the call returns, as after a ptrace stop; without the
 //! flag the call would restart and be decided twice.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
@@ -136,11 +136,11 @@ impl NotifyBackend {
             doorbell,
             ptrace,
             listener: Some(listener),
-            held: HashMap::new(),
+            held: HashMap::default(),
             ask_waitpid: true,
             nap: SHORTEST_NAP,
             fd_calls: Vec::new(),
-            fd_filters: HashMap::new(),
+            fd_filters: HashMap::default(),
             fd_filter_warned: false,
             warnings: Vec::new(),
         }

@@ -11,7 +11,7 @@ pub mod real_dirs;
 pub mod stop_signals;
 mod timers;
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
 use std::fs;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -191,9 +191,9 @@ impl<'a, B: Backend> Engine<'a, B> {
             interrupt: None,
             killed: false,
             launch: Launch::Done,
-            warned_of_io_uring: HashSet::new(),
+            warned_of_io_uring: HashSet::default(),
             fd_calls_unstopped: false,
-            copying_fd: HashMap::new(),
+            copying_fd: HashMap::default(),
             real_dirs: RealDirs::default(),
         }
     }

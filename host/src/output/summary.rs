@@ -2,7 +2,8 @@
 //! measures it: from entry to return, for the calls fi saw return), how many
 //! calls fi stopped, tampered with, and saw fail.
 
-use std::collections::{BTreeMap, HashMap};
+use foldhash::HashMap;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 

@@ -8,7 +8,8 @@ pub mod trace;
 
 pub use trace::resolve;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use foldhash::{HashMap, HashSet};
+use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -191,7 +192,7 @@ impl RulePolicy {
             named: rule.syscalls.clone(),
             rule,
             paths,
-            counts: HashMap::new(),
+            counts: HashMap::default(),
             activity: Activity::default(),
             log: None,
         }

@@ -17,8 +17,8 @@
 //! What no traced call shows is not followed: an untraced process renaming a
 //! directory above a tracee's working directory.
 
+use foldhash::{HashMap, HashSet};
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::path::PathBuf;
 

@@ -14,7 +14,8 @@ mod reaper;
 mod spawn;
 pub mod sys;
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use foldhash::{HashMap, HashSet};
+use std::collections::VecDeque;
 use std::io;
 use std::time::Duration;
 
@@ -117,17 +118,17 @@ impl PtraceBackend {
             mode,
             subscription,
             threads: threads.iter().copied().collect(),
-            stopped: HashMap::new(),
-            exit_wanted: HashSet::new(),
-            forced: HashMap::new(),
+            stopped: HashMap::default(),
+            exit_wanted: HashSet::default(),
+            forced: HashMap::default(),
             child_signal: ChildSignal::open().ok(),
             nap: SHORTEST_NAP,
-            on_resume: HashMap::new(),
-            sent: HashMap::new(),
-            vdso_pending: HashSet::new(),
+            on_resume: HashMap::default(),
+            sent: HashMap::default(),
+            vdso_pending: HashSet::default(),
             vdso_warned: false,
             warnings: Vec::new(),
-            again: HashMap::new(),
+            again: HashMap::default(),
             deferred: VecDeque::new(),
             reaper: Subreaper::begin(),
         }

@@ -7,7 +7,7 @@
 //! alive (PostgreSQL's `postmaster.pid` check, a pid file's) when the
 //! files are restored and a check runs.
 
-use std::collections::HashSet;
+use foldhash::HashSet;
 use std::sync::Mutex;
 
 /// How many traced trees are running in this process: fi is a subreaper
@@ -31,7 +31,7 @@ impl Subreaper {
         }
         *trees += 1;
         Subreaper {
-            ended: HashSet::new(),
+            ended: HashSet::default(),
         }
     }
 
