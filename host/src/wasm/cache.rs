@@ -5,7 +5,7 @@
 //! compatibility hash. It holds what wasmtime serialized, then a CRC-32 of
 //! it: an entry that does not check out is rebuilt, never handed to
 //! wasmtime. One that does is mapped as it lies on disk, not read and
-//! copied (a third of a millisecond of every run with a plugin).
+//! copied (about half a millisecond of every run with a plugin).
 
 use std::fs;
 use std::hash::{Hash, Hasher};
