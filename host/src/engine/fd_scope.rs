@@ -34,7 +34,7 @@ use crate::arch::classes::{classes_of, fd_args, path_args, Classes};
 use crate::backend::filter::FdCall;
 use crate::model::Call;
 use crate::policy::chain::Chain;
-use crate::tracee::Tracee;
+use crate::tracee::{is_within, split_name, Tracee};
 
 /// The calls that give a process a descriptor of a file a path may name.
 pub const OPENS: &[Sysno] = &[
@@ -152,13 +152,14 @@ pub fn may_open_decided_file(call: &Call, chain: &Chain, dirs: &mut RealDirs) ->
     } else {
         real_path(&path, dirs)
     };
-    real.is_some_and(|real| real != path && chain.fd_path_matters(&real))
+    real.is_some_and(|real| real.as_os_str() != path.as_os_str() && chain.fd_path_matters(&real))
 }
 
 /// The path a descriptor of a file created at `path` shows in
 /// `/proc/PID/fd`: its directory's symlinks resolved.
 fn new_file_path(path: &Path, dirs: &mut RealDirs) -> Option<PathBuf> {
-    Some(dirs.real(path.parent()?)?.join(path.file_name()?))
+    let (dir, name) = split_name(path)?;
+    Some(dirs.real(dir)?.join(name))
 }
 
 /// The thread making `call`.
@@ -188,8 +189,9 @@ fn names_a_descriptor(path: &Path) -> bool {
     /// The entries of `/proc/PID/` (and `/proc/PID/task/TID/`) that link
     /// to a process's files.
     const PROC_LINKS: &[&str] = &["fd", "cwd", "root", "exe", "map_files"];
-    DEV_LINKS.iter().any(|link| path.starts_with(link))
-        || (path.starts_with("/proc")
+    let under = |dir: &str| is_within(path, Path::new(dir));
+    DEV_LINKS.iter().any(|link| under(link))
+        || (under("/proc")
             && path
                 .iter()
                 .any(|part| PROC_LINKS.iter().any(|link| part == *link)))
@@ -205,13 +207,13 @@ fn real_path(path: &Path, dirs: &mut RealDirs) -> Option<PathBuf> {
         if !is_symlink {
             // A file's own name (or one not there yet) is shown as written,
             // after its directory's real path.
-            return Some(dirs.real(path.parent()?)?.join(path.file_name()?));
+            return new_file_path(&path, dirs);
         }
         match opened_path(&path) {
             Some(real) => return Some(real),
             None => {
                 // A dangling symlink: O_CREAT creates its target.
-                let dir = dirs.real(path.parent()?)?;
+                let dir = dirs.real(split_name(&path)?.0)?;
                 path = crate::tracee::resolve_path_at(&dir, &fs::read_link(&path).ok()?);
             }
         }

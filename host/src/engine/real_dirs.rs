@@ -24,6 +24,7 @@
 //! [`fd_scope`]: super::fd_scope
 
 use foldhash::{HashMap, HashSet};
+use std::ffi::OsString;
 use std::fs::{self, OpenOptions};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
@@ -63,8 +64,9 @@ pub struct RealDirs {
 /// What is kept.
 #[derive(Default)]
 struct Kept {
-    /// A directory's path, as written and made absolute, and its real path.
-    dirs: HashMap<PathBuf, PathBuf>,
+    /// A directory's path, as written and made absolute (its bytes: hashed
+    /// at every open), and its real path.
+    dirs: HashMap<OsString, PathBuf>,
     /// The threads whose call of [`CHANGES`] may not have returned yet:
     /// nothing is kept meanwhile.
     changing: HashSet<i32>,
@@ -109,12 +111,16 @@ impl RealDirs {
 
     /// The real path of directory `dir` (absolute): kept, or read now.
     pub fn real(&mut self, dir: &Path) -> Option<PathBuf> {
-        if let Some(real) = self.kept.as_ref().and_then(|kept| kept.dirs.get(dir)) {
+        if let Some(real) = self
+            .kept
+            .as_ref()
+            .and_then(|kept| kept.dirs.get(dir.as_os_str()))
+        {
             return Some(real.clone());
         }
         let real = opened_path(dir)?;
         if let Some(kept) = self.kept.as_mut().filter(|kept| kept.changing.is_empty()) {
-            kept.dirs.insert(dir.to_path_buf(), real.clone());
+            kept.dirs.insert(dir.as_os_str().to_owned(), real.clone());
         }
         Some(real)
     }

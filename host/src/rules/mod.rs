@@ -20,7 +20,7 @@ use crate::output::Log;
 use crate::policy::{
     Action, Call, Capabilities, ExitVerdict, FdPaths, Need, Policy, PolicyError, Verdict,
 };
-use crate::tracee::Tracee;
+use crate::tracee::{is_within, Tracee};
 use parse::{Fault, Rule};
 use poke::Poke;
 
@@ -148,8 +148,8 @@ impl PathPattern {
 impl PathMatcher {
     fn contains(&self, path: &Path) -> bool {
         match self {
-            PathMatcher::Exact(paths) => paths.iter().any(|p| p == path),
-            PathMatcher::Under(dirs) => dirs.iter().any(|dir| path.starts_with(dir)),
+            PathMatcher::Exact(paths) => paths.iter().any(|p| p.as_os_str() == path.as_os_str()),
+            PathMatcher::Under(dirs) => dirs.iter().any(|dir| is_within(path, dir)),
             PathMatcher::Glob(glob) => glob.is_match(path),
         }
     }

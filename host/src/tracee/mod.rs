@@ -14,7 +14,7 @@ pub mod stack;
 pub mod vdso;
 
 pub use fds::{FdInfo, FdKind};
-pub use paths::{forget_resolved, resolve_path_at};
+pub use paths::{forget_resolved, is_within, resolve_path_at, split_name};
 
 use std::cell::Cell;
 use std::fmt::Display;

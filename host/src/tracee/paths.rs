@@ -5,6 +5,7 @@ use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
+use std::rc::Rc;
 
 use super::Tracee;
 use crate::arch::classes::{fd_args, mapping_args, path_args, PathArg};
@@ -20,14 +21,17 @@ const PATH_MAX: usize = 4096;
 #[derive(Default)]
 struct Resolved {
     tid: i32,
+    /// The C string at an address, as read (a rule's name check and the
+    /// full resolution read the same one).
+    strings: Answers<u64, Rc<[u8]>>,
     /// `(dirfd, addr)` of a path argument, and its absolute path.
     paths: Answers<(i32, u64)>,
     /// A descriptor and its path.
     fds: Answers<i32>,
 }
 
-/// Paths resolved for keys of type `K`.
-type Answers<K> = Vec<(K, Option<PathBuf>)>;
+/// Answers (paths, unless `V` says otherwise) for keys of type `K`.
+type Answers<K, V = PathBuf> = Vec<(K, Option<V>)>;
 
 thread_local! {
     static RESOLVED: RefCell<Resolved> = RefCell::default();
@@ -37,6 +41,7 @@ thread_local! {
 /// comes (the tracee ran since), and a write to a tracee's memory does.
 pub fn forget_resolved() {
     RESOLVED.with_borrow_mut(|resolved| {
+        resolved.strings.clear();
         resolved.paths.clear();
         resolved.fds.clear();
     });
@@ -44,12 +49,12 @@ pub fn forget_resolved() {
 
 /// `resolve()`'s answer for `key` of thread `tid`, kept in the list `field`
 /// picks until [`forget_resolved`].
-fn remembered<K: PartialEq + Copy>(
+fn remembered<K: PartialEq + Copy, V: Clone>(
     tid: i32,
     key: K,
-    field: fn(&mut Resolved) -> &mut Answers<K>,
-    resolve: impl FnOnce() -> Option<PathBuf>,
-) -> Option<PathBuf> {
+    field: fn(&mut Resolved) -> &mut Answers<K, V>,
+    resolve: impl FnOnce() -> Option<V>,
+) -> Option<V> {
     let known = RESOLVED.with_borrow_mut(|resolved| {
         if resolved.tid != tid {
             *resolved = Resolved {
@@ -100,8 +105,18 @@ impl Tracee {
         )
     }
 
+    /// The path at `addr`, as the call passes it: read once per event.
+    fn path_string(&self, addr: u64) -> Option<Rc<[u8]>> {
+        remembered(
+            self.tid,
+            addr,
+            |resolved| &mut resolved.strings,
+            || self.read_c_string(addr, PATH_MAX).ok().map(Rc::from),
+        )
+    }
+
     fn read_path(&self, dirfd: i32, addr: u64) -> Option<PathBuf> {
-        let raw = self.read_c_string(addr, PATH_MAX).ok()?;
+        let raw = self.path_string(addr)?;
         let path = Path::new(OsStr::from_bytes(&raw));
         if path.is_absolute() {
             return Some(normalize(path));
@@ -131,7 +146,7 @@ impl Tracee {
                     PathArg::Path(i) => call.args[i],
                     PathArg::At { path, .. } => call.args[path],
                 };
-                let raw = self.read_c_string(addr, PATH_MAX).ok()?;
+                let raw = self.path_string(addr)?;
                 Some(Path::new(OsStr::from_bytes(&raw)).file_name()?.to_owned())
             })
             .collect()
@@ -191,7 +206,36 @@ fn mapping_at(line: &str, addr: u64) -> Option<PathBuf> {
 /// Join a relative `path` onto the absolute `base` and fold `.` and `..`
 /// lexically, as the kernel would if no component were a symlink.
 pub fn resolve_path_at(base: &Path, path: &Path) -> PathBuf {
-    normalize(&base.join(path))
+    let joined = base.join(path);
+    if is_normal(joined.as_os_str().as_bytes()) {
+        return joined;
+    }
+    normalize(&joined)
+}
+
+/// Whether `path` is `dir` or under it, both absolute with nothing to fold
+/// (as [`resolve_path_at`] and `readlink` give them): `Path::starts_with`,
+/// on the bytes.
+pub fn is_within(path: &Path, dir: &Path) -> bool {
+    let dir = dir.as_os_str().as_bytes();
+    path.as_os_str()
+        .as_bytes()
+        .strip_prefix(dir)
+        .is_some_and(|rest| rest.is_empty() || rest[0] == b'/' || dir.ends_with(b"/"))
+}
+
+/// The directory and the name of the absolute `path`, which has nothing to
+/// fold: `(path.parent(), path.file_name())`, on the bytes. `None` for `/`.
+pub fn split_name(path: &Path) -> Option<(&Path, &OsStr)> {
+    let bytes = path.as_os_str().as_bytes();
+    let slash = bytes.iter().rposition(|&b| b == b'/')?;
+    let name = &bytes[slash + 1..];
+    let dir = if slash == 0 {
+        &bytes[..1]
+    } else {
+        &bytes[..slash]
+    };
+    (!name.is_empty()).then(|| (Path::new(OsStr::from_bytes(dir)), OsStr::from_bytes(name)))
 }
 
 fn normalize(path: &Path) -> PathBuf {
@@ -240,6 +284,32 @@ mod tests {
             resolve_path_at(base, Path::new("/etc//hostname")),
             Path::new("/etc/hostname")
         );
+    }
+
+    #[test]
+    fn a_path_is_within_itself_and_its_directories_alone() {
+        for (path, dir, within) in [
+            ("/data/db", "/data", true),
+            ("/data", "/data", true),
+            ("/data/db", "/", true),
+            ("/", "/", true),
+            ("/database", "/data", false),
+            ("/data", "/data/db", false),
+            ("/etc/data", "/data", false),
+        ] {
+            let (path, dir) = (Path::new(path), Path::new(dir));
+            assert_eq!(is_within(path, dir), within, "{path:?} in {dir:?}");
+            assert_eq!(path.starts_with(dir), within, "{path:?} in {dir:?}");
+        }
+    }
+
+    #[test]
+    fn a_path_splits_into_its_directory_and_name_as_std_splits_it() {
+        for path in ["/", "/etc", "/etc/hostname", "/a/b/c.d"] {
+            let path = Path::new(path);
+            let std = path.parent().zip(path.file_name());
+            assert_eq!(split_name(path), std, "{path:?}");
+        }
     }
 
     #[test]
