@@ -56,6 +56,29 @@ fn reads_of_a_file_opened_in_the_run_fail_however_it_was_named() {
 }
 
 #[test]
+fn futimens_on_a_file_is_a_call_on_that_file() {
+    // touch opens the file, then sets its times through the descriptor:
+    // utimensat(fd, NULL, ...), a call on the file with no path of its own.
+    let dir = files("fd-paths-futimens");
+    let touch = |name: &str| {
+        Cmd::fault()
+            .cwd(dir.path())
+            .args(["-e", "fault=utimensat:error=EIO", "-o", "/dev/null", "-P"])
+            .arg(dir.join("data"))
+            .args(["--", "touch", name])
+            .run()
+    };
+    let out = touch("data");
+    out.assert_code(1);
+    assert!(
+        out.stderr.contains("Input/output error"),
+        "{}",
+        out.describe()
+    );
+    touch("other").assert_code(0);
+}
+
+#[test]
 fn reads_of_a_descriptor_a_child_inherits_fail() {
     // bash opens the file; head, forked after, reads the descriptor.
     let dir = files("fd-paths-forked");

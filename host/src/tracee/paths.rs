@@ -7,6 +7,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
 
+use syscalls::Sysno;
+
 use super::Tracee;
 use crate::arch::classes::{fd_args, mapping_args, path_args, PathArg};
 use crate::model::Call;
@@ -172,12 +174,18 @@ impl Tracee {
         paths
     }
 
-    /// The path argument `arg` of `call`, made absolute.
+    /// The path argument `arg` of `call`, made absolute. `utimensat` and
+    /// `futimesat` with a NULL path (`futimens`, `futimes`) change the file
+    /// of their descriptor: that file's path.
     pub fn path_arg(&self, call: &Call, arg: PathArg) -> Option<PathBuf> {
         match arg {
             PathArg::Path(i) => self.resolve_path(libc::AT_FDCWD, call.args[i]),
             PathArg::At { dirfd, path } => {
-                self.resolve_path(call.args[dirfd] as i32, call.args[path])
+                let dirfd = call.args[dirfd] as i32;
+                match call.args[path] {
+                    0 if on_descriptor_when_null(call) => self.fd_path(dirfd),
+                    addr => self.resolve_path(dirfd, addr),
+                }
             }
         }
     }
@@ -188,6 +196,12 @@ impl Tracee {
         let maps = fs::read_to_string(self.proc_file("maps")).ok()?;
         maps.lines().find_map(|line| mapping_at(line, addr))
     }
+}
+
+/// Whether `call` acts on the file of its directory descriptor when its path
+/// is NULL, as the kernel's `do_utimes` does.
+fn on_descriptor_when_null(call: &Call) -> bool {
+    matches!(call.sysno(), Some(Sysno::utimensat | Sysno::futimesat))
 }
 
 /// The file of one `/proc/PID/maps` line if its range holds `addr`.
