@@ -6,11 +6,17 @@
 //! it: an entry that does not check out is rebuilt, never handed to
 //! wasmtime. One that does is mapped as it lies on disk, not read and
 //! copied (about half a millisecond of every run with a plugin).
+//!
+//! Each rebuilt plugin adds an entry (a Python or JavaScript one, about
+//! 35 MB). Whenever fault stores one, it removes its entries, of any format,
+//! that no run has used for [`UNUSED_FOR`], and temporary files left by a
+//! write that never finished; nothing else in the directory is touched.
 
 use std::fs;
 use std::hash::{Hash, Hasher};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use anyhow::Result;
 use wasmtime::component::Component;
@@ -58,7 +64,9 @@ pub fn load(engine: &Engine, source: &[u8], digest: &[u8; 32], name: &str) -> Re
     drop(notice);
     if let (Some(dir), Some(path)) = (dir, path) {
         // A cache that cannot be written only costs time on the next run.
-        let _ = write_entry(&dir, &path, &component.serialize()?);
+        if write_entry(&dir, &path, &component.serialize()?).is_ok() {
+            prune(&dir, SystemTime::now());
+        }
     }
     Ok(component)
 }
@@ -112,6 +120,55 @@ fn write_entry(dir: &Path, path: &Path, payload: &[u8]) -> std::io::Result<()> {
     let temporary = path.with_extension(format!("tmp{}", std::process::id()));
     fs::write(&temporary, bytes)?;
     fs::rename(&temporary, path)
+}
+
+/// How long an entry stays unused before [`prune`] removes it.
+const UNUSED_FOR: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
+/// Remove the entries in `dir` last used (read or written: the later of
+/// their access and modification times) more than [`UNUSED_FOR`] before
+/// `now`. A mount without access times counts an entry in use as unused a
+/// month after it was written: it is compiled again once.
+fn prune(dir: &Path, now: SystemTime) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str().filter(|name| is_entry_name(name)) else {
+            continue;
+        };
+        let Ok(meta) = entry.metadata() else {
+            continue;
+        };
+        let used = [meta.accessed(), meta.modified()]
+            .into_iter()
+            .flatten()
+            .max();
+        let unused = used.and_then(|used| now.duration_since(used).ok());
+        if unused.is_some_and(|unused| unused > UNUSED_FOR) && meta.is_file() {
+            let _ = fs::remove_file(dir.join(name));
+        }
+    }
+}
+
+/// Whether `name` is one fault gives an entry or its temporary file, in
+/// this format or an older one: `{SHA-256}-{engine}.v2.cwasm`,
+/// `{SHA-256}-{engine}.cwasm`, `{SHA-256}-{engine}[.v2].tmp{pid}`.
+fn is_entry_name(name: &str) -> bool {
+    let hex_of =
+        |text: &str, len: usize| text.len() == len && text.bytes().all(|b| b.is_ascii_hexdigit());
+    let Some((digest, rest)) = name.split_once('-') else {
+        return false;
+    };
+    let Some((engine, suffix)) = rest.split_once('.') else {
+        return false;
+    };
+    let suffix = suffix.strip_prefix("v2.").unwrap_or(suffix);
+    let temporary = suffix
+        .strip_prefix("tmp")
+        .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
+    hex_of(digest, 64) && hex_of(engine, 16) && (suffix == "cwasm" || temporary)
 }
 
 #[cfg(test)]
@@ -176,6 +233,42 @@ mod tests {
         for (what, bytes) in [("flipped", flipped), ("torn", torn), ("older", older)] {
             fs::write(&path, bytes).unwrap();
             assert!(read_entry(&engine, &path).is_none(), "{what}");
+        }
+    }
+
+    #[test]
+    fn entries_unused_for_a_month_are_removed_and_nothing_else() {
+        let scratch = Scratch::new("prune");
+        fs::create_dir_all(&scratch.0).unwrap();
+        let entry = |format: &str| format!("{}-{}.{format}", "ab".repeat(32), "0f".repeat(8));
+        let now = SystemTime::now();
+        let days_ago = |days: u64| now - Duration::from_secs(days * 24 * 60 * 60);
+        let files = [
+            (entry("v2.cwasm"), days_ago(40), false),
+            (entry("cwasm"), days_ago(40), false),
+            (entry("v2.tmp4242"), days_ago(40), false),
+            (
+                format!("{}-{}.v2.cwasm", "cd".repeat(32), "0f".repeat(8)),
+                days_ago(3),
+                true,
+            ),
+            ("notes.cwasm".to_string(), days_ago(40), true),
+            (entry("v2.cwasm.bak"), days_ago(40), true),
+        ];
+        for (name, used, _) in &files {
+            let path = scratch.0.join(name);
+            fs::write(&path, "x").unwrap();
+            let times = fs::FileTimes::new().set_accessed(*used).set_modified(*used);
+            fs::File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_times(times)
+                .unwrap();
+        }
+        prune(&scratch.0, now);
+        for (name, _, kept) in &files {
+            assert_eq!(scratch.0.join(name).exists(), *kept, "{name}");
         }
     }
 }
