@@ -59,23 +59,32 @@ fn reads_of_a_file_opened_in_the_run_fail_however_it_was_named() {
 fn futimens_on_a_file_is_a_call_on_that_file() {
     // touch opens the file, then sets its times through the descriptor:
     // utimensat(fd, NULL, ...), a call on the file with no path of its own.
+    // Under user notification it runs unstopped when its path is NULL
+    // until its descriptor's file is one -P names, as the fd calls do; under
+    // ptrace every call stops and its path is the descriptor's.
     let dir = files("fd-paths-futimens");
-    let touch = |name: &str| {
-        Cmd::fault()
-            .cwd(dir.path())
-            .args(["-e", "fault=utimensat:error=EIO", "-o", "/dev/null", "-P"])
-            .arg(dir.join("data"))
-            .args(["--", "touch", name])
-            .run()
-    };
-    let out = touch("data");
-    out.assert_code(1);
-    assert!(
-        out.stderr.contains("Input/output error"),
-        "{}",
-        out.describe()
-    );
-    touch("other").assert_code(0);
+    let rule = ["-e", "fault=utimensat:error=EIO"];
+    let with_read = ["-e", "fault=read,utimensat:error=EIO"];
+    let ptrace = ["--backend", "ptrace", "-e", "fault=utimensat:error=EIO"];
+    for options in [&rule[..], &with_read, &ptrace] {
+        let touch = |name: &str| {
+            Cmd::fault()
+                .cwd(dir.path())
+                .args(options)
+                .args(["-o", "/dev/null", "-P"])
+                .arg(dir.join("data"))
+                .args(["--", "touch", name])
+                .run()
+        };
+        let out = touch("data");
+        out.assert_code(1);
+        assert!(
+            out.stderr.contains("Input/output error"),
+            "{options:?}: {}",
+            out.describe()
+        );
+        touch("other").assert_code(0);
+    }
 }
 
 #[test]

@@ -333,6 +333,17 @@ pub fn path_args(sysno: Sysno) -> &'static [PathArg] {
     }
 }
 
+/// For a call that acts on the file of a descriptor argument when its path
+/// argument is NULL, as the kernel's `do_utimes` does (`futimens` and
+/// `futimes` are `utimensat` and `futimesat` so): that descriptor argument
+/// and the path's, as indexes.
+pub fn fd_when_path_null(sysno: Sysno) -> Option<(&'static [usize], usize)> {
+    match sysno {
+        Sysno::utimensat | Sysno::futimesat => Some((&[0], 1)),
+        _ => None,
+    }
+}
+
 /// The arguments of `sysno` that are addresses naming a file through the
 /// shared mapping there: `msync` flushes the file mapped at its address.
 pub fn mapping_args(sysno: Sysno) -> &'static [usize] {

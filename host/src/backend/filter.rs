@@ -48,6 +48,17 @@ fn action(route: Route) -> u32 {
 /// another ABI (a 32-bit `int 0x80`) are allowed and not seen: fi never
 /// changes how a program runs beyond what its policies say.
 pub fn filter_for(routes: &[(u32, Route)]) -> BpfProgram {
+    filter_allowing_null_paths(routes, &[])
+}
+
+/// [`filter_for`], but a call of `allowed_when_null` (syscall number, the
+/// index of a path argument) runs, unrouted, when that argument is NULL:
+/// a `futimens` under fd scope, which fd filters stop on the descriptors
+/// that matter ([`fd_filter_for`]).
+pub fn filter_allowing_null_paths(
+    routes: &[(u32, Route)],
+    allowed_when_null: &[(u32, usize)],
+) -> BpfProgram {
     let mut program = vec![
         insn(LD_W_ABS, 0, 0, ARCH_OFFSET),
         insn(JEQ_K, 1, 0, AUDIT_ARCH),
@@ -55,8 +66,29 @@ pub fn filter_for(routes: &[(u32, Route)]) -> BpfProgram {
         insn(LD_W_ABS, 0, 0, NR_OFFSET),
     ];
     for &(nr, route) in routes {
-        program.push(insn(JEQ_K, 0, 1, nr));
-        program.push(insn(RET_K, 0, 0, action(route)));
+        let null_arg = allowed_when_null
+            .iter()
+            .find(|&&(call, _)| call == nr)
+            .map(|&(_, arg)| arg);
+        match null_arg {
+            None => {
+                program.push(insn(JEQ_K, 0, 1, nr));
+                program.push(insn(RET_K, 0, 0, action(route)));
+            }
+            Some(arg) => {
+                // Both halves of the argument zero: allowed; the number is
+                // loaded again for the next call's test.
+                let low = ARGS_OFFSET + 8 * arg as u32;
+                program.push(insn(JEQ_K, 0, 7, nr));
+                program.push(insn(LD_W_ABS, 0, 0, low));
+                program.push(insn(JEQ_K, 0, 2, 0));
+                program.push(insn(LD_W_ABS, 0, 0, low + 4));
+                program.push(insn(JEQ_K, 1, 0, 0));
+                program.push(insn(RET_K, 0, 0, action(route)));
+                program.push(insn(RET_K, 0, 0, libc::SECCOMP_RET_ALLOW));
+                program.push(insn(LD_W_ABS, 0, 0, NR_OFFSET));
+            }
+        }
     }
     program.push(insn(RET_K, 0, 0, libc::SECCOMP_RET_ALLOW));
     program
@@ -127,30 +159,41 @@ pub fn fprog(program: &BpfProgram) -> libc::sock_fprog {
     }
 }
 
+/// What `program` returns for the call `nr` with `args`: the filter run as
+/// the kernel would, for the instructions fi's filters use (tests only).
+#[cfg(test)]
+pub(crate) fn run(program: &BpfProgram, nr: u32, args: [u64; 6]) -> u32 {
+    let word = |offset: u32| match offset {
+        NR_OFFSET => nr,
+        ARCH_OFFSET => AUDIT_ARCH,
+        o => {
+            let arg = args[((o - ARGS_OFFSET) / 8) as usize];
+            if (o - ARGS_OFFSET) % 8 == 4 {
+                (arg >> 32) as u32
+            } else {
+                arg as u32
+            }
+        }
+    };
+    let (mut pc, mut acc) = (0, 0);
+    loop {
+        let i = program[pc];
+        pc += 1;
+        match i.code {
+            LD_W_ABS => acc = word(i.k),
+            JEQ_K if acc == i.k => pc += usize::from(i.jt),
+            JEQ_K => pc += usize::from(i.jf),
+            RET_K => return i.k,
+            other => panic!("unexpected instruction {other}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// Run `program` over a call the way the kernel does: the action.
-    fn run(program: &BpfProgram, nr: u32, args: [u64; 6]) -> u32 {
-        let word = |offset: u32| match offset {
-            NR_OFFSET => nr,
-            ARCH_OFFSET => AUDIT_ARCH,
-            o => args[((o - ARGS_OFFSET) / 8) as usize] as u32,
-        };
-        let (mut pc, mut acc) = (0, 0);
-        loop {
-            let i = program[pc];
-            pc += 1;
-            match i.code {
-                LD_W_ABS => acc = word(i.k),
-                JEQ_K if acc == i.k => pc += usize::from(i.jt),
-                JEQ_K => pc += usize::from(i.jf),
-                RET_K => return i.k,
-                other => panic!("unexpected instruction {other}"),
-            }
-        }
-    }
 
     #[test]
     fn an_fd_filter_stops_the_calls_on_its_fd_alone() {
@@ -208,5 +251,37 @@ mod tests {
         assert!(program
             .iter()
             .all(|i| i.k != libc::SECCOMP_RET_KILL_PROCESS));
+    }
+
+    #[test]
+    fn a_call_allowed_with_a_null_path_is_routed_with_any_other() {
+        const UTIMENSAT: u32 = 280;
+        const FSYNC: u32 = 74;
+        let routes = [(UTIMENSAT, Route::Notify), (FSYNC, Route::Errno(5))];
+        let program = filter_allowing_null_paths(&routes, &[(UTIMENSAT, 1)]);
+        let notify = libc::SECCOMP_RET_USER_NOTIF;
+        let allow = libc::SECCOMP_RET_ALLOW;
+        assert_eq!(run(&program, UTIMENSAT, [3, 0, 0, 0, 0, 0]), allow);
+        assert_eq!(
+            run(&program, UTIMENSAT, [3, 0x7ffd_0000_1000, 0, 0, 0, 0]),
+            notify
+        );
+        // A pointer whose low half is zero is not NULL.
+        assert_eq!(
+            run(&program, UTIMENSAT, [3, 0x7ffd_0000_0000, 0, 0, 0, 0]),
+            notify
+        );
+        assert_eq!(run(&program, UTIMENSAT, [3, 0x1000, 0, 0, 0, 0]), notify);
+        // The calls after it are still told apart by number.
+        assert_eq!(
+            run(&program, FSYNC, [3, 0, 0, 0, 0, 0]),
+            libc::SECCOMP_RET_ERRNO | 5
+        );
+        assert_eq!(run(&program, 1, [3, 0, 0, 0, 0, 0]), allow);
+        // Without the allowance, NULL is routed as any path.
+        assert_eq!(
+            run(&filter_for(&routes), UTIMENSAT, [3, 0, 0, 0, 0, 0]),
+            notify
+        );
     }
 }

@@ -14,6 +14,9 @@
 //! unstopped. A copy of such a descriptor ([`COPIES`], stopped by that
 //! filter) gets a filter of its own ([`Backend::stop_fd_calls_on`]).
 //! Children forked afterwards inherit the filters with the descriptors.
+//! A call that acts on a descriptor when its path is NULL (`futimens`,
+//! [`fd_when_path_null`]) is one of these calls in that case alone: the
+//! filter lets it run then, and an fd filter stops it on its descriptor.
 //!
 //! What is not seen (`docs/cannot-see.md`): a file that takes a decided
 //! name after it was opened (renamed, or linked from `O_TMPFILE`), and a
@@ -30,7 +33,7 @@ use std::path::{Path, PathBuf};
 use syscalls::{Sysno, SysnoSet};
 
 use super::real_dirs::{opened_path, RealDirs};
-use crate::arch::classes::{classes_of, fd_args, path_args, Classes};
+use crate::arch::classes::{classes_of, fd_args, fd_when_path_null, path_args, Classes};
 use crate::backend::filter::FdCall;
 use crate::model::Call;
 use crate::policy::chain::Chain;
@@ -65,7 +68,7 @@ pub fn fd_filter_calls(unstopped: &SysnoSet) -> Vec<FdCall> {
         .iter()
         .map(|sysno| FdCall {
             nr: sysno.id() as u32,
-            fd_args: fd_args(sysno),
+            fd_args: fd_when_path_null(sysno).map_or(fd_args(sysno), |(fd, _)| fd),
             only_when: (sysno == Sysno::fcntl && !unstopped.contains(sysno))
                 .then_some((1, FCNTL_COPIES)),
         })

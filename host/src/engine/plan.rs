@@ -17,8 +17,8 @@
 use syscalls::{Sysno, SysnoSet};
 
 use super::fd_scope;
-use crate::arch::classes::path_args;
-use crate::backend::filter::{filter_for, BpfProgram, FdCall};
+use crate::arch::classes::{fd_when_path_null, path_args};
+use crate::backend::filter::{filter_allowing_null_paths, BpfProgram, FdCall};
 use crate::backend::ptrace::{Filter, Mode};
 use crate::backend::{notify, Kind, Route};
 use crate::model::{Action, Need};
@@ -91,7 +91,9 @@ pub struct SpawnPlan {
     /// succeeded (as in strace), and it sees that `execve`.
     pub await_launch: bool,
     /// The subscribed fd calls the filter lets run unstopped until their
-    /// process opens a file a stage decides them for ([`fd_scope`]).
+    /// process opens a file a stage decides them for ([`fd_scope`]); among
+    /// them, a call on a descriptor when its path is NULL
+    /// ([`fd_when_path_null`]) runs unstopped only then.
     pub unstopped: SysnoSet,
 }
 
@@ -144,9 +146,13 @@ impl SpawnPlan {
             Mode::Seccomp => stopped_calls(chain, logged_only),
             Mode::Syscall => stopped_calls(chain, logged_only).union(&execs),
         };
+        let allowed_when_null: Vec<(u32, usize)> = unstopped
+            .iter()
+            .filter_map(|sysno| Some((sysno.id() as u32, fd_when_path_null(sysno)?.1)))
+            .collect();
         SpawnPlan {
             mode,
-            program: filter_for(&routes),
+            program: filter_allowing_null_paths(&routes, &allowed_when_null),
             routes,
             subscription,
             await_launch,
@@ -215,7 +221,7 @@ pub fn routes(
     }
     calls
         .iter()
-        .filter(|&sysno| !unstopped.contains(sysno))
+        .filter(|&sysno| !unstopped.contains(sysno) || fd_when_path_null(sysno).is_some())
         .collect::<Vec<_>>()
         .into_iter()
         .map(|sysno| (sysno.id() as u32, router.route(chain, sysno)))
@@ -243,11 +249,16 @@ pub fn unstopped_fd_calls(
     if !router.notify || log.traces_all() {
         return SysnoSet::empty();
     }
+    // A call on a descriptor when its path is NULL (`futimens`) is left
+    // unstopped in that case alone: its other calls keep their route.
     let unstopped: Vec<Sysno> = router
         .subscribed
         .iter()
         .filter(|&sysno| {
-            fd_scope::is_fd_call(sysno) && !stopped.contains(sysno) && chain.fd_scoped(sysno)
+            let on_fd = fd_scope::is_fd_call(sysno)
+                || (fd_when_path_null(sysno).is_some()
+                    && router.route(chain, sysno) == Route::Notify);
+            on_fd && !stopped.contains(sysno) && chain.fd_scoped(sysno)
         })
         .collect();
     let seen_by_notification = |sysno: &Sysno| router.route(chain, *sysno) == Route::Notify;
@@ -341,11 +352,14 @@ fn route_for(needs: &[Need], log: &Log, notify: bool) -> Route {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::filter::run;
     use crate::output::{Keep, LogFormat, LogOptions};
     use crate::policy::chain::OnPolicyError;
     use crate::policy::Policy;
     use crate::rules::parse::{parse_qualified, Expr};
-    use crate::rules::RulePolicy;
+    use crate::rules::{PathFilter, RulePolicy};
+    use std::path::PathBuf;
+    use std::sync::Arc;
     use syscalls::Errno;
 
     /// The chain of the `-e` rules `exprs`.
@@ -389,6 +403,50 @@ mod tests {
             .iter()
             .find(|&&(nr, _)| nr == sysno.id() as u32)
             .map(|&(_, route)| route)
+    }
+
+    #[test]
+    fn a_futimens_runs_unstopped_for_its_null_path_alone_until_its_file_matters() {
+        let filter = Arc::new(PathFilter::new(&[PathBuf::from("/data/db")]).unwrap());
+        let plan_of = |rule: &str| {
+            let rule = match parse_qualified(rule).unwrap() {
+                Expr::Rule(rule) => rule,
+                Expr::Trace(_) => panic!("{rule} is no rule"),
+            };
+            let policy = RulePolicy::new(rule, Some(Arc::clone(&filter)));
+            let chain = Chain::new(vec![Box::new(policy)], OnPolicyError::Abort);
+            let logged_only = SysnoSet::empty();
+            SpawnPlan::new(
+                &chain,
+                &log(false),
+                Kind::Auto,
+                Mode::Seccomp,
+                &logged_only,
+                &host(true),
+            )
+        };
+        let utimensat = Sysno::utimensat.id() as u32;
+        let (null, path) = ([3, 0, 0, 0, 0, 0], [3, 0x7ffd_0000_0000, 0, 0, 0, 0]);
+        let notify = libc::SECCOMP_RET_USER_NOTIF;
+
+        // With an fd call beside it, and alone: NULL runs, a path notifies.
+        let allow = libc::SECCOMP_RET_ALLOW;
+        for rule in [
+            "fault=read,utimensat:error=EIO",
+            "fault=utimensat:error=EIO",
+        ] {
+            let plan = plan_of(rule);
+            assert!(plan.unstopped.contains(Sysno::utimensat), "{rule}");
+            assert_eq!(run(&plan.program, utimensat, null), allow, "{rule}");
+            assert_eq!(run(&plan.program, utimensat, path), notify, "{rule}");
+            let fd_calls = plan.fd_filter_calls().unwrap();
+            let stopped_on_fd = fd_calls.iter().find(|call| call.nr == utimensat);
+            assert_eq!(
+                stopped_on_fd.map(|call| call.fd_args),
+                Some(&[0][..]),
+                "{rule}"
+            );
+        }
     }
 
     #[test]

@@ -7,10 +7,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
 
-use syscalls::Sysno;
-
 use super::Tracee;
-use crate::arch::classes::{fd_args, mapping_args, path_args, PathArg};
+use crate::arch::classes::{fd_args, fd_when_path_null, mapping_args, path_args, PathArg};
 use crate::model::Call;
 
 /// The longest path the kernel accepts, NUL included.
@@ -182,8 +180,9 @@ impl Tracee {
             PathArg::Path(i) => self.resolve_path(libc::AT_FDCWD, call.args[i]),
             PathArg::At { dirfd, path } => {
                 let dirfd = call.args[dirfd] as i32;
+                let on_fd = call.sysno().and_then(fd_when_path_null).is_some();
                 match call.args[path] {
-                    0 if on_descriptor_when_null(call) => self.fd_path(dirfd),
+                    0 if on_fd => self.fd_path(dirfd),
                     addr => self.resolve_path(dirfd, addr),
                 }
             }
@@ -196,12 +195,6 @@ impl Tracee {
         let maps = fs::read_to_string(self.proc_file("maps")).ok()?;
         maps.lines().find_map(|line| mapping_at(line, addr))
     }
-}
-
-/// Whether `call` acts on the file of its directory descriptor when its path
-/// is NULL, as the kernel's `do_utimes` does.
-fn on_descriptor_when_null(call: &Call) -> bool {
-    matches!(call.sysno(), Some(Sysno::utimensat | Sysno::futimesat))
 }
 
 /// The file of one `/proc/PID/maps` line if its range holds `addr`.
