@@ -193,8 +193,6 @@ pub(crate) fn run(program: &BpfProgram, nr: u32, args: [u64; 6]) -> u32 {
 mod tests {
     use super::*;
 
-    /// Run `program` over a call the way the kernel does: the action.
-
     #[test]
     fn an_fd_filter_stops_the_calls_on_its_fd_alone() {
         const READ: u32 = 0;

@@ -180,9 +180,8 @@ impl Tracee {
             PathArg::Path(i) => self.resolve_path(libc::AT_FDCWD, call.args[i]),
             PathArg::At { dirfd, path } => {
                 let dirfd = call.args[dirfd] as i32;
-                let on_fd = call.sysno().and_then(fd_when_path_null).is_some();
                 match call.args[path] {
-                    0 if on_fd => self.fd_path(dirfd),
+                    0 if call.sysno().and_then(fd_when_path_null).is_some() => self.fd_path(dirfd),
                     addr => self.resolve_path(dirfd, addr),
                 }
             }
