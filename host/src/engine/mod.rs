@@ -78,8 +78,8 @@ struct Pending {
     /// A stage had another call made at its exit ([`Backend::call_again`]),
     /// or in its place: what the caller sees is fi's doing.
     followed: bool,
-    /// When the entry stages had decided it.
-    decided: Instant,
+    /// When its entry reached fi (the engine's `event_at` then).
+    entered: Instant,
 }
 
 /// What the engine keeps per traced thread.
@@ -524,7 +524,7 @@ impl<'a, B: Backend> Engine<'a, B> {
             decision,
             forced: None,
             followed: false,
-            decided: Instant::now(),
+            entered: self.event_at,
         };
         let forced = match pending.decision.action {
             Action::Pass => None,
@@ -715,7 +715,7 @@ impl<'a, B: Backend> Engine<'a, B> {
         if result != real || pending.followed {
             pending.forced = Some(result);
         }
-        let took = pending.decided.elapsed();
+        let took = pending.entered.elapsed();
         self.log_call(pid, tid, &pending, Some(result), Some(took));
         if pending.decision.kill_after {
             self.kill_all();
@@ -733,8 +733,8 @@ impl<'a, B: Backend> Engine<'a, B> {
     }
 
     /// Give the log `pending`'s record: `result` as the caller saw it and,
-    /// for a call fi saw return, the time it `took` from its entry's
-    /// decision (delays included).
+    /// for a call fi saw return, the time it `took` from its entry reaching
+    /// fi (the decision and the delays included, as strace's `-w` counts).
     fn log_call(
         &mut self,
         pid: i32,

@@ -85,11 +85,11 @@ impl PathFilter {
 
     /// The `-P` argument, as written, of a path `call` touches, if any.
     pub fn matching(&self, call: &Call, tracee: &Tracee) -> Option<&str> {
-        if let (Some(names), Some(named)) = (&self.exact_names, tracee.path_arg_names(call)) {
+        if let Some(names) = &self.exact_names {
             // A path ends in the name its argument ends in: when no plain
             // pattern ends so, the argument's directory (a dirfd's path, a
             // readlink) need not be resolved.
-            if !named.iter().any(|name| names.contains(name)) {
+            if tracee.path_arg_names_refused(call, |name| names.contains(name)) {
                 return None;
             }
         }

@@ -1,5 +1,6 @@
 //! Reading and writing a tracee's memory.
 
+use std::cell::RefCell;
 use std::fs::OpenOptions;
 use std::io::{self, IoSlice, IoSliceMut};
 use std::os::unix::fs::FileExt;
@@ -12,6 +13,14 @@ use super::{look, Tracee};
 /// The most bytes [`Tracee::read_c_string`] reads at a time: up to the end of
 /// the page, so a string that ends just before an unmapped page still reads.
 const PAGE_SIZE: u64 = 4096;
+
+thread_local! {
+    /// The page [`Tracee::read_c_string`] reads into, zeroed once per thread
+    /// rather than at every read: a string is most often a path of a few
+    /// dozen bytes, read at every decided call.
+    static PAGE: RefCell<[u8; PAGE_SIZE as usize]> =
+        const { RefCell::new([0; PAGE_SIZE as usize]) };
+}
 
 impl Tracee {
     /// Read `len` bytes at `addr` in the tracee's address space.
@@ -80,23 +89,22 @@ impl Tracee {
         if addr == 0 {
             return Err(io::Error::from_raw_os_error(libc::EFAULT));
         }
-        // Read on the stack: a string is most often a path of a few dozen
-        // bytes, read at every decided call.
-        let mut page = [0u8; PAGE_SIZE as usize];
-        let mut out = Vec::new();
-        let mut at = addr;
-        while out.len() < max {
-            let to_page_end = (PAGE_SIZE - at % PAGE_SIZE) as usize;
-            let chunk = &mut page[..to_page_end.min(max - out.len())];
-            self.read_memory_into(at, chunk)?;
-            if let Some(nul) = chunk.iter().position(|&b| b == 0) {
-                out.extend_from_slice(&chunk[..nul]);
-                return Ok(out);
+        PAGE.with_borrow_mut(|page| {
+            let mut out = Vec::new();
+            let mut at = addr;
+            while out.len() < max {
+                let to_page_end = (PAGE_SIZE - at % PAGE_SIZE) as usize;
+                let chunk = &mut page[..to_page_end.min(max - out.len())];
+                self.read_memory_into(at, chunk)?;
+                if let Some(nul) = chunk.iter().position(|&b| b == 0) {
+                    out.extend_from_slice(&chunk[..nul]);
+                    return Ok(out);
+                }
+                out.extend_from_slice(chunk);
+                at += chunk.len() as u64;
             }
-            out.extend_from_slice(chunk);
-            at += chunk.len() as u64;
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     fn mem_file(&self, write: bool) -> io::Result<std::fs::File> {

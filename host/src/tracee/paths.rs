@@ -1,7 +1,7 @@
 //! Which files a tracee's call touches: fds, path arguments and mappings.
 
 use std::cell::RefCell;
-use std::ffi::{OsStr, OsString};
+use std::ffi::OsStr;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
@@ -129,27 +129,28 @@ impl Tracee {
         Some(resolve_path_at(&base, path))
     }
 
-    /// The last component of each path argument of `call`, read without
-    /// resolving its directory (no `readlink` of a dirfd): the last
-    /// component of the path it resolves to. `None` if an argument has none
-    /// (`..`, an empty path) or cannot be read, or if the call also names
-    /// files by fd or by address, which only resolving tells.
-    pub fn path_arg_names(&self, call: &Call) -> Option<Vec<OsString>> {
-        let sysno = call.sysno()?;
+    /// Whether `call` can only touch files whose last names `wanted`
+    /// refuses: it names files by path arguments alone (not by fd or by
+    /// address, which only resolving tells), and the last component of each
+    /// argument, read without resolving its directory (no `readlink` of a
+    /// dirfd), is the last component of the path it resolves to. `false`
+    /// when an argument has no last name (`..`, an empty path) or cannot be
+    /// read.
+    pub fn path_arg_names_refused(&self, call: &Call, wanted: impl Fn(&OsStr) -> bool) -> bool {
+        let Some(sysno) = call.sysno() else {
+            return false;
+        };
         if !fd_args(sysno).is_empty() || !mapping_args(sysno).is_empty() {
-            return None;
+            return false;
         }
-        path_args(sysno)
-            .iter()
-            .map(|arg| {
-                let addr = match *arg {
-                    PathArg::Path(i) => call.args[i],
-                    PathArg::At { path, .. } => call.args[path],
-                };
-                let raw = self.path_string(addr)?;
-                Some(Path::new(OsStr::from_bytes(&raw)).file_name()?.to_owned())
-            })
-            .collect()
+        path_args(sysno).iter().all(|arg| {
+            let addr = match *arg {
+                PathArg::Path(i) => call.args[i],
+                PathArg::At { path, .. } => call.args[path],
+            };
+            self.path_string(addr)
+                .is_some_and(|raw| last_name(&raw).is_some_and(|name| !wanted(name)))
+        })
     }
 
     /// Every path `call` touches: its path arguments (made absolute), the
@@ -244,6 +245,16 @@ pub fn split_name(path: &Path) -> Option<(&Path, &OsStr)> {
     (!name.is_empty()).then(|| (Path::new(OsStr::from_bytes(dir)), OsStr::from_bytes(name)))
 }
 
+/// `Path::file_name` of the path whose bytes are `path`: its last
+/// component, `None` for `/`, `..` or an empty path. Read from the bytes
+/// after the last `/` when they are a plain name (most paths).
+fn last_name(path: &[u8]) -> Option<&OsStr> {
+    match path.rsplit(|&b| b == b'/').next()? {
+        b"" | b"." | b".." => Path::new(OsStr::from_bytes(path)).file_name(),
+        name => Some(OsStr::from_bytes(name)),
+    }
+}
+
 fn normalize(path: &Path) -> PathBuf {
     if is_normal(path.as_os_str().as_bytes()) {
         return path.to_path_buf();
@@ -315,6 +326,18 @@ mod tests {
             let path = Path::new(path);
             let std = path.parent().zip(path.file_name());
             assert_eq!(split_name(path), std, "{path:?}");
+        }
+    }
+
+    #[test]
+    fn a_written_path_ends_in_the_name_std_gives_it() {
+        let paths = [
+            "", "/", "a", "/a", "a/b", "a/b/", "a//b//", "a/.", "a/./", "./a", ".", "..", "a/..",
+            "/..", "a/.b", "a/..b", "a/...", "//",
+        ];
+        for path in paths {
+            let std = Path::new(path).file_name();
+            assert_eq!(last_name(path.as_bytes()), std, "{path:?}");
         }
     }
 
