@@ -86,6 +86,17 @@ impl Tracee {
     /// Read the NUL-terminated string at `addr`, at most `max` bytes (without
     /// the NUL).
     pub fn read_c_string(&self, addr: u64, max: usize) -> io::Result<Vec<u8>> {
+        self.read_c_string_as(addr, max)
+    }
+
+    /// [`read_c_string`](Self::read_c_string), made into a `T` (an
+    /// `Rc<[u8]>`, say) straight from the bytes read when the string ends
+    /// in its first page, as most do.
+    pub fn read_c_string_as<T: for<'a> From<&'a [u8]>>(
+        &self,
+        addr: u64,
+        max: usize,
+    ) -> io::Result<T> {
         if addr == 0 {
             return Err(io::Error::from_raw_os_error(libc::EFAULT));
         }
@@ -97,13 +108,16 @@ impl Tracee {
                 let chunk = &mut page[..to_page_end.min(max - out.len())];
                 self.read_memory_into(at, chunk)?;
                 if let Some(nul) = chunk.iter().position(|&b| b == 0) {
+                    if out.is_empty() {
+                        return Ok(T::from(&chunk[..nul]));
+                    }
                     out.extend_from_slice(&chunk[..nul]);
-                    return Ok(out);
+                    return Ok(T::from(&out));
                 }
                 out.extend_from_slice(chunk);
                 at += chunk.len() as u64;
             }
-            Ok(out)
+            Ok(T::from(&out))
         })
     }
 
@@ -112,5 +126,42 @@ impl Tracee {
             .read(true)
             .write(write)
             .open(self.proc_file("mem"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::rc::Rc;
+
+    use super::*;
+
+    /// This process, read as a tracee is.
+    fn this_process() -> Tracee {
+        // SAFETY: plain syscalls without arguments.
+        let (pid, tid) = unsafe { (libc::getpid(), libc::gettid()) };
+        Tracee { pid, tid }
+    }
+
+    #[test]
+    fn a_string_is_read_to_its_nul_across_pages_and_up_to_the_limit() {
+        let me = this_process();
+        // The string starts 5 bytes before a page boundary inside the buffer.
+        let mut pages = vec![b'x'; 3 * PAGE_SIZE as usize];
+        let second = pages.as_ptr() as usize / PAGE_SIZE as usize * PAGE_SIZE as usize
+            + 2 * PAGE_SIZE as usize;
+        let start = second - 5 - pages.as_ptr() as usize;
+        pages[start..start + 12].copy_from_slice(b"/across/page");
+        pages[start + 12] = 0;
+        let addr = pages[start..].as_ptr() as u64;
+        assert_eq!(me.read_c_string(addr, 4096).unwrap(), b"/across/page");
+        let shared: Rc<[u8]> = me.read_c_string_as(addr, 4096).unwrap();
+        assert_eq!(&*shared, b"/across/page");
+        assert_eq!(me.read_c_string(addr, 3).unwrap(), b"/ac");
+
+        let short = b"/etc/hostname\0";
+        let read: Rc<[u8]> = me.read_c_string_as(short.as_ptr() as u64, 4096).unwrap();
+        assert_eq!(&*read, b"/etc/hostname");
+        let error = me.read_c_string(0, 4096).unwrap_err();
+        assert_eq!(error.raw_os_error(), Some(libc::EFAULT));
     }
 }

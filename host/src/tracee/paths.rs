@@ -111,7 +111,7 @@ impl Tracee {
             self.tid,
             addr,
             |resolved| &mut resolved.strings,
-            || self.read_c_string(addr, PATH_MAX).ok().map(Rc::from),
+            || self.read_c_string_as(addr, PATH_MAX).ok(),
         )
     }
 
