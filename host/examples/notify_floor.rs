@@ -19,7 +19,7 @@ use std::ffi::CString;
 use std::io::{Error, Result};
 use std::os::unix::ffi::OsStrExt;
 
-use fi::arch::classes::{class_by_name, path_args, syscalls_in, PathArg};
+use fi::arch::classes::{class_by_name, path_args, syscalls_in};
 use fi::backend::filter::{filter_for, fprog, BpfProgram};
 use fi::backend::Route;
 
@@ -48,11 +48,9 @@ fn file_calls() -> Vec<(u32, usize)> {
     syscalls_in(file)
         .iter()
         .map(|sysno| {
-            let arg = match path_args(sysno).first() {
-                Some(PathArg::Path(i)) => *i,
-                Some(PathArg::At { path, .. }) => *path,
-                None => usize::MAX,
-            };
+            let arg = path_args(sysno)
+                .first()
+                .map_or(usize::MAX, |arg| arg.path());
             (sysno.id() as u32, arg)
         })
         .collect()

@@ -292,6 +292,15 @@ pub enum PathArg {
     },
 }
 
+impl PathArg {
+    /// The index of the pathname argument.
+    pub fn path(self) -> usize {
+        match self {
+            PathArg::Path(path) | PathArg::At { path, .. } => path,
+        }
+    }
+}
+
 const PATH_0: &[PathArg] = &[PathArg::Path(0)];
 const PATH_1: &[PathArg] = &[PathArg::Path(1)];
 const PATH_0_1: &[PathArg] = &[PathArg::Path(0), PathArg::Path(1)];
@@ -333,13 +342,17 @@ pub fn path_args(sysno: Sysno) -> &'static [PathArg] {
     }
 }
 
-/// For a call that acts on the file of a descriptor argument when its path
-/// argument is NULL, as the kernel's `do_utimes` does (`futimens` and
+/// For a call that acts on the file of its directory descriptor when its
+/// path argument is NULL, as the kernel's `do_utimes` does (`futimens` and
 /// `futimes` are `utimensat` and `futimesat` so): that descriptor argument
-/// and the path's, as indexes.
+/// and the path's, as indexes ([`path_args`]'s).
 pub fn fd_when_path_null(sysno: Sysno) -> Option<(&'static [usize], usize)> {
-    match sysno {
-        Sysno::utimensat | Sysno::futimesat => Some((&[0], 1)),
+    /// Every argument's index, to lend one as a slice.
+    static INDEXES: [usize; 6] = [0, 1, 2, 3, 4, 5];
+    match (sysno, path_args(sysno)) {
+        (Sysno::utimensat | Sysno::futimesat, &[PathArg::At { dirfd, path }]) => {
+            Some((std::slice::from_ref(&INDEXES[dirfd]), path))
+        }
         _ => None,
     }
 }

@@ -144,11 +144,7 @@ impl Tracee {
             return false;
         }
         path_args(sysno).iter().all(|arg| {
-            let addr = match *arg {
-                PathArg::Path(i) => call.args[i],
-                PathArg::At { path, .. } => call.args[path],
-            };
-            self.path_string(addr)
+            self.path_string(call.args[arg.path()])
                 .is_some_and(|raw| last_name(&raw).is_some_and(|name| !wanted(name)))
         })
     }
